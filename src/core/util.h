@@ -1,0 +1,46 @@
+/* util.h: internal helpers shared by every module (error raising, checked allocation, min/max). */
+#ifndef GF_CORE_UTIL_H
+#define GF_CORE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "ganforge/error.h"
+
+#if defined(__GNUC__)
+#define GF__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define GF__PRINTF(a, b)
+#endif
+
+/* Records a formatted message in the thread-local error slot and returns `status`.
+   Usage: return gf__fail(GF_EFORMAT, "%s: bad magic 0x%08x", path, magic); */
+int gf__fail(int status, const char *fmt, ...) GF__PRINTF(2, 3);
+
+/* Evaluates an expression returning a status; returns it from the caller if negative. */
+#define GF_TRY(expr)                                                           \
+  do {                                                                         \
+    int gf__rc_ = (expr);                                                      \
+    if (gf__rc_ < 0) return gf__rc_;                                           \
+  } while (0)
+
+#define GF_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define GF_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* calloc that records GF_ENOMEM on failure; returns NULL then. */
+void *gf__calloc(size_t n, size_t size);
+/* 64-byte aligned, zeroed allocation; free with free(). */
+void *gf__alloc_aligned(size_t bytes);
+
+/* Monotonic wall clock in seconds. */
+double gf__now(void);
+
+/* mkdir -p; returns 0 or GF_EIO with a message naming the path. */
+int gf__mkdirs(const char *path);
+/* Writes a whole buffer to `path` atomically (tmp file, fsync, rename). */
+int gf__write_file_atomic(const char *path, const void *data, size_t len);
+/* Reads a whole file; *out is malloc'ed and NUL-terminated (len excludes NUL). */
+int gf__read_file(const char *path, char **out, size_t *len);
+
+#endif
