@@ -21,7 +21,7 @@ const char *gf_t_tmpdir(const char *name) {
   static char buf[2048];
   const char *t = getenv("GF_TMP");
   if (!t) t = "/tmp/ganforge-test";
-  char cmd[4096];
+  char cmd[4200];
   snprintf(buf, sizeof buf, "%s/%s", t, name);
   snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", buf, buf);
   if (system(cmd) != 0) fprintf(stderr, "cannot create %s\n", buf);

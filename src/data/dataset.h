@@ -2,6 +2,7 @@
 #ifndef GF_DATA_DATASET_H
 #define GF_DATA_DATASET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* How pixel values are scaled: tanh generators want [-1, 1], sigmoid ones [0, 1]. */
@@ -30,7 +31,8 @@ void gf__dataset_free(gf__dataset *d);
    Checks magic numbers, dimensions, counts, and that the file holds all the data it claims. */
 int gf__mnist_load(gf__dataset *d, const char *dir, int train, gf__scale scale, int offset, int limit);
 
-/* UCI optdigits text file (65 comma-separated integers per line, values 0..16 + class). */
+/* UCI optdigits text file (65 comma-separated integers per line, values 0..16 + class).
+   `path` may also be a folder (as gf__data_locate returns): its optdigits.tra is loaded. */
 int gf__digits_load(gf__dataset *d, const char *path, gf__scale scale, int limit);
 
 /* Synthetic sets, deterministic from the seed. */
@@ -45,7 +47,9 @@ int gf__shapes_make(gf__dataset *d, int n, int size, uint64_t seed, gf__scale sc
    Order: `explicit_path` (a --data argument, may be NULL), $GANFORGE_DATA/<name>,
    the cache dir ($XDG_CACHE_HOME or ~/.cache)/ganforge/<name>; otherwise, when `allow_download`,
    downloads from the mirror ($GANFORGE_MIRROR overrides the canonical one) into the cache with
-   SHA-256 verification. Writes the folder (or file for single-file sets) into out. */
+   SHA-256 verification. Writes the folder (or file for single-file sets) into out.
+   $GANFORGE_CACHE, when set, replaces the cache root; files are fetched as $GANFORGE_MIRROR/<name>/<file>.
+   "faces" and "horse2zebra" are found locally only (no verified download). */
 int gf__data_locate(const char *name, const char *explicit_path, int allow_download, char *out, size_t cap);
 /* Downloads every file of a known dataset into `dest_dir` (verified); used by `ganforge data fetch`. */
 int gf__data_fetch(const char *name, const char *dest_dir);

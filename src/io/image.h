@@ -13,10 +13,12 @@ int gf__png_read(const char *path, uint8_t **pix, int *w, int *h, int *channels)
 
 /* Lays out n samples (each c x h x w, planar CHW float) in a grid with `nrow` images per row,
    `pad` pixels of border, values mapped from [lo, hi] to 0..255 (clamped), each pixel repeated
-   `upscale` times. c is 1 or 3. Output: *pix malloc'ed, interleaved, *W x *H, channels = c. */
+   `upscale` times. c is 1 or 3. Output: *pix malloc'ed, interleaved, *W x *H, channels = c.
+   Columns = min(n, nrow), rows = ceil(n / columns); *W = cols*(w*upscale+pad)+pad (same for *H).
+   Padding and the empty cells after the last image are mid grey (128); NaN maps to 0. */
 int gf__grid_render(uint8_t **pix, int *W, int *H, const float *x, int n, int c, int h, int w,
                     int nrow, int pad, float lo, float hi, int upscale);
-/* Convenience: render and write a grid PNG. */
+/* Convenience: render (pad 2) and write a grid PNG. */
 int gf__grid_write_png(const char *path, const float *x, int n, int c, int h, int w, int nrow,
                        float lo, float hi, int upscale);
 

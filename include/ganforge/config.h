@@ -1,0 +1,116 @@
+/* ganforge/config.h: the run configuration: every `section.key` with its type, default and help. */
+#ifndef GANFORGE_CONFIG_H
+#define GANFORGE_CONFIG_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(section, key, type, default, help). Types: INT (int), REAL (double), STR (char[160]). */
+#define GF_CONFIG_KEYS(X)                                                                          \
+  X(model, arch, STR, "mlp", "network family: mlp")                                                \
+  X(model, nz, INT, 100, "latent (noise) dimension")                                               \
+  X(model, noise, STR, "normal", "noise distribution: normal | uniform")                           \
+  X(model, noise_lo, REAL, -1.0, "uniform noise lower bound")                                      \
+  X(model, noise_hi, REAL, 1.0, "uniform noise upper bound")                                       \
+  X(model, g_hidden, STR, "256,512,1024", "generator hidden widths, comma separated")              \
+  X(model, g_act, STR, "relu", "generator activation: relu | lrelu | tanh | sigmoid")             \
+  X(model, g_norm, STR, "none", "generator norm: none | bn (Linear-BN-act) | bn_after (Linear-act-BN)") \
+  X(model, g_out, STR, "tanh", "generator output: tanh | sigmoid | linear")                        \
+  X(model, g_init, STR, "torch", "generator init: torch | normal | uniform | xavier | kaiming")     \
+  X(model, g_init_scale, REAL, 0.02, "init scale: normal std, uniform bound, or gain")             \
+  X(model, g_out_bias_marginals, INT, 0, "1: set the sigmoid output bias from the data marginals") \
+  X(model, d_hidden, STR, "512,256", "discriminator hidden widths, comma separated")              \
+  X(model, d_act, STR, "lrelu", "discriminator activation: relu | lrelu | tanh | maxout")          \
+  X(model, d_slope, REAL, 0.2, "LeakyReLU negative slope")                                         \
+  X(model, d_pieces, INT, 5, "maxout pieces per unit")                                             \
+  X(model, d_norm, STR, "none", "discriminator norm: none | bn")                                   \
+  X(model, d_dropout_in, REAL, 0.0, "discriminator input dropout probability")                     \
+  X(model, d_dropout, REAL, 0.0, "discriminator hidden dropout probability")                       \
+  X(model, d_init, STR, "torch", "discriminator init: torch | normal | uniform | xavier | kaiming") \
+  X(model, d_init_scale, REAL, 0.02, "init scale: normal std, uniform bound, or gain")             \
+  X(model, bn_eps, REAL, 1e-5, "BatchNorm epsilon")                                                \
+  X(model, bn_momentum, REAL, 0.1, "BatchNorm running-statistics momentum")                        \
+  X(model, sample_bn, STR, "eval", "BatchNorm when sampling: eval (running stats) | batch")        \
+  X(data, name, STR, "shapes", "dataset: mnist | fashion-mnist | digits | gauss1d | ring8 | grid25 | shapes") \
+  X(data, path, STR, "", "dataset folder or file (default: search $GANFORGE_DATA, cache, download)") \
+  X(data, split, STR, "train", "split: train | test | all")                                        \
+  X(data, offset, INT, 0, "skip the first N samples")                                              \
+  X(data, limit, INT, 0, "use at most N samples (0: all)")                                         \
+  X(data, n, INT, 10000, "number of samples of a synthetic set")                                   \
+  X(data, size, INT, 28, "image size of the shapes set")                                           \
+  X(data, mu, REAL, 0.0, "gauss1d mean")                                                           \
+  X(data, sigma, REAL, 1.0, "gauss1d standard deviation")                                          \
+  X(data, download, INT, 1, "download a missing dataset (0: fail instead)")                        \
+  X(train, epochs, INT, 10, "passes over the data")                                                \
+  X(train, max_steps, INT, 0, "stop after N generator steps (0: no limit)")                        \
+  X(train, batch, INT, 64, "minibatch size")                                                       \
+  X(train, seed, INT, 1, "seed of every random stream")                                            \
+  X(train, d_steps, INT, 1, "discriminator steps per generator step (k)")                          \
+  X(train, g_loss, STR, "nonsaturating", "generator loss: minimax | nonsaturating | kl")           \
+  X(train, g_fresh_noise, INT, 0, "1: new noise for the G step (else reuse the last D step's fakes)") \
+  X(train, optimizer, STR, "adam", "optimizer: adam | sgd")                                        \
+  X(train, lr, REAL, 2e-4, "learning rate (both networks)")                                        \
+  X(train, lr_d, REAL, 0.0, "discriminator learning rate (0: same as train.lr)")                   \
+  X(train, beta1, REAL, 0.5, "Adam beta1")                                                         \
+  X(train, beta2, REAL, 0.999, "Adam beta2")                                                       \
+  X(train, adam_eps, REAL, 1e-8, "Adam epsilon")                                                   \
+  X(train, weight_decay, REAL, 0.0, "L2 weight decay")                                             \
+  X(train, momentum, REAL, 0.0, "SGD momentum (start value of the ramp)")                          \
+  X(train, momentum_final, REAL, -1.0, "SGD momentum at the end of the ramp (-1: no ramp)")        \
+  X(train, momentum_start, INT, 1, "epoch at which the momentum ramp starts")                      \
+  X(train, momentum_saturate, INT, 250, "epoch at which the momentum reaches its final value")     \
+  X(train, lr_decay, REAL, 1.0, "divide the learning rate by this after every step")               \
+  X(train, lr_min, REAL, 0.0, "learning-rate floor for lr_decay")                                  \
+  X(train, grid, INT, 64, "samples in the per-epoch picture")                                      \
+  X(train, nrow, INT, 8, "samples per row of the grid")                                            \
+  X(train, log_every, INT, 1, "write a CSV row every N generator steps")                           \
+  X(train, device, STR, "cpu", "device: cpu | cuda | cuda:N")
+
+typedef struct gf_config {
+#define GF__CFG_FIELD_INT(name) int name;
+#define GF__CFG_FIELD_REAL(name) double name;
+#define GF__CFG_FIELD_STR(name) char name[160];
+#define GF__CFG_FIELD(sec, key, type, def, help) GF__CFG_FIELD_##type(sec##_##key)
+  GF_CONFIG_KEYS(GF__CFG_FIELD)
+#undef GF__CFG_FIELD
+} gf_config;
+
+/* Fills every key with its default. */
+void gf_config_defaults(gf_config *c);
+/* Sets "section.key" from text. Unknown key: GF_EUSAGE; bad value: GF_EUSAGE (message says why). */
+int gf_config_set(gf_config *c, const char *key, const char *value);
+/* Parses "section.key=value". */
+int gf_config_set_kv(gf_config *c, const char *kv);
+/* Reads a file of `section.key = value` lines ('#' comments, blank lines, and INI
+   `[section]` headers followed by `key = value` are accepted). */
+int gf_config_load(gf_config *c, const char *path);
+/* Writes every key as `section.key = value` lines (loadable by gf_config_load). */
+int gf_config_save(const gf_config *c, const char *path);
+/* Writes the value of key into buf; GF_EUSAGE for an unknown key. */
+int gf_config_get(const gf_config *c, const char *key, char *buf, unsigned cap);
+/* Checks ranges and enumerations (batch > 0, epochs >= 0, known names); message names the key. */
+int gf_config_validate(const gf_config *c);
+
+/* Every key as `section.key = value` lines into a malloc'ed string (for checkpoint metadata). */
+char *gf_config_to_text(const gf_config *c);
+/* Applies `section.key = value` lines from a string (as written by gf_config_to_text). */
+int gf_config_from_text(gf_config *c, const char *text);
+
+/* Number of keys, and the i-th key's name / help / type name ("int", "real", "string"). */
+int gf_config_nkeys(void);
+const char *gf_config_key_name(int i);
+const char *gf_config_key_help(int i);
+const char *gf_config_key_type(int i);
+
+/* Presets: named overrides of the defaults. */
+int gf_preset_count(void);
+const char *gf_preset_name(int i);
+const char *gf_preset_help(int i);
+/* Resets c to defaults and applies the preset; GF_EUSAGE names an unknown preset. */
+int gf_preset_apply(gf_config *c, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,327 @@
+/* main.c: the `ganforge` command-line tool: train, sample, interpolate, presets, bench, data. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data/dataset.h"
+#include "ganforge/ganforge.h"
+
+#define EXIT_USAGE 2
+#define EXIT_RUNTIME 1
+
+static int die(int status, const char *hint) {
+  const char *msg = gf_last_error();
+  fprintf(stderr, "ganforge: error: %s\n", msg[0] ? msg : gf_strerror(status));
+  if (hint) fprintf(stderr, "hint: %s\n", hint);
+  return status == GF_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg) {
+  fprintf(stderr, "ganforge: error: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\nhint: run 'ganforge %s --help'\n", cmd);
+  return EXIT_USAGE;
+}
+
+/* Strict integer parse for flags. */
+static int parse_int(const char *s, long lo, long hi, long *out) {
+  char *end;
+  if (!s || !*s) return -1;
+  long v = strtol(s, &end, 10);
+  if (*end || v < lo || v > hi) return -1;
+  *out = v;
+  return 0;
+}
+
+static volatile int g_stop = 0;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+typedef struct progress_state {
+  int tty, quiet;
+  long every;
+  double last;
+} progress_state;
+
+static int on_progress(const gf_progress *p, void *user) {
+  progress_state *ps = user;
+  if (ps->quiet) return 0;
+  double eta = p->it_per_s > 0 ? (double)(p->steps_total - p->step) / p->it_per_s : 0;
+  if (ps->tty) {
+    if (p->seconds - ps->last < 0.1 && p->step != p->steps_total) return 0;
+    ps->last = p->seconds;
+    fprintf(stderr, "\repoch %d/%d  step %ld/%ld  %.1f it/s  ETA %02d:%02d  loss_D %.4f  loss_G %.4f  D(x) %.3f  D(G(z)) %.3f ",
+            p->epoch, p->epochs, p->step, p->steps_total, p->it_per_s, (int)(eta / 60), (int)eta % 60, p->loss_d,
+            p->loss_g, p->d_real, p->d_fake);
+    fflush(stderr);
+  } else if (p->step % ps->every == 0 || p->step == p->steps_total) {
+    fprintf(stderr, "epoch %d/%d step %ld/%ld it/s %.1f eta_s %.0f loss_D %.4f loss_G %.4f D(x) %.3f D(G(z)) %.3f\n",
+            p->epoch, p->epochs, p->step, p->steps_total, p->it_per_s, eta, p->loss_d, p->loss_g, p->d_real, p->d_fake);
+  }
+  return 0;
+}
+
+static const char *TRAIN_HELP =
+    "usage: ganforge train [PRESET] [options]\n"
+    "\n"
+    "Trains a GAN. PRESET defaults to mlp-shapes (built-in data, no download).\n"
+    "Run 'ganforge presets' for the list.\n"
+    "\n"
+    "options:\n"
+    "  --data PATH        dataset folder or file (also $GANFORGE_DATA, the cache, download)\n"
+    "  --out DIR          run folder (default runs/PRESET)\n"
+    "  --epochs N         passes over the data (train.epochs)\n"
+    "  --batch N          minibatch size (train.batch)\n"
+    "  --seed N           seed of every random stream (train.seed)\n"
+    "  --device D         cpu | cuda | cuda:N (train.device)\n"
+    "  --config FILE      read section.key = value lines\n"
+    "  --set KEY=VALUE    override any config key (repeatable)\n"
+    "  --quiet            no progress output\n"
+    "  --help-keys        list every config key with its default\n"
+    "\n"
+    "The run folder gets config.txt, log.csv, samples/epoch_NNN.png and generator.safetensors.\n";
+
+static int cmd_train(int argc, char **argv) {
+  gf_config cfg;
+  const char *preset = "mlp-shapes", *out = NULL;
+  int quiet = 0, i = 1;
+  if (i < argc && argv[i][0] != '-') preset = argv[i++];
+  for (int k = 1; k < argc; k++)
+    if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) { fputs(TRAIN_HELP, stdout); return 0; }
+    else if (!strcmp(argv[k], "--help-keys")) {
+      gf_config_defaults(&cfg);
+      for (int j = 0; j < gf_config_nkeys(); j++) {
+        char v[200];
+        gf_config_get(&cfg, gf_config_key_name(j), v, sizeof v);
+        printf("%-28s %-7s default %-16s %s\n", gf_config_key_name(j), gf_config_key_type(j), v, gf_config_key_help(j));
+      }
+      return 0;
+    }
+  int rc = gf_preset_apply(&cfg, preset);
+  if (rc < 0) return die(rc, "run 'ganforge presets' to list the presets");
+  for (; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    const char *key = NULL;
+    if (!strcmp(a, "--data")) key = "data.path";
+    else if (!strcmp(a, "--epochs")) key = "train.epochs";
+    else if (!strcmp(a, "--batch")) key = "train.batch";
+    else if (!strcmp(a, "--seed")) key = "train.seed";
+    else if (!strcmp(a, "--device")) key = "train.device";
+    if (key) {
+      if (!v) return usage_error("train", "%s needs a value", a);
+      if (strcmp(key, "data.path") && strcmp(key, "train.device")) {
+        long x;
+        if (parse_int(v, -2147483647L, 2147483647L, &x)) {
+          fprintf(stderr, "ganforge: error: %s '%s' is not an integer\nhint: run 'ganforge train --help'\n", a, v);
+          return EXIT_USAGE;
+        }
+      }
+      if ((rc = gf_config_set(&cfg, key, v)) < 0) return die(rc, NULL);
+      i++;
+    } else if (!strcmp(a, "--out")) {
+      if (!v) return usage_error("train", "%s needs a value", a);
+      out = v;
+      i++;
+    } else if (!strcmp(a, "--set")) {
+      if (!v) return usage_error("train", "%s needs KEY=VALUE", a);
+      if ((rc = gf_config_set_kv(&cfg, v)) < 0) return die(rc, "run 'ganforge train --help-keys' to list the keys");
+      i++;
+    } else if (!strcmp(a, "--config")) {
+      if (!v) return usage_error("train", "%s needs a file", a);
+      if ((rc = gf_config_load(&cfg, v)) < 0) return die(rc, NULL);
+      i++;
+    } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+      quiet = 1;
+    } else {
+      return usage_error("train", "unknown option '%s'", a);
+    }
+  }
+  if ((rc = gf_config_validate(&cfg)) < 0) {
+    /* name the flag when a flag set the key */
+    const char *m = gf_last_error();
+    const char *flag = strstr(m, "train.epochs") ? "--epochs" : strstr(m, "train.batch") ? "--batch" : NULL;
+    if (flag) {
+      fprintf(stderr, "ganforge: error: %s: %s\nhint: run 'ganforge train --help'\n", flag, m);
+      return EXIT_USAGE;
+    }
+    return die(rc, "run 'ganforge train --help-keys' to list the keys and their values");
+  }
+  char outbuf[1024];
+  if (!out) {
+    snprintf(outbuf, sizeof outbuf, "runs/%s", preset);
+    out = outbuf;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  progress_state ps = {isatty(2), quiet, 100, -1};
+  gf_train_opts opts = {out, on_progress, &ps, &g_stop};
+  if (!quiet) fprintf(stderr, "ganforge: training %s on %s into %s\n", preset, cfg.data_name, out);
+  double t0 = 0;
+  (void)t0;
+  rc = gf_train(&cfg, &opts);
+  if (ps.tty && !quiet) fputc('\n', stderr);
+  if (rc < 0) {
+    const char *hint = NULL;
+    if (rc == GF_ENOENT || rc == GF_ENET)
+      hint = "pass --data DIR, set GANFORGE_DATA, or run 'ganforge data fetch NAME' where there is network";
+    return die(rc, hint);
+  }
+  if (g_stop && !quiet) fprintf(stderr, "ganforge: stopped by signal; weights saved in %s\n", out);
+  if (!quiet) fprintf(stderr, "ganforge: done: %s/samples/, %s/log.csv, %s/generator.safetensors\n", out, out, out);
+  return 0;
+}
+
+static const char *SAMPLE_HELP =
+    "usage: ganforge sample RUN [-n N] [-o OUT.png|OUT.npy] [--seed N] [--nrow N] [--upscale K]\n"
+    "\n"
+    "Draws N samples (default 64) from a run folder or a generator .safetensors file.\n"
+    "PNG: a grid (1-D sets: histogram, 2-D sets: scatter). NPY: raw float32 [N, C, H, W].\n";
+
+static const char *INTERP_HELP =
+    "usage: ganforge interpolate RUN [--steps N] [--rows N] [-o OUT.png] [--seed N] [--upscale K]\n"
+    "\n"
+    "Linear walks between random latent points: one row of N steps (default 10) per walk.\n";
+
+static int cmd_sample_like(int argc, char **argv, int interp) {
+  const char *cmd = interp ? "interpolate" : "sample";
+  const char *run = NULL, *out = interp ? "interp.png" : "samples.png";
+  long n = 64, seed = 1, nrow = 0, upscale = 1, steps = 10, rows = 8;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    long *target = NULL, lo = 1, hi = 100000;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(interp ? INTERP_HELP : SAMPLE_HELP, stdout); return 0; }
+    if (!strcmp(a, "-n") && !interp) target = &n;
+    else if (!strcmp(a, "--seed")) { target = &seed; lo = 0; hi = 2147483647L; }
+    else if (!strcmp(a, "--nrow") && !interp) target = &nrow;
+    else if (!strcmp(a, "--upscale")) { target = &upscale; hi = 32; }
+    else if (!strcmp(a, "--steps") && interp) { target = &steps; lo = 2; hi = 256; }
+    else if (!strcmp(a, "--rows") && interp) { target = &rows; hi = 256; }
+    else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
+      if (!v) return usage_error(cmd, "%s needs a file name", a);
+      out = v;
+      i++;
+      continue;
+    } else if (a[0] == '-') return usage_error(cmd, "unknown option '%s'", a);
+    else if (!run) { run = a; continue; }
+    else return usage_error(cmd, "unexpected argument '%s'", a);
+    if (!v || parse_int(v, lo, hi, target)) {
+      fprintf(stderr, "ganforge: error: %s needs an integer between %ld and %ld\nhint: run 'ganforge %s --help'\n", a, lo, hi, cmd);
+      return EXIT_USAGE;
+    }
+    i++;
+  }
+  if (!run) return usage_error(cmd, "missing RUN (a run folder or generator file)%s", "");
+  int rc = interp ? gf_interpolate(run, (int)rows, (int)steps, (uint64_t)seed, (int)upscale, out)
+                  : gf_sample(run, (int)n, (uint64_t)seed, (int)nrow, (int)upscale, out);
+  if (rc < 0) return die(rc, NULL);
+  printf("%s\n", out);
+  return 0;
+}
+
+static int cmd_presets(void) {
+  for (int i = 0; i < gf_preset_count(); i++) printf("%-18s %s\n", gf_preset_name(i), gf_preset_help(i));
+  return 0;
+}
+
+static int cmd_bench(int argc, char **argv) {
+  const char *preset = "mlp-mnist";
+  gf_config cfg;
+  long batch = 0, steps = 50, warmup = 5;
+  int i = 1;
+  if (i < argc && !strcmp(argv[i], "--help")) {
+    puts("usage: ganforge bench [PRESET] [--batch N] [--steps N] [--warmup N] [--device D] [--set K=V ...]\n\n"
+         "Times the training step (k D-steps + 1 G-step) on random data after a warm-up and prints\n"
+         "ms_per_step=... img_per_s=... gflops=...");
+    return 0;
+  }
+  if (i < argc && argv[i][0] != '-') preset = argv[i++];
+  int rc = gf_preset_apply(&cfg, preset);
+  if (rc < 0) return die(rc, "run 'ganforge presets'");
+  for (; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    long *t = NULL;
+    if (!strcmp(a, "--batch")) t = &batch;
+    else if (!strcmp(a, "--steps")) t = &steps;
+    else if (!strcmp(a, "--warmup")) t = &warmup;
+    else if (!strcmp(a, "--device") && v) { if ((rc = gf_config_set(&cfg, "train.device", v)) < 0) return die(rc, NULL); i++; continue; }
+    else if (!strcmp(a, "--set") && v) { if ((rc = gf_config_set_kv(&cfg, v)) < 0) return die(rc, NULL); i++; continue; }
+    else return usage_error("bench", "unknown option '%s'", a);
+    if (!v || parse_int(v, t == &warmup ? 0 : 1, 1000000, t)) return usage_error("bench", "%s needs a positive integer", a);
+    i++;
+  }
+  if (batch) cfg.train_batch = (int)batch;
+  double ms, gflop;
+  rc = gf_bench(&cfg, (int)warmup, (int)steps, &ms, &gflop);
+  if (rc < 0) return die(rc, NULL);
+  printf("preset=%s device=%s batch=%d ms_per_step=%.3f img_per_s=%.1f gflop_per_step=%.3f gflops=%.1f\n", preset,
+         cfg.train_device, cfg.train_batch, ms, cfg.train_batch * 1e3 / ms, gflop, gflop / (ms * 1e-3));
+  return 0;
+}
+
+static int cmd_data(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help")) {
+    printf("usage: ganforge data fetch NAME [--dir DIR]\n       ganforge data list\n\n"
+           "Downloads a dataset with SHA-256 verification into DIR (default: the cache,\n"
+           "${XDG_CACHE_HOME:-~/.cache}/ganforge/NAME). $GANFORGE_MIRROR replaces the download host.\n");
+    return argc < 2 ? EXIT_USAGE : 0;
+  }
+  if (!strcmp(argv[1], "list")) {
+    for (const char *const *n = gf__data_known(); *n; n++) puts(*n);
+    return 0;
+  }
+  if (strcmp(argv[1], "fetch")) return usage_error("data", "unknown subcommand '%s'", argv[1]);
+  if (argc < 3) return usage_error("data", "missing dataset NAME%s", "");
+  const char *dir = NULL;
+  char buf[2048];
+  for (int i = 3; i < argc; i++) {
+    if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+    else return usage_error("data", "unknown option '%s'", argv[i]);
+  }
+  if (!dir) {
+    const char *cache = getenv("GANFORGE_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (cache) snprintf(buf, sizeof buf, "%s/%s", cache, argv[2]);
+    else if (xdg) snprintf(buf, sizeof buf, "%s/ganforge/%s", xdg, argv[2]);
+    else snprintf(buf, sizeof buf, "%s/.cache/ganforge/%s", home ? home : ".", argv[2]);
+    dir = buf;
+  }
+  int rc = gf__data_fetch(argv[2], dir);
+  if (rc < 0) return die(rc, rc == GF_ENET ? "check the network or set GANFORGE_MIRROR; or copy the files into the folder yourself" : NULL);
+  printf("%s\n", dir);
+  return 0;
+}
+
+static const char *MAIN_HELP =
+    "ganforge " GANFORGE_VERSION ": train Generative Adversarial Networks (C11, CPU and CUDA)\n"
+    "\n"
+    "usage: ganforge COMMAND [options]   (ganforge COMMAND --help for details)\n"
+    "\n"
+    "commands:\n"
+    "  train [PRESET]       train a GAN (default: mlp-shapes demo on built-in data)\n"
+    "  sample RUN           draw samples from a trained run\n"
+    "  interpolate RUN      latent-space walks from a trained run\n"
+    "  presets              list the presets\n"
+    "  bench [PRESET]       time the training step\n"
+    "  data fetch NAME      download a dataset (checksummed)\n"
+    "  version              print the version\n";
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(MAIN_HELP, stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { fputs(MAIN_HELP, stdout); return 0; }
+  if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) { puts("ganforge " GANFORGE_VERSION); return 0; }
+  if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
+  if (!strcmp(cmd, "sample")) return cmd_sample_like(argc - 1, argv + 1, 0);
+  if (!strcmp(cmd, "interpolate")) return cmd_sample_like(argc - 1, argv + 1, 1);
+  if (!strcmp(cmd, "presets")) return cmd_presets();
+  if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+  if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
+  fprintf(stderr, "ganforge: error: unknown command '%s'\nhint: run 'ganforge --help'\n", cmd);
+  return EXIT_USAGE;
+}

@@ -1,0 +1,26 @@
+/* backend.c: picks a backend ops table from a device name ("cpu", "cuda", "cuda:N"). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ops.h"
+#include "core/util.h"
+
+int gf__ops_get(const char *device, const gf__ops **out) {
+  if (!device || !strcmp(device, "cpu")) {
+    *out = gf__ops_cpu();
+    return 0;
+  }
+  if (!strncmp(device, "cuda", 4)) {
+    int idx = 0;
+    if (device[4] == ':') {
+      char *end;
+      long v = strtol(device + 5, &end, 10);
+      if (*end || v < 0 || v > 63) return gf__fail(GF_EUSAGE, "bad device '%s' (expected cuda or cuda:N)", device);
+      idx = (int)v;
+    } else if (device[4]) {
+      return gf__fail(GF_EUSAGE, "bad device '%s' (expected cpu, cuda or cuda:N)", device);
+    }
+    return gf__ops_cuda_open(idx, out);
+  }
+  return gf__fail(GF_EUSAGE, "unknown device '%s' (expected cpu, cuda or cuda:N)", device);
+}

@@ -1,0 +1,288 @@
+/* config.c: `section.key` configuration: defaults, parsing, validation, files. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "ganforge/config.h"
+
+enum { T_INT, T_REAL, T_STR };
+
+typedef struct key_info {
+  const char *name;
+  int type;
+  size_t off;
+  const char *help;
+} key_info;
+
+#define GF__T_INT T_INT
+#define GF__T_REAL T_REAL
+#define GF__T_STR T_STR
+static const key_info keys[] = {
+#define GF__KEY(sec, key, type, def, help) {#sec "." #key, GF__T_##type, offsetof(gf_config, sec##_##key), help},
+  GF_CONFIG_KEYS(GF__KEY)
+#undef GF__KEY
+};
+#define NKEYS ((int)(sizeof keys / sizeof keys[0]))
+
+void gf_config_defaults(gf_config *c) {
+  memset(c, 0, sizeof *c);
+#define GF__DEF_INT(f, v) c->f = (v);
+#define GF__DEF_REAL(f, v) c->f = (v);
+#define GF__DEF_STR(f, v) snprintf(c->f, sizeof c->f, "%s", (v));
+#define GF__DEF(sec, key, type, def, help) GF__DEF_##type(sec##_##key, def)
+  GF_CONFIG_KEYS(GF__DEF)
+#undef GF__DEF
+}
+
+static const key_info *find_key(const char *key) {
+  for (int i = 0; i < NKEYS; i++)
+    if (!strcmp(keys[i].name, key)) return &keys[i];
+  return NULL;
+}
+
+static void trim(char *s) {
+  size_t n = strlen(s);
+  while (n && isspace((unsigned char)s[n - 1])) s[--n] = 0;
+  size_t i = 0;
+  while (s[i] && isspace((unsigned char)s[i])) i++;
+  if (i) memmove(s, s + i, n - i + 1);
+}
+
+int gf_config_set(gf_config *c, const char *key, const char *value) {
+  const key_info *k = find_key(key);
+  if (!k) {
+    /* suggest keys sharing the part after the dot */
+    const char *dot = strchr(key, '.');
+    for (int i = 0; dot && i < NKEYS; i++) {
+      const char *kd = strchr(keys[i].name, '.');
+      if (!strcmp(kd, dot)) return gf__fail(GF_EUSAGE, "unknown config key '%s' (did you mean '%s'?)", key, keys[i].name);
+    }
+    return gf__fail(GF_EUSAGE, "unknown config key '%s' (see 'ganforge train --help-keys')", key);
+  }
+  char *base = (char *)c + k->off;
+  char *end;
+  errno = 0;
+  switch (k->type) {
+  case T_INT: {
+    long v = strtol(value, &end, 10);
+    if (!*value || *end || errno || v < -2147483647L || v > 2147483647L)
+      return gf__fail(GF_EUSAGE, "config key '%s': '%s' is not an integer", key, value);
+    *(int *)base = (int)v;
+    break;
+  }
+  case T_REAL: {
+    double v = strtod(value, &end);
+    if (!*value || *end || errno || !isfinite(v))
+      return gf__fail(GF_EUSAGE, "config key '%s': '%s' is not a finite number", key, value);
+    *(double *)base = v;
+    break;
+  }
+  default:
+    if (strlen(value) >= 160) return gf__fail(GF_EUSAGE, "config key '%s': value too long", key);
+    snprintf(base, 160, "%s", value);
+  }
+  return 0;
+}
+
+int gf_config_set_kv(gf_config *c, const char *kv) {
+  const char *eq = strchr(kv, '=');
+  if (!eq) return gf__fail(GF_EUSAGE, "'%s' is not of the form section.key=value", kv);
+  char key[128];
+  size_t n = (size_t)(eq - kv);
+  if (n >= sizeof key) return gf__fail(GF_EUSAGE, "config key too long in '%s'", kv);
+  memcpy(key, kv, n);
+  key[n] = 0;
+  trim(key);
+  char val[256];
+  snprintf(val, sizeof val, "%s", eq + 1);
+  trim(val);
+  return gf_config_set(c, key, val);
+}
+
+int gf_config_get(const gf_config *c, const char *key, char *buf, unsigned cap) {
+  const key_info *k = find_key(key);
+  if (!k) return gf__fail(GF_EUSAGE, "unknown config key '%s'", key);
+  const char *base = (const char *)c + k->off;
+  switch (k->type) {
+  case T_INT: snprintf(buf, cap, "%d", *(const int *)base); break;
+  case T_REAL: snprintf(buf, cap, "%.17g", *(const double *)base); break;
+  default: snprintf(buf, cap, "%s", base);
+  }
+  return 0;
+}
+
+int gf_config_load(gf_config *c, const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return gf__fail(GF_ENOENT, "%s: cannot open config file: %s", path, strerror(errno));
+  char line[512], section[512] = "";
+  int lineno = 0;
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    char *hash = strchr(line, '#');
+    if (hash) *hash = 0;
+    trim(line);
+    if (!line[0]) continue;
+    if (line[0] == '[') {
+      char *close = strchr(line, ']');
+      if (!close) { fclose(f); return gf__fail(GF_EUSAGE, "%s:%d: bad section header", path, lineno); }
+      *close = 0;
+      snprintf(section, sizeof section, "%s", line + 1);
+      trim(section);
+      continue;
+    }
+    char kv[1100];
+    const char *eq = strchr(line, '=');
+    const char *dot = strchr(line, '.');
+    if (section[0] && eq && (!dot || dot > eq))
+      snprintf(kv, sizeof kv, "%s.%s", section, line);
+    else
+      snprintf(kv, sizeof kv, "%s", line);
+    int rc = gf_config_set_kv(c, kv);
+    if (rc < 0) {
+      char msg[600];
+      snprintf(msg, sizeof msg, "%s", gf_last_error());
+      fclose(f);
+      return gf__fail(rc, "%s:%d: %s", path, lineno, msg);
+    }
+  }
+  fclose(f);
+  return 0;
+}
+
+char *gf_config_to_text(const gf_config *c) {
+  size_t cap = 64 * 1024, len = 0;
+  char *buf = malloc(cap);
+  if (!buf) {
+    gf__fail(GF_ENOMEM, "out of memory");
+    return NULL;
+  }
+  buf[0] = 0;
+  for (int i = 0; i < NKEYS; i++) {
+    char v[200];
+    gf_config_get(c, keys[i].name, v, sizeof v);
+    len += (size_t)snprintf(buf + len, cap - len, "%s = %s\n", keys[i].name, v);
+  }
+  return buf;
+}
+
+int gf_config_from_text(gf_config *c, const char *text) {
+  const char *p = text;
+  int lineno = 0;
+  while (*p) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    char line[512];
+    lineno++;
+    if (n >= sizeof line) return gf__fail(GF_EFORMAT, "config text line %d too long", lineno);
+    memcpy(line, p, n);
+    line[n] = 0;
+    trim(line);
+    if (line[0] && line[0] != '#') GF_TRY(gf_config_set_kv(c, line));
+    p += n + (nl ? 1 : 0);
+  }
+  return 0;
+}
+
+int gf_config_save(const gf_config *c, const char *path) {
+  char *buf = gf_config_to_text(c);
+  if (!buf) return GF_ENOMEM;
+  int rc = gf__write_file_atomic(path, buf, strlen(buf));
+  free(buf);
+  return rc;
+}
+
+static int one_of(const char *key, const char *v, const char *const *opts) {
+  char list[256] = "";
+  for (int i = 0; opts[i]; i++) {
+    if (!strcmp(v, opts[i])) return 0;
+    strcat(list, i ? ", " : "");
+    strcat(list, opts[i]);
+  }
+  return gf__fail(GF_EUSAGE, "config key '%s': '%s' is not one of: %s", key, v, list);
+}
+
+static int widths_ok(const char *key, const char *v) {
+  if (!*v) return 0;
+  const char *p = v;
+  while (*p) {
+    char *end;
+    long w = strtol(p, &end, 10);
+    if (end == p || w <= 0 || w > 1 << 20) return gf__fail(GF_EUSAGE, "config key '%s': '%s' is not a list of positive widths", key, v);
+    p = end;
+    if (*p == ',') p++;
+    else if (*p) return gf__fail(GF_EUSAGE, "config key '%s': '%s' is not a list of positive widths", key, v);
+  }
+  return 0;
+}
+
+int gf_config_validate(const gf_config *c) {
+  static const char *const acts[] = {"relu", "lrelu", "tanh", "sigmoid", NULL};
+  static const char *const dacts[] = {"relu", "lrelu", "tanh", "maxout", NULL};
+  static const char *const inits[] = {"torch", "normal", "uniform", "xavier", "kaiming", NULL};
+  static const char *const outs[] = {"tanh", "sigmoid", "linear", NULL};
+  static const char *const gnorms[] = {"none", "bn", "bn_after", NULL};
+  static const char *const dnorms[] = {"none", "bn", NULL};
+  static const char *const noises[] = {"normal", "uniform", NULL};
+  static const char *const datas[] = {"mnist", "fashion-mnist", "digits", "gauss1d", "ring8", "grid25", "shapes", NULL};
+  static const char *const splits[] = {"train", "test", "all", NULL};
+  static const char *const glosses[] = {"minimax", "nonsaturating", "kl", NULL};
+  static const char *const opts[] = {"adam", "sgd", NULL};
+  static const char *const archs[] = {"mlp", NULL};
+  static const char *const sbn[] = {"eval", "batch", NULL};
+  GF_TRY(one_of("model.arch", c->model_arch, archs));
+  GF_TRY(one_of("model.noise", c->model_noise, noises));
+  GF_TRY(one_of("model.g_act", c->model_g_act, acts));
+  GF_TRY(one_of("model.g_norm", c->model_g_norm, gnorms));
+  GF_TRY(one_of("model.g_out", c->model_g_out, outs));
+  GF_TRY(one_of("model.g_init", c->model_g_init, inits));
+  GF_TRY(one_of("model.d_act", c->model_d_act, dacts));
+  GF_TRY(one_of("model.d_norm", c->model_d_norm, dnorms));
+  GF_TRY(one_of("model.d_init", c->model_d_init, inits));
+  GF_TRY(one_of("model.sample_bn", c->model_sample_bn, sbn));
+  GF_TRY(one_of("data.name", c->data_name, datas));
+  GF_TRY(one_of("data.split", c->data_split, splits));
+  GF_TRY(one_of("train.g_loss", c->train_g_loss, glosses));
+  GF_TRY(one_of("train.optimizer", c->train_optimizer, opts));
+  GF_TRY(widths_ok("model.g_hidden", c->model_g_hidden));
+  GF_TRY(widths_ok("model.d_hidden", c->model_d_hidden));
+#define RANGE(f, key, ok, what)                                                                  \
+  if (!(ok)) return gf__fail(GF_EUSAGE, "config key '%s': %s must be %s", key, #f, what)
+  RANGE(nz, "model.nz", c->model_nz >= 1 && c->model_nz <= 65536, "between 1 and 65536");
+  RANGE(noise range, "model.noise_hi", c->model_noise_hi > c->model_noise_lo, "greater than model.noise_lo");
+  RANGE(pieces, "model.d_pieces", c->model_d_pieces >= 1 && c->model_d_pieces <= 64, "between 1 and 64");
+  RANGE(dropout, "model.d_dropout", c->model_d_dropout >= 0 && c->model_d_dropout < 1, "in [0, 1)");
+  RANGE(dropout, "model.d_dropout_in", c->model_d_dropout_in >= 0 && c->model_d_dropout_in < 1, "in [0, 1)");
+  RANGE(eps, "model.bn_eps", c->model_bn_eps > 0, "positive");
+  RANGE(momentum, "model.bn_momentum", c->model_bn_momentum >= 0 && c->model_bn_momentum <= 1, "in [0, 1]");
+  RANGE(limit, "data.limit", c->data_limit >= 0, "0 or positive");
+  RANGE(offset, "data.offset", c->data_offset >= 0, "0 or positive");
+  RANGE(n, "data.n", c->data_n >= 1, "positive");
+  RANGE(size, "data.size", c->data_size >= 8 && c->data_size <= 512, "between 8 and 512");
+  RANGE(sigma, "data.sigma", c->data_sigma > 0, "positive");
+  RANGE(epochs, "train.epochs", c->train_epochs >= 0, "0 or positive");
+  RANGE(max_steps, "train.max_steps", c->train_max_steps >= 0, "0 or positive");
+  RANGE(batch, "train.batch", c->train_batch >= 1 && c->train_batch <= 65536, "between 1 and 65536");
+  RANGE(d_steps, "train.d_steps", c->train_d_steps >= 1 && c->train_d_steps <= 100, "between 1 and 100");
+  RANGE(lr, "train.lr", c->train_lr > 0, "positive");
+  RANGE(lr_d, "train.lr_d", c->train_lr_d >= 0, "0 or positive");
+  RANGE(beta1, "train.beta1", c->train_beta1 >= 0 && c->train_beta1 < 1, "in [0, 1)");
+  RANGE(beta2, "train.beta2", c->train_beta2 >= 0 && c->train_beta2 < 1, "in [0, 1)");
+  RANGE(lr_decay, "train.lr_decay", c->train_lr_decay >= 1, "at least 1");
+  RANGE(grid, "train.grid", c->train_grid >= 1 && c->train_grid <= 4096, "between 1 and 4096");
+  RANGE(nrow, "train.nrow", c->train_nrow >= 1, "positive");
+  RANGE(log_every, "train.log_every", c->train_log_every >= 1, "positive");
+#undef RANGE
+  return 0;
+}
+
+int gf_config_nkeys(void) { return NKEYS; }
+const char *gf_config_key_name(int i) { return i >= 0 && i < NKEYS ? keys[i].name : NULL; }
+const char *gf_config_key_help(int i) { return i >= 0 && i < NKEYS ? keys[i].help : NULL; }
+const char *gf_config_key_type(int i) {
+  if (i < 0 || i >= NKEYS) return NULL;
+  return keys[i].type == T_INT ? "int" : keys[i].type == T_REAL ? "real" : "string";
+}

@@ -1,0 +1,96 @@
+/* ops.h: the backend seam. Layers, losses, optimizers and models call only this table;
+   src/cpu implements it with OpenBLAS + OpenMP, src/cuda with cuBLAS/cuDNN/CUDA kernels.
+   All float pointers are backend (device) memory unless named host_*. Shapes in comments. */
+#ifndef GF_CORE_OPS_H
+#define GF_CORE_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum gf__act { GF_ACT_RELU, GF_ACT_LEAKY_RELU, GF_ACT_TANH, GF_ACT_SIGMOID } gf__act;
+
+/* Losses whose target is a constant (GAN labels). Each writes stats[0] = mean loss,
+   stats[1] = mean sigmoid(x) (the discriminator's probability), and dx += scale * dloss/dx
+   where the loss is the mean over n elements. */
+typedef enum gf__gan_loss {
+  GF_LOSS_BCE_ONE,     /* -log sigmoid(x)          (real labels / non-saturating G) */
+  GF_LOSS_BCE_ZERO,    /* -log(1 - sigmoid(x))     (fake labels) */
+  GF_LOSS_MINIMAX_G,   /*  log(1 - sigmoid(x))     (G minimises it: saturating) */
+  GF_LOSS_KL_G,        /* -log(D / (1 - D)) = -x   (KL-form G loss) */
+  GF_LOSS_MSE_ONE,     /* (x - 1)^2                (LSGAN real) */
+  GF_LOSS_MSE_ZERO     /* x^2                      (LSGAN fake) */
+} gf__gan_loss;
+
+typedef struct gf__ops {
+  const char *name;
+  /* ---- memory ---- */
+  void *(*alloc)(size_t bytes);                                  /* zeroed; NULL on failure */
+  void (*free)(void *p);
+  void (*to_device)(void *dst, const void *host_src, size_t bytes);
+  void (*to_host)(void *host_dst, const void *src, size_t bytes);
+  void (*copy)(float *dst, const float *src, size_t n);
+  void (*fill)(float *x, float v, size_t n);
+  void (*sync)(void);
+  /* ---- linear algebra (row-major) ----
+     C[M,N] = alpha * op(A) * op(B) + beta * C; op(A) is [M,K], op(B) is [K,N];
+     lda/ldb/ldc are row strides of the stored (untransposed) matrices. */
+  void (*gemm)(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc);
+  void (*axpy)(float *y, float a, const float *x, size_t n);    /* y += a x */
+  void (*scale)(float *x, float a, size_t n);                   /* x *= a */
+  /* ---- bias over (N, C, S) layouts: S = spatial size, 1 for vectors ---- */
+  void (*bias_fwd)(float *y, const float *b, int N, int C, int S);    /* y[n,c,s] += b[c] */
+  void (*bias_bwd)(float *db, const float *dy, int N, int C, int S);  /* db[c] += sum_{n,s} dy */
+  /* ---- activations: y = f(x); dx += f'(x) dy (uses x and/or y) ---- */
+  void (*act_fwd)(gf__act kind, float *y, const float *x, size_t n, float alpha);
+  void (*act_bwd)(gf__act kind, float *dx, const float *x, const float *y, const float *dy, size_t n,
+                  float alpha);
+  /* ---- normalisation over (N, C, S), statistics per channel over N*S ----
+     train: batch statistics, saves mean[C] and rstd[C], updates running stats (unbiased var)
+     when run_mean != NULL. gamma/beta may be NULL (no affine parameters). */
+  void (*norm_fwd_train)(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                         const float *beta, float *run_mean, float *run_var, int N, int C, int S,
+                         float eps, float momentum);
+  void (*norm_fwd_eval)(float *y, const float *x, const float *gamma, const float *beta,
+                        const float *run_mean, const float *run_var, int N, int C, int S, float eps);
+  /* dx += ..., dgamma += ..., dbeta += ... (dgamma/dbeta may be NULL) */
+  void (*norm_bwd)(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                   const float *mean, const float *rstd, const float *gamma, int N, int C, int S);
+  /* ---- maxout: y[n,u] = max_j x[n, u*k + j]; argmax saved as float index ---- */
+  void (*maxout_fwd)(float *y, float *argmax, const float *x, int N, int units, int k);
+  void (*maxout_bwd)(float *dx, const float *dy, const float *argmax, int N, int units, int k);
+  /* ---- dropout (inverted): mask = keep/(1-p) from the Philox stream (key, counter) ---- */
+  void (*dropout_fwd)(float *y, float *mask, const float *x, size_t n, float p, uint64_t key,
+                      uint64_t stream, uint64_t counter);
+  void (*mul_bwd)(float *dx, const float *dy, const float *mask, size_t n); /* dx += dy*mask */
+  /* ---- losses ---- */
+  void (*gan_loss)(gf__gan_loss kind, float *host_stats, float *dx, const float *x, size_t n,
+                   float scale);
+  /* mean |x - t| and mean (x - t)^2 against a tensor target; dx += scale * d/dx (dx may be NULL) */
+  void (*l1_loss)(float *host_loss, float *dx, const float *x, const float *t, size_t n, float scale);
+  void (*mse_loss)(float *host_loss, float *dx, const float *x, const float *t, size_t n, float scale);
+  /* ---- optimizers over a flat parameter arena ---- */
+  void (*adam)(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
+               float eps, float bc1, float bc2, float weight_decay);
+  /* classical momentum (pylearn2): v = mom*v - lr*(g + wd*p); p += v */
+  void (*sgd)(float *p, const float *g, float *v, size_t n, float lr, float momentum,
+              float weight_decay);
+  /* ---- misc ---- */
+  /* Counts non-finite values in x (host result). */
+  size_t (*count_nonfinite)(const float *x, size_t n);
+  /* Fill with Philox normals / uniforms: the same numbers as gf__rng_normal / gf__rng_uniform
+     on the stream {seed, stream, counter}; the caller advances its counter by ceil(n/4). */
+  void (*rand_normal)(float *x, size_t n, float mean, float std, uint64_t seed, uint64_t stream,
+                      uint64_t counter);
+  void (*rand_uniform)(float *x, size_t n, float lo, float hi, uint64_t seed, uint64_t stream,
+                       uint64_t counter);
+} gf__ops;
+
+/* The CPU backend (always available). */
+const gf__ops *gf__ops_cpu(void);
+/* Backend by device name ("cpu", "cuda", "cuda:1"); GF_ENODEV with a message when unavailable. */
+int gf__ops_get(const char *device, const gf__ops **out);
+/* Implemented by src/cuda (the real backend, or a stand-in returning GF_ENOSYS in CPU-only builds). */
+int gf__ops_cuda_open(int device_index, const gf__ops **out);
+
+#endif

@@ -1,0 +1,391 @@
+/* cpu_ops.c: the CPU backend: OpenBLAS sgemm for matrix products, OpenMP loops for the rest. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "core/util.h"
+
+/* Element-wise loops go parallel only when there is enough work to pay for the threads. */
+#define PAR_MIN 32768
+
+static void *cpu_alloc(size_t bytes) { return gf__alloc_aligned(bytes); }
+static void cpu_free(void *p) { free(p); }
+static void cpu_to_device(void *dst, const void *src, size_t bytes) { if (bytes) memcpy(dst, src, bytes); }
+static void cpu_to_host(void *dst, const void *src, size_t bytes) { if (bytes) memcpy(dst, src, bytes); }
+static void cpu_copy(float *dst, const float *src, size_t n) { if (n) memmove(dst, src, n * sizeof(float)); }
+static void cpu_sync(void) {}
+
+static void cpu_fill(float *x, float v, size_t n) {
+  if (v == 0.0f) { memset(x, 0, n * sizeof(float)); return; }
+  for (size_t i = 0; i < n; i++) x[i] = v;
+}
+
+static void cpu_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
+              alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+static void cpu_axpy(float *y, float a, const float *x, size_t n) {
+  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+  for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+static void cpu_scale(float *x, float a, size_t n) {
+  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+  for (size_t i = 0; i < n; i++) x[i] *= a;
+}
+
+static void cpu_bias_fwd(float *y, const float *b, int N, int C, int S) {
+  #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C; c++) {
+      float *row = y + ((size_t)n * C + c) * S;
+      float bc = b[c];
+      for (int s = 0; s < S; s++) row[s] += bc;
+    }
+}
+
+static void cpu_bias_bwd(float *db, const float *dy, int N, int C, int S) {
+  if (S == 1) {
+    for (int n = 0; n < N; n++) {
+      const float *row = dy + (size_t)n * C;
+      for (int c = 0; c < C; c++) db[c] += row[c];
+    }
+    return;
+  }
+  #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
+  for (int c = 0; c < C; c++) {
+    double acc = 0;
+    for (int n = 0; n < N; n++) {
+      const float *row = dy + ((size_t)n * C + c) * S;
+      float part = 0;
+      for (int s = 0; s < S; s++) part += row[s];
+      acc += part;
+    }
+    db[c] += (float)acc;
+  }
+}
+
+static void cpu_act_fwd(gf__act kind, float *y, const float *x, size_t n, float alpha) {
+  switch (kind) {
+  case GF_ACT_RELU:
+    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
+    break;
+  case GF_ACT_LEAKY_RELU:
+    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : alpha * x[i];
+    break;
+  case GF_ACT_TANH:
+    #pragma omp parallel for if (n > PAR_MIN / 8) schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+    break;
+  case GF_ACT_SIGMOID:
+    #pragma omp parallel for if (n > PAR_MIN / 8) schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+    break;
+  }
+}
+
+static void cpu_act_bwd(gf__act kind, float *dx, const float *x, const float *y, const float *dy,
+                        size_t n, float alpha) {
+  switch (kind) {
+  case GF_ACT_RELU:
+    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0.0f;
+    break;
+  case GF_ACT_LEAKY_RELU:
+    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : alpha * dy[i];
+    break;
+  case GF_ACT_TANH:
+    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+    break;
+  case GF_ACT_SIGMOID:
+    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+    break;
+  }
+}
+
+/* Per-channel statistics over N*S. Deterministic: fixed summation order per channel. */
+static void norm_stats(double *sum, double *sq, const float *x, int N, int C, int S) {
+  if (S == 1) {
+    memset(sum, 0, sizeof(double) * (size_t)C);
+    memset(sq, 0, sizeof(double) * (size_t)C);
+    for (int n = 0; n < N; n++) {
+      const float *row = x + (size_t)n * C;
+      for (int c = 0; c < C; c++) sum[c] += row[c];
+    }
+    double inv = 1.0 / N;
+    for (int n = 0; n < N; n++) {
+      const float *row = x + (size_t)n * C;
+      for (int c = 0; c < C; c++) {
+        double d = row[c] - sum[c] * inv;
+        sq[c] += d * d;
+      }
+    }
+    return;
+  }
+  #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
+  for (int c = 0; c < C; c++) {
+    double s1 = 0;
+    for (int n = 0; n < N; n++) {
+      const float *p = x + ((size_t)n * C + c) * S;
+      for (int s = 0; s < S; s++) s1 += p[s];
+    }
+    double mu = s1 / ((double)N * S), s2 = 0;
+    for (int n = 0; n < N; n++) {
+      const float *p = x + ((size_t)n * C + c) * S;
+      for (int s = 0; s < S; s++) { double d = p[s] - mu; s2 += d * d; }
+    }
+    sum[c] = s1;
+    sq[c] = s2;
+  }
+}
+
+static void norm_apply(float *y, const float *x, const float *mean, const float *rstd, const float *gamma,
+                       const float *beta, int N, int C, int S) {
+  #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C; c++) {
+      float g = gamma ? gamma[c] * rstd[c] : rstd[c];
+      float b = (beta ? beta[c] : 0.0f) - mean[c] * g;
+      const float *xp = x + ((size_t)n * C + c) * S;
+      float *yp = y + ((size_t)n * C + c) * S;
+      for (int s = 0; s < S; s++) yp[s] = xp[s] * g + b;
+    }
+}
+
+static void cpu_norm_fwd_train(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                               const float *beta, float *run_mean, float *run_var, int N, int C, int S,
+                               float eps, float momentum) {
+  double stack_sum[512], stack_sq[512];
+  double *sum = stack_sum, *sq = stack_sq;
+  if (C > 512) {
+    sum = malloc(sizeof(double) * 2 * (size_t)C);
+    sq = sum + C;
+  }
+  norm_stats(sum, sq, x, N, C, S);
+  double M = (double)N * S;
+  for (int c = 0; c < C; c++) {
+    double mu = sum[c] / M, var = sq[c] / M;
+    mean[c] = (float)mu;
+    rstd[c] = (float)(1.0 / sqrt(var + eps));
+    if (run_mean) {
+      run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mu);
+      double unbiased = M > 1 ? sq[c] / (M - 1) : var;
+      run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * unbiased);
+    }
+  }
+  if (sum != stack_sum) free(sum);
+  norm_apply(y, x, mean, rstd, gamma, beta, N, C, S);
+}
+
+static void cpu_norm_fwd_eval(float *y, const float *x, const float *gamma, const float *beta,
+                              const float *run_mean, const float *run_var, int N, int C, int S, float eps) {
+  float stack_r[1024];
+  float *r = C > 1024 ? malloc(sizeof(float) * (size_t)C) : stack_r;
+  for (int c = 0; c < C; c++) r[c] = 1.0f / sqrtf(run_var[c] + eps);
+  norm_apply(y, x, run_mean, r, gamma, beta, N, C, S);
+  if (r != stack_r) free(r);
+}
+
+static void cpu_norm_bwd(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                         const float *mean, const float *rstd, const float *gamma, int N, int C, int S) {
+  double M = (double)N * S;
+  if (S == 1) {
+    double stack[2 * 1024];
+    double *sdy = C > 1024 ? malloc(sizeof(double) * 2 * (size_t)C) : stack, *sdyx = sdy + C;
+    memset(sdy, 0, sizeof(double) * 2 * (size_t)C);
+    for (int n = 0; n < N; n++) {
+      const float *dr = dy + (size_t)n * C, *xr = x + (size_t)n * C;
+      for (int c = 0; c < C; c++) {
+        sdy[c] += dr[c];
+        sdyx[c] += dr[c] * (xr[c] - mean[c]) * rstd[c];
+      }
+    }
+    for (int c = 0; c < C; c++) {
+      if (dgamma) dgamma[c] += (float)sdyx[c];
+      if (dbeta) dbeta[c] += (float)sdy[c];
+    }
+    for (int n = 0; dx && n < N; n++) {
+      const float *dr = dy + (size_t)n * C, *xr = x + (size_t)n * C;
+      float *dxr = dx + (size_t)n * C;
+      for (int c = 0; c < C; c++) {
+        float g = gamma ? gamma[c] : 1.0f;
+        float xh = (xr[c] - mean[c]) * rstd[c];
+        dxr[c] += g * rstd[c] * (float)(dr[c] - sdy[c] / M - xh * sdyx[c] / M);
+      }
+    }
+    if (sdy != stack) free(sdy);
+    return;
+  }
+  #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
+  for (int c = 0; c < C; c++) {
+    double sdy = 0, sdyx = 0;
+    float mu = mean[c], rs = rstd[c];
+    for (int n = 0; n < N; n++) {
+      const float *dp = dy + ((size_t)n * C + c) * S, *xp = x + ((size_t)n * C + c) * S;
+      for (int s = 0; s < S; s++) {
+        sdy += dp[s];
+        sdyx += dp[s] * (xp[s] - mu) * rs;
+      }
+    }
+    if (dgamma) dgamma[c] += (float)sdyx;
+    if (dbeta) dbeta[c] += (float)sdy;
+    float g = (gamma ? gamma[c] : 1.0f) * rs;
+    float a = (float)(sdy / M), b = (float)(sdyx / M);
+    for (int n = 0; dx && n < N; n++) {
+      const float *dp = dy + ((size_t)n * C + c) * S, *xp = x + ((size_t)n * C + c) * S;
+      float *dxp = dx + ((size_t)n * C + c) * S;
+      for (int s = 0; s < S; s++) dxp[s] += g * (dp[s] - a - (xp[s] - mu) * rs * b);
+    }
+  }
+}
+
+static void cpu_maxout_fwd(float *y, float *argmax, const float *x, int N, int units, int k) {
+  #pragma omp parallel for if ((size_t)N * units * k > PAR_MIN) schedule(static)
+  for (int n = 0; n < N; n++)
+    for (int u = 0; u < units; u++) {
+      const float *p = x + ((size_t)n * units + u) * k;
+      int best = 0;
+      for (int j = 1; j < k; j++)
+        if (p[j] > p[best]) best = j;
+      y[(size_t)n * units + u] = p[best];
+      argmax[(size_t)n * units + u] = (float)best;
+    }
+}
+
+static void cpu_maxout_bwd(float *dx, const float *dy, const float *argmax, int N, int units, int k) {
+  size_t total = (size_t)N * units;
+  #pragma omp parallel for if (total > PAR_MIN) schedule(static)
+  for (size_t i = 0; i < total; i++) dx[i * k + (size_t)argmax[i]] += dy[i];
+}
+
+static void cpu_dropout_fwd(float *y, float *mask, const float *x, size_t n, float p, uint64_t key,
+                            uint64_t stream, uint64_t counter) {
+  float keep = 1.0f / (1.0f - p);
+  size_t nb = (n + 3) / 4;
+  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+  for (size_t b = 0; b < nb; b++) {
+    uint32_t u[4];
+    gf__philox4x32(key, stream, counter + b, u);
+    for (size_t j = 0; j < 4 && b * 4 + j < n; j++) {
+      size_t i = b * 4 + j;
+      mask[i] = gf__u32_to_unit(u[j]) >= p ? keep : 0.0f;
+      y[i] = x[i] * mask[i];
+    }
+  }
+}
+
+static void cpu_mul_bwd(float *dx, const float *dy, const float *mask, size_t n) {
+  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+  for (size_t i = 0; i < n; i++) dx[i] += dy[i] * mask[i];
+}
+
+/* softplus(x) = log(1 + e^x), computed without overflow. */
+static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+static double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
+
+static void cpu_gan_loss(gf__gan_loss kind, float *stats, float *dx, const float *x, size_t n, float scale) {
+  double loss = 0, prob = 0, inv = 1.0 / (double)n;
+  for (size_t i = 0; i < n; i++) {
+    double v = x[i], s = sigmoid(v), l = 0, g = 0;
+    switch (kind) {
+    case GF_LOSS_BCE_ONE:   l = softplus(-v); g = s - 1.0; break;
+    case GF_LOSS_BCE_ZERO:  l = softplus(v);  g = s; break;
+    case GF_LOSS_MINIMAX_G: l = -softplus(v); g = -s; break;
+    case GF_LOSS_KL_G:      l = -v;           g = -1.0; break;
+    case GF_LOSS_MSE_ONE:   l = (v - 1) * (v - 1); g = 2 * (v - 1); break;
+    case GF_LOSS_MSE_ZERO:  l = v * v;        g = 2 * v; break;
+    }
+    loss += l;
+    prob += s;
+    if (dx) dx[i] += (float)(scale * g * inv);
+  }
+  stats[0] = (float)(loss * inv);
+  stats[1] = (float)(prob * inv);
+}
+
+static void cpu_l1_loss(float *out, float *dx, const float *x, const float *t, size_t n, float scale) {
+  double acc = 0, inv = 1.0 / (double)n;
+  float gs = (float)(scale * inv);
+  for (size_t i = 0; i < n; i++) {
+    float d = x[i] - t[i];
+    acc += fabsf(d);
+    if (dx) dx[i] += d > 0 ? gs : (d < 0 ? -gs : 0.0f);
+  }
+  *out = (float)(acc * inv);
+}
+
+static void cpu_mse_loss(float *out, float *dx, const float *x, const float *t, size_t n, float scale) {
+  double acc = 0, inv = 1.0 / (double)n;
+  float gs = (float)(2.0 * scale * inv);
+  for (size_t i = 0; i < n; i++) {
+    float d = x[i] - t[i];
+    acc += (double)d * d;
+    if (dx) dx[i] += gs * d;
+  }
+  *out = (float)(acc * inv);
+}
+
+/* PyTorch's Adam: p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), with L2 weight decay on g. */
+static void cpu_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
+                     float eps, float bc1, float bc2, float wd) {
+  float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2);
+  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+  for (size_t i = 0; i < n; i++) {
+    float gi = g[i] + wd * p[i];
+    m[i] = b1 * m[i] + (1.0f - b1) * gi;
+    v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+    p[i] -= step * m[i] / (sqrtf(v[i]) * rbc2 + eps);
+  }
+}
+
+static void cpu_sgd(float *p, const float *g, float *v, size_t n, float lr, float mom, float wd) {
+  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+  for (size_t i = 0; i < n; i++) {
+    v[i] = mom * v[i] - lr * (g[i] + wd * p[i]);
+    p[i] += v[i];
+  }
+}
+
+static size_t cpu_count_nonfinite(const float *x, size_t n) {
+  size_t bad = 0;
+  for (size_t i = 0; i < n; i++) bad += !isfinite(x[i]);
+  return bad;
+}
+
+static void cpu_rand_normal(float *x, size_t n, float mean, float std, uint64_t seed, uint64_t stream,
+                            uint64_t counter) {
+  gf__rng r = {seed, stream, counter};
+  gf__rng_normal(&r, x, (long)n, mean, std);
+}
+
+static void cpu_rand_uniform(float *x, size_t n, float lo, float hi, uint64_t seed, uint64_t stream,
+                             uint64_t counter) {
+  gf__rng r = {seed, stream, counter};
+  gf__rng_uniform(&r, x, (long)n, lo, hi);
+}
+
+static const gf__ops cpu_ops = {
+  .name = "cpu",
+  .alloc = cpu_alloc, .free = cpu_free, .to_device = cpu_to_device, .to_host = cpu_to_host,
+  .copy = cpu_copy, .fill = cpu_fill, .sync = cpu_sync,
+  .gemm = cpu_gemm, .axpy = cpu_axpy, .scale = cpu_scale,
+  .bias_fwd = cpu_bias_fwd, .bias_bwd = cpu_bias_bwd,
+  .act_fwd = cpu_act_fwd, .act_bwd = cpu_act_bwd,
+  .norm_fwd_train = cpu_norm_fwd_train, .norm_fwd_eval = cpu_norm_fwd_eval, .norm_bwd = cpu_norm_bwd,
+  .maxout_fwd = cpu_maxout_fwd, .maxout_bwd = cpu_maxout_bwd,
+  .dropout_fwd = cpu_dropout_fwd, .mul_bwd = cpu_mul_bwd,
+  .gan_loss = cpu_gan_loss, .l1_loss = cpu_l1_loss, .mse_loss = cpu_mse_loss,
+  .adam = cpu_adam, .sgd = cpu_sgd,
+  .count_nonfinite = cpu_count_nonfinite, .rand_normal = cpu_rand_normal, .rand_uniform = cpu_rand_uniform,
+};
+
+const gf__ops *gf__ops_cpu(void) { return &cpu_ops; }

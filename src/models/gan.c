@@ -1,0 +1,250 @@
+/* gan.c: builds G and D from a config and runs the discriminator and generator steps
+   (Goodfellow et al. 2014, k D-steps per G-step, minimax / non-saturating / KL G losses). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "models/gan.h"
+
+static int parse_widths(const char *s, int *w, int cap) {
+  int n = 0;
+  const char *p = s;
+  while (*p && n < cap) {
+    char *end;
+    long v = strtol(p, &end, 10);
+    if (end == p) break;
+    w[n++] = (int)v;
+    p = *end == ',' ? end + 1 : end;
+  }
+  return n;
+}
+
+static gf__act act_of(const char *s) {
+  if (!strcmp(s, "lrelu")) return GF_ACT_LEAKY_RELU;
+  if (!strcmp(s, "tanh")) return GF_ACT_TANH;
+  if (!strcmp(s, "sigmoid")) return GF_ACT_SIGMOID;
+  return GF_ACT_RELU;
+}
+
+static gf__init init_of(const char *s) {
+  if (!strcmp(s, "normal")) return GF_INIT_NORMAL;
+  if (!strcmp(s, "uniform")) return GF_INIT_UNIFORM;
+  if (!strcmp(s, "xavier")) return GF_INIT_XAVIER;
+  if (!strcmp(s, "kaiming")) return GF_INIT_KAIMING;
+  return GF_INIT_TORCH;
+}
+
+int gf__build_generator(gf__net *net, const gf_config *cfg, const gf__ops *ops, long dim) {
+  int w[32], nh = parse_widths(cfg->model_g_hidden, w, 32);
+  gf__net_init(net, ops, "G", cfg->model_nz, 1, 1);
+  gf__act act = act_of(cfg->model_g_act);
+  float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum;
+  for (int i = 0; i < nh; i++) {
+    GF_TRY(gf__net_add_linear(net, w[i], 1));
+    if (!strcmp(cfg->model_g_norm, "bn")) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    GF_TRY(gf__net_add_act(net, act, (float)cfg->model_d_slope));
+    if (!strcmp(cfg->model_g_norm, "bn_after")) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+  }
+  GF_TRY(gf__net_add_linear(net, (int)dim, 1));
+  if (!strcmp(cfg->model_g_out, "tanh")) GF_TRY(gf__net_add_act(net, GF_ACT_TANH, 0));
+  else if (!strcmp(cfg->model_g_out, "sigmoid")) GF_TRY(gf__net_add_act(net, GF_ACT_SIGMOID, 0));
+  gf__net_set_init(net, 0, init_of(cfg->model_g_init), (float)cfg->model_g_init_scale);
+  return gf__net_finalize(net);
+}
+
+int gf__build_discriminator(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w) {
+  int wd[32], nh = parse_widths(cfg->model_d_hidden, wd, 32);
+  gf__net_init(net, ops, "D", c, h, w);
+  int maxout = !strcmp(cfg->model_d_act, "maxout");
+  gf__act act = act_of(cfg->model_d_act);
+  float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum;
+  if (cfg->model_d_dropout_in > 0) GF_TRY(gf__net_add_dropout(net, (float)cfg->model_d_dropout_in));
+  for (int i = 0; i < nh; i++) {
+    GF_TRY(gf__net_add_linear(net, maxout ? wd[i] * cfg->model_d_pieces : wd[i], 1));
+    if (!strcmp(cfg->model_d_norm, "bn")) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    if (maxout) GF_TRY(gf__net_add_maxout(net, cfg->model_d_pieces));
+    else GF_TRY(gf__net_add_act(net, act, (float)cfg->model_d_slope));
+    if (cfg->model_d_dropout > 0) GF_TRY(gf__net_add_dropout(net, (float)cfg->model_d_dropout));
+  }
+  GF_TRY(gf__net_add_linear(net, 1, 1));
+  gf__net_set_init(net, 0, init_of(cfg->model_d_init), (float)cfg->model_d_init_scale);
+  return gf__net_finalize(net);
+}
+
+int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c, int h, int w, int B,
+                   const float *marginals) {
+  memset(gan, 0, sizeof *gan);
+  gan->cfg = *cfg;
+  gan->ops = ops;
+  gan->c = c; gan->h = h; gan->w = w;
+  gan->dim = (long)c * h * w;
+  gan->nz = cfg->model_nz;
+  gan->B = B;
+  gf__rng_init(&gan->r_init, (uint64_t)cfg->train_seed, GF_STREAM_INIT);
+  gf__rng_init(&gan->r_noise, (uint64_t)cfg->train_seed, GF_STREAM_NOISE);
+  gf__rng_init(&gan->r_drop, (uint64_t)cfg->train_seed, GF_STREAM_DROPOUT);
+  int rc;
+  if ((rc = gf__build_generator(&gan->G, cfg, ops, gan->dim)) < 0) goto fail;
+  if ((rc = gf__build_discriminator(&gan->D, cfg, ops, c, h, w)) < 0) goto fail;
+  gf__net_init_params(&gan->G, &gan->r_init, 0.0f);
+  gf__net_init_params(&gan->D, &gan->r_init, 0.0f);
+  if (marginals && cfg->model_g_out_bias_marginals && !strcmp(cfg->model_g_out, "sigmoid")) {
+    /* sigmoid(b) = mean pixel: b = logit(clamp(mean)) */
+    const gf__layer *last = &gan->G.layers[gan->G.n - 2];
+    float *bias = malloc(sizeof(float) * (size_t)gan->dim);
+    if (!bias) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto fail; }
+    for (long i = 0; i < gan->dim; i++) {
+      float m = marginals[i] < 1e-3f ? 1e-3f : marginals[i] > 0.999f ? 0.999f : marginals[i];
+      bias[i] = logf(m / (1.0f - m));
+    }
+    ops->to_device(gan->G.params + last->b_off, bias, sizeof(float) * (size_t)gan->dim);
+    free(bias);
+  }
+  if ((rc = gf__ctx_create(&gan->cg, &gan->G, B)) < 0) goto fail;
+  if ((rc = gf__ctx_create(&gan->cdr, &gan->D, B)) < 0) goto fail;
+  if ((rc = gf__ctx_create(&gan->cdf, &gan->D, B)) < 0) goto fail;
+  gan->z = ops->alloc(sizeof(float) * (size_t)B * gan->nz);
+  gan->xr = ops->alloc(sizeof(float) * (size_t)B * gan->dim);
+  if (!gan->z || !gan->xr) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
+  gan->og.lr = cfg->train_lr;
+  gan->od.lr = cfg->train_lr_d > 0 ? cfg->train_lr_d : cfg->train_lr;
+  gan->epoch = 1;
+  return 0;
+fail:
+  gf__gan_destroy(gan);
+  return rc;
+}
+
+void gf__gan_destroy(gf__gan *gan) {
+  if (!gan->ops) return;
+  gf__ctx_destroy(&gan->cg);
+  gf__ctx_destroy(&gan->cdr);
+  gf__ctx_destroy(&gan->cdf);
+  if (gan->z) gan->ops->free(gan->z);
+  if (gan->xr) gan->ops->free(gan->xr);
+  gf__net_free(&gan->G);
+  gf__net_free(&gan->D);
+  gan->z = gan->xr = NULL;
+}
+
+void gf__gan_noise(const gf__gan *gan, gf__rng *r, float *z, int n) {
+  size_t cnt = (size_t)n * gan->nz;
+  if (!strcmp(gan->cfg.model_noise, "uniform"))
+    gan->ops->rand_uniform(z, cnt, (float)gan->cfg.model_noise_lo, (float)gan->cfg.model_noise_hi, r->seed,
+                           r->stream, r->counter);
+  else
+    gan->ops->rand_normal(z, cnt, 0.0f, 1.0f, r->seed, r->stream, r->counter);
+  r->counter += (cnt + 3) / 4;
+}
+
+/* Applies the configured optimizer to a whole network arena. */
+static void opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
+  const gf_config *c = &gan->cfg;
+  st->t++;
+  if (!strcmp(c->train_optimizer, "adam")) {
+    float bc1 = (float)(1.0 - pow(c->train_beta1, (double)st->t));
+    float bc2 = (float)(1.0 - pow(c->train_beta2, (double)st->t));
+    gan->ops->adam(net->params, net->grads, net->opt_m, net->opt_v, (size_t)net->nparam, (float)st->lr,
+                   (float)c->train_beta1, (float)c->train_beta2, (float)c->train_adam_eps, bc1, bc2,
+                   (float)c->train_weight_decay);
+  } else {
+    double mom = c->train_momentum;
+    if (c->train_momentum_final >= 0) {
+      double span = c->train_momentum_saturate - c->train_momentum_start;
+      double f = span > 0 ? (gan->epoch - c->train_momentum_start) / span : 1.0;
+      f = f < 0 ? 0 : f > 1 ? 1 : f;
+      mom = c->train_momentum + f * (c->train_momentum_final - c->train_momentum);
+    }
+    /* the velocity lives in the first optimizer slot of the arena */
+    gan->ops->sgd(net->params, net->grads, net->opt_m, (size_t)net->nparam, (float)st->lr, (float)mom,
+                  (float)c->train_weight_decay);
+  }
+  if (c->train_lr_decay > 1.0) {
+    st->lr /= c->train_lr_decay;
+    if (st->lr < c->train_lr_min) st->lr = c->train_lr_min;
+  }
+}
+
+int gf__gan_d_step(gf__gan *gan, const float *xreal) {
+  const gf__ops *o = gan->ops;
+  int B = gan->B;
+  float sr[2], sf[2];
+  gf__gan_noise(gan, &gan->r_noise, gan->z, B);
+  const float *fake = gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
+  gan->have_fake = 1;
+  gf__net_zero_grad(&gan->D);
+  /* real: -log D(x) */
+  const float *lr = gf__net_forward(&gan->D, &gan->cdr, xreal, B, 1, &gan->r_drop);
+  gf__ctx_zero_dout(&gan->D, &gan->cdr);
+  o->gan_loss(GF_LOSS_BCE_ONE, sr, gf__ctx_dout(&gan->D, &gan->cdr), lr, (size_t)B, 1.0f);
+  /* fake: -log(1 - D(G(z))) */
+  const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, B, 1, &gan->r_drop);
+  gf__ctx_zero_dout(&gan->D, &gan->cdf);
+  o->gan_loss(GF_LOSS_BCE_ZERO, sf, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)B, 1.0f);
+  gan->loss_d = sr[0] + sf[0];
+  gan->d_real = sr[1];
+  gan->d_fake = sf[1];
+  if (!isfinite(gan->loss_d))
+    return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps + 1);
+  gf__net_backward(&gan->D, &gan->cdr, NULL, 1);
+  gf__net_backward(&gan->D, &gan->cdf, NULL, 1);
+  opt_step(gan, &gan->D, &gan->od);
+  gan->d_steps++;
+  return 0;
+}
+
+int gf__gan_g_step(gf__gan *gan) {
+  const gf__ops *o = gan->ops;
+  int B = gan->B;
+  float s[2];
+  if (!gan->have_fake || gan->cfg.train_g_fresh_noise) {
+    gf__gan_noise(gan, &gan->r_noise, gan->z, B);
+    gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
+  }
+  const float *fake = gan->cg.out[gan->G.n - 1];
+  const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, B, 1, &gan->r_drop);
+  gf__ctx_zero_dout(&gan->D, &gan->cdf);
+  gf__gan_loss kind = GF_LOSS_BCE_ONE;
+  if (!strcmp(gan->cfg.train_g_loss, "minimax")) kind = GF_LOSS_MINIMAX_G;
+  else if (!strcmp(gan->cfg.train_g_loss, "kl")) kind = GF_LOSS_KL_G;
+  o->gan_loss(kind, s, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)B, 1.0f);
+  gan->loss_g = s[0];
+  if (!isfinite(gan->loss_g))
+    return gf__fail(GF_ENUMERIC, "loss_G is %g at generator step %ld", (double)gan->loss_g, gan->g_steps + 1);
+  /* D's input gradient flows straight into G's output gradient buffer */
+  float *dfake = gf__ctx_dout(&gan->G, &gan->cg);
+  gf__ctx_zero_dout(&gan->G, &gan->cg);
+  gf__net_backward(&gan->D, &gan->cdf, dfake, 0);
+  gf__net_zero_grad(&gan->G);
+  gf__net_backward(&gan->G, &gan->cg, NULL, 1);
+  opt_step(gan, &gan->G, &gan->og);
+  gan->have_fake = 0;
+  gan->g_steps++;
+  return 0;
+}
+
+int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host) {
+  gf__ctx ctx;
+  int chunk = n < 512 ? n : 512;
+  int train = !strcmp(gan->cfg.model_sample_bn, "batch");
+  if (train) chunk = n; /* batch statistics over the whole request */
+  GF_TRY(gf__ctx_create(&ctx, &gan->G, chunk));
+  for (int i = 0; i < n; i += chunk) {
+    int m = n - i < chunk ? n - i : chunk;
+    /* batch mode must not disturb the running statistics: no drop stream, stats restored below */
+    float *saved = NULL;
+    if (train && gan->G.nbuf) {
+      saved = malloc(sizeof(float) * (size_t)gan->G.nbuf);
+      if (saved) gan->ops->to_host(saved, gan->G.buffers, sizeof(float) * (size_t)gan->G.nbuf);
+    }
+    const float *y = gf__net_forward(&gan->G, &ctx, z_dev + (size_t)i * gan->nz, m, train, NULL);
+    gan->ops->to_host(out_host + (size_t)i * gan->dim, y, sizeof(float) * (size_t)m * gan->dim);
+    if (saved) {
+      gan->ops->to_device(gan->G.buffers, saved, sizeof(float) * (size_t)gan->G.nbuf);
+      free(saved);
+    }
+  }
+  gf__ctx_destroy(&ctx);
+  return 0;
+}

@@ -1,0 +1,57 @@
+/* gan.h: a generator/discriminator pair built from a config, and its D and G training steps. */
+#ifndef GF_MODELS_GAN_H
+#define GF_MODELS_GAN_H
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "ganforge/config.h"
+#include "nn/nn.h"
+
+typedef struct gf__opt_state {
+  long t;          /* optimizer steps taken */
+  double lr;       /* current learning rate (after decay) */
+} gf__opt_state;
+
+typedef struct gf__gan {
+  gf_config cfg;
+  const gf__ops *ops;
+  gf__net G, D;
+  gf__ctx cg;            /* G applied to noise */
+  gf__ctx cdr, cdf;      /* D applied to real and to fake */
+  int B;                 /* batch size the contexts are planned for */
+  int nz;
+  long dim;              /* per-sample data size */
+  int c, h, w;           /* data shape */
+  float *z;              /* [B, nz] noise (backend memory) */
+  float *xr;             /* [B, dim] real batch (backend memory) */
+  gf__rng r_init, r_noise, r_drop;
+  gf__opt_state og, od;
+  int have_fake;         /* the G context holds fakes from the last D step */
+  long g_steps, d_steps;
+  int epoch;             /* current epoch, 1-based, for the momentum ramp */
+  /* statistics of the last steps */
+  float loss_d, loss_g, d_real, d_fake;
+} gf__gan;
+
+/* Builds G and D for data of shape (c, h, w), allocates everything for batch B, and initialises
+   the weights from the init stream. `marginals` [dim] (mean pixel in [0,1]) or NULL. */
+int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c, int h, int w, int B,
+                   const float *marginals);
+void gf__gan_destroy(gf__gan *gan);
+
+/* Draws a noise batch [n, nz] into backend memory from the stream. */
+void gf__gan_noise(const gf__gan *gan, gf__rng *r, float *z, int n);
+/* One discriminator step on a real batch (backend memory [B, dim]). GF_ENUMERIC before any
+   update when a loss is not finite. */
+int gf__gan_d_step(gf__gan *gan, const float *xreal);
+/* One generator step. */
+int gf__gan_g_step(gf__gan *gan);
+/* Generates n samples from noise z (backend memory, [n, nz]) into out (host, [n, dim]) with G in
+   eval mode (or batch-statistics mode when model.sample_bn = batch). */
+int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host);
+
+/* Builds just the generator of a config into `net` (used by sampling tools and checkpoints). */
+int gf__build_generator(gf__net *net, const gf_config *cfg, const gf__ops *ops, long dim);
+int gf__build_discriminator(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w);
+
+#endif

@@ -1,0 +1,69 @@
+/* presets.c: the named presets (`ganforge presets`), each a list of config overrides. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "ganforge/config.h"
+
+typedef struct preset {
+  const char *name, *help, *set;
+} preset;
+
+static const preset presets[] = {
+  {"mlp-shapes", "default demo: MLP GAN on the built-in 28x28 shapes set (about a minute on 2 cores)",
+   "data.name=shapes data.n=12000 model.nz=64 model.g_hidden=256,512 model.g_norm=bn_after "
+   "model.g_out=tanh model.d_hidden=512,256 model.d_act=lrelu train.batch=64 train.epochs=12 "
+   "train.lr=2e-4 train.beta1=0.5 train.grid=64 train.nrow=8"},
+  {"mlp-mnist", "MLP GAN on MNIST: noise 128, G 256-512-1024-784 ReLU+BatchNorm+tanh, D 512-256-1 "
+                "LeakyReLU 0.2, BCE, Adam 2e-4, batch 32, 10 epochs, 5x5 grid",
+   "data.name=mnist model.nz=128 model.g_hidden=256,512,1024 model.g_act=relu model.g_norm=bn_after "
+   "model.g_out=tanh model.d_hidden=512,256 model.d_act=lrelu model.d_slope=0.2 train.batch=32 "
+   "train.epochs=10 train.lr=2e-4 train.beta1=0.5 train.grid=25 train.nrow=5"},
+  {"goodfellow-mnist", "Goodfellow et al. 2014 MNIST model: uniform z 100, G 1200-1200 ReLU sigmoid, "
+                       "D maxout 240x5 twice with dropout, SGD momentum 0.5->0.7, lr 0.1 decaying",
+   "data.name=mnist data.limit=50000 model.nz=100 model.noise=uniform model.noise_lo=-1.7320508075688772 "
+   "model.noise_hi=1.7320508075688772 model.g_hidden=1200,1200 model.g_act=relu model.g_norm=none "
+   "model.g_out=sigmoid model.g_init=uniform model.g_init_scale=0.05 model.g_out_bias_marginals=1 "
+   "model.d_hidden=240,240 model.d_act=maxout model.d_pieces=5 model.d_dropout_in=0.2 "
+   "model.d_dropout=0.5 model.d_init=uniform model.d_init_scale=0.005 train.optimizer=sgd train.lr=0.1 "
+   "train.lr_decay=1.000004 train.lr_min=1e-6 train.momentum=0.5 train.momentum_final=0.7 "
+   "train.momentum_start=1 train.momentum_saturate=250 train.batch=100 train.epochs=100 "
+   "train.g_loss=nonsaturating train.g_fresh_noise=1 train.grid=100 train.nrow=10"},
+  {"digits", "UCI 8x8 digits, 3-layer MLP G and D, plain SGD",
+   "data.name=digits model.nz=32 model.noise=normal model.g_hidden=128,128 model.g_act=lrelu "
+   "model.g_out=sigmoid model.d_hidden=128,128 model.d_act=lrelu model.d_slope=0.2 "
+   "train.optimizer=sgd train.lr=0.05 train.momentum=0 train.batch=32 train.epochs=150 "
+   "train.grid=64 train.nrow=8"},
+  {"gauss1d", "1-D Gaussian N(0,1) from 100-d uniform noise, 3-layer MLPs",
+   "data.name=gauss1d data.n=20000 data.mu=0 data.sigma=1 model.nz=100 model.noise=uniform "
+   "model.noise_lo=-1 model.noise_hi=1 model.g_hidden=64,64 model.g_act=lrelu model.g_out=linear "
+   "model.d_hidden=64,64 model.d_act=lrelu train.lr=1e-3 train.beta1=0.5 train.batch=128 "
+   "train.epochs=40 train.grid=5000"},
+  {"ring8", "PacGAN ring: 8 Gaussians on the unit circle; G 4x400 ReLU+BN, D 3x200 maxout",
+   "data.name=ring8 data.n=100000 model.nz=2 model.noise=normal model.g_hidden=400,400,400,400 "
+   "model.g_act=relu model.g_norm=bn model.g_out=linear model.d_hidden=200,200,200 model.d_act=maxout "
+   "model.d_pieces=5 train.lr=1e-4 train.beta1=0.8 train.batch=100 train.epochs=20 train.grid=2500"},
+  {"grid25", "PacGAN grid: 25 Gaussians on {-4..4}^2; G 4x400 ReLU+BN, D 3x200 maxout",
+   "data.name=grid25 data.n=100000 model.nz=2 model.noise=normal model.g_hidden=400,400,400,400 "
+   "model.g_act=relu model.g_norm=bn model.g_out=linear model.d_hidden=200,200,200 model.d_act=maxout "
+   "model.d_pieces=5 train.lr=1e-4 train.beta1=0.8 train.batch=100 train.epochs=20 train.grid=2500"},
+};
+#define NPRESETS ((int)(sizeof presets / sizeof presets[0]))
+
+int gf_preset_count(void) { return NPRESETS; }
+const char *gf_preset_name(int i) { return i >= 0 && i < NPRESETS ? presets[i].name : NULL; }
+const char *gf_preset_help(int i) { return i >= 0 && i < NPRESETS ? presets[i].help : NULL; }
+
+int gf_preset_apply(gf_config *c, const char *name) {
+  for (int i = 0; i < NPRESETS; i++) {
+    if (strcmp(presets[i].name, name)) continue;
+    gf_config_defaults(c);
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", presets[i].set);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+      GF_TRY(gf_config_set_kv(c, tok));
+    return 0;
+  }
+  return gf__fail(GF_EUSAGE, "unknown preset '%s' (run 'ganforge presets' for the list)", name);
+}

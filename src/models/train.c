@@ -1,0 +1,342 @@
+/* train.c: the training driver (data, epochs, k D-steps per G-step, log, pictures, weights),
+   sampling and interpolation from a run, and the step benchmark. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "data/dataset.h"
+#include "ganforge/ganforge.h"
+#include "io/image.h"
+#include "models/gan.h"
+#include "models/weights.h"
+
+static gf__scale scale_of(const gf_config *cfg) {
+  return !strcmp(cfg->model_g_out, "sigmoid") ? GF_SCALE_UNIT : GF_SCALE_TANH;
+}
+
+/* Loads the dataset a config names (looking it up / downloading as needed). */
+static int load_dataset(const gf_config *cfg, gf__dataset *ds) {
+  const char *name = cfg->data_name;
+  uint64_t seed = (uint64_t)cfg->train_seed;
+  int n = cfg->data_n;
+  memset(ds, 0, sizeof *ds);
+  if (!strcmp(name, "gauss1d")) return gf__synth_gauss1d(ds, n, (float)cfg->data_mu, (float)cfg->data_sigma, seed);
+  if (!strcmp(name, "ring8")) return gf__synth_ring8(ds, n, seed);
+  if (!strcmp(name, "grid25")) return gf__synth_grid25(ds, n, seed);
+  if (!strcmp(name, "shapes")) return gf__shapes_make(ds, n, cfg->data_size, seed, scale_of(cfg));
+  char dir[2048];
+  GF_TRY(gf__data_locate(name, cfg->data_path[0] ? cfg->data_path : NULL, cfg->data_download, dir, sizeof dir));
+  if (!strcmp(name, "digits")) {
+    char path[2200];
+    int is_file = strstr(dir, ".tra") || strstr(dir, ".tes");
+    if (is_file) snprintf(path, sizeof path, "%s", dir);
+    else snprintf(path, sizeof path, "%s/%s", dir, !strcmp(cfg->data_split, "test") ? "optdigits.tes" : "optdigits.tra");
+    return gf__digits_load(ds, path, scale_of(cfg), cfg->data_limit);
+  }
+  /* mnist / fashion-mnist */
+  int train = strcmp(cfg->data_split, "test") != 0;
+  return gf__mnist_load(ds, dir, train, scale_of(cfg), cfg->data_offset, cfg->data_limit);
+}
+
+typedef struct picture_ctx {
+  float *z;        /* fixed noise, backend memory [n, nz] */
+  float *host;     /* [n, dim] */
+  int n;
+} picture_ctx;
+
+static int write_picture(gf__gan *gan, const gf__dataset *ds, picture_ctx *pc, const char *path) {
+  GF_TRY(gf__gan_sample(gan, pc->z, pc->n, pc->host));
+  const gf_config *c = &gan->cfg;
+  if (ds->nmodes && ds->c == 1) {
+    char title[96];
+    snprintf(title, sizeof title, "gauss1d epoch %d", gan->epoch);
+    return gf__plot_hist_png(path, pc->host, pc->n, ds->modes[0], ds->mode_sigma, title);
+  }
+  if (ds->nmodes && ds->c == 2) {
+    char title[96];
+    snprintf(title, sizeof title, "%s epoch %d", ds->name, gan->epoch);
+    float lim = ds->nmodes == 8 ? 1.6f : 6.0f;
+    return gf__plot_scatter_png(path, pc->host, pc->n, ds->modes, ds->nmodes, lim, title);
+  }
+  float lo = scale_of(c) == GF_SCALE_UNIT ? 0.0f : -1.0f;
+  int up = ds->h <= 8 ? 4 : ds->h <= 32 ? 2 : 1;
+  return gf__grid_write_png(path, pc->host, pc->n, ds->c, ds->h, ds->w, c->train_nrow, lo, 1.0f, up);
+}
+
+static int save_generator(gf__gan *gan, const char *dir) {
+  char path[2200];
+  snprintf(path, sizeof path, "%s/generator.safetensors", dir);
+  gf__net *nets[1] = {&gan->G};
+  char steps[32];
+  snprintf(steps, sizeof steps, "%ld", gan->g_steps);
+  const char *meta[] = {"g_steps", steps};
+  return gf__weights_save(path, nets, 1, &gan->cfg, meta, 1);
+}
+
+int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
+  gf_config cfg = *cfg_in;
+  GF_TRY(gf_config_validate(&cfg));
+  const gf__ops *ops;
+  GF_TRY(gf__ops_get(cfg.train_device, &ops));
+  const char *out = opts && opts->out_dir ? opts->out_dir : "runs/latest";
+  char path[2200];
+  GF_TRY(gf__mkdirs(out));
+  snprintf(path, sizeof path, "%s/samples", out);
+  GF_TRY(gf__mkdirs(path));
+
+  gf__dataset ds;
+  int rc = load_dataset(&cfg, &ds);
+  if (rc < 0) return rc;
+  int B = cfg.train_batch;
+  if (ds.n < B) {
+    gf__dataset_free(&ds);
+    return gf__fail(GF_EUSAGE, "dataset %s has %d samples, fewer than the batch size %d", ds.name, ds.n, B);
+  }
+  long dim = gf__dataset_dim(&ds);
+  float *marg = NULL;
+  if (cfg.model_g_out_bias_marginals) {
+    marg = calloc((size_t)dim, sizeof(float));
+    if (marg) {
+      for (int i = 0; i < ds.n; i++)
+        for (long j = 0; j < dim; j++) marg[j] += ds.x[(size_t)i * dim + j];
+      for (long j = 0; j < dim; j++) marg[j] /= (float)ds.n;
+    }
+  }
+  gf__gan gan;
+  rc = gf__gan_create(&gan, &cfg, ops, ds.c, ds.h, ds.w, B, marg);
+  free(marg);
+  if (rc < 0) { gf__dataset_free(&ds); return rc; }
+
+  /* effective config, log, fixed noise for the per-epoch pictures */
+  snprintf(path, sizeof path, "%s/config.txt", out);
+  FILE *log = NULL;
+  int *perm = malloc(sizeof(int) * (size_t)ds.n);
+  float *xb = malloc(sizeof(float) * (size_t)B * dim);
+  picture_ctx pc = {0};
+  pc.n = cfg.train_grid;
+  pc.z = ops->alloc(sizeof(float) * (size_t)pc.n * cfg.model_nz);
+  pc.host = malloc(sizeof(float) * (size_t)pc.n * dim);
+  if (!perm || !xb || !pc.z || !pc.host) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+  if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
+  snprintf(path, sizeof path, "%s/log.csv", out);
+  log = fopen(path, "w");
+  if (!log) { rc = gf__fail(GF_EIO, "%s: cannot write the log", path); goto done; }
+  fprintf(log, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n");
+  gf__rng r_sample, r_data;
+  gf__rng_init(&r_sample, (uint64_t)cfg.train_seed, GF_STREAM_SAMPLE);
+  gf__rng_init(&r_data, (uint64_t)cfg.train_seed, GF_STREAM_DATA);
+  gf__gan_noise(&gan, &r_sample, pc.z, pc.n);
+
+  int nb = ds.n / B;
+  long steps_total = (long)cfg.train_epochs * nb / cfg.train_d_steps;
+  if (cfg.train_max_steps && cfg.train_max_steps < steps_total) steps_total = cfg.train_max_steps;
+  double t0 = gf__now();
+  int stop = 0;
+  for (int epoch = 1; epoch <= cfg.train_epochs && !stop; epoch++) {
+    gan.epoch = epoch;
+    gf__rng_perm(&r_data, perm, ds.n);
+    for (int b = 0; b < nb && !stop; b++) {
+      for (int i = 0; i < B; i++) memcpy(xb + (size_t)i * dim, ds.x + (size_t)perm[b * B + i] * dim, sizeof(float) * (size_t)dim);
+      ops->to_device(gan.xr, xb, sizeof(float) * (size_t)B * dim);
+      if ((rc = gf__gan_d_step(&gan, gan.xr)) < 0) break;
+      if (gan.d_steps % cfg.train_d_steps) continue;
+      if ((rc = gf__gan_g_step(&gan)) < 0) break;
+      double secs = gf__now() - t0;
+      if (gan.g_steps % cfg.train_log_every == 0)
+        fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.4f\n", gan.g_steps, epoch, gan.loss_d, gan.loss_g, gan.d_real,
+                gan.d_fake, secs);
+      if (opts && opts->progress) {
+        gf_progress p = {epoch, cfg.train_epochs, gan.g_steps, steps_total, secs, gan.g_steps / (secs > 0 ? secs : 1e-9),
+                         gan.loss_d, gan.loss_g, gan.d_real, gan.d_fake};
+        if (opts->progress(&p, opts->user)) stop = 1;
+      }
+      if (opts && opts->stop_flag && *opts->stop_flag) stop = 1;
+      if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) stop = 1;
+    }
+    if (rc < 0) break;
+    fflush(log);
+    /* the picture of this epoch and the weights so far */
+    snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
+    if ((rc = write_picture(&gan, &ds, &pc, path)) < 0) break;
+    if ((rc = save_generator(&gan, out)) < 0) break;
+  }
+  if (rc == GF_ENUMERIC) {
+    /* the failing step stopped before any update: the weights in memory are the last good ones */
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", gf_last_error());
+    if (save_generator(&gan, out) == 0)
+      gf__fail(GF_ENUMERIC, "%s; training stopped, last good weights saved in %s/generator.safetensors", msg, out);
+    else
+      gf__fail(GF_ENUMERIC, "%s; training stopped", msg);
+  } else if (rc == 0 && gan.g_steps == 0) {
+    rc = save_generator(&gan, out);
+  }
+done:
+  if (log) fclose(log);
+  free(perm);
+  free(xb);
+  free(pc.host);
+  if (pc.z) ops->free(pc.z);
+  gf__gan_destroy(&gan);
+  gf__dataset_free(&ds);
+  return rc;
+}
+
+/* Opens a run's generator on the CPU and draws n samples from noise of `seed`. */
+typedef struct sampler {
+  gf_config cfg;
+  gf__gan gan; /* only G, nz, dim, cfg, ops are used */
+  int c, h, w;
+} sampler;
+
+static int sampler_open(sampler *s, const char *run) {
+  memset(s, 0, sizeof *s);
+  const gf__ops *ops = gf__ops_cpu();
+  GF_TRY(gf__generator_open(run, ops, &s->cfg, &s->gan.G, &s->c, &s->h, &s->w));
+  s->gan.cfg = s->cfg;
+  s->gan.ops = ops;
+  s->gan.nz = s->cfg.model_nz;
+  s->gan.dim = (long)s->c * s->h * s->w;
+  return 0;
+}
+
+static int write_samples(const sampler *s, const float *x, int n, int nrow, int upscale, const char *out) {
+  size_t len = strlen(out);
+  if (len > 4 && !strcmp(out + len - 4, ".npy")) {
+    /* NumPy .npy v1.0: float32 [n, c, h, w] */
+    char hdr[256];
+    int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }", n, s->c,
+                      s->h, s->w);
+    int total = 10 + hl + 1;
+    int pad = (64 - total % 64) % 64;
+    size_t bytes = (size_t)total + pad + sizeof(float) * (size_t)n * s->gan.dim;
+    unsigned char *buf = malloc(bytes);
+    if (!buf) return gf__fail(GF_ENOMEM, "out of memory");
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    uint16_t hlen = (uint16_t)(hl + pad + 1);
+    buf[8] = (unsigned char)(hlen & 0xff);
+    buf[9] = (unsigned char)(hlen >> 8);
+    memcpy(buf + 10, hdr, (size_t)hl);
+    memset(buf + 10 + hl, ' ', (size_t)pad);
+    buf[10 + hl + pad] = '\n';
+    memcpy(buf + total + pad, x, sizeof(float) * (size_t)n * s->gan.dim);
+    int rc = gf__write_file_atomic(out, buf, bytes);
+    free(buf);
+    return rc;
+  }
+  if (len < 4 || strcmp(out + len - 4, ".png"))
+    return gf__fail(GF_EUSAGE, "%s: output must end in .png or .npy", out);
+  if (s->h == 1 && s->w == 1) {
+    gf__dataset ds;
+    memset(&ds, 0, sizeof ds);
+    if (s->c == 1) return gf__plot_hist_png(out, x, n, (float)s->cfg.data_mu, (float)s->cfg.data_sigma, "samples");
+    int rc = !strcmp(s->cfg.data_name, "ring8") ? gf__synth_ring8(&ds, 8, 1) : gf__synth_grid25(&ds, 25, 1);
+    if (rc < 0) return rc;
+    rc = gf__plot_scatter_png(out, x, n, ds.modes, ds.nmodes, ds.nmodes == 8 ? 1.6f : 6.0f, "samples");
+    gf__dataset_free(&ds);
+    return rc;
+  }
+  float lo = !strcmp(s->cfg.model_g_out, "sigmoid") ? 0.0f : -1.0f;
+  return gf__grid_write_png(out, x, n, s->c, s->h, s->w, nrow, lo, 1.0f, upscale);
+}
+
+int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out) {
+  if (n < 1 || n > 100000) return gf__fail(GF_EUSAGE, "-n %d: must be between 1 and 100000", n);
+  if (nrow < 1) nrow = (int)ceil(sqrt((double)n));
+  if (upscale < 1 || upscale > 32) return gf__fail(GF_EUSAGE, "--upscale %d: must be between 1 and 32", upscale);
+  sampler s;
+  GF_TRY(sampler_open(&s, run));
+  gf__rng r;
+  gf__rng_init(&r, seed, GF_STREAM_SAMPLE);
+  float *z = malloc(sizeof(float) * (size_t)n * s.gan.nz);
+  float *x = malloc(sizeof(float) * (size_t)n * s.gan.dim);
+  int rc;
+  if (!z || !x) rc = gf__fail(GF_ENOMEM, "out of memory");
+  else {
+    gf__gan_noise(&s.gan, &r, z, n);
+    rc = gf__gan_sample(&s.gan, z, n, x);
+    if (rc == 0) rc = write_samples(&s, x, n, nrow, upscale, out);
+  }
+  free(z);
+  free(x);
+  gf__net_free(&s.gan.G);
+  return rc;
+}
+
+int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upscale, const char *out) {
+  if (steps < 2 || steps > 256) return gf__fail(GF_EUSAGE, "--steps %d: must be between 2 and 256", steps);
+  if (rows < 1 || rows > 256) return gf__fail(GF_EUSAGE, "--rows %d: must be between 1 and 256", rows);
+  sampler s;
+  GF_TRY(sampler_open(&s, run));
+  int nz = s.gan.nz, n = rows * steps;
+  gf__rng r;
+  gf__rng_init(&r, seed, GF_STREAM_SAMPLE);
+  float *ends = malloc(sizeof(float) * 2 * (size_t)rows * nz);
+  float *z = malloc(sizeof(float) * (size_t)n * nz);
+  float *x = malloc(sizeof(float) * (size_t)n * s.gan.dim);
+  int rc;
+  if (!ends || !z || !x) rc = gf__fail(GF_ENOMEM, "out of memory");
+  else {
+    gf__gan_noise(&s.gan, &r, ends, 2 * rows);
+    for (int i = 0; i < rows; i++)
+      for (int t = 0; t < steps; t++) {
+        float a = (float)t / (float)(steps - 1);
+        for (int k = 0; k < nz; k++)
+          z[((size_t)i * steps + t) * nz + k] =
+              (1 - a) * ends[(size_t)(2 * i) * nz + k] + a * ends[(size_t)(2 * i + 1) * nz + k];
+      }
+    rc = gf__gan_sample(&s.gan, z, n, x);
+    if (rc == 0) rc = write_samples(&s, x, n, steps, upscale, out);
+  }
+  free(ends);
+  free(z);
+  free(x);
+  gf__net_free(&s.gan.G);
+  return rc;
+}
+
+static double net_flops(const gf__net *net) {
+  double f = 0;
+  for (int i = 0; i < net->n; i++)
+    if (net->layers[i].kind == GF_LAYER_LINEAR) f += 2.0 * (double)net->layers[i].w_n;
+  return f; /* per sample, one forward */
+}
+
+int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double *gflop) {
+  gf_config cfg = *cfg_in;
+  GF_TRY(gf_config_validate(&cfg));
+  const gf__ops *ops;
+  GF_TRY(gf__ops_get(cfg.train_device, &ops));
+  int c = 1, h = 1, w = 1;
+  if (!strcmp(cfg.data_name, "gauss1d")) c = 1;
+  else if (!strcmp(cfg.data_name, "ring8") || !strcmp(cfg.data_name, "grid25")) c = 2;
+  else if (!strcmp(cfg.data_name, "digits")) h = w = 8;
+  else if (!strcmp(cfg.data_name, "shapes")) h = w = cfg.data_size;
+  else h = w = 28;
+  int B = cfg.train_batch;
+  gf__gan gan;
+  GF_TRY(gf__gan_create(&gan, &cfg, ops, c, h, w, B, NULL));
+  /* random data in [-1, 1]: the benchmark times the step, not the loader */
+  gf__rng r;
+  gf__rng_init(&r, 7, GF_STREAM_EVAL);
+  float *xb = malloc(sizeof(float) * (size_t)B * gan.dim);
+  if (!xb) { gf__gan_destroy(&gan); return gf__fail(GF_ENOMEM, "out of memory"); }
+  gf__rng_uniform(&r, xb, (long)B * gan.dim, -1, 1);
+  ops->to_device(gan.xr, xb, sizeof(float) * (size_t)B * gan.dim);
+  free(xb);
+  int rc = 0;
+  double t0 = 0;
+  for (int i = 0; i < warmup + steps && rc == 0; i++) {
+    if (i == warmup) { ops->sync(); t0 = gf__now(); }
+    for (int k = 0; k < cfg.train_d_steps && rc == 0; k++) rc = gf__gan_d_step(&gan, gan.xr);
+    if (rc == 0) rc = gf__gan_g_step(&gan);
+  }
+  ops->sync();
+  *ms = 1e3 * (gf__now() - t0) / steps;
+  /* G forward + 2x backward; D: 3 forwards, backward with weights twice and once input-only. */
+  double fg = net_flops(&gan.G), fd = net_flops(&gan.D);
+  *gflop = (double)B * (3 * fg + 3 * fd + 2 * fd + 2 * fd) * 1e-9;
+  gf__gan_destroy(&gan);
+  return rc;
+}

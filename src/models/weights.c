@@ -1,0 +1,105 @@
+/* weights.c: network tensors to and from safetensors files, and opening a run's generator. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/util.h"
+#include "io/safetensors.h"
+#include "models/gan.h"
+#include "models/weights.h"
+
+#define MAXT 512
+
+int gf__weights_save(const char *path, gf__net *const *nets, int n, const gf_config *cfg,
+                     const char *const *meta_kv, int n_meta) {
+  gf__tensor_ref *refs = calloc(MAXT, sizeof *refs);
+  gf__st_tensor *ts = calloc(MAXT, sizeof *ts);
+  float **host = calloc(MAXT, sizeof *host);
+  const char **meta = calloc((size_t)(2 * n_meta + 8), sizeof *meta);
+  char *cfg_text = cfg ? gf_config_to_text(cfg) : NULL;
+  int rc = 0, nt = 0;
+  if (!refs || !ts || !host || !meta) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+  for (int k = 0; k < n; k++) {
+    int m = gf__net_tensors(nets[k], refs + nt, MAXT - nt);
+    if (nt + m > MAXT) { rc = gf__fail(GF_EINVAL, "too many tensors"); goto done; }
+    for (int i = nt; i < nt + m; i++) {
+      host[i] = malloc(sizeof(float) * (size_t)(refs[i].n + 1));
+      if (!host[i]) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+      nets[k]->ops->to_host(host[i], refs[i].data, sizeof(float) * (size_t)refs[i].n);
+      ts[i].name = refs[i].name;
+      ts[i].data = host[i];
+      ts[i].ndim = refs[i].ndim;
+      for (int d = 0; d < refs[i].ndim; d++) ts[i].shape[d] = refs[i].shape[d];
+    }
+    nt += m;
+  }
+  int nm = 0;
+  meta[nm++] = "format";
+  meta[nm++] = "ganforge";
+  if (cfg_text) {
+    meta[nm++] = "config";
+    meta[nm++] = cfg_text;
+  }
+  for (int i = 0; i < 2 * n_meta; i++) meta[nm++] = meta_kv[i];
+  rc = gf__st_write(path, ts, nt, meta, nm / 2);
+done:
+  for (int i = 0; host && i < nt; i++) free(host[i]);
+  free(host); free(ts); free(refs); free(meta); free(cfg_text);
+  return rc;
+}
+
+int gf__weights_load_net(const gf__st_file *f, gf__net *net) {
+  gf__tensor_ref refs[256];
+  int m = gf__net_tensors(net, refs, 256);
+  if (m > 256) return gf__fail(GF_EINVAL, "too many tensors");
+  for (int i = 0; i < m; i++) {
+    int64_t shape[4];
+    for (int d = 0; d < refs[i].ndim; d++) shape[d] = refs[i].shape[d];
+    float *tmp = malloc(sizeof(float) * (size_t)(refs[i].n + 1));
+    if (!tmp) return gf__fail(GF_ENOMEM, "out of memory");
+    int rc = gf__st_read_into(f, refs[i].name, tmp, refs[i].ndim, shape);
+    if (rc == 0) net->ops->to_device(refs[i].data, tmp, sizeof(float) * (size_t)refs[i].n);
+    free(tmp);
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
+/* Data shape of a config's dataset, without loading it. */
+static void data_shape(const gf_config *cfg, int *c, int *h, int *w) {
+  *h = *w = 1;
+  if (!strcmp(cfg->data_name, "gauss1d")) *c = 1;
+  else if (!strcmp(cfg->data_name, "ring8") || !strcmp(cfg->data_name, "grid25")) *c = 2;
+  else if (!strcmp(cfg->data_name, "digits")) { *c = 1; *h = *w = 8; }
+  else if (!strcmp(cfg->data_name, "shapes")) { *c = 1; *h = *w = cfg->data_size; }
+  else { *c = 1; *h = *w = 28; }
+}
+
+int gf__generator_open(const char *run, const gf__ops *ops, gf_config *cfg, gf__net *G, int *c, int *h, int *w) {
+  char path[2048];
+  struct stat st;
+  if (stat(run, &st) != 0) return gf__fail(GF_ENOENT, "%s: no such run folder or checkpoint", run);
+  if (S_ISDIR(st.st_mode)) snprintf(path, sizeof path, "%s/generator.safetensors", run);
+  else snprintf(path, sizeof path, "%s", run);
+  gf__st_file f;
+  GF_TRY(gf__st_open(&f, path));
+  const char *text = gf__st_meta(&f, "config");
+  if (!text) {
+    gf__st_close(&f);
+    return gf__fail(GF_EFORMAT, "%s: no ganforge config in the file's metadata", path);
+  }
+  gf_config_defaults(cfg);
+  int rc = gf_config_from_text(cfg, text);
+  if (rc < 0) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", gf_last_error());
+    gf__st_close(&f);
+    return gf__fail(GF_EFORMAT, "%s: bad config in metadata: %s", path, msg);
+  }
+  data_shape(cfg, c, h, w);
+  rc = gf__build_generator(G, cfg, ops, (long)*c * *h * *w);
+  if (rc == 0) rc = gf__weights_load_net(&f, G);
+  gf__st_close(&f);
+  if (rc < 0) gf__net_free(G);
+  return rc;
+}

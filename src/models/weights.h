@@ -1,0 +1,19 @@
+/* weights.h: saving and loading network tensors (PyTorch state_dict names) in safetensors files. */
+#ifndef GF_MODELS_WEIGHTS_H
+#define GF_MODELS_WEIGHTS_H
+
+#include "ganforge/config.h"
+#include "nn/nn.h"
+
+/* Writes the parameters and buffers of nets[0..n) plus the config (metadata "config") and extra
+   metadata pairs, atomically. */
+int gf__weights_save(const char *path, gf__net *const *nets, int n, const gf_config *cfg,
+                     const char *const *meta_kv, int n_meta);
+/* Loads every tensor of `net` from an opened file, checking names and shapes. */
+struct gf__st_file;
+int gf__weights_load_net(const struct gf__st_file *f, gf__net *net);
+/* Opens a run folder (uses RUN/generator.safetensors) or a .safetensors file, reads its config
+   and builds and loads the generator on ops. *dim receives the sample size, shape into c/h/w. */
+int gf__generator_open(const char *run, const gf__ops *ops, gf_config *cfg, gf__net *G, int *c, int *h, int *w);
+
+#endif

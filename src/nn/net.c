@@ -1,0 +1,349 @@
+/* net.c: network building, the parameter arena, activation contexts, and forward/backward passes. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "nn/nn.h"
+
+void gf__net_init(gf__net *net, const gf__ops *ops, const char *name, int c, int h, int w) {
+  memset(net, 0, sizeof *net);
+  snprintf(net->name, sizeof net->name, "%s", name);
+  net->ops = ops;
+  net->in_c = c;
+  net->in_h = h;
+  net->in_w = w;
+}
+
+/* Appends a layer whose input is the previous layer's output. */
+static gf__layer *push(gf__net *net, gf__layer_kind kind) {
+  if (net->n >= GF_MAX_LAYERS || net->finalized) return NULL;
+  gf__layer *l = &net->layers[net->n++];
+  memset(l, 0, sizeof *l);
+  l->kind = kind;
+  if (net->n == 1) {
+    l->in_c = net->in_c; l->in_h = net->in_h; l->in_w = net->in_w;
+  } else {
+    const gf__layer *p = &net->layers[net->n - 2];
+    l->in_c = p->out_c; l->in_h = p->out_h; l->in_w = p->out_w;
+  }
+  l->out_c = l->in_c; l->out_h = l->in_h; l->out_w = l->in_w;
+  l->w_off = l->b_off = l->rm_off = l->rv_off = -1;
+  l->init = GF_INIT_TORCH;
+  return l;
+}
+
+#define PUSH_OR_FAIL(l, net, kind)                                                            \
+  gf__layer *l = push(net, kind);                                                             \
+  if (!l) return gf__fail(GF_EINVAL, "network %s: too many layers (max %d)", (net)->name, GF_MAX_LAYERS)
+
+int gf__net_add_linear(gf__net *net, int out, int bias) {
+  if (out <= 0) return gf__fail(GF_EINVAL, "network %s: linear layer with %d outputs", net->name, out);
+  PUSH_OR_FAIL(l, net, GF_LAYER_LINEAR);
+  l->out_c = out; l->out_h = 1; l->out_w = 1;
+  l->has_bias = bias;
+  l->w_n = (long)out * gf__layer_in_size(l);
+  l->b_n = bias ? out : 0;
+  return 0;
+}
+
+int gf__net_add_act(gf__net *net, gf__act act, float alpha) {
+  PUSH_OR_FAIL(l, net, GF_LAYER_ACT);
+  l->act = act;
+  l->alpha = alpha;
+  return 0;
+}
+
+int gf__net_add_maxout(gf__net *net, int pieces) {
+  PUSH_OR_FAIL(l, net, GF_LAYER_MAXOUT);
+  long in = gf__layer_in_size(l);
+  if (pieces < 1 || in % pieces) {
+    net->n--;
+    return gf__fail(GF_EINVAL, "network %s: maxout of %d pieces over %ld inputs", net->name, pieces, in);
+  }
+  l->pieces = pieces;
+  l->out_c = (int)(in / pieces); l->out_h = 1; l->out_w = 1;
+  return 0;
+}
+
+int gf__net_add_dropout(gf__net *net, float p) {
+  if (!(p >= 0 && p < 1)) return gf__fail(GF_EINVAL, "network %s: dropout probability %g not in [0,1)", net->name, p);
+  PUSH_OR_FAIL(l, net, GF_LAYER_DROPOUT);
+  l->alpha = p;
+  return 0;
+}
+
+int gf__net_add_batchnorm(gf__net *net, int affine, float eps, float momentum) {
+  PUSH_OR_FAIL(l, net, GF_LAYER_BATCHNORM);
+  l->affine = affine;
+  l->eps = eps;
+  l->momentum = momentum;
+  l->w_n = l->b_n = affine ? l->in_c : 0;
+  return 0;
+}
+
+void gf__net_set_init(gf__net *net, int from, gf__init init, float a) {
+  for (int i = from; i < net->n; i++) {
+    net->layers[i].init = init;
+    net->layers[i].init_a = a;
+  }
+}
+
+int gf__net_finalize(gf__net *net) {
+  if (net->n == 0) return gf__fail(GF_EINVAL, "network %s has no layers", net->name);
+  long off = 0, boff = 0;
+  for (int i = 0; i < net->n; i++) {
+    gf__layer *l = &net->layers[i];
+    if (l->w_n) { l->w_off = off; off += l->w_n; }
+    if (l->b_n) { l->b_off = off; off += l->b_n; }
+    if (l->kind == GF_LAYER_BATCHNORM) {
+      l->rm_off = boff; boff += l->in_c;
+      l->rv_off = boff; boff += l->in_c;
+    }
+  }
+  net->nparam = off;
+  net->nbuf = boff;
+  const gf__ops *o = net->ops;
+  net->arena = o->alloc(sizeof(float) * (size_t)(4 * off + 1));
+  net->buffers = o->alloc(sizeof(float) * (size_t)(boff + 1));
+  if (!net->arena || !net->buffers)
+    return gf__fail(GF_ENOMEM, "network %s: cannot allocate %ld parameters", net->name, off);
+  net->params = net->arena;
+  net->grads = net->arena + off;
+  net->opt_m = net->arena + 2 * off;
+  net->opt_v = net->arena + 3 * off;
+  for (int i = 0; i < net->n; i++) {
+    gf__layer *l = &net->layers[i];
+    if (l->rv_off >= 0) o->fill(net->buffers + l->rv_off, 1.0f, (size_t)l->in_c);
+  }
+  net->finalized = 1;
+  return 0;
+}
+
+void gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std) {
+  const gf__ops *o = net->ops;
+  float *host = malloc(sizeof(float) * (size_t)(net->nparam + 1));
+  if (!host) return;
+  for (int i = 0; i < net->n; i++) {
+    gf__layer *l = &net->layers[i];
+    if (l->kind == GF_LAYER_BATCHNORM) {
+      if (!l->affine) continue;
+      if (bn_std > 0) gf__rng_normal(rng, host + l->w_off, l->w_n, 1.0f, bn_std);
+      else for (long k = 0; k < l->w_n; k++) host[l->w_off + k] = 1.0f;
+      memset(host + l->b_off, 0, sizeof(float) * (size_t)l->b_n);
+      continue;
+    }
+    if (!l->w_n) continue;
+    long fan_in = gf__layer_in_size(l), fan_out = l->out_c;
+    float *w = host + l->w_off, *b = l->b_n ? host + l->b_off : NULL;
+    float bound;
+    switch (l->init) {
+    case GF_INIT_TORCH:
+      bound = 1.0f / sqrtf((float)fan_in);
+      gf__rng_uniform(rng, w, l->w_n, -bound, bound);
+      if (b) gf__rng_uniform(rng, b, l->b_n, -bound, bound);
+      b = NULL;
+      break;
+    case GF_INIT_NORMAL: gf__rng_normal(rng, w, l->w_n, 0.0f, l->init_a); break;
+    case GF_INIT_UNIFORM: gf__rng_uniform(rng, w, l->w_n, -l->init_a, l->init_a); break;
+    case GF_INIT_XAVIER:
+      bound = l->init_a * sqrtf(6.0f / (float)(fan_in + fan_out));
+      gf__rng_uniform(rng, w, l->w_n, -bound, bound);
+      break;
+    case GF_INIT_KAIMING: gf__rng_normal(rng, w, l->w_n, 0.0f, l->init_a * sqrtf(2.0f / (float)fan_in)); break;
+    }
+    if (b) memset(b, 0, sizeof(float) * (size_t)l->b_n);
+  }
+  o->to_device(net->params, host, sizeof(float) * (size_t)net->nparam);
+  free(host);
+}
+
+void gf__net_free(gf__net *net) {
+  if (net->arena) net->ops->free(net->arena);
+  if (net->buffers) net->ops->free(net->buffers);
+  net->arena = net->buffers = NULL;
+  net->finalized = 0;
+}
+
+void gf__net_zero_grad(gf__net *net) { net->ops->fill(net->grads, 0.0f, (size_t)net->nparam); }
+
+static long aux_size(const gf__layer *l, int B) {
+  switch (l->kind) {
+  case GF_LAYER_BATCHNORM: return 2L * l->in_c;
+  case GF_LAYER_MAXOUT: return (long)B * gf__layer_out_size(l);
+  case GF_LAYER_DROPOUT: return (long)B * gf__layer_out_size(l);
+  default: return 0;
+  }
+}
+
+int gf__ctx_create(gf__ctx *ctx, const gf__net *net, int max_batch) {
+  memset(ctx, 0, sizeof *ctx);
+  if (max_batch <= 0) return gf__fail(GF_EINVAL, "batch size %d must be positive", max_batch);
+  size_t total = 0;
+  for (int i = 0; i < net->n; i++) {
+    const gf__layer *l = &net->layers[i];
+    /* round every slice to 16 floats so slices stay 64-byte aligned */
+    total += 2 * (((size_t)max_batch * gf__layer_out_size(l) + 15) / 16 * 16);
+    total += ((size_t)aux_size(l, max_batch) + 15) / 16 * 16;
+  }
+  ctx->mem = net->ops->alloc(sizeof(float) * (total + 16));
+  if (!ctx->mem) return gf__fail(GF_ENOMEM, "network %s: cannot allocate %zu activation floats", net->name, total);
+  ctx->mem_floats = total;
+  ctx->ops = net->ops;
+  float *p = ctx->mem;
+  for (int i = 0; i < net->n; i++) {
+    const gf__layer *l = &net->layers[i];
+    size_t sz = ((size_t)max_batch * gf__layer_out_size(l) + 15) / 16 * 16;
+    ctx->out[i] = p; p += sz;
+    ctx->dout[i] = p; p += sz;
+    size_t az = ((size_t)aux_size(l, max_batch) + 15) / 16 * 16;
+    ctx->aux[i] = az ? p : NULL;
+    p += az;
+  }
+  ctx->max_batch = max_batch;
+  return 0;
+}
+
+void gf__ctx_destroy(gf__ctx *ctx) {
+  if (ctx->mem && ctx->ops) ctx->ops->free(ctx->mem);
+  memset(ctx, 0, sizeof *ctx);
+}
+
+void gf__linear_forward(const gf__ops *o, float *out, const float *inp, const float *w, const float *b,
+                        int B, int IC, int OC) {
+  /* out [B, OC] = inp [B, IC] . w^T [IC, OC] (+ b [OC]) */
+  o->gemm(0, 1, B, OC, IC, 1.0f, inp, IC, w, IC, 0.0f, out, OC);
+  if (b) o->bias_fwd(out, b, B, OC, 1);
+}
+
+void gf__linear_backward(const gf__ops *o, float *dinp, float *dw, float *db, const float *dout,
+                         const float *inp, const float *w, int B, int IC, int OC) {
+  /* dw [OC, IC] += dout^T [OC, B] . inp [B, IC] */
+  if (dw) o->gemm(1, 0, OC, IC, B, 1.0f, dout, OC, inp, IC, 1.0f, dw, IC);
+  if (db) o->bias_bwd(db, dout, B, OC, 1);
+  /* dinp [B, IC] += dout [B, OC] . w [OC, IC] */
+  if (dinp) o->gemm(0, 0, B, IC, OC, 1.0f, dout, OC, w, IC, 1.0f, dinp, IC);
+}
+
+const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B, int train, gf__rng *drop) {
+  const gf__ops *o = net->ops;
+  ctx->input = in;
+  ctx->batch = B;
+  ctx->train = train;
+  const float *x = in;
+  for (int i = 0; i < net->n; i++) {
+    gf__layer *l = &net->layers[i];
+    float *y = ctx->out[i];
+    long in_sz = gf__layer_in_size(l), out_sz = gf__layer_out_size(l);
+    size_t n = (size_t)B * out_sz;
+    switch (l->kind) {
+    case GF_LAYER_LINEAR:
+      gf__linear_forward(o, y, x, net->params + l->w_off, l->b_n ? net->params + l->b_off : NULL, B,
+                         (int)in_sz, l->out_c);
+      break;
+    case GF_LAYER_ACT: o->act_fwd(l->act, y, x, n, l->alpha); break;
+    case GF_LAYER_MAXOUT: o->maxout_fwd(y, ctx->aux[i], x, B, l->out_c, l->pieces); break;
+    case GF_LAYER_DROPOUT:
+      if (train && l->alpha > 0 && drop) {
+        o->dropout_fwd(y, ctx->aux[i], x, n, l->alpha, gf__rng_key(drop), drop->stream, drop->counter);
+        drop->counter += (n + 3) / 4;
+      } else {
+        o->copy(y, x, n);
+        o->fill(ctx->aux[i], 1.0f, n);
+      }
+      break;
+    case GF_LAYER_BATCHNORM: {
+      int S = l->in_h * l->in_w;
+      const float *g = l->affine ? net->params + l->w_off : NULL;
+      const float *bb = l->affine ? net->params + l->b_off : NULL;
+      if (train)
+        o->norm_fwd_train(y, ctx->aux[i], ctx->aux[i] + l->in_c, x, g, bb, net->buffers + l->rm_off,
+                          net->buffers + l->rv_off, B, l->in_c, S, l->eps, l->momentum);
+      else
+        o->norm_fwd_eval(y, x, g, bb, net->buffers + l->rm_off, net->buffers + l->rv_off, B, l->in_c, S, l->eps);
+      break;
+    }
+    }
+    x = y;
+  }
+  return x;
+}
+
+float *gf__ctx_dout(const gf__net *net, gf__ctx *ctx) { return ctx->dout[net->n - 1]; }
+
+void gf__ctx_zero_dout(const gf__net *net, gf__ctx *ctx) {
+  net->ops->fill(ctx->dout[net->n - 1], 0.0f, (size_t)ctx->batch * gf__net_out_size(net));
+}
+
+void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
+  const gf__ops *o = net->ops;
+  int B = ctx->batch;
+  for (int i = net->n - 1; i >= 0; i--) {
+    gf__layer *l = &net->layers[i];
+    const float *x = i ? ctx->out[i - 1] : ctx->input;
+    const float *y = ctx->out[i], *dy = ctx->dout[i];
+    float *dx = i ? ctx->dout[i - 1] : din;
+    long in_sz = gf__layer_in_size(l);
+    size_t nin = (size_t)B * in_sz, nout = (size_t)B * gf__layer_out_size(l);
+    /* Skip layers with no parameters once nothing below needs a gradient. */
+    if (!dx && !(param_grads && l->w_n)) continue;
+    if (dx && i) o->fill(dx, 0.0f, nin);
+    switch (l->kind) {
+    case GF_LAYER_LINEAR:
+      gf__linear_backward(o, dx, param_grads ? net->grads + l->w_off : NULL,
+                          (param_grads && l->b_n) ? net->grads + l->b_off : NULL, dy, x,
+                          net->params + l->w_off, B, (int)in_sz, l->out_c);
+      break;
+    case GF_LAYER_ACT: if (dx) o->act_bwd(l->act, dx, x, y, dy, nout, l->alpha); break;
+    case GF_LAYER_MAXOUT: if (dx) o->maxout_bwd(dx, dy, ctx->aux[i], B, l->out_c, l->pieces); break;
+    case GF_LAYER_DROPOUT: if (dx) o->mul_bwd(dx, dy, ctx->aux[i], nout); break;
+    case GF_LAYER_BATCHNORM: {
+      int S = l->in_h * l->in_w;
+      const float *g = l->affine ? net->params + l->w_off : NULL;
+      float *dg = (param_grads && l->affine) ? net->grads + l->w_off : NULL;
+      float *db = (param_grads && l->affine) ? net->grads + l->b_off : NULL;
+      if (ctx->train) {
+        /* dx may be NULL when only parameter gradients are wanted */
+        o->norm_bwd(dx, dg, db, dy, x, ctx->aux[i], ctx->aux[i] + l->in_c, g, B, l->in_c, S);
+      }
+      break;
+    }
+    }
+  }
+}
+
+int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap) {
+  int k = 0;
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < net->n; i++) {
+      const gf__layer *l = &net->layers[i];
+      struct item { const char *suffix; long off, n; int what; } items[4];
+      int m = 0;
+      if (pass == 0) {
+        if (l->w_n) items[m++] = (struct item){"weight", l->w_off, l->w_n, 0};
+        if (l->b_n) items[m++] = (struct item){"bias", l->b_off, l->b_n, 0};
+      } else if (l->rm_off >= 0) {
+        items[m++] = (struct item){"running_mean", l->rm_off, l->in_c, 1};
+        items[m++] = (struct item){"running_var", l->rv_off, l->in_c, 1};
+      }
+      for (int j = 0; j < m; j++) {
+        if (k < cap) {
+          gf__tensor_ref *t = &out[k];
+          snprintf(t->name, sizeof t->name, "%s.net.%d.%s", net->name, i, items[j].suffix);
+          t->data = (items[j].what ? net->buffers : net->params) + items[j].off;
+          t->n = items[j].n;
+          t->what = items[j].what;
+          if (l->kind == GF_LAYER_LINEAR && !strcmp(items[j].suffix, "weight")) {
+            t->ndim = 2;
+            t->shape[0] = l->out_c;
+            t->shape[1] = gf__layer_in_size(l);
+          } else {
+            t->ndim = 1;
+            t->shape[0] = items[j].n;
+          }
+        }
+        k++;
+      }
+    }
+  return k;
+}

@@ -1,0 +1,126 @@
+/* nn.h: layers as explicit forward/backward pairs, a network as a sequence of layers with one
+   parameter arena, and per-call activation contexts (a net may be applied several times a step). */
+#ifndef GF_NN_NN_H
+#define GF_NN_NN_H
+
+#include <stddef.h>
+
+#include "core/ops.h"
+#include "core/rng.h"
+
+#define GF_MAX_LAYERS 96
+
+typedef enum gf__layer_kind {
+  GF_LAYER_LINEAR,     /* y = x W^T + b; W [out, in] */
+  GF_LAYER_ACT,        /* relu / leaky relu / tanh / sigmoid */
+  GF_LAYER_MAXOUT,     /* max over `pieces` consecutive inputs */
+  GF_LAYER_DROPOUT,    /* inverted dropout with drop probability p (train only) */
+  GF_LAYER_BATCHNORM   /* BatchNorm over (N, C, S): batch stats in train, running stats in eval */
+} gf__layer_kind;
+
+typedef enum gf__init {
+  GF_INIT_TORCH,    /* PyTorch's default: U(+-1/sqrt(fan_in)) for weight and bias */
+  GF_INIT_NORMAL,   /* N(0, a); bias 0 */
+  GF_INIT_UNIFORM,  /* U(+-a); bias 0 */
+  GF_INIT_XAVIER,   /* U(+-a*sqrt(6/(fan_in+fan_out))) (a = gain); bias 0 */
+  GF_INIT_KAIMING   /* N(0, a*sqrt(2/fan_in)) (a = gain, 1 for ReLU); bias 0 */
+} gf__init;
+
+typedef struct gf__layer {
+  gf__layer_kind kind;
+  int in_c, in_h, in_w;      /* per-sample input shape */
+  int out_c, out_h, out_w;   /* per-sample output shape */
+  gf__act act;               /* ACT */
+  float alpha;               /* ACT: leaky slope; DROPOUT: drop probability */
+  int pieces;                /* MAXOUT */
+  int has_bias;              /* LINEAR */
+  int affine;                /* BATCHNORM: has weight and bias */
+  float eps, momentum;       /* BATCHNORM */
+  long w_off, w_n;           /* weight slice of the parameter arena (-1 / 0 if none) */
+  long b_off, b_n;           /* bias slice */
+  long rm_off, rv_off;       /* running mean / var slices of the buffer arena (-1 if none) */
+  gf__init init;             /* weight initialisation */
+  float init_a;
+} gf__layer;
+
+static inline long gf__layer_in_size(const gf__layer *l) { return (long)l->in_c * l->in_h * l->in_w; }
+static inline long gf__layer_out_size(const gf__layer *l) { return (long)l->out_c * l->out_h * l->out_w; }
+
+/* A network: layers plus one arena [params | grads | opt_m | opt_v] and a buffer arena
+   (BatchNorm running statistics). Built with gf__net_init + gf__net_add_* + gf__net_finalize. */
+typedef struct gf__net {
+  char name[16];             /* "G" or "D": prefix of tensor names ("G.net.3.weight") */
+  const gf__ops *ops;
+  gf__layer layers[GF_MAX_LAYERS];
+  int n;
+  int in_c, in_h, in_w;      /* input shape */
+  long nparam, nbuf;
+  float *arena;              /* one allocation: 4 * nparam floats */
+  float *params, *grads, *opt_m, *opt_v;
+  float *buffers;            /* nbuf floats */
+  int finalized;
+} gf__net;
+
+/* Activations saved for backward, one context per application of a net within a step. */
+typedef struct gf__ctx {
+  int max_batch, batch, train;
+  const float *input;             /* [B, in] borrowed from the caller */
+  float *out[GF_MAX_LAYERS];      /* [B, out_i] layer outputs */
+  float *dout[GF_MAX_LAYERS];     /* [B, out_i] gradients of the outputs */
+  float *aux[GF_MAX_LAYERS];      /* BN: mean[C], rstd[C]; maxout: argmax[B*units]; dropout: mask */
+  float *mem;
+  size_t mem_floats;
+  const gf__ops *ops;
+} gf__ctx;
+
+void gf__net_init(gf__net *net, const gf__ops *ops, const char *name, int c, int h, int w);
+int gf__net_add_linear(gf__net *net, int out, int bias);
+int gf__net_add_act(gf__net *net, gf__act act, float alpha);
+int gf__net_add_maxout(gf__net *net, int pieces);
+int gf__net_add_dropout(gf__net *net, float p);
+int gf__net_add_batchnorm(gf__net *net, int affine, float eps, float momentum);
+/* Sets the init of every weight-bearing layer from index `from` on (BatchNorm keeps 1/0 unless
+   bn_std > 0, then weight ~ N(1, bn_std)). */
+void gf__net_set_init(gf__net *net, int from, gf__init init, float a);
+/* Plans offsets and allocates the arenas (once); BN running var starts at 1. */
+int gf__net_finalize(gf__net *net);
+/* Initialises every parameter from the stream; BN weight from N(1, bn_std) when bn_std > 0. */
+void gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std);
+void gf__net_free(gf__net *net);
+void gf__net_zero_grad(gf__net *net);
+
+static inline long gf__net_in_size(const gf__net *n) { return (long)n->in_c * n->in_h * n->in_w; }
+static inline long gf__net_out_size(const gf__net *n) { return gf__layer_out_size(&n->layers[n->n - 1]); }
+
+int gf__ctx_create(gf__ctx *ctx, const gf__net *net, int max_batch);
+void gf__ctx_destroy(gf__ctx *ctx);
+
+/* Forward: returns the output [B, out]. train = 1 uses batch statistics and dropout (from `drop`). */
+const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B, int train, gf__rng *drop);
+/* Gradient buffer of the net's output [B, out]: zero it (gf__ctx_zero_dout), then let the loss
+   accumulate into it, then call gf__net_backward. */
+float *gf__ctx_dout(const gf__net *net, gf__ctx *ctx);
+void gf__ctx_zero_dout(const gf__net *net, gf__ctx *ctx);
+/* Backward through the net: parameter gradients accumulate into net->grads when param_grads,
+   and din [B, in] (may be NULL) accumulates the input gradient. */
+void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads);
+
+/* Tensor names and shapes in PyTorch state_dict convention: "<name>.net.<i>.weight" etc.
+   Enumerates parameters then buffers; returns the number of entries. `what`: 0 param, 1 buffer. */
+typedef struct gf__tensor_ref {
+  char name[96];
+  float *data;               /* in backend memory */
+  long n;
+  int ndim;
+  long shape[4];
+  int what;
+} gf__tensor_ref;
+int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap);
+
+/* Layer-level kernels, llm.c style: outputs first, then inputs, then sizes. */
+void gf__linear_forward(const gf__ops *o, float *out, const float *inp, const float *w, const float *b,
+                        int B, int IC, int OC);
+void gf__linear_backward(const gf__ops *o, float *dinp, float *dw, float *db, const float *dout,
+                         const float *inp, const float *w, int B, int IC, int OC);
+
+#endif
