@@ -170,7 +170,8 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   const gf__ops *o = gan->ops;
   int B = gan->B;
   float sr[2], sf[2];
-  gf__gan_noise(gan, &gan->r_noise, gan->z, B);
+  if (gan->z_override) o->copy(gan->z, gan->z_override, (size_t)B * gan->nz);
+  else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
   const float *fake = gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
   gan->have_fake = 1;
   gf__net_zero_grad(&gan->D);
@@ -199,7 +200,8 @@ int gf__gan_g_step(gf__gan *gan) {
   int B = gan->B;
   float s[2];
   if (!gan->have_fake || gan->cfg.train_g_fresh_noise) {
-    gf__gan_noise(gan, &gan->r_noise, gan->z, B);
+    if (gan->z_override) o->copy(gan->z, gan->z_override, (size_t)B * gan->nz);
+    else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
     gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
   }
   const float *fake = gan->cg.out[gan->G.n - 1];

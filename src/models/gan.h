@@ -23,6 +23,7 @@ typedef struct gf__gan {
   long dim;              /* per-sample data size */
   int c, h, w;           /* data shape */
   float *z;              /* [B, nz] noise (backend memory) */
+  const float *z_override; /* [B, nz] when non-NULL, used instead of drawing noise (tests, parity) */
   float *xr;             /* [B, dim] real batch (backend memory) */
   gf__rng r_init, r_noise, r_drop;
   gf__opt_state og, od;
