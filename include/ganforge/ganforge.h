@@ -42,9 +42,10 @@ int gf_info(const char *path, char *buf, unsigned cap);
    report.html and progress.gif. Returns 0 or a negative status (gf_last_error()). */
 int gf_train(const gf_config *cfg, const gf_train_opts *opts);
 
-/* Samples n images from a run folder or generator file into a PNG grid (nrow per row, zoomed by
-   `upscale`), or raw float32 samples into an .npy when out ends in ".npy". */
-int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out);
+/* Samples n images from a run folder, generator file or checkpoint into a PNG grid (nrow per row,
+   zoomed by `upscale`), or raw float32 samples [n, c, h, w] into an .npy when out ends in ".npy".
+   noise_out (may be NULL) receives the latent vectors [n, nz] as .npy. */
+int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out, const char *noise_out);
 /* `rows` linear latent walks of `steps` images each, one row each, into a PNG. */
 int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upscale, const char *out);
 

@@ -204,10 +204,12 @@ static int cmd_train(int argc, char **argv) {
 }
 
 static const char *SAMPLE_HELP =
-    "usage: ganforge sample RUN [-n N] [-o OUT.png|OUT.npy] [--seed N] [--nrow N] [--upscale K]\n"
+    "usage: ganforge sample RUN [-n N] [-o OUT.png|OUT.npy] [--npy OUT.npy] [--seed N] [--nrow N]\n"
+    "                       [--upscale K] [--noise-out Z.npy]\n"
     "\n"
-    "Draws N samples (default 64) from a run folder or a generator .safetensors file.\n"
-    "PNG: a grid (1-D sets: histogram, 2-D sets: scatter). NPY: raw float32 [N, C, H, W].\n";
+    "Draws N samples (default 64) from a run folder, generator file or checkpoint.\n"
+    "PNG: a grid (1-D sets: histogram, 2-D sets: scatter). NPY: raw float32 [N, C, H, W] for\n"
+    "evaluation tools. --noise-out saves the latent vectors [N, nz] used.\n";
 
 static const char *INTERP_HELP =
     "usage: ganforge interpolate RUN [--steps N] [--rows N] [-o OUT.png] [--seed N] [--upscale K]\n"
@@ -216,7 +218,7 @@ static const char *INTERP_HELP =
 
 static int cmd_sample_like(int argc, char **argv, int interp) {
   const char *cmd = interp ? "interpolate" : "sample";
-  const char *run = NULL, *out = interp ? "interp.png" : "samples.png";
+  const char *run = NULL, *out = interp ? "interp.png" : "samples.png", *noise_out = NULL;
   long n = 64, seed = 1, nrow = 0, upscale = 1, steps = 10, rows = 8;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -228,7 +230,16 @@ static int cmd_sample_like(int argc, char **argv, int interp) {
     else if (!strcmp(a, "--upscale")) { target = &upscale; hi = 32; }
     else if (!strcmp(a, "--steps") && interp) { target = &steps; lo = 2; hi = 256; }
     else if (!strcmp(a, "--rows") && interp) { target = &rows; hi = 256; }
-    else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
+    else if ((!strcmp(a, "--npy") || !strcmp(a, "--noise-out")) && !interp) {
+      if (!v) return usage_error(cmd, "%s needs a file name", a);
+      if (!strcmp(a, "--npy")) {
+        size_t L = strlen(v);
+        if (L < 4 || strcmp(v + L - 4, ".npy")) return usage_error(cmd, "--npy %s: the file name must end in .npy", v);
+        out = v;
+      } else noise_out = v;
+      i++;
+      continue;
+    } else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
       if (!v) return usage_error(cmd, "%s needs a file name", a);
       out = v;
       i++;
@@ -244,7 +255,7 @@ static int cmd_sample_like(int argc, char **argv, int interp) {
   }
   if (!run) return usage_error(cmd, "missing RUN (a run folder or generator file)%s", "");
   int rc = interp ? gf_interpolate(run, (int)rows, (int)steps, (uint64_t)seed, (int)upscale, out)
-                  : gf_sample(run, (int)n, (uint64_t)seed, (int)nrow, (int)upscale, out);
+                  : gf_sample(run, (int)n, (uint64_t)seed, (int)nrow, (int)upscale, out, noise_out);
   if (rc < 0) return die(rc, NULL);
   printf("%s\n", out);
   return 0;

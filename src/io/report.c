@@ -174,7 +174,11 @@ int gf__report_write(const char *path, const gf__report *r) {
   }
   sb_printf(&b, "<h2>Configuration</h2><pre>");
   sb_escape(&b, r->config_text);
-  sb_printf(&b, "</pre>\n<p style='color:#888;font-size:12px'>written by ganforge</p></body></html>\n");
+  sb_printf(&b, "</pre>\n<p style='color:#888;font-size:12px'>written by ganforge</p>\n"
+                "<script>window.addEventListener('load',function(){var im=document.images,ok=0;"
+                "for(var i=0;i<im.length;i++)if(im[i].complete&&im[i].naturalWidth>0)ok++;"
+                "document.body.setAttribute('data-images-total',im.length);"
+                "document.body.setAttribute('data-images-loaded',ok);});</script></body></html>\n");
   if (b.oom) rc = gf__fail(GF_ENOMEM, "%s: out of memory building the report", path);
   else rc = gf__write_file_atomic(path, b.p, b.len);
 out:

@@ -359,29 +359,39 @@ static int sampler_open(sampler *s, const char *run) {
   return 0;
 }
 
+/* NumPy .npy v1.0 writer for float32 arrays of up to 4 dimensions. */
+static int npy_write(const char *path, const float *x, const int *shape, int ndim) {
+  char hdr[256], dims[128] = "";
+  size_t count = 1;
+  for (int i = 0; i < ndim; i++) {
+    size_t l = strlen(dims);
+    snprintf(dims + l, sizeof dims - l, "%d%s", shape[i], ndim == 1 ? "," : i + 1 < ndim ? ", " : "");
+    count *= (size_t)shape[i];
+  }
+  int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", dims);
+  int total = 10 + hl + 1;
+  int pad = (64 - total % 64) % 64;
+  size_t bytes = (size_t)total + pad + sizeof(float) * count;
+  unsigned char *buf = malloc(bytes);
+  if (!buf) return gf__fail(GF_ENOMEM, "out of memory");
+  memcpy(buf, "\x93NUMPY\x01\x00", 8);
+  uint16_t hlen = (uint16_t)(hl + pad + 1);
+  buf[8] = (unsigned char)(hlen & 0xff);
+  buf[9] = (unsigned char)(hlen >> 8);
+  memcpy(buf + 10, hdr, (size_t)hl);
+  memset(buf + 10 + hl, ' ', (size_t)pad);
+  buf[10 + hl + pad] = '\n';
+  memcpy(buf + total + pad, x, sizeof(float) * count);
+  int rc = gf__write_file_atomic(path, buf, bytes);
+  free(buf);
+  return rc;
+}
+
 static int write_samples(const sampler *s, const float *x, int n, int nrow, int upscale, const char *out) {
   size_t len = strlen(out);
   if (len > 4 && !strcmp(out + len - 4, ".npy")) {
-    /* NumPy .npy v1.0: float32 [n, c, h, w] */
-    char hdr[256];
-    int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }", n, s->c,
-                      s->h, s->w);
-    int total = 10 + hl + 1;
-    int pad = (64 - total % 64) % 64;
-    size_t bytes = (size_t)total + pad + sizeof(float) * (size_t)n * s->gan.dim;
-    unsigned char *buf = malloc(bytes);
-    if (!buf) return gf__fail(GF_ENOMEM, "out of memory");
-    memcpy(buf, "\x93NUMPY\x01\x00", 8);
-    uint16_t hlen = (uint16_t)(hl + pad + 1);
-    buf[8] = (unsigned char)(hlen & 0xff);
-    buf[9] = (unsigned char)(hlen >> 8);
-    memcpy(buf + 10, hdr, (size_t)hl);
-    memset(buf + 10 + hl, ' ', (size_t)pad);
-    buf[10 + hl + pad] = '\n';
-    memcpy(buf + total + pad, x, sizeof(float) * (size_t)n * s->gan.dim);
-    int rc = gf__write_file_atomic(out, buf, bytes);
-    free(buf);
-    return rc;
+    int shape[4] = {n, s->c, s->h, s->w};
+    return npy_write(out, x, shape, 4);
   }
   if (len < 4 || strcmp(out + len - 4, ".png"))
     return gf__fail(GF_EUSAGE, "%s: output must end in .png or .npy", out);
@@ -399,7 +409,7 @@ static int write_samples(const sampler *s, const float *x, int n, int nrow, int 
   return gf__grid_write_png(out, x, n, s->c, s->h, s->w, nrow, lo, 1.0f, upscale);
 }
 
-int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out) {
+int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out, const char *noise_out) {
   if (n < 1 || n > 100000) return gf__fail(GF_EUSAGE, "-n %d: must be between 1 and 100000", n);
   if (nrow < 1) nrow = (int)ceil(sqrt((double)n));
   if (upscale < 1 || upscale > 32) return gf__fail(GF_EUSAGE, "--upscale %d: must be between 1 and 32", upscale);
@@ -415,6 +425,10 @@ int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, cons
     gf__gan_noise(&s.gan, &r, z, n);
     rc = gf__gan_sample(&s.gan, z, n, x);
     if (rc == 0) rc = write_samples(&s, x, n, nrow, upscale, out);
+    if (rc == 0 && noise_out) {
+      int shape[2] = {n, s.gan.nz};
+      rc = npy_write(noise_out, z, shape, 2);
+    }
   }
   free(z);
   free(x);
