@@ -279,9 +279,9 @@ static void gradcheck_net(const char *what, gf__net *net, int N, const double *x
   /* central differences on the reference */
   double *xx = malloc(sizeof(double) * (size_t)nin), *PP = malloc(sizeof(double) * (size_t)(np + 1));
   double *ytmp = malloc(sizeof(double) * (size_t)nout);
-  double *fdx = malloc(sizeof(double) * (size_t)nin), *fdp = malloc(sizeof(double) * (size_t)(np + 1));
+  double *fdx = calloc((size_t)nin + 1, sizeof(double)), *fdp = calloc((size_t)np + 1, sizeof(double));
   memcpy(xx, x, sizeof(double) * (size_t)nin);
-  memcpy(PP, P, sizeof(double) * (size_t)np);
+  if (np) memcpy(PP, P, sizeof(double) * (size_t)np);
   for (long i = 0; i < nin; i++) {
     double h = FD_H * dmax(1.0, fabs(x[i]));
     xx[i] = x[i] + h;
@@ -342,7 +342,7 @@ static void gradcheck_net(const char *what, gf__net *net, int N, const double *x
   O->to_host(yf2, yd, sizeof(float) * (size_t)nout);
   CHECK(!memcmp(yf, yf2, sizeof(float) * (size_t)nout), "%s: forward not repeatable", what);
 
-  free(yf2); free(gx2); free(gp2);
+  free(yf); free(yf2); free(gx2); free(gp2);
   free(xx); free(PP); free(ytmp); free(fdx); free(fdp);
   free(gx); free(gp); free(wr); free(wf); free(y);
   refnet_free(&r);

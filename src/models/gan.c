@@ -174,7 +174,6 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
   const float *fake = gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
   gan->have_fake = 1;
-  gf__net_zero_grad(&gan->D);
   /* real: -log D(x) */
   const float *lr = gf__net_forward(&gan->D, &gan->cdr, xreal, B, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdr);
@@ -188,8 +187,8 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   gan->d_fake = sf[1];
   if (!isfinite(gan->loss_d))
     return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps + 1);
-  gf__net_backward(&gan->D, &gan->cdr, NULL, 1);
-  gf__net_backward(&gan->D, &gan->cdf, NULL, 1);
+  gf__net_backward(&gan->D, &gan->cdr, NULL, GF_GRAD_OVERWRITE);
+  gf__net_backward(&gan->D, &gan->cdf, NULL, GF_GRAD_ACCUMULATE);
   opt_step(gan, &gan->D, &gan->od);
   gan->d_steps++;
   return 0;
@@ -217,9 +216,8 @@ int gf__gan_g_step(gf__gan *gan) {
   /* D's input gradient flows straight into G's output gradient buffer */
   float *dfake = gf__ctx_dout(&gan->G, &gan->cg);
   gf__ctx_zero_dout(&gan->G, &gan->cg);
-  gf__net_backward(&gan->D, &gan->cdf, dfake, 0);
-  gf__net_zero_grad(&gan->G);
-  gf__net_backward(&gan->G, &gan->cg, NULL, 1);
+  gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
+  gf__net_backward(&gan->G, &gan->cg, NULL, GF_GRAD_OVERWRITE);
   opt_step(gan, &gan->G, &gan->og);
   gan->have_fake = 0;
   gan->g_steps++;

@@ -217,12 +217,12 @@ void gf__linear_forward(const gf__ops *o, float *out, const float *inp, const fl
 }
 
 void gf__linear_backward(const gf__ops *o, float *dinp, float *dw, float *db, const float *dout,
-                         const float *inp, const float *w, int B, int IC, int OC) {
+                         const float *inp, const float *w, int B, int IC, int OC, int dw_set, int dinp_set) {
   /* dw [OC, IC] += dout^T [OC, B] . inp [B, IC] */
-  if (dw) o->gemm(1, 0, OC, IC, B, 1.0f, dout, OC, inp, IC, 1.0f, dw, IC);
+  if (dw) o->gemm(1, 0, OC, IC, B, 1.0f, dout, OC, inp, IC, dw_set ? 0.0f : 1.0f, dw, IC);
   if (db) o->bias_bwd(db, dout, B, OC, 1);
   /* dinp [B, IC] += dout [B, OC] . w [OC, IC] */
-  if (dinp) o->gemm(0, 0, B, IC, OC, 1.0f, dout, OC, w, IC, 1.0f, dinp, IC);
+  if (dinp) o->gemm(0, 0, B, IC, OC, 1.0f, dout, OC, w, IC, dinp_set ? 0.0f : 1.0f, dinp, IC);
 }
 
 const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B, int train, gf__rng *drop) {
@@ -278,6 +278,13 @@ void gf__ctx_zero_dout(const gf__net *net, gf__ctx *ctx) {
 void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
   const gf__ops *o = net->ops;
   int B = ctx->batch;
+  int overwrite = param_grads == GF_GRAD_OVERWRITE;
+  if (overwrite) /* linear weights are overwritten by their GEMM; every other slice starts at 0 */
+    for (int i = 0; i < net->n; i++) {
+      gf__layer *l = &net->layers[i];
+      if (l->w_n && l->kind != GF_LAYER_LINEAR) o->fill(net->grads + l->w_off, 0.0f, (size_t)l->w_n);
+      if (l->b_n) o->fill(net->grads + l->b_off, 0.0f, (size_t)l->b_n);
+    }
   for (int i = net->n - 1; i >= 0; i--) {
     gf__layer *l = &net->layers[i];
     const float *x = i ? ctx->out[i - 1] : ctx->input;
@@ -287,12 +294,14 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
     size_t nin = (size_t)B * in_sz, nout = (size_t)B * gf__layer_out_size(l);
     /* Skip layers with no parameters once nothing below needs a gradient. */
     if (!dx && !(param_grads && l->w_n)) continue;
-    if (dx && i) o->fill(dx, 0.0f, nin);
+    /* an intermediate gradient buffer has this layer as its only writer: a linear layer
+       overwrites it with its GEMM, the others accumulate into zeros */
+    if (dx && i && l->kind != GF_LAYER_LINEAR) o->fill(dx, 0.0f, nin);
     switch (l->kind) {
     case GF_LAYER_LINEAR:
       gf__linear_backward(o, dx, param_grads ? net->grads + l->w_off : NULL,
                           (param_grads && l->b_n) ? net->grads + l->b_off : NULL, dy, x,
-                          net->params + l->w_off, B, (int)in_sz, l->out_c);
+                          net->params + l->w_off, B, (int)in_sz, l->out_c, overwrite, i > 0);
       break;
     case GF_LAYER_ACT: if (dx) o->act_bwd(l->act, dx, x, y, dy, nout, l->alpha); break;
     case GF_LAYER_MAXOUT: if (dx) o->maxout_bwd(dx, dy, ctx->aux[i], B, l->out_c, l->pieces); break;

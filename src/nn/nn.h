@@ -101,8 +101,11 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
    accumulate into it, then call gf__net_backward. */
 float *gf__ctx_dout(const gf__net *net, gf__ctx *ctx);
 void gf__ctx_zero_dout(const gf__net *net, gf__ctx *ctx);
-/* Backward through the net: parameter gradients accumulate into net->grads when param_grads,
-   and din [B, in] (may be NULL) accumulates the input gradient. */
+/* What backward does with parameter gradients. */
+enum { GF_GRAD_NONE = 0, GF_GRAD_ACCUMULATE = 1, GF_GRAD_OVERWRITE = 2 };
+/* Backward through the net: parameter gradients accumulate into net->grads (ACCUMULATE), replace
+   them (OVERWRITE: saves a zeroing pass for the first backward of a step) or are skipped (NONE);
+   din [B, in] (may be NULL) accumulates the input gradient. */
 void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads);
 
 /* Tensor names and shapes in PyTorch state_dict convention: "<name>.net.<i>.weight" etc.
@@ -120,7 +123,8 @@ int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap);
 /* Layer-level kernels, llm.c style: outputs first, then inputs, then sizes. */
 void gf__linear_forward(const gf__ops *o, float *out, const float *inp, const float *w, const float *b,
                         int B, int IC, int OC);
+/* Accumulates (+=) into dinp, dw, db; dw_set / dinp_set = 1 overwrite instead (first writer). */
 void gf__linear_backward(const gf__ops *o, float *dinp, float *dw, float *db, const float *dout,
-                         const float *inp, const float *w, int B, int IC, int OC);
+                         const float *inp, const float *w, int B, int IC, int OC, int dw_set, int dinp_set);
 
 #endif
