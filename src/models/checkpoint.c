@@ -80,9 +80,11 @@ static int open_ckpt(gf__st_file *f, const char *path) {
   GF_TRY(gf__st_open(f, path));
   const char *fmt = gf__st_meta(f, "checkpoint");
   if (!fmt || strcmp(fmt, CKPT_FORMAT)) {
+    /* the message quotes the value: format it before closing frees the header */
+    int rc = gf__fail(GF_EFORMAT, "%s: not a ganforge training checkpoint (metadata 'checkpoint' is %.64s)", path,
+                      fmt ? fmt : "missing");
     gf__st_close(f);
-    return gf__fail(GF_EFORMAT, "%s: not a ganforge training checkpoint (metadata 'checkpoint' is %s)", path,
-                    fmt ? fmt : "missing");
+    return rc;
   }
   return 0;
 }
