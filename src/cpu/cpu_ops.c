@@ -42,8 +42,20 @@ static void cpu_fill(float *x, float v, size_t n) {
   for (size_t i = 0; i < n; i++) x[i] = v;
 }
 
+/* OpenBLAS threads any GEMM with M*N*K >= 2^18; below ~4M multiply-adds (~0.1 ms on one core)
+   the thread hand-off costs more than it saves, and on a busy machine far more. */
+#define GEMM_PAR_MIN 4194304.0
+
 static void cpu_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc) {
+  if ((double)M * N * K < GEMM_PAR_MIN && omp_get_max_threads() > 1) {
+    int nt = omp_get_max_threads();
+    openblas_set_num_threads(1);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
+                lda, B, ldb, beta, C, ldc);
+    openblas_set_num_threads(nt);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
               alpha, A, lda, B, ldb, beta, C, ldc);
 }

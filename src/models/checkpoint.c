@@ -71,6 +71,8 @@ static int meta_u64(const gf__st_file *f, const char *key, uint64_t *out) {
   const char *s = gf__st_meta(f, key);
   char *end;
   if (!s) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata lacks '%s'", f->path, key);
+  if (*s < '0' || *s > '9')
+    return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not a non-negative integer", f->path, key, s);
   *out = strtoull(s, &end, 10);
   if (end == s || *end) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not an integer", f->path, key, s);
   return 0;
@@ -132,6 +134,14 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
     for (int j = 0; j < ng + nd && !known; j++) known = !strcmp(refs[j].name, name);
     if (!known)
       rc = gf__fail(GF_EMISMATCH, "%s: unexpected tensor '%s': the checkpoint is of a different architecture", path, name);
+  }
+  /* every tensor of the model must be in the file: name the first one missing */
+  static const char *const opt_names[] = {"opt.G.exp_avg", "opt.G.exp_avg_sq", "opt.D.exp_avg", "opt.D.exp_avg_sq"};
+  for (int j = 0; j < ng + nd + 4 && rc == 0; j++) {
+    const char *want = j < ng + nd ? refs[j].name : opt_names[j - ng - nd];
+    int found = 0;
+    for (int i = 0; i < f.n && !found; i++) found = !strcmp(gf__st_name(&f, i), want);
+    if (!found) rc = gf__fail(GF_EMISMATCH, "%s: missing tensor '%s': the checkpoint is of a different architecture or incomplete", path, want);
   }
   if (rc == 0 && f.n != expected)
     rc = gf__fail(GF_EMISMATCH, "%s: has %d tensors, the model expects %d", path, f.n, expected);

@@ -205,6 +205,15 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   GF_TRY(gf__mkdirs(path));
   snprintf(path, sizeof path, "%s/checkpoints", out);
   GF_TRY(gf__mkdirs(path));
+  {
+    /* temporary files of saves interrupted by kill -9 in an earlier session */
+    glob_t g;
+    snprintf(path, sizeof path, "%s/checkpoints/*.tmp.*", out);
+    if (glob(path, 0, NULL, &g) == 0) {
+      for (size_t i = 0; i < g.gl_pathc; i++) unlink(g.gl_pathv[i]);
+      globfree(&g);
+    }
+  }
 
   gf__dataset ds;
   int rc = load_dataset(&cfg, &ds);
