@@ -2,10 +2,14 @@
 # mlp.sh: times the mlp-mnist training step (batch 64) of ganforge beside the PyTorch peer
 # (../shared/bench/torch_ref.py --models mlp) in the same run, rounds interleaved, 1 and 2 threads;
 # prints the medians and the ratio ours / PyTorch's best.
-# usage: bench/mlp.sh [ROUNDS] [BATCH]   (env: GANFORGE=path, PYTHON=python with torch)
+# usage: bench/mlp.sh [ROUNDS] [BATCH] [--write]   (env: GANFORGE=path, PYTHON=python with torch)
+#   --write replaces the mlp block of docs/BENCHMARKS.md with this run's numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-5}; batch=${2:-64}
+write=0
+args=()
+for a in "$@"; do if [ "$a" = --write ]; then write=1; else args+=("$a"); fi; done
+rounds=${args[0]:-5}; batch=${args[1]:-64}
 gf=${GANFORGE:-build/ganforge}
 py=${PYTHON:-/usr/bin/python3}
 ref=${TORCH_REF:-../shared/bench/torch_ref.py}
@@ -26,10 +30,42 @@ median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR
 gf1=$(median "$tmp/gf1"); gf2=$(median "$tmp/gf2")
 echo "ganforge mlp-mnist batch=$batch: 1 thread ${gf1} ms, 2 threads ${gf2} ms (median of $rounds rounds)"
 gfl=$("$gf" bench mlp-mnist --batch "$batch" --steps 3 --warmup 1 | sed -n 's/.*gflop_per_step=\([0-9.]*\).*/\1/p')
+peak=$("$gf" bench --sgemm | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p')
+peak1=$(OMP_NUM_THREADS=1 "$gf" bench --sgemm | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p')
+echo "sgemm peak (2048^3): 2 threads ${peak} GFLOP/s, 1 thread ${peak1} GFLOP/s"
+summary=""
 if [ $have_torch = 1 ]; then
+  ptv=$("$py" -c 'import torch; print(torch.__version__)')
   pt1=$(median "$tmp/pt1"); pt2=$(median "$tmp/pt2")
-  echo "pytorch $("$py" -c 'import torch; print(torch.__version__)') mlp batch=$batch: 1 thread ${pt1} ms, 2 threads ${pt2} ms"
-  awk -v g1="$gf1" -v g2="$gf2" -v p1="$pt1" -v p2="$pt2" -v f="$gfl" 'BEGIN {
+  echo "pytorch $ptv mlp batch=$batch: 1 thread ${pt1} ms, 2 threads ${pt2} ms"
+  summary=$(awk -v g1="$gf1" -v g2="$gf2" -v p1="$pt1" -v p2="$pt2" -v f="$gfl" -v pk="$peak" 'BEGIN {
     g = g1 < g2 ? g1 : g2; p = p1 < p2 ? p1 : p2;
-    printf "best: ganforge %.2f ms, pytorch %.2f ms, ratio %.2fx (target <= 0.8x); ganforge %.1f GFLOP/s effective (%.3f GFLOP/step)\n", g, p, g / p, f / (g * 1e-3), f }'
+    printf "best: ganforge %.2f ms, pytorch %.2f ms, ratio %.2fx (target <= 0.8x); ganforge %.1f GFLOP/s effective (%.3f GFLOP/step) = %.0f%% of the %.0f GFLOP/s sgemm peak", g, p, g / p, f / (g * 1e-3), f, 100 * f / (g * 1e-3) / pk, pk }')
+  echo "$summary"
+fi
+if [ $write = 1 ]; then
+  doc=docs/BENCHMARKS.md
+  [ -f $doc ] || printf '# Benchmarks\n\n<!-- mlp:begin -->\n<!-- mlp:end -->\n' > $doc
+  grep -q '<!-- mlp:begin -->' $doc || printf '\n<!-- mlp:begin -->\n<!-- mlp:end -->\n' >> $doc
+  block=$(mktemp)
+  {
+    echo "<!-- mlp:begin -->"
+    echo "### mlp-mnist training step (batch $batch), CPU"
+    echo
+    echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
+    echo "load average at start $(cut -d' ' -f1 /proc/loadavg), with \`bench/mlp.sh $rounds $batch --write\` ($rounds interleaved rounds, medians)."
+    echo
+    echo "| | 1 thread | 2 threads |"
+    echo "|---|---|---|"
+    echo "| ganforge \`bench mlp-mnist --batch $batch\` | ${gf1} ms | ${gf2} ms |"
+    [ $have_torch = 1 ] && echo "| PyTorch ${ptv} \`torch_ref.py --models mlp\` | ${pt1} ms | ${pt2} ms |"
+    echo
+    [ -n "$summary" ] && echo "${summary^}."
+    echo "One step = 1 D step + 1 G step, ${gfl} GFLOP as counted by ganforge (G forward + backward, D three"
+    echo "forwards and the backward passes actually needed)."
+    echo "<!-- mlp:end -->"
+  } > "$block"
+  awk -v f="$block" 'BEGIN{while((getline l < f)>0) b=b l "\n"} /<!-- mlp:begin -->/{printf "%s", b; skip=1; next} /<!-- mlp:end -->/{skip=0; next} !skip' $doc > $doc.new && mv $doc.new $doc
+  rm -f "$block"
+  echo "wrote $doc"
 fi

@@ -49,8 +49,39 @@ int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, cons
 /* `rows` linear latent walks of `steps` images each, one row each, into a PNG. */
 int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upscale, const char *out);
 
+/* Measures the backend's float32 matrix-multiply peak (GFLOP/s) on n x n x n products. */
+int gf_bench_sgemm(const char *device, int n, int reps, double *gflops);
 /* Times the training step of cfg after `warmup` steps: milliseconds per G+D step. */
 int gf_bench(const gf_config *cfg, int warmup, int steps, double *ms_per_step, double *gflop_per_step);
+
+/* Scores generated samples: `input` is a run folder, generator or checkpoint file (samples are drawn
+   as `gf_sample` draws them: same seed, same samples), or a float32 .npy [n, ...] from any tool.
+   metric "parzen": Goodfellow et al. 2014 Parzen-window log-likelihood on MNIST (10,000 samples in
+   [0,1], sigma on logspace(-1, 0, 10) by the first 1,000 of train[50000:60000], mean +- s.e. over
+   the 10,000 test images). metric "modes": VEEGAN/PacGAN mode coverage on ring8/grid25 (2,500
+   samples). See src/eval/eval.c and docs/RESULTS.md. */
+typedef struct gf_eval_opts {
+  const char *metric;  /* "parzen" | "modes" */
+  const char *data;    /* parzen: the MNIST folder (NULL: $GANFORGE_DATA, the cache, download) */
+  int n;               /* samples to score (0: the protocol's 10000 / 2500) */
+  uint64_t seed;       /* noise seed when sampling from a run */
+  const char *modes;   /* modes: "ring8" | "grid25" (needed for .npy input; NULL: the run's dataset) */
+  const char *range;   /* parzen .npy value range: "unit" | "tanh" (NULL: tanh when any value < 0) */
+  int float32;         /* parzen: single-precision gemm (about 2x faster, ~1e-3 nats per point) */
+} gf_eval_opts;
+typedef struct gf_eval_result {
+  char metric[16], source[16]; /* source: "run" | "npy" */
+  int n_samples, dim;
+  double seconds;
+  double parzen_ll, parzen_se, sigma;              /* parzen */
+  int n_val, n_test, ngrid, mapped_tanh;
+  double sigma_grid[10], val_ll[10];
+  char modes_set[16];                              /* modes */
+  int modes_captured, modes_total, n_hq;
+  double frac_hq, reverse_kl;
+  char note[512];      /* deviations from the protocol, "" when none */
+} gf_eval_result;
+int gf_eval(const char *input, const gf_eval_opts *opts, gf_eval_result *res);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,8 @@
 #define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
 
+int gf_cli_eval(int argc, char **argv); /* eval_cmd.c */
+
 static int die(int status, const char *hint) {
   const char *msg = gf_last_error();
   fprintf(stderr, "ganforge: error: %s\n", msg[0] ? msg : gf_strerror(status));
@@ -284,9 +286,18 @@ static int cmd_bench(int argc, char **argv) {
   long batch = 0, steps = 50, warmup = 5;
   int i = 1;
   if (i < argc && !strcmp(argv[i], "--help")) {
-    puts("usage: ganforge bench [PRESET] [--batch N] [--steps N] [--warmup N] [--device D] [--set K=V ...]\n\n"
+    puts("usage: ganforge bench [PRESET] [--batch N] [--steps N] [--warmup N] [--device D] [--set K=V ...]\n"
+         "       ganforge bench --sgemm [--device D]   (the float32 matrix-multiply peak, 2048^3)\n\n"
          "Times the training step (k D-steps + 1 G-step) on random data after a warm-up and prints\n"
          "ms_per_step=... img_per_s=... gflops=...");
+    return 0;
+  }
+  if (i < argc && !strcmp(argv[i], "--sgemm")) {
+    const char *dev = (i + 2 < argc && !strcmp(argv[i + 1], "--device")) ? argv[i + 2] : "cpu";
+    double gf;
+    int rc = gf_bench_sgemm(dev, 2048, 5, &gf);
+    if (rc < 0) return die(rc, NULL);
+    printf("sgemm device=%s n=2048 gflops=%.1f\n", dev, gf);
     return 0;
   }
   if (i < argc && argv[i][0] != '-') preset = argv[i++];
@@ -357,6 +368,7 @@ static const char *MAIN_HELP =
     "  info CHECKPOINT      describe a checkpoint or run\n"
     "  presets              list the presets\n"
     "  bench [PRESET]       time the training step\n"
+    "  eval RUN|NPY         score samples: --metric parzen (MNIST) | modes (ring8/grid25)\n"
     "  data fetch NAME      download a dataset (checksummed)\n"
     "  version              print the version\n";
 
@@ -375,6 +387,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
   if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
+  if (!strcmp(cmd, "eval")) return gf_cli_eval(argc - 1, argv + 1);
   fprintf(stderr, "ganforge: error: unknown command '%s'\nhint: run 'ganforge --help'\n", cmd);
   return EXIT_USAGE;
 }

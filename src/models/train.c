@@ -477,6 +477,37 @@ int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upsc
   return rc;
 }
 
+int gf_bench_sgemm(const char *device, int n, int reps, double *gflops) {
+  const gf__ops *ops;
+  GF_TRY(gf__ops_get(device, &ops));
+  if (n < 16 || n > 8192 || reps < 1) return gf__fail(GF_EUSAGE, "sgemm size %d / repetitions %d out of range", n, reps);
+  size_t nn = (size_t)n * n;
+  float *a = ops->alloc(sizeof(float) * nn), *b = ops->alloc(sizeof(float) * nn), *c = ops->alloc(sizeof(float) * nn);
+  if (!a || !b || !c) {
+    if (a) ops->free(a);
+    if (b) ops->free(b);
+    if (c) ops->free(c);
+    return gf__fail(GF_ENOMEM, "out of memory for a %d^3 sgemm", n);
+  }
+  ops->rand_uniform(a, nn, -1, 1, 1, 1, 0);
+  ops->rand_uniform(b, nn, -1, 1, 1, 2, 0);
+  ops->gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n); /* warm-up */
+  ops->sync();
+  double best = 1e30;
+  for (int r = 0; r < reps; r++) {
+    double t0 = gf__now();
+    ops->gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+    ops->sync();
+    double t = gf__now() - t0;
+    if (t < best) best = t;
+  }
+  *gflops = 2.0 * n * (double)n * n / best * 1e-9;
+  ops->free(a);
+  ops->free(b);
+  ops->free(c);
+  return 0;
+}
+
 static double net_flops(const gf__net *net) {
   double f = 0;
   for (int i = 0; i < net->n; i++)
