@@ -267,8 +267,8 @@ int gf_config_validate(const gf_config *c) {
   RANGE(max_steps, "train.max_steps", c->train_max_steps >= 0, "0 or positive");
   RANGE(batch, "train.batch", c->train_batch >= 1 && c->train_batch <= 65536, "between 1 and 65536");
   RANGE(d_steps, "train.d_steps", c->train_d_steps >= 1 && c->train_d_steps <= 100, "between 1 and 100");
-  RANGE(lr, "train.lr", c->train_lr > 0, "positive");
-  RANGE(lr_d, "train.lr_d", c->train_lr_d >= 0, "0 or positive");
+  RANGE(lr, "train.lr", c->train_lr > 0 && c->train_lr <= 1e3, "positive and at most 1000");
+  RANGE(lr_d, "train.lr_d", c->train_lr_d >= 0 && c->train_lr_d <= 1e3, "0 or positive, at most 1000");
   RANGE(beta1, "train.beta1", c->train_beta1 >= 0 && c->train_beta1 < 1, "in [0, 1)");
   RANGE(beta2, "train.beta2", c->train_beta2 >= 0 && c->train_beta2 < 1, "in [0, 1)");
   RANGE(lr_decay, "train.lr_decay", c->train_lr_decay >= 1, "at least 1");

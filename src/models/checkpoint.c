@@ -160,10 +160,18 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
   if (rc == 0 && (rc = meta_u64(&f, "rng.data_epoch_counter", &u)) == 0) pos->data_counter = u;
   if (rc == 0 && (rc = meta_u64(&f, "rng.noise_counter", &u)) == 0) gan->r_noise.counter = u;
   if (rc == 0 && (rc = meta_u64(&f, "rng.dropout_counter", &u)) == 0) gan->r_drop.counter = u;
+  /* The saved learning rates carry the decay so far; a run resumed with a different train.lr /
+     train.lr_d starts from the new value instead (the user's override). */
+  gf_config saved;
+  gf_config_defaults(&saved);
+  const char *text = gf__st_meta(&f, "config");
+  int same_lr = text && gf_config_from_text(&saved, text) == 0 && saved.train_lr == gan->cfg.train_lr &&
+                saved.train_lr_d == gan->cfg.train_lr_d;
+  double lr_g, lr_d;
   if (rc == 0 && (rc = meta_num(&f, "opt.G.step", &x)) == 0) gan->og.t = (long)x;
-  if (rc == 0) rc = meta_num(&f, "opt.G.lr", &gan->og.lr);
+  if (rc == 0 && (rc = meta_num(&f, "opt.G.lr", &lr_g)) == 0 && same_lr) gan->og.lr = lr_g;
   if (rc == 0 && (rc = meta_num(&f, "opt.D.step", &x)) == 0) gan->od.t = (long)x;
-  if (rc == 0) rc = meta_num(&f, "opt.D.lr", &gan->od.lr);
+  if (rc == 0 && (rc = meta_num(&f, "opt.D.lr", &lr_d)) == 0 && same_lr) gan->od.lr = lr_d;
   if (rc == 0) rc = meta_num(&f, "seconds", &pos->seconds);
   if (rc == 0 && (pos->epoch < 1 || pos->batch < 0 || gan->g_steps < 0))
     rc = gf__fail(GF_EFORMAT, "%s: inconsistent schedule position (epoch %d, batch %d)", path, pos->epoch, pos->batch);

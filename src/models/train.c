@@ -317,7 +317,16 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     }
     if (rc < 0) break;
     fflush(log);
-    if (pos.batch < nb) break; /* stopped inside the epoch: the checkpoint above holds the position */
+    if (pos.batch < nb) {
+      /* stopped inside the epoch (the checkpoint above holds the position); a run that ends at
+         train.max_steps still gets its picture */
+      if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) {
+        snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
+        if ((rc = write_picture(&gan, &ds, &pc, path)) < 0) break;
+        if (cfg.train_report) rc = write_report(out, &cfg, title, epoch, gf__now() - t0);
+      }
+      break;
+    }
     /* epoch complete: its picture, weights, checkpoint at the start of the next epoch, report */
     snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
     if ((rc = write_picture(&gan, &ds, &pc, path)) < 0) break;
@@ -329,13 +338,21 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     if (cfg.train_report && (rc = write_report(out, &cfg, title, epoch, next.seconds)) < 0) break;
   }
   if (rc == GF_ENUMERIC) {
-    /* the failing step stopped before any update: the weights in memory are the last good ones */
-    char msg[512];
+    /* The update before the failing step produced the weights that gave a non-finite loss, so
+       nothing in memory is trusted: the last checkpoint and the last epoch's generator stay as
+       they are, and the message says where they are. */
+    char msg[512], prev[2200], ck[2200];
     snprintf(msg, sizeof msg, "%s", gf_last_error());
-    if (save_generator(&gan, out) == 0)
-      gf__fail(GF_ENUMERIC, "%s; training stopped, last good weights saved in %s/generator.safetensors", msg, out);
+    snprintf(prev, sizeof prev, "%s/generator.safetensors", out);
+    snprintf(ck, sizeof ck, "%s/checkpoints/latest.safetensors", out);
+    int have_g = access(prev, F_OK) == 0, have_ck = access(ck, F_OK) == 0;
+    if (have_ck)
+      gf__fail(GF_ENUMERIC, "%s; training stopped; the last good weights are in %s (resume from it with a smaller "
+               "train.lr) and %s", msg, ck, have_g ? prev : "no generator file yet");
+    else if (have_g)
+      gf__fail(GF_ENUMERIC, "%s; training stopped; the last good weights are in %s", msg, prev);
     else
-      gf__fail(GF_ENUMERIC, "%s; training stopped", msg);
+      gf__fail(GF_ENUMERIC, "%s; training stopped before any weights were saved (try a smaller train.lr)", msg);
   } else if (rc == 0 && gan.g_steps == 0) {
     rc = save_generator(&gan, out);
   }
