@@ -1,6 +1,7 @@
 /* gif.c: animated GIF of PNG frames with giflib (grey: 256 levels; RGB: a fixed 6x7x6 palette). */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -77,6 +78,7 @@ int gf__gif_from_pngs(const char *path, const char *const *pngs, int n, int dela
   if (g && EGifCloseFile(g, &err) == GIF_ERROR && rc == 0) rc = gf__fail(GF_EIO, "%s: GIF close failed (%d)", path, err);
   if (cmap) GifFreeMapObject(cmap);
   free(idx);
+  if (rc == 0) chmod(tmp, 0644); /* giflib creates files 0600 */
   if (rc == 0 && rename(tmp, path) != 0) rc = gf__fail(GF_EIO, "%s: cannot rename the GIF into place", path);
   if (rc < 0) unlink(tmp);
   return rc;

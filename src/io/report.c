@@ -113,13 +113,28 @@ static void chart_svg(sbuf *b, const gf__chart *c) {
   sb_printf(b, "<rect x='%d' y='%d' width='%.0f' height='%.0f' fill='none' stroke='#888'/>", L, T, pw, ph);
   /* at most ~800 points per series: stride through long runs */
   int stride = c->n > 800 ? (c->n + 799) / 800 : 1;
+  /* long runs: the raw values faintly, a centred moving average on top */
+  int win = c->n >= 200 ? c->n / 50 : 0;
   for (int s = 0; s < c->ns; s++) {
-    sb_printf(b, "<polyline fill='none' stroke='%s' stroke-width='1.5' points='", c->s[s].color);
+    sb_printf(b, "<polyline fill='none' stroke='%s' stroke-width='%s' stroke-opacity='%s' points='", c->s[s].color,
+              win ? "1" : "1.5", win ? "0.25" : "1");
     for (int i = 0; i < c->n; i += stride) {
       double y = c->s[s].y[i];
       if (isfinite(y) && isfinite(c->x[i])) sb_printf(b, "%.1f,%.1f ", PX(c->x[i]), PY(y));
     }
-    sb_printf(b, "'/><rect x='%d' y='%d' width='12' height='3' fill='%s'/><text x='%d' y='%d' font-size='12' font-family='sans-serif'>",
+    sb_printf(b, "'/>");
+    if (win) {
+      sb_printf(b, "<polyline fill='none' stroke='%s' stroke-width='2' points='", c->s[s].color);
+      for (int i = 0; i < c->n; i += stride) {
+        double acc = 0;
+        int cnt = 0;
+        for (int j = i - win / 2; j <= i + win / 2; j++)
+          if (j >= 0 && j < c->n && isfinite(c->s[s].y[j])) { acc += c->s[s].y[j]; cnt++; }
+        if (cnt && isfinite(c->x[i])) sb_printf(b, "%.1f,%.1f ", PX(c->x[i]), PY(acc / cnt));
+      }
+      sb_printf(b, "'/>");
+    }
+    sb_printf(b, "<rect x='%d' y='%d' width='12' height='3' fill='%s'/><text x='%d' y='%d' font-size='12' font-family='sans-serif'>",
               W - R - 150, T + 8 + 16 * s, c->s[s].color, W - R - 134, T + 13 + 16 * s);
     sb_escape(b, c->s[s].name);
     sb_printf(b, "</text>");
