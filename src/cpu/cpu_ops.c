@@ -6,6 +6,7 @@
 #include "core/ops.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "cpu/cpu_internal.h"
 
 /* Element-wise loops go parallel only when there is enough work to pay for the threads. */
 #define PAR_MIN 32768
@@ -385,6 +386,8 @@ static const gf__ops cpu_ops = {
   .dropout_fwd = cpu_dropout_fwd, .mul_bwd = cpu_mul_bwd,
   .gan_loss = cpu_gan_loss, .l1_loss = cpu_l1_loss, .mse_loss = cpu_mse_loss,
   .adam = cpu_adam, .sgd = cpu_sgd,
+  .im2col = gf__cpu_im2col, .col2im = gf__cpu_col2im, .swap01 = gf__cpu_swap01,
+  .reflect_pad_fwd = gf__cpu_reflect_pad_fwd, .reflect_pad_bwd = gf__cpu_reflect_pad_bwd,
   .count_nonfinite = cpu_count_nonfinite, .rand_normal = cpu_rand_normal, .rand_uniform = cpu_rand_uniform,
 };
 
