@@ -298,8 +298,13 @@ int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upsc
 
 static double net_flops(const gf__net *net) {
   double f = 0;
-  for (int i = 0; i < net->n; i++)
-    if (net->layers[i].kind == GF_LAYER_LINEAR) f += 2.0 * (double)net->layers[i].w_n;
+  for (int i = 0; i < net->n; i++) {
+    const gf__layer *l = &net->layers[i];
+    if (l->kind == GF_LAYER_LINEAR) f += 2.0 * (double)l->w_n;
+    /* conv: every weight once per output position; conv-transpose: once per input position */
+    else if (l->kind == GF_LAYER_CONV) f += 2.0 * (double)l->w_n * l->out_h * l->out_w;
+    else if (l->kind == GF_LAYER_CONVT) f += 2.0 * (double)l->w_n * l->in_h * l->in_w;
+  }
   return f; /* per sample, one forward */
 }
 
@@ -308,12 +313,8 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
   GF_TRY(gf_config_validate(&cfg));
   const gf__ops *ops;
   GF_TRY(gf__ops_get(cfg.train_device, &ops));
-  int c = 1, h = 1, w = 1;
-  if (!strcmp(cfg.data_name, "gauss1d")) c = 1;
-  else if (!strcmp(cfg.data_name, "ring8") || !strcmp(cfg.data_name, "grid25")) c = 2;
-  else if (!strcmp(cfg.data_name, "digits")) h = w = 8;
-  else if (!strcmp(cfg.data_name, "shapes")) h = w = cfg.data_size;
-  else h = w = 28;
+  int c, h, w;
+  gf__data_shape(&cfg, &c, &h, &w);
   int B = cfg.train_batch;
   gf__gan gan;
   GF_TRY(gf__gan_create(&gan, &cfg, ops, c, h, w, B, NULL));
