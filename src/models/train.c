@@ -6,6 +6,7 @@
 
 #include "core/util.h"
 #include "data/dataset.h"
+#include "data/images.h"
 #include "ganforge/ganforge.h"
 #include "io/image.h"
 #include "models/gan.h"
@@ -25,8 +26,21 @@ static int load_dataset(const gf_config *cfg, gf__dataset *ds) {
   if (!strcmp(name, "ring8")) return gf__synth_ring8(ds, n, seed);
   if (!strcmp(name, "grid25")) return gf__synth_grid25(ds, n, seed);
   if (!strcmp(name, "shapes")) return gf__shapes_make(ds, n, cfg->data_size, seed, scale_of(cfg));
+  int fail_bad = !strcmp(cfg->data_on_bad_image, "fail");
+  if (!strcmp(name, "folder")) {
+    if (!cfg->data_path[0]) return gf__fail(GF_EUSAGE, "data.name=folder needs the image folder: --data DIR (or data.path)");
+    return gf__imagefolder_load(ds, cfg->data_path, "folder", cfg->model_nc, cfg->model_size, scale_of(cfg), fail_bad,
+                                cfg->data_limit, NULL);
+  }
   char dir[2048];
   GF_TRY(gf__data_locate(name, cfg->data_path[0] ? cfg->data_path : NULL, cfg->data_download, dir, sizeof dir));
+  if (!strcmp(name, "faces"))
+    return gf__imagefolder_load(ds, dir, "faces", cfg->model_nc, cfg->model_size, scale_of(cfg), fail_bad, cfg->data_limit,
+                                NULL);
+  if (!strcmp(name, "cifar10")) {
+    int split = !strcmp(cfg->data_split, "test") ? 1 : !strcmp(cfg->data_split, "all") ? 2 : 0;
+    return gf__cifar10_load(ds, dir, split, cfg->model_nc, cfg->model_size, scale_of(cfg), cfg->data_offset, cfg->data_limit);
+  }
   if (!strcmp(name, "digits")) {
     char path[2200];
     int is_file = strstr(dir, ".tra") || strstr(dir, ".tes");
@@ -111,22 +125,22 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   /* effective config, log, fixed noise for the per-epoch pictures */
   snprintf(path, sizeof path, "%s/config.txt", out);
   FILE *log = NULL;
-  int *perm = malloc(sizeof(int) * (size_t)ds.n);
-  float *xb = malloc(sizeof(float) * (size_t)B * dim);
+  gf__prefetch *pf = NULL;
   picture_ctx pc = {0};
   pc.n = cfg.train_grid;
   pc.z = ops->alloc(sizeof(float) * (size_t)pc.n * cfg.model_nz);
   pc.host = malloc(sizeof(float) * (size_t)pc.n * dim);
-  if (!perm || !xb || !pc.z || !pc.host) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+  if (!pc.z || !pc.host) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
   if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
   snprintf(path, sizeof path, "%s/log.csv", out);
   log = fopen(path, "w");
   if (!log) { rc = gf__fail(GF_EIO, "%s: cannot write the log", path); goto done; }
   fprintf(log, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n");
-  gf__rng r_sample, r_data;
+  gf__rng r_sample;
   gf__rng_init(&r_sample, (uint64_t)cfg.train_seed, GF_STREAM_SAMPLE);
-  gf__rng_init(&r_data, (uint64_t)cfg.train_seed, GF_STREAM_DATA);
   gf__gan_noise(&gan, &r_sample, pc.z, pc.n);
+  /* batches are assembled (permutation of the data stream, gather, flips) on another thread */
+  if ((rc = gf__prefetch_start(&pf, &ds, B, cfg.train_epochs, (uint64_t)cfg.train_seed, cfg.data_flip)) < 0) goto done;
 
   int nb = ds.n / B;
   long steps_total = (long)cfg.train_epochs * nb / cfg.train_d_steps;
@@ -135,10 +149,11 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   int stop = 0;
   for (int epoch = 1; epoch <= cfg.train_epochs && !stop; epoch++) {
     gan.epoch = epoch;
-    gf__rng_perm(&r_data, perm, ds.n);
     for (int b = 0; b < nb && !stop; b++) {
-      for (int i = 0; i < B; i++) memcpy(xb + (size_t)i * dim, ds.x + (size_t)perm[b * B + i] * dim, sizeof(float) * (size_t)dim);
+      const float *xb = gf__prefetch_next(pf, NULL);
+      if (!xb) { rc = gf__fail(GF_EIO, "data prefetch ended early"); break; }
       ops->to_device(gan.xr, xb, sizeof(float) * (size_t)B * dim);
+      gf__prefetch_release(pf);
       if ((rc = gf__gan_d_step(&gan, gan.xr)) < 0) break;
       if (gan.d_steps % cfg.train_d_steps) continue;
       if ((rc = gf__gan_g_step(&gan)) < 0) break;
@@ -173,9 +188,8 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     rc = save_generator(&gan, out);
   }
 done:
+  gf__prefetch_stop(pf);
   if (log) fclose(log);
-  free(perm);
-  free(xb);
   free(pc.host);
   if (pc.z) ops->free(pc.z);
   gf__gan_destroy(&gan);
