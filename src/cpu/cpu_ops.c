@@ -30,12 +30,12 @@ static void cpu_gemm(int ta, int tb, int M, int N, int K, float alpha, const flo
 }
 
 static void cpu_axpy(float *y, float a, const float *x, size_t n) {
-  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+  #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
   for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
 static void cpu_scale(float *x, float a, size_t n) {
-  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+  #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
   for (size_t i = 0; i < n; i++) x[i] *= a;
 }
 
@@ -45,6 +45,7 @@ static void cpu_bias_fwd(float *y, const float *b, int N, int C, int S) {
     for (int c = 0; c < C; c++) {
       float *row = y + ((size_t)n * C + c) * S;
       float bc = b[c];
+      #pragma omp simd
       for (int s = 0; s < S; s++) row[s] += bc;
     }
 }
@@ -63,6 +64,7 @@ static void cpu_bias_bwd(float *db, const float *dy, int N, int C, int S) {
     for (int n = 0; n < N; n++) {
       const float *row = dy + ((size_t)n * C + c) * S;
       float part = 0;
+      #pragma omp simd reduction(+ : part)
       for (int s = 0; s < S; s++) part += row[s];
       acc += part;
     }
@@ -73,12 +75,12 @@ static void cpu_bias_bwd(float *db, const float *dy, int N, int C, int S) {
 static void cpu_act_fwd(gf__act kind, float *y, const float *x, size_t n, float alpha) {
   switch (kind) {
   case GF_ACT_RELU:
-    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
-    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
+    #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++) { float v = x[i]; y[i] = v > 0.0f ? v : 0.0f; }
     break;
   case GF_ACT_LEAKY_RELU:
-    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
-    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : alpha * x[i];
+    #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++) { float v = x[i]; y[i] = v * (v > 0.0f ? 1.0f : alpha); } /* branch-free */
     break;
   case GF_ACT_TANH:
     #pragma omp parallel for if (n > PAR_MIN / 8) schedule(static)
@@ -95,19 +97,19 @@ static void cpu_act_bwd(gf__act kind, float *dx, const float *x, const float *y,
                         size_t n, float alpha) {
   switch (kind) {
   case GF_ACT_RELU:
-    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
-    for (size_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0.0f;
+    #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++) dx[i] += dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
     break;
   case GF_ACT_LEAKY_RELU:
-    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
-    for (size_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : alpha * dy[i];
+    #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++) dx[i] += dy[i] * (x[i] > 0.0f ? 1.0f : alpha);
     break;
   case GF_ACT_TANH:
-    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+    #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
     for (size_t i = 0; i < n; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
     break;
   case GF_ACT_SIGMOID:
-    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+    #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
     for (size_t i = 0; i < n; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
     break;
   }
@@ -137,11 +139,13 @@ static void norm_stats(double *sum, double *sq, const float *x, int N, int C, in
     double s1 = 0;
     for (int n = 0; n < N; n++) {
       const float *p = x + ((size_t)n * C + c) * S;
+      #pragma omp simd reduction(+ : s1)
       for (int s = 0; s < S; s++) s1 += p[s];
     }
     double mu = s1 / ((double)N * S), s2 = 0;
     for (int n = 0; n < N; n++) {
       const float *p = x + ((size_t)n * C + c) * S;
+      #pragma omp simd reduction(+ : s2)
       for (int s = 0; s < S; s++) { double d = p[s] - mu; s2 += d * d; }
     }
     sum[c] = s1;
@@ -158,6 +162,7 @@ static void norm_apply(float *y, const float *x, const float *mean, const float 
       float b = (beta ? beta[c] : 0.0f) - mean[c] * g;
       const float *xp = x + ((size_t)n * C + c) * S;
       float *yp = y + ((size_t)n * C + c) * S;
+      #pragma omp simd
       for (int s = 0; s < S; s++) yp[s] = xp[s] * g + b;
     }
 }
@@ -232,6 +237,7 @@ static void cpu_norm_bwd(float *dx, float *dgamma, float *dbeta, const float *dy
     float mu = mean[c], rs = rstd[c];
     for (int n = 0; n < N; n++) {
       const float *dp = dy + ((size_t)n * C + c) * S, *xp = x + ((size_t)n * C + c) * S;
+      #pragma omp simd reduction(+ : sdy, sdyx)
       for (int s = 0; s < S; s++) {
         sdy += dp[s];
         sdyx += dp[s] * (xp[s] - mu) * rs;
@@ -244,6 +250,7 @@ static void cpu_norm_bwd(float *dx, float *dgamma, float *dbeta, const float *dy
     for (int n = 0; dx && n < N; n++) {
       const float *dp = dy + ((size_t)n * C + c) * S, *xp = x + ((size_t)n * C + c) * S;
       float *dxp = dx + ((size_t)n * C + c) * S;
+      #pragma omp simd
       for (int s = 0; s < S; s++) dxp[s] += g * (dp[s] - a - (xp[s] - mu) * rs * b);
     }
   }
@@ -285,7 +292,7 @@ static void cpu_dropout_fwd(float *y, float *mask, const float *x, size_t n, flo
 }
 
 static void cpu_mul_bwd(float *dx, const float *dy, const float *mask, size_t n) {
-  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+  #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
   for (size_t i = 0; i < n; i++) dx[i] += dy[i] * mask[i];
 }
 
@@ -339,7 +346,7 @@ static void cpu_mse_loss(float *out, float *dx, const float *x, const float *t, 
 static void cpu_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
                      float eps, float bc1, float bc2, float wd) {
   float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2);
-  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+  #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
   for (size_t i = 0; i < n; i++) {
     float gi = g[i] + wd * p[i];
     m[i] = b1 * m[i] + (1.0f - b1) * gi;
@@ -349,7 +356,7 @@ static void cpu_adam(float *p, const float *g, float *m, float *v, size_t n, flo
 }
 
 static void cpu_sgd(float *p, const float *g, float *v, size_t n, float lr, float mom, float wd) {
-  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+  #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
   for (size_t i = 0; i < n; i++) {
     v[i] = mom * v[i] - lr * (g[i] + wd * p[i]);
     p[i] += v[i];
