@@ -59,10 +59,10 @@ static const preset presets[] = {
               "resized + center-cropped); Adam 2e-4 b1 0.5, batch 64, 25 epochs",
    "data.name=folder model.size=64 model.nc=3 "
    "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=25 train.grid=64 train.nrow=8"},
-  {"dcgan-faces", "64x64 grey DCGAN on the ORL faces (400 images, shared/data/faces), random flips, "
-                  "batch 32, 150 epochs",
+  {"dcgan-faces", "64x64 grey DCGAN on the ORL faces (400 images, shared/data/faces), random flips; "
+                  "half-width (ngf = ndf = 32: 4x cheaper, enough for 400 images), batch 32, 100 epochs",
    "data.name=faces model.size=64 model.nc=1 data.flip=1 "
-   "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=32 train.epochs=150 train.grid=64 train.nrow=8"},
+   "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating model.ngf=32 model.ndf=32 train.batch=32 train.epochs=100 train.grid=64 train.nrow=8"},
   {"dcgan-shapes", "32x32 grey DCGAN on the built-in shapes set (12000 images), batch 64, 5 epochs",
    "data.name=shapes data.n=12000 data.size=32 model.size=32 model.nc=1 "
    "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=5 "

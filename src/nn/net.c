@@ -83,8 +83,9 @@ int gf__net_add_batchnorm(gf__net *net, int affine, float eps, float momentum) {
 }
 
 /* Work-space budget of one im2col batch (floats): large enough for big GEMMs, small enough
-   to stay near the caches and keep the peak memory low. */
-#define GF_CONV_WS_TARGET (4L << 20)
+   that im2col writes col and sgemm reads it back from the caches (2 MB: measured 5-10% less
+   CPU time than 16 MB on dcgan-mnist) and the peak memory stays low. */
+#define GF_CONV_WS_TARGET (512L << 10)
 
 static void plan_chunk(gf__layer *l) {
   long per = (long)gf__conv_ws_floats(l, 1);
