@@ -170,6 +170,35 @@ static void norm_apply(float *y, const float *x, const float *mean, const float 
 static void cpu_norm_fwd_train(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                                const float *beta, float *run_mean, float *run_var, int N, int C, int S,
                                float eps, float momentum) {
+  double M = (double)N * S;
+  if (S > 1) {
+    /* per channel, no scratch arrays (InstanceNorm runs this with C = batch x channels) */
+    #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
+    for (int c = 0; c < C; c++) {
+      double s1 = 0, s2 = 0;
+      for (int n = 0; n < N; n++) {
+        const float *p = x + ((size_t)n * C + c) * S;
+        #pragma omp simd reduction(+ : s1)
+        for (int k = 0; k < S; k++) s1 += p[k];
+      }
+      double mu = s1 / M;
+      for (int n = 0; n < N; n++) {
+        const float *p = x + ((size_t)n * C + c) * S;
+        #pragma omp simd reduction(+ : s2)
+        for (int k = 0; k < S; k++) { double d = p[k] - mu; s2 += d * d; }
+      }
+      double var = s2 / M;
+      mean[c] = (float)mu;
+      rstd[c] = (float)(1.0 / sqrt(var + eps));
+      if (run_mean) {
+        run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mu);
+        double unbiased = M > 1 ? s2 / (M - 1) : var;
+        run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * unbiased);
+      }
+    }
+    norm_apply(y, x, mean, rstd, gamma, beta, N, C, S);
+    return;
+  }
   double stack_sum[512], stack_sq[512];
   double *sum = stack_sum, *sq = stack_sq;
   if (C > 512) {
@@ -177,7 +206,6 @@ static void cpu_norm_fwd_train(float *y, float *mean, float *rstd, const float *
     sq = sum + C;
   }
   norm_stats(sum, sq, x, N, C, S);
-  double M = (double)N * S;
   for (int c = 0; c < C; c++) {
     double mu = sum[c] / M, var = sq[c] / M;
     mean[c] = (float)mu;
