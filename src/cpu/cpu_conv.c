@@ -6,6 +6,16 @@
 
 #define PAR_MIN 32768
 
+/* Valid output range [*lo, *hi) of one kernel tap t along an axis: 0 <= o*st - pad + t < n. */
+static inline void tap_range(int t, int st, int pad, int n, int on, int *lo, int *hi) {
+  int a = pad - t, l = a > 0 ? (a + st - 1) / st : 0;   /* first o with o*st >= pad - t */
+  int b = n - 1 + pad - t, h = b >= 0 ? b / st + 1 : 0; /* one past the last o with o*st <= n-1+pad-t */
+  if (h > on) h = on;
+  if (l > h) l = h;
+  *lo = l;
+  *hi = h;
+}
+
 void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g) {
   const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
   const int ph = g->ph, pw = g->pw, OH = g->OH, OW = g->OW;
@@ -15,30 +25,26 @@ void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g) {
   for (long r = 0; r < rows; r++)
     for (int n = 0; n < N; n++) {
       const int c = (int)(r / (kh * kw)), i = (int)(r / kw % kh), j = (int)(r % kw);
-      const float *xp = x + ((size_t)n * C + c) * H * W;
       float *dst = col + (size_t)r * ld + (size_t)n * P;
-      /* the valid output columns of this kernel tap: 0 <= ox*sw - pw + j < W */
-      int ox0 = 0, ox1 = OW;
-      while (ox0 < OW && ox0 * sw - pw + j < 0) ox0++;
-      while (ox1 > ox0 && (ox1 - 1) * sw - pw + j >= W) ox1--;
-      for (int oy = 0; oy < OH; oy++) {
+      int oy0, oy1, ox0, ox1;
+      tap_range(i, sh, ph, H, OH, &oy0, &oy1);
+      tap_range(j, sw, pw, W, OW, &ox0, &ox1);
+      if (oy0) memset(dst, 0, sizeof(float) * (size_t)oy0 * OW);
+      if (oy1 < OH) memset(dst + (size_t)oy1 * OW, 0, sizeof(float) * (size_t)(OH - oy1) * OW);
+      const int nx = ox1 - ox0;
+      if (nx <= 0) {
+        if (oy1 > oy0) memset(dst + (size_t)oy0 * OW, 0, sizeof(float) * (size_t)(oy1 - oy0) * OW);
+        continue;
+      }
+      const float *src = x + ((size_t)n * C + c) * H * W + (size_t)(oy0 * sh - ph + i) * W + (ox0 * sw - pw + j);
+      for (int oy = oy0; oy < oy1; oy++, src += (size_t)sh * W) {
         float *d = dst + (size_t)oy * OW;
-        int iy = oy * sh - ph + i;
-        if (iy < 0 || iy >= H) {
-          memset(d, 0, sizeof(float) * (size_t)OW);
-          continue;
-        }
-        const float *row = xp + (size_t)iy * W;
         for (int ox = 0; ox < ox0; ox++) d[ox] = 0.0f;
-        if (sw == 1) {
-          if (ox1 > ox0) memcpy(d + ox0, row + ox0 - pw + j, sizeof(float) * (size_t)(ox1 - ox0));
-        } else if (sw == 2) {
-          const float *s = row + ox0 * 2 - pw + j;
-          for (int ox = ox0; ox < ox1; ox++, s += 2) d[ox] = *s;
-        } else {
-          for (int ox = ox0; ox < ox1; ox++) d[ox] = row[ox * sw - pw + j];
-        }
-        for (int ox = ox1; ox < OW; ox++) d[ox] = 0.0f;
+        d += ox0;
+        if (sw == 1) memcpy(d, src, sizeof(float) * (size_t)nx);
+        else if (sw == 2) for (int k = 0; k < nx; k++) d[k] = src[2 * k];
+        else for (int k = 0; k < nx; k++) d[k] = src[(size_t)k * sw];
+        for (int ox = nx; ox < OW - ox0; ox++) d[ox] = 0.0f;
       }
     }
 }
@@ -52,28 +58,23 @@ void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g) {
   for (int n = 0; n < N; n++)
     for (int c = 0; c < C; c++) {
       float *xp = x + ((size_t)n * C + c) * H * W;
-      for (int i = 0; i < kh; i++)
+      for (int i = 0; i < kh; i++) {
+        int oy0, oy1;
+        tap_range(i, sh, ph, H, OH, &oy0, &oy1);
         for (int j = 0; j < kw; j++) {
-          const float *src = col + ((size_t)(c * kh + i) * kw + j) * ld + (size_t)n * P;
-          int ox0 = 0, ox1 = OW;
-          while (ox0 < OW && ox0 * sw - pw + j < 0) ox0++;
-          while (ox1 > ox0 && (ox1 - 1) * sw - pw + j >= W) ox1--;
-          for (int oy = 0; oy < OH; oy++) {
-            int iy = oy * sh - ph + i;
-            if (iy < 0 || iy >= H) continue;
-            float *row = xp + (size_t)iy * W;
-            const float *s = src + (size_t)oy * OW;
-            if (sw == 1) {
-              float *d = row - pw + j;
-              for (int ox = ox0; ox < ox1; ox++) d[ox] += s[ox];
-            } else if (sw == 2) {
-              float *d = row + ox0 * 2 - pw + j;
-              for (int ox = ox0; ox < ox1; ox++, d += 2) *d += s[ox];
-            } else {
-              for (int ox = ox0; ox < ox1; ox++) row[ox * sw - pw + j] += s[ox];
-            }
+          int ox0, ox1;
+          tap_range(j, sw, pw, W, OW, &ox0, &ox1);
+          const int nx = ox1 - ox0;
+          if (nx <= 0 || oy1 <= oy0) continue;
+          const float *s = col + ((size_t)(c * kh + i) * kw + j) * ld + (size_t)n * P + (size_t)oy0 * OW + ox0;
+          float *d = xp + (size_t)(oy0 * sh - ph + i) * W + (ox0 * sw - pw + j);
+          for (int oy = oy0; oy < oy1; oy++, s += OW, d += (size_t)sh * W) {
+            if (sw == 1) for (int k = 0; k < nx; k++) d[k] += s[k];
+            else if (sw == 2) for (int k = 0; k < nx; k++) d[2 * k] += s[k];
+            else for (int k = 0; k < nx; k++) d[(size_t)k * sw] += s[k];
           }
         }
+      }
     }
 }
 
