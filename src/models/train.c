@@ -33,7 +33,12 @@ static int load_dataset(const gf_config *cfg, gf__dataset *ds) {
                                 cfg->data_limit, NULL);
   }
   char dir[2048];
-  GF_TRY(gf__data_locate(name, cfg->data_path[0] ? cfg->data_path : NULL, cfg->data_download, dir, sizeof dir));
+  if (!strcmp(name, "cifar10") && cfg->data_path[0]) {
+    /* an explicit batch file or folder of batches (gf__cifar10_load checks it) */
+    snprintf(dir, sizeof dir, "%s", cfg->data_path);
+  } else {
+    GF_TRY(gf__data_locate(name, cfg->data_path[0] ? cfg->data_path : NULL, cfg->data_download, dir, sizeof dir));
+  }
   if (!strcmp(name, "faces"))
     return gf__imagefolder_load(ds, dir, "faces", cfg->model_nc, cfg->model_size, scale_of(cfg), fail_bad, cfg->data_limit,
                                 NULL);
