@@ -204,10 +204,12 @@ static void test_prefetch(void) {
   float seen[2][3 * 4 * 6];
   for (int run = 0; run < 2; run++) {
     gf__prefetch *pf;
-    CHECK(gf__prefetch_start(&pf, &d, 3, 4, 42, 1) == 0, "prefetch start");
+    CHECK(gf__prefetch_start(&pf, &d, 3, 4, 42, 1, NULL) == 0, "prefetch start");
     int k = 0, e, last_e = 0;
     const float *b;
-    while ((b = gf__prefetch_next(pf, &e))) {
+    gf__batch_info bi;
+    while ((b = gf__prefetch_next(pf, &bi))) {
+      e = bi.epoch;
       CHECK(e >= last_e, "epochs in order");
       last_e = e;
       if (k < 4) memcpy(seen[run] + k * 18, b, sizeof(float) * 18);
@@ -219,6 +221,25 @@ static void test_prefetch(void) {
     gf__prefetch_stop(pf);
   }
   CHECK(!memcmp(seen[0], seen[1], sizeof seen[0]), "the same batches in both runs");
+  {
+    /* resume: from (epoch 2, batch 1, the counter epoch 2 started at) the batches continue as before */
+    gf__prefetch *pf;
+    gf__batch_info bi, at = {0};
+    float want[18];
+    CHECK(gf__prefetch_start(&pf, &d, 3, 4, 42, 1, NULL) == 0, "start");
+    for (int k = 0; k < 5; k++) {
+      const float *b = gf__prefetch_next(pf, &bi);
+      if (k == 4) { memcpy(want, b, sizeof want); at = bi; }
+      gf__prefetch_release(pf);
+    }
+    gf__prefetch_stop(pf);
+    CHECK(at.epoch == 2 && at.batch == 1, "5th batch is epoch 2 batch 1 (%d, %d)", at.epoch, at.batch);
+    CHECK(gf__prefetch_start(&pf, &d, 3, 4, 42, 1, &at) == 0, "resume start");
+    const float *b = gf__prefetch_next(pf, &bi);
+    CHECK(b && bi.epoch == 2 && bi.batch == 1 && !memcmp(b, want, sizeof want), "resumed batch identical");
+    gf__prefetch_release(pf);
+    gf__prefetch_stop(pf);
+  }
   /* every sample is a row of the data, maybe mirrored */
   int flipped = 0;
   for (int s = 0; s < 12; s++) {
@@ -228,7 +249,7 @@ static void test_prefetch(void) {
   }
   CHECK(flipped > 0 && flipped < 12, "some but not all flipped (%d)", flipped);
   gf__prefetch *pf;
-  CHECK(gf__prefetch_start(&pf, &d, 3, 1000, 1, 0) == 0, "start");
+  CHECK(gf__prefetch_start(&pf, &d, 3, 1000, 1, 0, NULL) == 0, "start");
   gf__prefetch_next(pf, NULL);
   gf__prefetch_stop(pf); /* stops mid-epoch without hanging */
   gf__dataset_free(&d);

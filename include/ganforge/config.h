@@ -72,6 +72,9 @@ extern "C" {
   X(train, grid, INT, 64, "samples in the per-epoch picture")                                      \
   X(train, nrow, INT, 8, "samples per row of the grid")                                            \
   X(train, log_every, INT, 1, "write a CSV row every N generator steps")                           \
+  X(train, checkpoint_every, INT, 1000, "checkpoint every N generator steps (0: only at epoch ends)") \
+  X(train, keep, INT, 3, "keep the last K step checkpoints (latest is always kept)")              \
+  X(train, report, INT, 1, "rebuild report.html and progress.gif at every epoch (0: off)")        \
   X(train, device, STR, "cpu", "device: cpu | cuda | cuda:N")
 
 typedef struct gf_config {

@@ -77,16 +77,21 @@ static const char *TRAIN_HELP =
     "  --device D         cpu | cuda | cuda:N (train.device)\n"
     "  --config FILE      read section.key = value lines\n"
     "  --set KEY=VALUE    override any config key (repeatable)\n"
+    "  --resume RUN       continue a run folder (or a checkpoint file) exactly where it stopped\n"
     "  --quiet            no progress output\n"
     "  --help-keys        list every config key with its default\n"
     "\n"
-    "The run folder gets config.txt, log.csv, samples/epoch_NNN.png and generator.safetensors.\n";
+    "The run folder gets config.txt, log.csv, samples/epoch_NNN.png, checkpoints/, generator.safetensors,\n"
+    "report.html and progress.gif. SIGINT/SIGTERM save a checkpoint and exit.\n";
 
 static int cmd_train(int argc, char **argv) {
   gf_config cfg;
-  const char *preset = "mlp-shapes", *out = NULL;
+  const char *preset = "mlp-shapes", *out = NULL, *resume = NULL;
+  char ckpt[2048], outbuf[2048];
   int quiet = 0, i = 1;
   if (i < argc && argv[i][0] != '-') preset = argv[i++];
+  for (int k = 1; k + 1 < argc; k++)
+    if (!strcmp(argv[k], "--resume")) resume = argv[k + 1];
   for (int k = 1; k < argc; k++)
     if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) { fputs(TRAIN_HELP, stdout); return 0; }
     else if (!strcmp(argv[k], "--help-keys")) {
@@ -98,8 +103,26 @@ static int cmd_train(int argc, char **argv) {
       }
       return 0;
     }
-  int rc = gf_preset_apply(&cfg, preset);
-  if (rc < 0) return die(rc, "run 'ganforge presets' to list the presets");
+  int rc;
+  if (resume) {
+    if (i > 1) return usage_error("train", "give either a PRESET or --resume, not both%s", "");
+    if ((rc = gf_checkpoint_config(resume, &cfg, ckpt, sizeof ckpt)) < 0)
+      return die(rc, "--resume takes a run folder (with checkpoints/latest.safetensors) or a checkpoint file");
+    /* the run folder: RUN for RUN/checkpoints/x.safetensors, else the file's folder */
+    snprintf(outbuf, sizeof outbuf, "%s", ckpt);
+    char *slash = strrchr(outbuf, '/');
+    if (slash) *slash = 0; else snprintf(outbuf, sizeof outbuf, ".");
+    size_t L = strlen(outbuf);
+    if (L >= 11 && !strcmp(outbuf + L - 11, "checkpoints")) {
+      outbuf[L - 11] = 0;
+      if (L == 11) snprintf(outbuf, sizeof outbuf, ".");
+      else if (outbuf[L - 12] == '/') outbuf[L - 12] = 0;
+    }
+    out = outbuf;
+    preset = "resumed run";
+  } else if ((rc = gf_preset_apply(&cfg, preset)) < 0) {
+    return die(rc, "run 'ganforge presets' to list the presets");
+  }
   for (; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     const char *key = NULL;
@@ -131,6 +154,8 @@ static int cmd_train(int argc, char **argv) {
       if (!v) return usage_error("train", "%s needs a file", a);
       if ((rc = gf_config_load(&cfg, v)) < 0) return die(rc, NULL);
       i++;
+    } else if (!strcmp(a, "--resume")) {
+      i++;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
       quiet = 1;
     } else {
@@ -147,7 +172,6 @@ static int cmd_train(int argc, char **argv) {
     }
     return die(rc, "run 'ganforge train --help-keys' to list the keys and their values");
   }
-  char outbuf[1024];
   if (!out) {
     snprintf(outbuf, sizeof outbuf, "runs/%s", preset);
     out = outbuf;
@@ -158,8 +182,9 @@ static int cmd_train(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   progress_state ps = {isatty(2), quiet, 100, -1};
-  gf_train_opts opts = {out, on_progress, &ps, &g_stop};
-  if (!quiet) fprintf(stderr, "ganforge: training %s on %s into %s\n", preset, cfg.data_name, out);
+  gf_train_opts opts = {out, on_progress, &ps, &g_stop, resume ? ckpt : NULL};
+  if (!quiet) fprintf(stderr, "ganforge: %s %s on %s into %s\n", resume ? "resuming" : "training", resume ? ckpt : preset,
+                      cfg.data_name, out);
   double t0 = 0;
   (void)t0;
   rc = gf_train(&cfg, &opts);
@@ -170,16 +195,21 @@ static int cmd_train(int argc, char **argv) {
       hint = "pass --data DIR, set GANFORGE_DATA, or run 'ganforge data fetch NAME' where there is network";
     return die(rc, hint);
   }
-  if (g_stop && !quiet) fprintf(stderr, "ganforge: stopped by signal; weights saved in %s\n", out);
-  if (!quiet) fprintf(stderr, "ganforge: done: %s/samples/, %s/log.csv, %s/generator.safetensors\n", out, out, out);
+  if (g_stop) {
+    if (!quiet) fprintf(stderr, "ganforge: stopped by signal; checkpoint saved: resume with 'ganforge train --resume %s'\n", out);
+    return 130;
+  }
+  if (!quiet) fprintf(stderr, "ganforge: done: %s/report.html, %s/samples/, %s/generator.safetensors\n", out, out, out);
   return 0;
 }
 
 static const char *SAMPLE_HELP =
-    "usage: ganforge sample RUN [-n N] [-o OUT.png|OUT.npy] [--seed N] [--nrow N] [--upscale K]\n"
+    "usage: ganforge sample RUN [-n N] [-o OUT.png|OUT.npy] [--npy OUT.npy] [--seed N] [--nrow N]\n"
+    "                       [--upscale K] [--noise-out Z.npy]\n"
     "\n"
-    "Draws N samples (default 64) from a run folder or a generator .safetensors file.\n"
-    "PNG: a grid (1-D sets: histogram, 2-D sets: scatter). NPY: raw float32 [N, C, H, W].\n";
+    "Draws N samples (default 64) from a run folder, generator file or checkpoint.\n"
+    "PNG: a grid (1-D sets: histogram, 2-D sets: scatter). NPY: raw float32 [N, C, H, W] for\n"
+    "evaluation tools. --noise-out saves the latent vectors [N, nz] used.\n";
 
 static const char *INTERP_HELP =
     "usage: ganforge interpolate RUN [--steps N] [--rows N] [-o OUT.png] [--seed N] [--upscale K]\n"
@@ -188,7 +218,7 @@ static const char *INTERP_HELP =
 
 static int cmd_sample_like(int argc, char **argv, int interp) {
   const char *cmd = interp ? "interpolate" : "sample";
-  const char *run = NULL, *out = interp ? "interp.png" : "samples.png";
+  const char *run = NULL, *out = interp ? "interp.png" : "samples.png", *noise_out = NULL;
   long n = 64, seed = 1, nrow = 0, upscale = 1, steps = 10, rows = 8;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -200,7 +230,16 @@ static int cmd_sample_like(int argc, char **argv, int interp) {
     else if (!strcmp(a, "--upscale")) { target = &upscale; hi = 32; }
     else if (!strcmp(a, "--steps") && interp) { target = &steps; lo = 2; hi = 256; }
     else if (!strcmp(a, "--rows") && interp) { target = &rows; hi = 256; }
-    else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
+    else if ((!strcmp(a, "--npy") || !strcmp(a, "--noise-out")) && !interp) {
+      if (!v) return usage_error(cmd, "%s needs a file name", a);
+      if (!strcmp(a, "--npy")) {
+        size_t L = strlen(v);
+        if (L < 4 || strcmp(v + L - 4, ".npy")) return usage_error(cmd, "--npy %s: the file name must end in .npy", v);
+        out = v;
+      } else noise_out = v;
+      i++;
+      continue;
+    } else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
       if (!v) return usage_error(cmd, "%s needs a file name", a);
       out = v;
       i++;
@@ -216,9 +255,21 @@ static int cmd_sample_like(int argc, char **argv, int interp) {
   }
   if (!run) return usage_error(cmd, "missing RUN (a run folder or generator file)%s", "");
   int rc = interp ? gf_interpolate(run, (int)rows, (int)steps, (uint64_t)seed, (int)upscale, out)
-                  : gf_sample(run, (int)n, (uint64_t)seed, (int)nrow, (int)upscale, out);
+                  : gf_sample(run, (int)n, (uint64_t)seed, (int)nrow, (int)upscale, out, noise_out);
   if (rc < 0) return die(rc, NULL);
   printf("%s\n", out);
+  return 0;
+}
+
+static int cmd_info(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help")) {
+    puts("usage: ganforge info CHECKPOINT|RUN\n\nPrints architecture, parameter counts, step, epoch, config and file size.");
+    return argc < 2 ? EXIT_USAGE : 0;
+  }
+  static char buf[65536];
+  int rc = gf_info(argv[1], buf, sizeof buf);
+  if (rc < 0) return die(rc, NULL);
+  fputs(buf, stdout);
   return 0;
 }
 
@@ -303,6 +354,7 @@ static const char *MAIN_HELP =
     "  train [PRESET]       train a GAN (default: mlp-shapes demo on built-in data)\n"
     "  sample RUN           draw samples from a trained run\n"
     "  interpolate RUN      latent-space walks from a trained run\n"
+    "  info CHECKPOINT      describe a checkpoint or run\n"
     "  presets              list the presets\n"
     "  bench [PRESET]       time the training step\n"
     "  data fetch NAME      download a dataset (checksummed)\n"
@@ -329,6 +381,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "sample")) return cmd_sample_like(argc - 1, argv + 1, 0);
   if (!strcmp(cmd, "interpolate")) return cmd_sample_like(argc - 1, argv + 1, 1);
   if (!strcmp(cmd, "presets")) return cmd_presets();
+  if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
   if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
   fprintf(stderr, "ganforge: error: unknown command '%s'\nhint: run 'ganforge --help'\n", cmd);

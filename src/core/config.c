@@ -284,9 +284,11 @@ int gf_config_validate(const gf_config *c) {
   RANGE(beta1, "train.beta1", c->train_beta1 >= 0 && c->train_beta1 < 1, "in [0, 1)");
   RANGE(beta2, "train.beta2", c->train_beta2 >= 0 && c->train_beta2 < 1, "in [0, 1)");
   RANGE(lr_decay, "train.lr_decay", c->train_lr_decay >= 1, "at least 1");
-  RANGE(grid, "train.grid", c->train_grid >= 1 && c->train_grid <= 4096, "between 1 and 4096");
+  RANGE(grid, "train.grid", c->train_grid >= 1 && c->train_grid <= 100000, "between 1 and 100000");
   RANGE(nrow, "train.nrow", c->train_nrow >= 1, "positive");
   RANGE(log_every, "train.log_every", c->train_log_every >= 1, "positive");
+  RANGE(checkpoint_every, "train.checkpoint_every", c->train_checkpoint_every >= 0, "0 or positive");
+  RANGE(keep, "train.keep", c->train_keep >= 1, "at least 1");
 #undef RANGE
   return 0;
 }

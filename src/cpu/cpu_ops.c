@@ -1,6 +1,7 @@
 /* cpu_ops.c: the CPU backend: OpenBLAS sgemm for matrix products, OpenMP loops for the rest. */
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "core/ops.h"
@@ -10,6 +11,25 @@
 
 /* Element-wise loops go parallel only when there is enough work to pay for the threads. */
 #define PAR_MIN 32768
+
+/* Hot element-wise kernels are compiled for several instruction sets and picked at load time.
+   With -std=c11 GCC does not contract a*b+c into FMA, so every clone computes identical bits. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define GF_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define GF_CLONES
+#endif
+
+/* Splits [0, n) into one contiguous chunk per thread and runs fn on each. */
+#define PAR_CHUNKS(n, body)                                                                     \
+  do {                                                                                          \
+    size_t n_ = (n);                                                                            \
+    _Pragma("omp parallel if (n_ > PAR_MIN)") {                                                 \
+      int t_ = omp_get_thread_num(), nt_ = omp_get_num_threads();                               \
+      size_t lo = n_ * (size_t)t_ / (size_t)nt_, hi = n_ * (size_t)(t_ + 1) / (size_t)nt_;      \
+      body;                                                                                     \
+    }                                                                                           \
+  } while (0)
 
 static void *cpu_alloc(size_t bytes) { return gf__alloc_aligned(bytes); }
 static void cpu_free(void *p) { free(p); }
@@ -23,8 +43,20 @@ static void cpu_fill(float *x, float v, size_t n) {
   for (size_t i = 0; i < n; i++) x[i] = v;
 }
 
+/* OpenBLAS threads any GEMM with M*N*K >= 2^18; below ~4M multiply-adds (~0.1 ms on one core)
+   the thread hand-off costs more than it saves, and on a busy machine far more. */
+#define GEMM_PAR_MIN 4194304.0
+
 static void cpu_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc) {
+  if ((double)M * N * K < GEMM_PAR_MIN && omp_get_max_threads() > 1) {
+    int nt = omp_get_max_threads();
+    openblas_set_num_threads(1);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
+                lda, B, ldb, beta, C, ldc);
+    openblas_set_num_threads(nt);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
               alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -72,47 +104,34 @@ static void cpu_bias_bwd(float *db, const float *dy, int N, int C, int S) {
   }
 }
 
-static void cpu_act_fwd(gf__act kind, float *y, const float *x, size_t n, float alpha) {
+/* y may alias x (activations run in place): no restrict here. */
+GF_CLONES static void act_fwd_kernel(gf__act kind, float *y, const float *x, size_t lo, size_t hi, float alpha) {
   switch (kind) {
-  case GF_ACT_RELU:
-    #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
-    for (size_t i = 0; i < n; i++) { float v = x[i]; y[i] = v > 0.0f ? v : 0.0f; }
-    break;
-  case GF_ACT_LEAKY_RELU:
-    #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
-    for (size_t i = 0; i < n; i++) { float v = x[i]; y[i] = v * (v > 0.0f ? 1.0f : alpha); } /* branch-free */
-    break;
-  case GF_ACT_TANH:
-    #pragma omp parallel for if (n > PAR_MIN / 8) schedule(static)
-    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
-    break;
-  case GF_ACT_SIGMOID:
-    #pragma omp parallel for if (n > PAR_MIN / 8) schedule(static)
-    for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
-    break;
+  /* branch-free (a data-dependent branch is mispredicted half the time) so that they vectorize */
+  case GF_ACT_RELU: for (size_t i = lo; i < hi; i++) { float v = x[i]; y[i] = v > 0.0f ? v : 0.0f; } break;
+  case GF_ACT_LEAKY_RELU: for (size_t i = lo; i < hi; i++) { float v = x[i]; y[i] = v * (v > 0.0f ? 1.0f : alpha); } break;
+  case GF_ACT_TANH: for (size_t i = lo; i < hi; i++) y[i] = tanhf(x[i]); break;
+  case GF_ACT_SIGMOID: for (size_t i = lo; i < hi; i++) y[i] = 1.0f / (1.0f + expf(-x[i])); break;
   }
 }
 
-static void cpu_act_bwd(gf__act kind, float *dx, const float *x, const float *y, const float *dy,
-                        size_t n, float alpha) {
+static void cpu_act_fwd(gf__act kind, float *y, const float *x, size_t n, float alpha) {
+  PAR_CHUNKS(n, act_fwd_kernel(kind, y, x, lo, hi, alpha));
+}
+
+GF_CLONES static void act_bwd_kernel(gf__act kind, float *restrict dx, const float *restrict x, const float *restrict y,
+                                     const float *restrict dy, size_t lo, size_t hi, float alpha) {
   switch (kind) {
-  case GF_ACT_RELU:
-    #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
-    for (size_t i = 0; i < n; i++) dx[i] += dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
-    break;
-  case GF_ACT_LEAKY_RELU:
-    #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
-    for (size_t i = 0; i < n; i++) dx[i] += dy[i] * (x[i] > 0.0f ? 1.0f : alpha);
-    break;
-  case GF_ACT_TANH:
-    #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
-    for (size_t i = 0; i < n; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
-    break;
-  case GF_ACT_SIGMOID:
-    #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
-    for (size_t i = 0; i < n; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
-    break;
+  case GF_ACT_RELU: for (size_t i = lo; i < hi; i++) dx[i] += dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f); break;
+  case GF_ACT_LEAKY_RELU: for (size_t i = lo; i < hi; i++) dx[i] += dy[i] * (x[i] > 0.0f ? 1.0f : alpha); break;
+  case GF_ACT_TANH: for (size_t i = lo; i < hi; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]); break;
+  case GF_ACT_SIGMOID: for (size_t i = lo; i < hi; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]); break;
   }
+}
+
+static void cpu_act_bwd(gf__act kind, float *dx, const float *x, const float *y, const float *dy, size_t n,
+                        float alpha) {
+  PAR_CHUNKS(n, act_bwd_kernel(kind, dx, x, y, dy, lo, hi, alpha));
 }
 
 /* Per-channel statistics over N*S. Deterministic: fixed summation order per channel. */
@@ -370,25 +389,35 @@ static void cpu_mse_loss(float *out, float *dx, const float *x, const float *t, 
   *out = (float)(acc * inv);
 }
 
+GF_CLONES static void adam_kernel(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
+                                  size_t lo, size_t hi, float lr_bc1, float rbc2, float b1, float b2, float eps, float wd) {
+  for (size_t i = lo; i < hi; i++) {
+    float gi = g[i] + wd * p[i];
+    float mi = b1 * m[i] + (1.0f - b1) * gi;
+    float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= lr_bc1 * mi / (sqrtf(vi) * rbc2 + eps);
+  }
+}
+
 /* PyTorch's Adam: p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), with L2 weight decay on g. */
 static void cpu_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
                      float eps, float bc1, float bc2, float wd) {
   float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2);
-  #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
-  for (size_t i = 0; i < n; i++) {
-    float gi = g[i] + wd * p[i];
-    m[i] = b1 * m[i] + (1.0f - b1) * gi;
-    v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-    p[i] -= step * m[i] / (sqrtf(v[i]) * rbc2 + eps);
+  PAR_CHUNKS(n, adam_kernel(p, g, m, v, lo, hi, step, rbc2, b1, b2, eps, wd));
+}
+
+GF_CLONES static void sgd_kernel(float *restrict p, const float *restrict g, float *restrict v, size_t lo, size_t hi,
+                                 float lr, float mom, float wd) {
+  for (size_t i = lo; i < hi; i++) {
+    v[i] = mom * v[i] - lr * (g[i] + wd * p[i]);
+    p[i] += v[i];
   }
 }
 
 static void cpu_sgd(float *p, const float *g, float *v, size_t n, float lr, float mom, float wd) {
-  #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
-  for (size_t i = 0; i < n; i++) {
-    v[i] = mom * v[i] - lr * (g[i] + wd * p[i]);
-    p[i] += v[i];
-  }
+  PAR_CHUNKS(n, sgd_kernel(p, g, v, lo, hi, lr, mom, wd));
 }
 
 static size_t cpu_count_nonfinite(const float *x, size_t n) {

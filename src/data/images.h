@@ -25,12 +25,21 @@ int gf__cifar10_load(gf__dataset *d, const char *path, int split, int nc, int si
 
 /* Prefetcher: a thread that assembles the batches of every epoch (permutation from the data
    stream of `seed`, gather, optional random horizontal flip) into a double buffer while the
-   step runs. Deterministic: batch k is the same whatever the timing. */
+   step runs. Deterministic: batch (epoch, b) is the same whatever the timing, and the same when
+   the run is resumed from (epoch, batch, counter). */
+typedef struct gf__batch_info {
+  int epoch;              /* 1-based */
+  int batch;              /* index in the epoch */
+  uint64_t counter;       /* data-stream counter before this epoch's permutation */
+  uint64_t counter_next;  /* ... after it (where the next epoch starts) */
+} gf__batch_info;
 typedef struct gf__prefetch gf__prefetch;
-int gf__prefetch_start(gf__prefetch **pf, const gf__dataset *ds, int B, int epochs, uint64_t seed, int flip);
+/* `from` (may be NULL: epoch 1, batch 0, a fresh stream): where to start; its counter_next is unused. */
+int gf__prefetch_start(gf__prefetch **pf, const gf__dataset *ds, int B, int epochs, uint64_t seed, int flip,
+                       const gf__batch_info *from);
 /* Waits for the next batch [B, dim] (host memory, valid until gf__prefetch_release); NULL after
-   the last epoch. *epoch is 1-based. */
-const float *gf__prefetch_next(gf__prefetch *pf, int *epoch);
+   the last epoch. */
+const float *gf__prefetch_next(gf__prefetch *pf, gf__batch_info *info);
 void gf__prefetch_release(gf__prefetch *pf);
 /* Stops the thread (also mid-epoch) and frees everything. */
 void gf__prefetch_stop(gf__prefetch *pf);

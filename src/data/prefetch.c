@@ -15,9 +15,11 @@ struct gf__prefetch {
   int B, epochs, flip, nb;
   long dim;
   uint64_t seed;
+  int first_epoch, first_batch, has_counter;
+  uint64_t first_counter;
   int *perm;
   float *slot[2];
-  int slot_epoch[2];
+  gf__batch_info info[2];
   int full[2];            /* slot holds a batch not yet consumed */
   int done;               /* producer finished every epoch */
   int stop;               /* consumer asked to stop */
@@ -28,7 +30,7 @@ struct gf__prefetch {
   int started;
 };
 
-static void make_batch(gf__prefetch *pf, float *dst, int b, long k, uint64_t key) {
+static void make_batch(gf__prefetch *pf, float *dst, int e, int b, uint64_t key) {
   const gf__dataset *ds = pf->ds;
   long dim = pf->dim;
   int w = ds->w, rows = ds->c * ds->h;
@@ -38,7 +40,8 @@ static void make_batch(gf__prefetch *pf, float *dst, int b, long k, uint64_t key
     int flip = 0;
     if (pf->flip) {
       uint32_t u[4];
-      gf__philox4x32(key, GF_STREAM_FLIP, (uint64_t)k * pf->B + i, u);
+      /* keyed by (epoch, position in the epoch): the same after a resume */
+      gf__philox4x32(key, GF_STREAM_FLIP, ((uint64_t)e << 32) | (uint64_t)((long)b * pf->B + i), u);
       flip = u[0] & 1;
     }
     if (!flip) memcpy(d, src, sizeof(float) * (size_t)dim);
@@ -55,19 +58,22 @@ static void *producer(void *arg) {
   gf__rng_init(&r_flip, pf->seed, GF_STREAM_FLIP);
   uint64_t key = gf__rng_key(&r_flip);
   long k = 0;
-  for (int e = 1; e <= pf->epochs; e++) {
+  if (pf->has_counter) r_data.counter = pf->first_counter;
+  for (int e = pf->first_epoch; e <= pf->epochs; e++) {
+    uint64_t c0 = r_data.counter;
     gf__rng_perm(&r_data, pf->perm, pf->ds->n);
-    for (int b = 0; b < pf->nb; b++, k++) {
+    uint64_t c1 = r_data.counter;
+    for (int b = e == pf->first_epoch ? pf->first_batch : 0; b < pf->nb; b++, k++) {
       int s = (int)(k & 1);
       pthread_mutex_lock(&pf->mu);
       while (pf->full[s] && !pf->stop) pthread_cond_wait(&pf->cv, &pf->mu);
       int stop = pf->stop;
       pthread_mutex_unlock(&pf->mu);
       if (stop) return NULL;
-      make_batch(pf, pf->slot[s], b, k, key); /* the slot is ours: no lock while filling */
+      make_batch(pf, pf->slot[s], e, b, key); /* the slot is ours: no lock while filling */
       pthread_mutex_lock(&pf->mu);
       pf->full[s] = 1;
-      pf->slot_epoch[s] = e;
+      pf->info[s] = (gf__batch_info){e, b, c0, c1};
       pthread_cond_broadcast(&pf->cv);
       pthread_mutex_unlock(&pf->mu);
     }
@@ -79,7 +85,8 @@ static void *producer(void *arg) {
   return NULL;
 }
 
-int gf__prefetch_start(gf__prefetch **out, const gf__dataset *ds, int B, int epochs, uint64_t seed, int flip) {
+int gf__prefetch_start(gf__prefetch **out, const gf__dataset *ds, int B, int epochs, uint64_t seed, int flip,
+                       const gf__batch_info *from) {
   *out = NULL;
   if (B < 1 || ds->n < B) return gf__fail(GF_EINVAL, "prefetch: batch %d for %d samples", B, ds->n);
   gf__prefetch *pf = calloc(1, sizeof *pf);
@@ -89,6 +96,10 @@ int gf__prefetch_start(gf__prefetch **out, const gf__dataset *ds, int B, int epo
   pf->epochs = epochs;
   pf->flip = flip;
   pf->seed = seed;
+  pf->first_epoch = from ? from->epoch : 1;
+  pf->first_batch = from ? from->batch : 0;
+  pf->has_counter = from != NULL;
+  pf->first_counter = from ? from->counter : 0;
   pf->dim = gf__dataset_dim(ds);
   pf->nb = ds->n / B;
   pf->perm = malloc(sizeof(int) * (size_t)ds->n);
@@ -111,12 +122,12 @@ int gf__prefetch_start(gf__prefetch **out, const gf__dataset *ds, int B, int epo
   return 0;
 }
 
-const float *gf__prefetch_next(gf__prefetch *pf, int *epoch) {
+const float *gf__prefetch_next(gf__prefetch *pf, gf__batch_info *info) {
   int s = (int)(pf->next_take & 1);
   pthread_mutex_lock(&pf->mu);
   while (!pf->full[s] && !pf->done) pthread_cond_wait(&pf->cv, &pf->mu);
   int ok = pf->full[s];
-  if (ok && epoch) *epoch = pf->slot_epoch[s];
+  if (ok && info) *info = pf->info[s];
   pthread_mutex_unlock(&pf->mu);
   return ok ? pf->slot[s] : NULL;
 }

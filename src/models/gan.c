@@ -183,11 +183,22 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
     ops->to_device(gan->G.params + last->b_off, bias, sizeof(float) * (size_t)gan->dim);
     free(bias);
   }
+  /* Real and fake rows can share one D pass unless a layer mixes rows (batch statistics). */
+  gan->fuse_d = 1;
+  for (int i = 0; i < gan->D.n; i++)
+    if (gan->D.layers[i].kind == GF_LAYER_BATCHNORM) gan->fuse_d = 0;
   if ((rc = gf__ctx_create(&gan->cg, &gan->G, B)) < 0) goto fail;
-  if ((rc = gf__ctx_create(&gan->cdr, &gan->D, B)) < 0) goto fail;
   if ((rc = gf__ctx_create(&gan->cdf, &gan->D, B)) < 0) goto fail;
+  if (gan->fuse_d) rc = gf__ctx_create(&gan->cdd, &gan->D, 2 * B);
+  else rc = gf__ctx_create(&gan->cdr, &gan->D, B);
+  if (rc < 0) goto fail;
   gan->z = ops->alloc(sizeof(float) * (size_t)B * gan->nz);
-  gan->xr = ops->alloc(sizeof(float) * (size_t)B * gan->dim);
+  if (gan->fuse_d) {
+    gan->xrf = ops->alloc(sizeof(float) * (size_t)2 * B * gan->dim);
+    gan->xr = gan->xrf;
+  } else {
+    gan->xr = ops->alloc(sizeof(float) * (size_t)B * gan->dim);
+  }
   if (!gan->z || !gan->xr) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
   gan->og.lr = cfg->train_lr;
   gan->od.lr = cfg->train_lr_d > 0 ? cfg->train_lr_d : cfg->train_lr;
@@ -203,8 +214,11 @@ void gf__gan_destroy(gf__gan *gan) {
   gf__ctx_destroy(&gan->cg);
   gf__ctx_destroy(&gan->cdr);
   gf__ctx_destroy(&gan->cdf);
+  gf__ctx_destroy(&gan->cdd);
   if (gan->z) gan->ops->free(gan->z);
-  if (gan->xr) gan->ops->free(gan->xr);
+  if (gan->xrf) gan->ops->free(gan->xrf);
+  else if (gan->xr) gan->ops->free(gan->xr);
+  gan->xrf = NULL;
   gf__net_free(&gan->G);
   gf__net_free(&gan->D);
   gan->z = gan->xr = NULL;
@@ -256,7 +270,26 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
   const float *fake = gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
   gan->have_fake = 1;
-  gf__net_zero_grad(&gan->D);
+  if (gan->fuse_d) {
+    /* one pass over [real; fake]: real rows get -log D(x), fake rows -log(1 - D(G(z))) */
+    size_t bd = (size_t)B * gan->dim;
+    if (xreal != gan->xrf) o->copy(gan->xrf, xreal, bd);
+    o->copy(gan->xrf + bd, fake, bd);
+    const float *l = gf__net_forward(&gan->D, &gan->cdd, gan->xrf, 2 * B, 1, &gan->r_drop);
+    float *dl = gf__ctx_dout(&gan->D, &gan->cdd);
+    gf__ctx_zero_dout(&gan->D, &gan->cdd);
+    o->gan_loss(GF_LOSS_BCE_ONE, sr, dl, l, (size_t)B, 1.0f);
+    o->gan_loss(GF_LOSS_BCE_ZERO, sf, dl + B, l + B, (size_t)B, 1.0f);
+    gan->loss_d = sr[0] + sf[0];
+    gan->d_real = sr[1];
+    gan->d_fake = sf[1];
+    if (!isfinite(gan->loss_d))
+      return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps + 1);
+    gf__net_backward(&gan->D, &gan->cdd, NULL, GF_GRAD_OVERWRITE);
+    opt_step(gan, &gan->D, &gan->od);
+    gan->d_steps++;
+    return 0;
+  }
   /* real: -log D(x) */
   const float *lr = gf__net_forward(&gan->D, &gan->cdr, xreal, B, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdr);
@@ -270,8 +303,8 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   gan->d_fake = sf[1];
   if (!isfinite(gan->loss_d))
     return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps + 1);
-  gf__net_backward(&gan->D, &gan->cdr, NULL, 1);
-  gf__net_backward(&gan->D, &gan->cdf, NULL, 1);
+  gf__net_backward(&gan->D, &gan->cdr, NULL, GF_GRAD_OVERWRITE);
+  gf__net_backward(&gan->D, &gan->cdf, NULL, GF_GRAD_ACCUMULATE);
   opt_step(gan, &gan->D, &gan->od);
   gan->d_steps++;
   return 0;
@@ -299,9 +332,8 @@ int gf__gan_g_step(gf__gan *gan) {
   /* D's input gradient flows straight into G's output gradient buffer */
   float *dfake = gf__ctx_dout(&gan->G, &gan->cg);
   gf__ctx_zero_dout(&gan->G, &gan->cg);
-  gf__net_backward(&gan->D, &gan->cdf, dfake, 0);
-  gf__net_zero_grad(&gan->G);
-  gf__net_backward(&gan->G, &gan->cg, NULL, 1);
+  gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
+  gf__net_backward(&gan->G, &gan->cg, NULL, GF_GRAD_OVERWRITE);
   opt_step(gan, &gan->G, &gan->og);
   gan->have_fake = 0;
   gan->g_steps++;

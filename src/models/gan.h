@@ -18,6 +18,9 @@ typedef struct gf__gan {
   gf__net G, D;
   gf__ctx cg;            /* G applied to noise */
   gf__ctx cdr, cdf;      /* D applied to real and to fake */
+  gf__ctx cdd;           /* D applied to [real; fake] at once (fuse_d) */
+  int fuse_d;            /* D has no batch-statistics layer: the D step runs one 2B batch */
+  float *xrf;            /* [2B, dim] real rows then fake rows (fuse_d; xr points at its top) */
   int B;                 /* batch size the contexts are planned for */
   int nz;
   long dim;              /* per-sample data size */

@@ -31,8 +31,8 @@ static const preset presets[] = {
    "train.g_loss=nonsaturating train.g_fresh_noise=1 train.grid=100 train.nrow=10"},
   {"digits", "UCI 8x8 digits, 3-layer MLP G and D, plain SGD",
    "data.name=digits model.nz=32 model.noise=normal model.g_hidden=128,128 model.g_act=lrelu "
-   "model.g_out=sigmoid model.d_hidden=128,128 model.d_act=lrelu model.d_slope=0.2 "
-   "train.optimizer=sgd train.lr=0.05 train.momentum=0 train.batch=32 train.epochs=150 "
+   "model.g_out=tanh model.d_hidden=128,128 model.d_act=lrelu model.d_slope=0.2 model.d_dropout=0.3 "
+   "train.optimizer=sgd train.lr=0.02 train.momentum=0 train.batch=32 train.epochs=100 "
    "train.grid=64 train.nrow=8"},
   {"gauss1d", "1-D Gaussian N(0,1) from 100-d uniform noise, 3-layer MLPs",
    "data.name=gauss1d data.n=20000 data.mu=0 data.sigma=1 model.nz=100 model.noise=uniform "

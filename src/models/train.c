@@ -1,14 +1,18 @@
 /* train.c: the training driver (data, epochs, k D-steps per G-step, log, pictures, weights),
    sampling and interpolation from a run, and the step benchmark. */
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/util.h"
 #include "data/dataset.h"
 #include "data/images.h"
 #include "ganforge/ganforge.h"
 #include "io/image.h"
+#include "io/report.h"
+#include "models/checkpoint.h"
 #include "models/gan.h"
 #include "models/weights.h"
 
@@ -93,16 +97,142 @@ static int save_generator(gf__gan *gan, const char *dir) {
   return gf__weights_save(path, nets, 1, &gan->cfg, meta, 1);
 }
 
+/* Writes checkpoints/step_N.safetensors, points latest at it (hard link, atomic rename) and
+   removes step checkpoints beyond the last `keep`. */
+static int save_checkpoint(gf__gan *gan, const gf__data_pos *pos, const char *dir, int keep) {
+  char path[2200], latest[2200], tmp[2300];
+  snprintf(path, sizeof path, "%s/checkpoints/step_%08ld.safetensors", dir, gan->g_steps);
+  GF_TRY(gf__checkpoint_save(path, gan, pos));
+  snprintf(latest, sizeof latest, "%s/checkpoints/latest.safetensors", dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", latest, (long)getpid());
+  unlink(tmp);
+  if (link(path, tmp) != 0 || rename(tmp, latest) != 0) {
+    unlink(tmp);
+    GF_TRY(gf__checkpoint_save(latest, gan, pos)); /* file systems without hard links */
+  }
+  /* prune: step files sorted by name are sorted by step */
+  char pattern[2200];
+  snprintf(pattern, sizeof pattern, "%s/checkpoints/step_*.safetensors", dir);
+  glob_t g;
+  if (glob(pattern, 0, NULL, &g) == 0) {
+    for (size_t i = 0; i + (size_t)keep < g.gl_pathc; i++) unlink(g.gl_pathv[i]);
+    globfree(&g);
+  }
+  return 0;
+}
+
+static FILE *open_log(const char *path) {
+  FILE *f = fopen(path, "w");
+  if (f) fprintf(f, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n");
+  return f;
+}
+
+/* Parses log.csv into columns for the report charts. */
+typedef struct log_cols {
+  int n;
+  double *step, *ld, *lg, *dx, *dgz, *sec;
+} log_cols;
+
+static void log_read(const char *path, log_cols *L) {
+  memset(L, 0, sizeof *L);
+  char *text;
+  size_t len;
+  if (gf__read_file(path, &text, &len) < 0) return;
+  int rows = 0;
+  for (size_t i = 0; i < len; i++) rows += text[i] == '\n';
+  double *mem = calloc((size_t)rows * 6 + 6, sizeof(double));
+  if (!mem) { free(text); return; }
+  L->step = mem; L->ld = mem + rows; L->lg = mem + 2 * rows; L->dx = mem + 3 * rows;
+  L->dgz = mem + 4 * rows; L->sec = mem + 5 * rows;
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    double v[7];
+    int ep;
+    if (sscanf(line, "%lf,%d,%lf,%lf,%lf,%lf,%lf", &v[0], &ep, &v[2], &v[3], &v[4], &v[5], &v[6]) != 7) continue;
+    L->step[L->n] = v[0]; L->ld[L->n] = v[2]; L->lg[L->n] = v[3];
+    L->dx[L->n] = v[4]; L->dgz[L->n] = v[5]; L->sec[L->n] = v[6];
+    L->n++;
+  }
+  free(text);
+}
+
+static int write_report(const char *dir, const gf_config *cfg, const char *title, int epoch, double secs) {
+  char path[2200], pattern[2200], gif[2200];
+  snprintf(path, sizeof path, "%s/log.csv", dir);
+  log_cols L;
+  log_read(path, &L);
+  snprintf(pattern, sizeof pattern, "%s/samples/epoch_*.png", dir);
+  glob_t g;
+  memset(&g, 0, sizeof g);
+  glob(pattern, 0, NULL, &g);
+  int rc = 0;
+  snprintf(gif, sizeof gif, "%s/progress.gif", dir);
+  if (g.gl_pathc > 0) rc = gf__gif_from_pngs(gif, (const char *const *)g.gl_pathv, (int)g.gl_pathc, 50);
+  char **caps = calloc(g.gl_pathc + 1, sizeof *caps);
+  for (size_t i = 0; caps && i < g.gl_pathc; i++) {
+    caps[i] = malloc(32);
+    if (caps[i]) snprintf(caps[i], 32, "epoch %zu", i + 1);
+  }
+  char *cfg_text = gf_config_to_text(cfg);
+  char summary[1024];
+  double last_sec = L.n ? L.sec[L.n - 1] : secs;
+  snprintf(summary, sizeof summary,
+           "<tr><td>epochs done</td><td>%d of %d</td></tr><tr><td>generator steps</td><td>%.0f</td></tr>"
+           "<tr><td>training time</td><td>%.1f s</td></tr><tr><td>steps per second</td><td>%.1f</td></tr>"
+           "<tr><td>batch</td><td>%d</td></tr><tr><td>data</td><td>%s</td></tr>",
+           epoch, cfg->train_epochs, L.n ? L.step[L.n - 1] : 0.0, last_sec,
+           last_sec > 0 && L.n ? L.step[L.n - 1] / last_sec : 0.0, cfg->train_batch, cfg->data_name);
+  gf__report r;
+  memset(&r, 0, sizeof r);
+  r.title = title;
+  r.config_text = cfg_text ? cfg_text : "";
+  r.summary_html = summary;
+  r.charts[0] = (gf__chart){"Losses", L.step, L.n, {{"loss_D", "#1f77b4", L.ld}, {"loss_G", "#d62728", L.lg}}, 2};
+  r.charts[1] = (gf__chart){"Discriminator outputs", L.step, L.n, {{"D(x)", "#2ca02c", L.dx}, {"D(G(z))", "#ff7f0e", L.dgz}}, 2};
+  r.ncharts = 2;
+  r.images = (const char *const *)g.gl_pathv;
+  r.captions = (const char *const *)caps;
+  r.nimages = (int)g.gl_pathc;
+  r.images_title = "Fixed-noise samples, every epoch";
+  r.gif_path = (rc == 0 && g.gl_pathc > 0) ? gif : NULL;
+  if (rc == GF_ENOSYS) rc = 0;
+  snprintf(path, sizeof path, "%s/report.html", dir);
+  if (rc == 0) rc = gf__report_write(path, &r);
+  for (size_t i = 0; caps && i < g.gl_pathc; i++) free(caps[i]);
+  free(caps);
+  free(cfg_text);
+  free(L.step);
+  globfree(&g);
+  return rc;
+}
+
+int gf_checkpoint_config(const char *run, gf_config *cfg, char *ckpt_out, unsigned cap) {
+  GF_TRY(gf__checkpoint_resolve(run, ckpt_out, cap));
+  return gf__checkpoint_read_config(ckpt_out, cfg);
+}
+
 int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   gf_config cfg = *cfg_in;
   GF_TRY(gf_config_validate(&cfg));
   const gf__ops *ops;
   GF_TRY(gf__ops_get(cfg.train_device, &ops));
   const char *out = opts && opts->out_dir ? opts->out_dir : "runs/latest";
+  const char *resume = opts ? opts->resume : NULL;
   char path[2200];
   GF_TRY(gf__mkdirs(out));
   snprintf(path, sizeof path, "%s/samples", out);
   GF_TRY(gf__mkdirs(path));
+  snprintf(path, sizeof path, "%s/checkpoints", out);
+  GF_TRY(gf__mkdirs(path));
+  {
+    /* temporary files of saves interrupted by kill -9 in an earlier session */
+    glob_t g;
+    snprintf(path, sizeof path, "%s/checkpoints/*.tmp.*", out);
+    if (glob(path, 0, NULL, &g) == 0) {
+      for (size_t i = 0; i < g.gl_pathc; i++) unlink(g.gl_pathv[i]);
+      globfree(&g);
+    }
+  }
 
   gf__dataset ds;
   int rc = load_dataset(&cfg, &ds);
@@ -127,39 +257,70 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   free(marg);
   if (rc < 0) { gf__dataset_free(&ds); return rc; }
 
-  /* effective config, log, fixed noise for the per-epoch pictures */
-  snprintf(path, sizeof path, "%s/config.txt", out);
   FILE *log = NULL;
   gf__prefetch *pf = NULL;
   picture_ctx pc = {0};
   pc.n = cfg.train_grid;
   pc.z = ops->alloc(sizeof(float) * (size_t)pc.n * cfg.model_nz);
   pc.host = malloc(sizeof(float) * (size_t)pc.n * dim);
-  if (!pc.z || !pc.host) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
-  if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
-  snprintf(path, sizeof path, "%s/log.csv", out);
-  log = fopen(path, "w");
-  if (!log) { rc = gf__fail(GF_EIO, "%s: cannot write the log", path); goto done; }
-  fprintf(log, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n");
+  gf__data_pos pos = {1, 0, 0, 0.0};
   gf__rng r_sample;
   gf__rng_init(&r_sample, (uint64_t)cfg.train_seed, GF_STREAM_SAMPLE);
+  if (!pc.z || !pc.host) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+  if (resume && (rc = gf__checkpoint_load(resume, &gan, &pos)) < 0) goto done;
+  snprintf(path, sizeof path, "%s/config.txt", out);
+  if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
+  snprintf(path, sizeof path, "%s/log.csv", out);
+  if (resume) {
+    /* keep the rows up to the checkpoint's step: later rows belong to lost steps */
+    char *old = NULL;
+    size_t len = 0;
+    if (gf__read_file(path, &old, &len) < 0) old = NULL;
+    log = fopen(path, "w");
+    if (log) {
+      fprintf(log, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n");
+      char *save = NULL;
+      for (char *line = old ? strtok_r(old, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+        long st;
+        if (sscanf(line, "%ld,", &st) == 1 && st <= gan.g_steps) fprintf(log, "%s\n", line);
+      }
+    }
+    free(old);
+  } else {
+    log = open_log(path);
+  }
+  if (!log) { rc = gf__fail(GF_EIO, "%s: cannot write the log", path); goto done; }
   gf__gan_noise(&gan, &r_sample, pc.z, pc.n);
-  /* batches are assembled (permutation of the data stream, gather, flips) on another thread */
-  if ((rc = gf__prefetch_start(&pf, &ds, B, cfg.train_epochs, (uint64_t)cfg.train_seed, cfg.data_flip)) < 0) goto done;
+  /* batches are assembled (permutation of the data stream, gather, flips) on another thread,
+     from the resumed position if any */
+  gf__batch_info from = {pos.epoch, pos.batch, pos.data_counter, 0};
+  if ((rc = gf__prefetch_start(&pf, &ds, B, cfg.train_epochs, (uint64_t)cfg.train_seed, cfg.data_flip,
+                               resume ? &from : NULL)) < 0)
+    goto done;
+  uint64_t next_counter = pos.data_counter;
 
   int nb = ds.n / B;
   long steps_total = (long)cfg.train_epochs * nb / cfg.train_d_steps;
   if (cfg.train_max_steps && cfg.train_max_steps < steps_total) steps_total = cfg.train_max_steps;
-  double t0 = gf__now();
+  double t0 = gf__now() - pos.seconds;
   int stop = 0;
-  for (int epoch = 1; epoch <= cfg.train_epochs && !stop; epoch++) {
+  char title[512];
+  snprintf(title, sizeof title, "ganforge run %s (%s)", out, cfg.data_name);
+  if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) stop = 1;
+  for (int epoch = pos.epoch; epoch <= cfg.train_epochs && !stop; epoch++) {
     gan.epoch = epoch;
-    for (int b = 0; b < nb && !stop; b++) {
-      const float *xb = gf__prefetch_next(pf, NULL);
-      if (!xb) { rc = gf__fail(GF_EIO, "data prefetch ended early"); break; }
+    int b0 = (epoch == pos.epoch) ? pos.batch : 0;
+    pos.epoch = epoch;
+    for (int b = b0; b < nb && !stop; b++) {
+      gf__batch_info bi;
+      const float *xb = gf__prefetch_next(pf, &bi);
+      if (!xb || bi.epoch != epoch || bi.batch != b) { rc = gf__fail(GF_EIO, "data prefetch out of step"); break; }
+      pos.data_counter = bi.counter;
+      next_counter = bi.counter_next;
       ops->to_device(gan.xr, xb, sizeof(float) * (size_t)B * dim);
       gf__prefetch_release(pf);
       if ((rc = gf__gan_d_step(&gan, gan.xr)) < 0) break;
+      pos.batch = b + 1;
       if (gan.d_steps % cfg.train_d_steps) continue;
       if ((rc = gf__gan_g_step(&gan)) < 0) break;
       double secs = gf__now() - t0;
@@ -173,13 +334,25 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
       }
       if (opts && opts->stop_flag && *opts->stop_flag) stop = 1;
       if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) stop = 1;
+      pos.seconds = secs;
+      if (stop || (cfg.train_checkpoint_every && gan.g_steps % cfg.train_checkpoint_every == 0 && b + 1 < nb)) {
+        fflush(log);
+        if ((rc = save_checkpoint(&gan, &pos, out, cfg.train_keep)) < 0) break;
+        if (stop && (rc = save_generator(&gan, out)) < 0) break;
+      }
     }
     if (rc < 0) break;
     fflush(log);
-    /* the picture of this epoch and the weights so far */
+    if (pos.batch < nb) break; /* stopped inside the epoch: the checkpoint above holds the position */
+    /* epoch complete: its picture, weights, checkpoint at the start of the next epoch, report */
     snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
     if ((rc = write_picture(&gan, &ds, &pc, path)) < 0) break;
     if ((rc = save_generator(&gan, out)) < 0) break;
+    gf__data_pos next = {epoch + 1, 0, next_counter, gf__now() - t0};
+    if ((rc = save_checkpoint(&gan, &next, out, cfg.train_keep)) < 0) break;
+    pos = next;
+    resume = NULL;
+    if (cfg.train_report && (rc = write_report(out, &cfg, title, epoch, next.seconds)) < 0) break;
   }
   if (rc == GF_ENUMERIC) {
     /* the failing step stopped before any update: the weights in memory are the last good ones */
@@ -220,29 +393,39 @@ static int sampler_open(sampler *s, const char *run) {
   return 0;
 }
 
+/* NumPy .npy v1.0 writer for float32 arrays of up to 4 dimensions. */
+static int npy_write(const char *path, const float *x, const int *shape, int ndim) {
+  char hdr[256], dims[128] = "";
+  size_t count = 1;
+  for (int i = 0; i < ndim; i++) {
+    size_t l = strlen(dims);
+    snprintf(dims + l, sizeof dims - l, "%d%s", shape[i], ndim == 1 ? "," : i + 1 < ndim ? ", " : "");
+    count *= (size_t)shape[i];
+  }
+  int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", dims);
+  int total = 10 + hl + 1;
+  int pad = (64 - total % 64) % 64;
+  size_t bytes = (size_t)total + pad + sizeof(float) * count;
+  unsigned char *buf = malloc(bytes);
+  if (!buf) return gf__fail(GF_ENOMEM, "out of memory");
+  memcpy(buf, "\x93NUMPY\x01\x00", 8);
+  uint16_t hlen = (uint16_t)(hl + pad + 1);
+  buf[8] = (unsigned char)(hlen & 0xff);
+  buf[9] = (unsigned char)(hlen >> 8);
+  memcpy(buf + 10, hdr, (size_t)hl);
+  memset(buf + 10 + hl, ' ', (size_t)pad);
+  buf[10 + hl + pad] = '\n';
+  memcpy(buf + total + pad, x, sizeof(float) * count);
+  int rc = gf__write_file_atomic(path, buf, bytes);
+  free(buf);
+  return rc;
+}
+
 static int write_samples(const sampler *s, const float *x, int n, int nrow, int upscale, const char *out) {
   size_t len = strlen(out);
   if (len > 4 && !strcmp(out + len - 4, ".npy")) {
-    /* NumPy .npy v1.0: float32 [n, c, h, w] */
-    char hdr[256];
-    int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }", n, s->c,
-                      s->h, s->w);
-    int total = 10 + hl + 1;
-    int pad = (64 - total % 64) % 64;
-    size_t bytes = (size_t)total + pad + sizeof(float) * (size_t)n * s->gan.dim;
-    unsigned char *buf = malloc(bytes);
-    if (!buf) return gf__fail(GF_ENOMEM, "out of memory");
-    memcpy(buf, "\x93NUMPY\x01\x00", 8);
-    uint16_t hlen = (uint16_t)(hl + pad + 1);
-    buf[8] = (unsigned char)(hlen & 0xff);
-    buf[9] = (unsigned char)(hlen >> 8);
-    memcpy(buf + 10, hdr, (size_t)hl);
-    memset(buf + 10 + hl, ' ', (size_t)pad);
-    buf[10 + hl + pad] = '\n';
-    memcpy(buf + total + pad, x, sizeof(float) * (size_t)n * s->gan.dim);
-    int rc = gf__write_file_atomic(out, buf, bytes);
-    free(buf);
-    return rc;
+    int shape[4] = {n, s->c, s->h, s->w};
+    return npy_write(out, x, shape, 4);
   }
   if (len < 4 || strcmp(out + len - 4, ".png"))
     return gf__fail(GF_EUSAGE, "%s: output must end in .png or .npy", out);
@@ -260,7 +443,7 @@ static int write_samples(const sampler *s, const float *x, int n, int nrow, int 
   return gf__grid_write_png(out, x, n, s->c, s->h, s->w, nrow, lo, 1.0f, upscale);
 }
 
-int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out) {
+int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out, const char *noise_out) {
   if (n < 1 || n > 100000) return gf__fail(GF_EUSAGE, "-n %d: must be between 1 and 100000", n);
   if (nrow < 1) nrow = (int)ceil(sqrt((double)n));
   if (upscale < 1 || upscale > 32) return gf__fail(GF_EUSAGE, "--upscale %d: must be between 1 and 32", upscale);
@@ -276,6 +459,10 @@ int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, cons
     gf__gan_noise(&s.gan, &r, z, n);
     rc = gf__gan_sample(&s.gan, z, n, x);
     if (rc == 0) rc = write_samples(&s, x, n, nrow, upscale, out);
+    if (rc == 0 && noise_out) {
+      int shape[2] = {n, s.gan.nz};
+      rc = npy_write(noise_out, z, shape, 2);
+    }
   }
   free(z);
   free(x);

@@ -12,6 +12,11 @@
 
 int gf__weights_save(const char *path, gf__net *const *nets, int n, const gf_config *cfg,
                      const char *const *meta_kv, int n_meta) {
+  return gf__weights_save_ex(path, nets, n, NULL, 0, cfg, meta_kv, n_meta);
+}
+
+int gf__weights_save_ex(const char *path, gf__net *const *nets, int n, const gf__flat_tensor *extra, int n_extra,
+                        const gf_config *cfg, const char *const *meta_kv, int n_meta) {
   gf__tensor_ref *refs = calloc(MAXT, sizeof *refs);
   gf__st_tensor *ts = calloc(MAXT, sizeof *ts);
   float **host = calloc(MAXT, sizeof *host);
@@ -32,6 +37,16 @@ int gf__weights_save(const char *path, gf__net *const *nets, int n, const gf_con
       for (int d = 0; d < refs[i].ndim; d++) ts[i].shape[d] = refs[i].shape[d];
     }
     nt += m;
+  }
+  for (int k = 0; k < n_extra; k++, nt++) {
+    if (nt >= MAXT) { rc = gf__fail(GF_EINVAL, "too many tensors"); goto done; }
+    host[nt] = malloc(sizeof(float) * (size_t)(extra[k].n + 1));
+    if (!host[nt]) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+    nets[0]->ops->to_host(host[nt], extra[k].data, sizeof(float) * (size_t)extra[k].n);
+    ts[nt].name = extra[k].name;
+    ts[nt].data = host[nt];
+    ts[nt].ndim = 1;
+    ts[nt].shape[0] = extra[k].n;
   }
   int nm = 0;
   meta[nm++] = "format";

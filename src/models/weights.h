@@ -9,6 +9,14 @@
    metadata pairs, atomically. */
 int gf__weights_save(const char *path, gf__net *const *nets, int n, const gf_config *cfg,
                      const char *const *meta_kv, int n_meta);
+/* Same, plus extra flat tensors (name, backend data, length) such as optimizer moments. */
+typedef struct gf__flat_tensor {
+  char name[64];
+  const float *data;
+  long n;
+} gf__flat_tensor;
+int gf__weights_save_ex(const char *path, gf__net *const *nets, int n, const gf__flat_tensor *extra, int n_extra,
+                        const gf_config *cfg, const char *const *meta_kv, int n_meta);
 /* Loads every tensor of `net` from an opened file, checking names and shapes. */
 struct gf__st_file;
 int gf__weights_load_net(const struct gf__st_file *f, gf__net *net);

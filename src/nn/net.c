@@ -287,14 +287,15 @@ static long aux_size(const gf__layer *l, int B) {
 int gf__ctx_create(gf__ctx *ctx, gf__net *net, int max_batch) {
   memset(ctx, 0, sizeof *ctx);
   if (max_batch <= 0) return gf__fail(GF_EINVAL, "batch size %d must be positive", max_batch);
-  /* outputs (in-place activations share their input's), two gradient buffers used in turn,
-     aux slices; slices rounded to 16 floats to stay 64-byte aligned */
+  /* outputs (in-place activations share their input's), the output gradient, two gradient
+     buffers used in turn by the inner layers, aux slices; slices rounded to 16 floats to stay 64-byte aligned */
   size_t total = 0, grad = 0, ws = 0;
   for (int i = 0; i < net->n; i++) {
     const gf__layer *l = &net->layers[i];
     size_t sz = ROUND16((size_t)max_batch * gf__layer_out_size(l));
     if (!l->inplace) total += sz;
-    if (sz > grad) grad = sz;
+    if (i == net->n - 1) total += sz; /* the output gradient keeps its own buffer */
+    else if (sz > grad) grad = sz;
     total += ROUND16(aux_size(l, max_batch));
     if (l->kind == GF_LAYER_CONV || l->kind == GF_LAYER_CONVT) {
       size_t need = gf__conv_ws_floats(l, max_batch < l->chunk ? max_batch : l->chunk);
@@ -321,7 +322,8 @@ int gf__ctx_create(gf__ctx *ctx, gf__net *net, int max_batch) {
     size_t sz = ROUND16((size_t)max_batch * gf__layer_out_size(l));
     if (l->inplace) ctx->out[i] = ctx->out[i - 1];
     else { ctx->out[i] = p; p += sz; }
-    ctx->dout[i] = pp[i & 1];
+    if (i == net->n - 1) { ctx->dout[i] = p; p += sz; }
+    else ctx->dout[i] = pp[i & 1];
     size_t az = ROUND16(aux_size(l, max_batch));
     ctx->aux[i] = az ? p : NULL;
     p += az;
@@ -343,12 +345,12 @@ void gf__linear_forward(const gf__ops *o, float *out, const float *inp, const fl
 }
 
 void gf__linear_backward(const gf__ops *o, float *dinp, float *dw, float *db, const float *dout,
-                         const float *inp, const float *w, int B, int IC, int OC) {
+                         const float *inp, const float *w, int B, int IC, int OC, int dw_set, int dinp_set) {
   /* dw [OC, IC] += dout^T [OC, B] . inp [B, IC] */
-  if (dw) o->gemm(1, 0, OC, IC, B, 1.0f, dout, OC, inp, IC, 1.0f, dw, IC);
+  if (dw) o->gemm(1, 0, OC, IC, B, 1.0f, dout, OC, inp, IC, dw_set ? 0.0f : 1.0f, dw, IC);
   if (db) o->bias_bwd(db, dout, B, OC, 1);
   /* dinp [B, IC] += dout [B, OC] . w [OC, IC] */
-  if (dinp) o->gemm(0, 0, B, IC, OC, 1.0f, dout, OC, w, IC, 1.0f, dinp, IC);
+  if (dinp) o->gemm(0, 0, B, IC, OC, 1.0f, dout, OC, w, IC, dinp_set ? 0.0f : 1.0f, dinp, IC);
 }
 
 const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B, int train, gf__rng *drop) {
@@ -431,6 +433,13 @@ void gf__ctx_zero_dout(const gf__net *net, gf__ctx *ctx) {
 void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
   const gf__ops *o = net->ops;
   int B = ctx->batch;
+  int overwrite = param_grads == GF_GRAD_OVERWRITE;
+  if (overwrite) /* linear weights are overwritten by their GEMM; every other slice starts at 0 */
+    for (int i = 0; i < net->n; i++) {
+      gf__layer *l = &net->layers[i];
+      if (l->w_n && l->kind != GF_LAYER_LINEAR) o->fill(net->grads + l->w_off, 0.0f, (size_t)l->w_n);
+      if (l->b_n) o->fill(net->grads + l->b_off, 0.0f, (size_t)l->b_n);
+    }
   for (int i = net->n - 1; i >= 0; i--) {
     gf__layer *l = &net->layers[i];
     const float *x = i ? ctx->out[i - 1] : ctx->input;
@@ -440,12 +449,14 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
     size_t nin = (size_t)B * in_sz, nout = (size_t)B * gf__layer_out_size(l);
     /* Skip layers with no parameters once nothing below needs a gradient. */
     if (!dx && !(param_grads && l->w_n)) continue;
-    if (dx && i) o->fill(dx, 0.0f, nin);
+    /* an intermediate gradient buffer has this layer as its only writer: a linear layer
+       overwrites it with its GEMM, the others accumulate into zeros */
+    if (dx && i && l->kind != GF_LAYER_LINEAR) o->fill(dx, 0.0f, nin);
     switch (l->kind) {
     case GF_LAYER_LINEAR:
       gf__linear_backward(o, dx, param_grads ? net->grads + l->w_off : NULL,
                           (param_grads && l->b_n) ? net->grads + l->b_off : NULL, dy, x,
-                          net->params + l->w_off, B, (int)in_sz, l->out_c);
+                          net->params + l->w_off, B, (int)in_sz, l->out_c, overwrite, i > 0);
       break;
     case GF_LAYER_ACT: if (dx) o->act_bwd(l->act, dx, x, y, dy, nout, l->alpha); break;
     case GF_LAYER_MAXOUT: if (dx) o->maxout_bwd(dx, dy, ctx->aux[i], B, l->out_c, l->pieces); break;

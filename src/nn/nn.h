@@ -77,9 +77,9 @@ typedef struct gf__ctx {
   int max_batch, batch, train;
   const float *input;             /* [B, in] borrowed from the caller */
   float *out[GF_MAX_LAYERS];      /* [B, out_i] layer outputs */
-  float *dout[GF_MAX_LAYERS];     /* [B, out_i] gradients of the outputs (two buffers used in
-                                     turn: only valid during backward, and dout[n-1] from
-                                     gf__ctx_zero_dout on) */
+  float *dout[GF_MAX_LAYERS];     /* [B, out_i] gradients of the outputs: dout[n-1] is the net's
+                                     own (kept across backward calls); the inner layers share
+                                     two buffers used in turn, valid only during a backward */
   float *aux[GF_MAX_LAYERS];      /* BN: mean[C], rstd[C]; maxout: argmax[B*units]; dropout: mask */
   float *mem;
   size_t mem_floats;
@@ -128,8 +128,11 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
    accumulate into it, then call gf__net_backward. */
 float *gf__ctx_dout(const gf__net *net, gf__ctx *ctx);
 void gf__ctx_zero_dout(const gf__net *net, gf__ctx *ctx);
-/* Backward through the net: parameter gradients accumulate into net->grads when param_grads,
-   and din [B, in] (may be NULL) accumulates the input gradient. */
+/* What backward does with parameter gradients. */
+enum { GF_GRAD_NONE = 0, GF_GRAD_ACCUMULATE = 1, GF_GRAD_OVERWRITE = 2 };
+/* Backward through the net: parameter gradients accumulate into net->grads (ACCUMULATE), replace
+   them (OVERWRITE: saves a zeroing pass for the first backward of a step) or are skipped (NONE);
+   din [B, in] (may be NULL) accumulates the input gradient. */
 void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads);
 
 /* Tensor names and shapes in PyTorch state_dict convention: "<name>.net.<i>.weight" etc.
@@ -147,8 +150,9 @@ int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap);
 /* Layer-level kernels, llm.c style: outputs first, then inputs, then sizes. */
 void gf__linear_forward(const gf__ops *o, float *out, const float *inp, const float *w, const float *b,
                         int B, int IC, int OC);
+/* Accumulates (+=) into dinp, dw, db; dw_set / dinp_set = 1 overwrite instead (first writer). */
 void gf__linear_backward(const gf__ops *o, float *dinp, float *dw, float *db, const float *dout,
-                         const float *inp, const float *w, int B, int IC, int OC);
+                         const float *inp, const float *w, int B, int IC, int OC, int dw_set, int dinp_set);
 
 /* Convolution kernels on the ops table (im2col / col2im + sgemm). ws holds at least
    gf__conv_ws_floats(layer, chunk) floats; samples are processed `chunk` at a time.

@@ -1,0 +1,174 @@
+/* checkpoint.c: saving and restoring the complete training state in one safetensors file. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/util.h"
+#include "io/safetensors.h"
+#include "models/checkpoint.h"
+#include "models/weights.h"
+
+#define CKPT_FORMAT "ganforge-checkpoint-1"
+
+static void opt_tensors(gf__gan *gan, gf__flat_tensor *t) {
+  snprintf(t[0].name, sizeof t[0].name, "opt.G.exp_avg");
+  t[0].data = gan->G.opt_m; t[0].n = gan->G.nparam;
+  snprintf(t[1].name, sizeof t[1].name, "opt.G.exp_avg_sq");
+  t[1].data = gan->G.opt_v; t[1].n = gan->G.nparam;
+  snprintf(t[2].name, sizeof t[2].name, "opt.D.exp_avg");
+  t[2].data = gan->D.opt_m; t[2].n = gan->D.nparam;
+  snprintf(t[3].name, sizeof t[3].name, "opt.D.exp_avg_sq");
+  t[3].data = gan->D.opt_v; t[3].n = gan->D.nparam;
+}
+
+int gf__checkpoint_save(const char *path, gf__gan *gan, const gf__data_pos *pos) {
+  gf__flat_tensor extra[4];
+  opt_tensors(gan, extra);
+  char v[16][48];
+  snprintf(v[0], 48, "%ld", gan->g_steps);
+  snprintf(v[1], 48, "%ld", gan->d_steps);
+  snprintf(v[2], 48, "%d", pos->epoch);
+  snprintf(v[3], 48, "%d", pos->batch);
+  snprintf(v[4], 48, "%" PRIu64, pos->data_counter);
+  snprintf(v[5], 48, "%" PRIu64, gan->r_noise.counter);
+  snprintf(v[6], 48, "%" PRIu64, gan->r_drop.counter);
+  snprintf(v[7], 48, "%ld", gan->og.t);
+  snprintf(v[8], 48, "%.17g", gan->og.lr);
+  snprintf(v[9], 48, "%ld", gan->od.t);
+  snprintf(v[10], 48, "%.17g", gan->od.lr);
+  snprintf(v[11], 48, "%.6f", pos->seconds);
+  const char *meta[] = {"checkpoint", CKPT_FORMAT, "g_steps", v[0], "d_steps", v[1], "epoch", v[2], "batch", v[3],
+                        "rng.data_epoch_counter", v[4], "rng.noise_counter", v[5], "rng.dropout_counter", v[6],
+                        "opt.G.step", v[7], "opt.G.lr", v[8], "opt.D.step", v[9], "opt.D.lr", v[10],
+                        "seconds", v[11]};
+  gf__net *nets[2] = {&gan->G, &gan->D};
+  return gf__weights_save_ex(path, nets, 2, extra, 4, &gan->cfg, meta, (int)(sizeof meta / sizeof meta[0]) / 2);
+}
+
+int gf__checkpoint_resolve(const char *run, char *out, size_t cap) {
+  struct stat st;
+  if (stat(run, &st) != 0) return gf__fail(GF_ENOENT, "%s: no such run folder or checkpoint", run);
+  if (S_ISDIR(st.st_mode)) {
+    snprintf(out, cap, "%s/checkpoints/latest.safetensors", run);
+    if (stat(out, &st) != 0) return gf__fail(GF_ENOENT, "%s: the run folder has no checkpoints/latest.safetensors", run);
+  } else {
+    snprintf(out, cap, "%s", run);
+  }
+  return 0;
+}
+
+static int meta_num(const gf__st_file *f, const char *key, double *out) {
+  const char *s = gf__st_meta(f, key);
+  char *end;
+  if (!s) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata lacks '%s'", f->path, key);
+  *out = strtod(s, &end);
+  if (end == s || *end) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not a number", f->path, key, s);
+  return 0;
+}
+
+static int meta_u64(const gf__st_file *f, const char *key, uint64_t *out) {
+  const char *s = gf__st_meta(f, key);
+  char *end;
+  if (!s) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata lacks '%s'", f->path, key);
+  if (*s < '0' || *s > '9')
+    return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not a non-negative integer", f->path, key, s);
+  *out = strtoull(s, &end, 10);
+  if (end == s || *end) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not an integer", f->path, key, s);
+  return 0;
+}
+
+static int open_ckpt(gf__st_file *f, const char *path) {
+  GF_TRY(gf__st_open(f, path));
+  const char *fmt = gf__st_meta(f, "checkpoint");
+  if (!fmt || strcmp(fmt, CKPT_FORMAT)) {
+    /* the message quotes the value: format it before closing frees the header */
+    int rc = gf__fail(GF_EFORMAT, "%s: not a ganforge training checkpoint (metadata 'checkpoint' is %.64s)", path,
+                      fmt ? fmt : "missing");
+    gf__st_close(f);
+    return rc;
+  }
+  return 0;
+}
+
+int gf__checkpoint_read_config(const char *path, gf_config *cfg) {
+  gf__st_file f;
+  GF_TRY(open_ckpt(&f, path));
+  const char *text = gf__st_meta(&f, "config");
+  int rc;
+  gf_config_defaults(cfg);
+  if (!text) rc = gf__fail(GF_EFORMAT, "%s: checkpoint has no config", path);
+  else if ((rc = gf_config_from_text(cfg, text)) < 0) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", gf_last_error());
+    rc = gf__fail(GF_EFORMAT, "%s: bad config in checkpoint: %s", path, msg);
+  }
+  gf__st_close(&f);
+  return rc;
+}
+
+static int load_flat(const gf__st_file *f, const char *name, float *dst, long n, const gf__ops *ops) {
+  int64_t shape[1] = {n};
+  float *tmp = malloc(sizeof(float) * (size_t)(n + 1));
+  if (!tmp) return gf__fail(GF_ENOMEM, "out of memory");
+  int rc = gf__st_read_into(f, name, tmp, 1, shape);
+  if (rc == 0) ops->to_device(dst, tmp, sizeof(float) * (size_t)n);
+  free(tmp);
+  return rc;
+}
+
+int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
+  gf__st_file f;
+  GF_TRY(open_ckpt(&f, path));
+  int rc = 0;
+  /* every tensor in the file must belong to the model */
+  gf__tensor_ref refs[512];
+  int ng = gf__net_tensors(&gan->G, refs, 256);
+  int nd = gf__net_tensors(&gan->D, refs + ng, 256);
+  int expected = ng + nd + 4;
+  for (int i = 0; i < f.n && rc == 0; i++) {
+    const char *name = gf__st_name(&f, i);
+    int known = !strncmp(name, "opt.", 4) &&
+                (!strcmp(name, "opt.G.exp_avg") || !strcmp(name, "opt.G.exp_avg_sq") ||
+                 !strcmp(name, "opt.D.exp_avg") || !strcmp(name, "opt.D.exp_avg_sq"));
+    for (int j = 0; j < ng + nd && !known; j++) known = !strcmp(refs[j].name, name);
+    if (!known)
+      rc = gf__fail(GF_EMISMATCH, "%s: unexpected tensor '%s': the checkpoint is of a different architecture", path, name);
+  }
+  /* every tensor of the model must be in the file: name the first one missing */
+  static const char *const opt_names[] = {"opt.G.exp_avg", "opt.G.exp_avg_sq", "opt.D.exp_avg", "opt.D.exp_avg_sq"};
+  for (int j = 0; j < ng + nd + 4 && rc == 0; j++) {
+    const char *want = j < ng + nd ? refs[j].name : opt_names[j - ng - nd];
+    int found = 0;
+    for (int i = 0; i < f.n && !found; i++) found = !strcmp(gf__st_name(&f, i), want);
+    if (!found) rc = gf__fail(GF_EMISMATCH, "%s: missing tensor '%s': the checkpoint is of a different architecture or incomplete", path, want);
+  }
+  if (rc == 0 && f.n != expected)
+    rc = gf__fail(GF_EMISMATCH, "%s: has %d tensors, the model expects %d", path, f.n, expected);
+  if (rc == 0) rc = gf__weights_load_net(&f, &gan->G);
+  if (rc == 0) rc = gf__weights_load_net(&f, &gan->D);
+  if (rc == 0) rc = load_flat(&f, "opt.G.exp_avg", gan->G.opt_m, gan->G.nparam, gan->ops);
+  if (rc == 0) rc = load_flat(&f, "opt.G.exp_avg_sq", gan->G.opt_v, gan->G.nparam, gan->ops);
+  if (rc == 0) rc = load_flat(&f, "opt.D.exp_avg", gan->D.opt_m, gan->D.nparam, gan->ops);
+  if (rc == 0) rc = load_flat(&f, "opt.D.exp_avg_sq", gan->D.opt_v, gan->D.nparam, gan->ops);
+  double x;
+  uint64_t u;
+  if (rc == 0 && (rc = meta_num(&f, "g_steps", &x)) == 0) gan->g_steps = (long)x;
+  if (rc == 0 && (rc = meta_num(&f, "d_steps", &x)) == 0) gan->d_steps = (long)x;
+  if (rc == 0 && (rc = meta_num(&f, "epoch", &x)) == 0) pos->epoch = (int)x;
+  if (rc == 0 && (rc = meta_num(&f, "batch", &x)) == 0) pos->batch = (int)x;
+  if (rc == 0 && (rc = meta_u64(&f, "rng.data_epoch_counter", &u)) == 0) pos->data_counter = u;
+  if (rc == 0 && (rc = meta_u64(&f, "rng.noise_counter", &u)) == 0) gan->r_noise.counter = u;
+  if (rc == 0 && (rc = meta_u64(&f, "rng.dropout_counter", &u)) == 0) gan->r_drop.counter = u;
+  if (rc == 0 && (rc = meta_num(&f, "opt.G.step", &x)) == 0) gan->og.t = (long)x;
+  if (rc == 0) rc = meta_num(&f, "opt.G.lr", &gan->og.lr);
+  if (rc == 0 && (rc = meta_num(&f, "opt.D.step", &x)) == 0) gan->od.t = (long)x;
+  if (rc == 0) rc = meta_num(&f, "opt.D.lr", &gan->od.lr);
+  if (rc == 0) rc = meta_num(&f, "seconds", &pos->seconds);
+  if (rc == 0 && (pos->epoch < 1 || pos->batch < 0 || gan->g_steps < 0))
+    rc = gf__fail(GF_EFORMAT, "%s: inconsistent schedule position (epoch %d, batch %d)", path, pos->epoch, pos->batch);
+  gan->have_fake = 0;
+  gan->epoch = pos->epoch;
+  gf__st_close(&f);
+  return rc;
+}

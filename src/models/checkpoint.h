@@ -1,0 +1,28 @@
+/* checkpoint.h: self-describing training checkpoints (weights, BN statistics, optimizer state,
+   schedule position, RNG streams, config) for exact resume. */
+#ifndef GF_MODELS_CHECKPOINT_H
+#define GF_MODELS_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "models/gan.h"
+
+/* Where the data pipeline stands: enough to rebuild the epoch's permutation and skip ahead. */
+typedef struct gf__data_pos {
+  int epoch;                 /* 1-based epoch in progress */
+  int batch;                 /* next batch index within the epoch */
+  uint64_t data_counter;     /* data-stream counter before this epoch's permutation */
+  double seconds;            /* training time so far */
+} gf__data_pos;
+
+/* Writes everything needed to continue into `path` atomically. */
+int gf__checkpoint_save(const char *path, gf__gan *gan, const gf__data_pos *pos);
+/* Reads only the config stored in a checkpoint (to build the model before loading). */
+int gf__checkpoint_read_config(const char *path, gf_config *cfg);
+/* Restores a gan built from the checkpoint's config; every tensor must match by name and shape,
+   and the file must hold no tensor the model lacks. */
+int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos);
+/* Resolves a run folder to RUN/checkpoints/latest.safetensors; a file is returned as is. */
+int gf__checkpoint_resolve(const char *run_or_file, char *out, size_t cap);
+
+#endif

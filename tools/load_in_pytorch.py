@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""load_in_pytorch.py: builds the PyTorch twin of a ganforge generator, loads a ganforge
+checkpoint or generator file into it (state_dict names match), and checks that its samples equal
+`ganforge sample`'s for the same noise.
+
+usage: load_in_pytorch.py RUN_OR_FILE [--ganforge PATH] [-n N] [--tol T]
+Exit 0 when the samples match (or PyTorch is absent: prints 'skipped: ...'), 1 otherwise."""
+import argparse, json, os, struct, subprocess, sys, tempfile
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+except ImportError as e:  # the check needs PyTorch and NumPy
+    print(f"skipped: PyTorch/NumPy not available ({e})")
+    sys.exit(0)
+
+
+def read_safetensors(path):
+    """Minimal reader: returns ({name: np.ndarray}, metadata dict)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (hlen,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + hlen])
+    meta = header.pop("__metadata__", {})
+    base = 8 + hlen
+    tensors = {}
+    for name, info in header.items():
+        if info["dtype"] != "F32":
+            raise ValueError(f"{path}: tensor {name} has dtype {info['dtype']}")
+        b, e = info["data_offsets"]
+        tensors[name] = np.frombuffer(data[base + b:base + e], dtype="<f4").reshape(info["shape"]).copy()
+    return tensors, meta
+
+
+def parse_config(text):
+    cfg = {}
+    for line in text.splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            k, v = line.split("=", 1)
+            cfg[k.strip()] = v.strip()
+    return cfg
+
+
+def data_shape(cfg):
+    name = cfg["data.name"]
+    if name == "gauss1d":
+        return (1, 1, 1)
+    if name in ("ring8", "grid25"):
+        return (2, 1, 1)
+    if name == "digits":
+        return (1, 8, 8)
+    if name == "shapes":
+        s = int(cfg["data.size"])
+        return (1, s, s)
+    return (1, 28, 28)
+
+
+def activation(name, slope):
+    return {"relu": nn.ReLU(), "lrelu": nn.LeakyReLU(slope), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}[name]
+
+
+def build_generator(cfg):
+    """The twin of gf__build_generator (src/models/gan.c): same layers, same order, same indices."""
+    if cfg["model.arch"] != "mlp":
+        raise SystemExit(f"architecture {cfg['model.arch']} is not supported by this tool yet")
+    c, h, w = data_shape(cfg)
+    nz, slope = int(cfg["model.nz"]), float(cfg["model.d_slope"])
+    eps, mom = float(cfg["model.bn_eps"]), float(cfg["model.bn_momentum"])
+    widths = [int(x) for x in cfg["model.g_hidden"].split(",") if x]
+    layers, prev = [], nz
+    for wd in widths:
+        layers.append(nn.Linear(prev, wd))
+        if cfg["model.g_norm"] == "bn":
+            layers.append(nn.BatchNorm1d(wd, eps=eps, momentum=mom))
+        layers.append(activation(cfg["model.g_act"], slope))
+        if cfg["model.g_norm"] == "bn_after":
+            layers.append(nn.BatchNorm1d(wd, eps=eps, momentum=mom))
+        prev = wd
+    layers.append(nn.Linear(prev, c * h * w))
+    if cfg["model.g_out"] in ("tanh", "sigmoid"):
+        layers.append(activation(cfg["model.g_out"], slope))
+
+    class G(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(*layers)
+
+        def forward(self, z):
+            return self.net(z).view(-1, c, h, w)
+
+    return G()
+
+
+def load_generator(path):
+    tensors, meta = read_safetensors(path)
+    if "config" not in meta:
+        raise SystemExit(f"{path}: no ganforge config in the metadata")
+    cfg = parse_config(meta["config"])
+    G = build_generator(cfg)
+    sd = {k[2:]: torch.from_numpy(v) for k, v in tensors.items() if k.startswith("G.")}
+    missing, unexpected = G.load_state_dict(sd, strict=False)
+    missing = [m for m in missing if not m.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise SystemExit(f"{path}: state_dict mismatch: missing {missing}, unexpected {unexpected}")
+    return G, cfg
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run")
+    ap.add_argument("--ganforge", default=os.environ.get("GANFORGE", "build/ganforge"))
+    ap.add_argument("-n", type=int, default=32)
+    ap.add_argument("--tol", type=float, default=1e-4)
+    a = ap.parse_args()
+    path = a.run
+    if os.path.isdir(path):
+        path = os.path.join(path, "generator.safetensors")
+    G, cfg = load_generator(path)
+    G.eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        xs, zs = os.path.join(tmp, "x.npy"), os.path.join(tmp, "z.npy")
+        subprocess.run([a.ganforge, "sample", a.run, "-n", str(a.n), "--seed", "11", "--npy", xs, "--noise-out", zs],
+                       check=True, stdout=subprocess.DEVNULL)
+        x, z = np.load(xs), np.load(zs)
+    with torch.no_grad():
+        y = G(torch.from_numpy(z)).numpy()
+    err = float(np.max(np.abs(y - x)))
+    scale = float(np.max(np.abs(x))) or 1.0
+    ok = err <= a.tol * max(1.0, scale)
+    print(f"{'PASS' if ok else 'FAIL'}: {path}: PyTorch twin vs ganforge sample, {a.n} samples, "
+          f"max abs diff {err:.3g} (tolerance {a.tol:g}), torch {torch.__version__}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
