@@ -14,6 +14,13 @@ export OMP_NUM_THREADS=1
 "$gf" train dcgan-shapes --epochs 1 --batch 8 --set data.n=32 --set data.size=16 --set model.size=16 $small \
   --out "$tmp/shapes" && [ -s "$tmp/shapes/samples/epoch_001.png" ] && ok shapes || bad "dcgan-shapes"
 
+# stop + resume gives the same weights as one run (prefetched batches and flips included)
+rs="--set data.n=64 --set data.size=16 --set model.size=16 --set data.flip=1 --batch 8 $small"
+"$gf" train dcgan-shapes --epochs 3 $rs --out "$tmp/ra" \
+  && "$gf" train dcgan-shapes --epochs 3 $rs --set train.max_steps=13 --out "$tmp/rb" \
+  && "$gf" train --resume "$tmp/rb" --set train.max_steps=0 --quiet \
+  && cmp -s "$tmp/ra/generator.safetensors" "$tmp/rb/generator.safetensors" && ok "resume identical" || bad "resume differs"
+
 # an image folder: grey PGM faces (subject s1) into an RGB 16x16 model, flips on
 faces="${GF_TEST_DATA:-}/faces/orl_faces/s1"
 if [ -d "$faces" ]; then
