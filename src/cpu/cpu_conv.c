@@ -16,22 +16,40 @@ static inline void tap_range(int t, int st, int pad, int n, int on, int *lo, int
   *hi = h;
 }
 
+/* Per-tap valid ranges of a kernel axis, computed once per call (no divisions in the loops). */
+#define MAXK 64
+typedef struct taps {
+  int lo[MAXK], hi[MAXK];
+} taps;
+
+static void tap_table(taps *t, int k, int st, int pad, int n, int on) {
+  for (int i = 0; i < k && i < MAXK; i++) tap_range(i, st, pad, n, on, &t->lo[i], &t->hi[i]);
+}
+
+static inline void tap_get(const taps *t, int i, int st, int pad, int n, int on, int *lo, int *hi) {
+  if (i < MAXK) { *lo = t->lo[i]; *hi = t->hi[i]; }
+  else tap_range(i, st, pad, n, on, lo, hi);
+}
+
 void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g) {
   const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
   const int ph = g->ph, pw = g->pw, OH = g->OH, OW = g->OW;
   const long P = (long)OH * OW, ld = (long)N * P;
   const long rows = (long)C * kh * kw;
-  #pragma omp parallel for collapse(2) if (rows * ld > PAR_MIN) schedule(static)
-  for (long r = 0; r < rows; r++)
+  taps ty, tx;
+  tap_table(&ty, kh, sh, ph, H, OH);
+  tap_table(&tx, kw, sw, pw, W, OW);
+  #pragma omp parallel for if (rows * ld > PAR_MIN) schedule(static)
+  for (long r = 0; r < rows; r++) {
+    const int c = (int)(r / (kh * kw)), i = (int)(r / kw % kh), j = (int)(r % kw);
+    int oy0, oy1, ox0, ox1;
+    tap_get(&ty, i, sh, ph, H, OH, &oy0, &oy1);
+    tap_get(&tx, j, sw, pw, W, OW, &ox0, &ox1);
+    const int nx = ox1 - ox0;
     for (int n = 0; n < N; n++) {
-      const int c = (int)(r / (kh * kw)), i = (int)(r / kw % kh), j = (int)(r % kw);
       float *dst = col + (size_t)r * ld + (size_t)n * P;
-      int oy0, oy1, ox0, ox1;
-      tap_range(i, sh, ph, H, OH, &oy0, &oy1);
-      tap_range(j, sw, pw, W, OW, &ox0, &ox1);
       if (oy0) memset(dst, 0, sizeof(float) * (size_t)oy0 * OW);
       if (oy1 < OH) memset(dst + (size_t)oy1 * OW, 0, sizeof(float) * (size_t)(OH - oy1) * OW);
-      const int nx = ox1 - ox0;
       if (nx <= 0) {
         if (oy1 > oy0) memset(dst + (size_t)oy0 * OW, 0, sizeof(float) * (size_t)(oy1 - oy0) * OW);
         continue;
@@ -47,12 +65,16 @@ void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g) {
         for (int ox = nx; ox < OW - ox0; ox++) d[ox] = 0.0f;
       }
     }
+  }
 }
 
 void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g) {
   const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
   const int ph = g->ph, pw = g->pw, OH = g->OH, OW = g->OW;
   const long P = (long)OH * OW, ld = (long)N * P;
+  taps ty, tx;
+  tap_table(&ty, kh, sh, ph, H, OH);
+  tap_table(&tx, kw, sw, pw, W, OW);
   /* every (n, c) plane is written by its own rows of col only: no races */
   #pragma omp parallel for collapse(2) if ((long)C * kh * kw * ld > PAR_MIN) schedule(static)
   for (int n = 0; n < N; n++)
@@ -60,12 +82,13 @@ void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g) {
       float *xp = x + ((size_t)n * C + c) * H * W;
       for (int i = 0; i < kh; i++) {
         int oy0, oy1;
-        tap_range(i, sh, ph, H, OH, &oy0, &oy1);
+        tap_get(&ty, i, sh, ph, H, OH, &oy0, &oy1);
+        if (oy1 <= oy0) continue;
         for (int j = 0; j < kw; j++) {
           int ox0, ox1;
-          tap_range(j, sw, pw, W, OW, &ox0, &ox1);
+          tap_get(&tx, j, sw, pw, W, OW, &ox0, &ox1);
           const int nx = ox1 - ox0;
-          if (nx <= 0 || oy1 <= oy0) continue;
+          if (nx <= 0) continue;
           const float *s = col + ((size_t)(c * kh + i) * kw + j) * ld + (size_t)n * P + (size_t)oy0 * OW + ox0;
           float *d = xp + (size_t)(oy0 * sh - ph + i) * W + (ox0 * sw - pw + j);
           for (int oy = oy0; oy < oy1; oy++, s += OW, d += (size_t)sh * W) {
