@@ -189,10 +189,14 @@ int gf__net_finalize(gf__net *net) {
   /* An activation overwrites its input when no backward pass needs that input any more: the
      layers before it only need their own inputs, and relu / leaky relu (slope >= 0) / tanh /
      sigmoid backward from the output alone (x > 0 <=> y > 0). */
+  /* A reshape is a new view of its input (no copy), except of the caller's input. */
   for (int i = 1; i < net->n; i++) {
     gf__layer *l = &net->layers[i];
-    l->inplace = l->kind == GF_LAYER_ACT && net->layers[i - 1].kind != GF_LAYER_ACT &&
-                 !(l->act == GF_ACT_LEAKY_RELU && l->alpha < 0);
+    const gf__layer *p = &net->layers[i - 1];
+    if (l->kind == GF_LAYER_RESHAPE) l->inplace = 1;
+    else
+      l->inplace = l->kind == GF_LAYER_ACT && p->kind != GF_LAYER_ACT && !(p->kind == GF_LAYER_RESHAPE && p->inplace) &&
+                   !(l->act == GF_ACT_LEAKY_RELU && l->alpha < 0);
   }
   const gf__ops *o = net->ops;
   net->arena = o->alloc(sizeof(float) * (size_t)(4 * off + 1));
@@ -417,7 +421,7 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
     case GF_LAYER_REFLPAD:
       o->reflect_pad_fwd(y, x, B * l->in_c, l->in_h, l->in_w, l->pad[0], l->pad[1], l->pad[2], l->pad[3]);
       break;
-    case GF_LAYER_RESHAPE: o->copy(y, x, n); break;
+    case GF_LAYER_RESHAPE: if (y != x) o->copy(y, x, n); break; /* a view unless it is the first layer */
     }
     x = y;
   }
