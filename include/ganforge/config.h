@@ -8,7 +8,12 @@ extern "C" {
 
 /* X(section, key, type, default, help). Types: INT (int), REAL (double), STR (char[160]). */
 #define GF_CONFIG_KEYS(X)                                                                          \
-  X(model, arch, STR, "mlp", "network family: mlp")                                                \
+  X(model, arch, STR, "mlp", "network family: mlp | dcgan")                                        \
+  X(model, ngf, INT, 64, "dcgan: generator feature maps (width of its last hidden layer)")           \
+  X(model, ndf, INT, 64, "dcgan: discriminator feature maps (width of its first layer)")             \
+  X(model, nc, INT, 1, "image channels the model works on: 1 (grey) | 3 (RGB); images are converted") \
+  X(model, size, INT, 64, "image size of the model (dcgan: 28 | 16 | 32 | 64 | 128 | 256); images are resized + center-cropped") \
+  X(model, bn_init_std, REAL, 0.0, "BatchNorm weight init: N(1, std) when > 0, else 1")            \
   X(model, nz, INT, 100, "latent (noise) dimension")                                               \
   X(model, noise, STR, "normal", "noise distribution: normal | uniform")                           \
   X(model, noise_lo, REAL, -1.0, "uniform noise lower bound")                                      \
@@ -32,7 +37,7 @@ extern "C" {
   X(model, bn_eps, REAL, 1e-5, "BatchNorm epsilon")                                                \
   X(model, bn_momentum, REAL, 0.1, "BatchNorm running-statistics momentum")                        \
   X(model, sample_bn, STR, "eval", "BatchNorm when sampling: eval (running stats) | batch")        \
-  X(data, name, STR, "shapes", "dataset: mnist | fashion-mnist | digits | gauss1d | ring8 | grid25 | shapes") \
+  X(data, name, STR, "shapes", "dataset: mnist | fashion-mnist | digits | gauss1d | ring8 | grid25 | shapes | cifar10 | folder | faces") \
   X(data, path, STR, "", "dataset folder or file (default: search $GANFORGE_DATA, cache, download)") \
   X(data, split, STR, "train", "split: train | test | all")                                        \
   X(data, offset, INT, 0, "skip the first N samples")                                              \
@@ -42,6 +47,8 @@ extern "C" {
   X(data, mu, REAL, 0.0, "gauss1d mean")                                                           \
   X(data, sigma, REAL, 1.0, "gauss1d standard deviation")                                          \
   X(data, download, INT, 1, "download a missing dataset (0: fail instead)")                        \
+  X(data, on_bad_image, STR, "skip", "image folders: skip (count and report) | fail on an unreadable file") \
+  X(data, flip, INT, 0, "1: random horizontal flip of training images")                              \
   X(train, epochs, INT, 10, "passes over the data")                                                \
   X(train, max_steps, INT, 0, "stop after N generator steps (0: no limit)")                        \
   X(train, batch, INT, 64, "minibatch size")                                                       \

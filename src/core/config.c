@@ -227,11 +227,12 @@ int gf_config_validate(const gf_config *c) {
   static const char *const gnorms[] = {"none", "bn", "bn_after", NULL};
   static const char *const dnorms[] = {"none", "bn", NULL};
   static const char *const noises[] = {"normal", "uniform", NULL};
-  static const char *const datas[] = {"mnist", "fashion-mnist", "digits", "gauss1d", "ring8", "grid25", "shapes", NULL};
+  static const char *const datas[] = {"mnist", "fashion-mnist", "digits", "gauss1d", "ring8", "grid25", "shapes", "cifar10", "folder", "faces", NULL};
   static const char *const splits[] = {"train", "test", "all", NULL};
   static const char *const glosses[] = {"minimax", "nonsaturating", "kl", NULL};
   static const char *const opts[] = {"adam", "sgd", NULL};
-  static const char *const archs[] = {"mlp", NULL};
+  static const char *const archs[] = {"mlp", "dcgan", NULL};
+  static const char *const badimg[] = {"skip", "fail", NULL};
   static const char *const sbn[] = {"eval", "batch", NULL};
   GF_TRY(one_of("model.arch", c->model_arch, archs));
   GF_TRY(one_of("model.noise", c->model_noise, noises));
@@ -245,6 +246,7 @@ int gf_config_validate(const gf_config *c) {
   GF_TRY(one_of("model.sample_bn", c->model_sample_bn, sbn));
   GF_TRY(one_of("data.name", c->data_name, datas));
   GF_TRY(one_of("data.split", c->data_split, splits));
+  GF_TRY(one_of("data.on_bad_image", c->data_on_bad_image, badimg));
   GF_TRY(one_of("train.g_loss", c->train_g_loss, glosses));
   GF_TRY(one_of("train.optimizer", c->train_optimizer, opts));
   GF_TRY(widths_ok("model.g_hidden", c->model_g_hidden));
@@ -256,6 +258,16 @@ int gf_config_validate(const gf_config *c) {
   RANGE(pieces, "model.d_pieces", c->model_d_pieces >= 1 && c->model_d_pieces <= 64, "between 1 and 64");
   RANGE(dropout, "model.d_dropout", c->model_d_dropout >= 0 && c->model_d_dropout < 1, "in [0, 1)");
   RANGE(dropout, "model.d_dropout_in", c->model_d_dropout_in >= 0 && c->model_d_dropout_in < 1, "in [0, 1)");
+  RANGE(ngf, "model.ngf", c->model_ngf >= 1 && c->model_ngf <= 4096, "between 1 and 4096");
+  RANGE(ndf, "model.ndf", c->model_ndf >= 1 && c->model_ndf <= 4096, "between 1 and 4096");
+  RANGE(nc, "model.nc", c->model_nc == 1 || c->model_nc == 3, "1 or 3");
+  RANGE(size, "model.size", c->model_size >= 4 && c->model_size <= 1024, "between 4 and 1024");
+  if (!strcmp(c->model_arch, "dcgan")) {
+    int sz = c->model_size, pow2 = sz >= 16 && sz <= 256 && (sz & (sz - 1)) == 0;
+    RANGE(size, "model.size", sz == 28 || pow2, "28 or a power of two from 16 to 256 for model.arch=dcgan");
+  }
+  RANGE(bn_init_std, "model.bn_init_std", c->model_bn_init_std >= 0, "0 or positive");
+  RANGE(flip, "data.flip", c->data_flip == 0 || c->data_flip == 1, "0 or 1");
   RANGE(eps, "model.bn_eps", c->model_bn_eps > 0, "positive");
   RANGE(momentum, "model.bn_momentum", c->model_bn_momentum >= 0 && c->model_bn_momentum <= 1, "in [0, 1]");
   RANGE(limit, "data.limit", c->data_limit >= 0, "0 or positive");

@@ -21,6 +21,12 @@ typedef enum gf__gan_loss {
   GF_LOSS_MSE_ZERO     /* x^2                      (LSGAN fake) */
 } gf__gan_loss;
 
+/* Geometry of a 2-D convolution over NCHW images: C x H x W input windows of kh x kw with
+   stride (sh, sw) and zero padding (ph, pw), giving OH x OW positions. */
+typedef struct gf__conv_geom {
+  int C, H, W, kh, kw, sh, sw, ph, pw, OH, OW;
+} gf__conv_geom;
+
 typedef struct gf__ops {
   const char *name;
   /* ---- memory ---- */
@@ -75,6 +81,19 @@ typedef struct gf__ops {
   /* classical momentum (pylearn2): v = mom*v - lr*(g + wd*p); p += v */
   void (*sgd)(float *p, const float *g, float *v, size_t n, float lr, float momentum,
               float weight_decay);
+  /* ---- convolution helpers (NCHW) ----
+     im2col: col[(c*kh+i)*kw+j, n*OH*OW + oy*OW + ox] = x[n, c, oy*sh-ph+i, ox*sw-pw+j] (0 outside)
+     for N images x [N, C, H, W] into col [C*kh*kw, N*OH*OW]. col2im is its adjoint and
+     ACCUMULATES: x += col2im(col). */
+  void (*im2col)(float *col, const float *x, int N, const gf__conv_geom *g);
+  void (*col2im)(float *x, const float *col, int N, const gf__conv_geom *g);
+  /* Swaps the first two axes of [A, B, S]: dst[b, a, s] = src[a, b, s] + beta * dst[b, a, s]
+     (beta 0 or 1). Moves between per-sample [N, C, S] and channel-major [C, N*S] layouts. */
+  void (*swap01)(float *dst, const float *src, int A, int B, int S, float beta);
+  /* Reflection padding of NC planes H x W by (top, bottom, left, right) (each < the size of
+     its axis): y [NC, H+t+b, W+l+r]; the backward ACCUMULATES dx [NC, H, W]. */
+  void (*reflect_pad_fwd)(float *y, const float *x, int NC, int H, int W, int t, int b, int l, int r);
+  void (*reflect_pad_bwd)(float *dx, const float *dy, int NC, int H, int W, int t, int b, int l, int r);
   /* ---- misc ---- */
   /* Counts non-finite values in x (host result). */
   size_t (*count_nonfinite)(const float *x, size_t n);

@@ -35,7 +35,76 @@ static gf__init init_of(const char *s) {
   return GF_INIT_TORCH;
 }
 
+/* DCGAN (Radford et al.; pytorch/examples): size 28 is the common MNIST model (ConvT 7x7 to
+   7x7, two stride-2 ConvT), other sizes start from 4x4 and double log2(size/4) times. Layer
+   indices match the twin nn.Sequential, so tensor names match its state_dict. */
+static int dcgan_levels(int size) {
+  int L = 0;
+  while ((4 << L) < size) L++;
+  return L;
+}
+
+static int build_dcgan_g(gf__net *net, const gf_config *cfg, const gf__ops *ops, long dim) {
+  int nz = cfg->model_nz, ngf = cfg->model_ngf, nc = cfg->model_nc, size = cfg->model_size;
+  float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum;
+  if (dim != (long)nc * size * size)
+    return gf__fail(GF_EINVAL, "dcgan generator makes %dx%dx%d images, the data has %ld values per sample "
+                    "(set model.nc / model.size)", nc, size, size, dim);
+  gf__net_init(net, ops, "G", nz, 1, 1);
+  if (size == 28) {
+    GF_TRY(gf__net_add_convt2d(net, 4 * ngf, 7, 7, 1, 1, 0, 0, 0, 0, 0));
+    GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    GF_TRY(gf__net_add_act(net, GF_ACT_RELU, 0));
+    GF_TRY(gf__net_add_convt2d(net, 2 * ngf, 4, 4, 2, 2, 1, 1, 0, 0, 0));
+    GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    GF_TRY(gf__net_add_act(net, GF_ACT_RELU, 0));
+  } else {
+    int L = dcgan_levels(size);
+    GF_TRY(gf__net_add_convt2d(net, ngf << (L - 1), 4, 4, 1, 1, 0, 0, 0, 0, 0));
+    GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    GF_TRY(gf__net_add_act(net, GF_ACT_RELU, 0));
+    for (int k = L - 2; k >= 0; k--) {
+      GF_TRY(gf__net_add_convt2d(net, ngf << k, 4, 4, 2, 2, 1, 1, 0, 0, 0));
+      GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+      GF_TRY(gf__net_add_act(net, GF_ACT_RELU, 0));
+    }
+  }
+  GF_TRY(gf__net_add_convt2d(net, nc, 4, 4, 2, 2, 1, 1, 0, 0, 0));
+  GF_TRY(gf__net_add_act(net, GF_ACT_TANH, 0));
+  gf__net_set_init(net, 0, init_of(cfg->model_g_init), (float)cfg->model_g_init_scale);
+  return gf__net_finalize(net);
+}
+
+static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w) {
+  int ndf = cfg->model_ndf, nc = cfg->model_nc, size = cfg->model_size;
+  float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum, slope = (float)cfg->model_d_slope;
+  if (c != nc || h != size || w != size)
+    return gf__fail(GF_EINVAL, "dcgan discriminator takes %dx%dx%d images, the data is %dx%dx%d (set model.nc / model.size)",
+                    nc, size, size, c, h, w);
+  gf__net_init(net, ops, "D", c, h, w);
+  GF_TRY(gf__net_add_conv2d(net, ndf, 4, 4, 2, 2, 1, 1, 0));
+  GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
+  if (size == 28) {
+    GF_TRY(gf__net_add_conv2d(net, 2 * ndf, 4, 4, 2, 2, 1, 1, 0));
+    GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
+    GF_TRY(gf__net_add_conv2d(net, 1, 7, 7, 1, 1, 0, 0, 0));
+  } else {
+    int L = dcgan_levels(size);
+    for (int k = 1; k < L; k++) {
+      GF_TRY(gf__net_add_conv2d(net, ndf << k, 4, 4, 2, 2, 1, 1, 0));
+      GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+      GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
+    }
+    GF_TRY(gf__net_add_conv2d(net, 1, 4, 4, 1, 1, 0, 0, 0));
+  }
+  GF_TRY(gf__net_add_reshape(net, 1, 1, 1)); /* nn.Flatten: the logit */
+  gf__net_set_init(net, 0, init_of(cfg->model_d_init), (float)cfg->model_d_init_scale);
+  return gf__net_finalize(net);
+}
+
 int gf__build_generator(gf__net *net, const gf_config *cfg, const gf__ops *ops, long dim) {
+  if (!strcmp(cfg->model_arch, "dcgan")) return build_dcgan_g(net, cfg, ops, dim);
   int w[32], nh = parse_widths(cfg->model_g_hidden, w, 32);
   gf__net_init(net, ops, "G", cfg->model_nz, 1, 1);
   gf__act act = act_of(cfg->model_g_act);
@@ -54,6 +123,7 @@ int gf__build_generator(gf__net *net, const gf_config *cfg, const gf__ops *ops, 
 }
 
 int gf__build_discriminator(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w) {
+  if (!strcmp(cfg->model_arch, "dcgan")) return build_dcgan_d(net, cfg, ops, c, h, w);
   int wd[32], nh = parse_widths(cfg->model_d_hidden, wd, 32);
   gf__net_init(net, ops, "D", c, h, w);
   int maxout = !strcmp(cfg->model_d_act, "maxout");
@@ -72,6 +142,18 @@ int gf__build_discriminator(gf__net *net, const gf_config *cfg, const gf__ops *o
   return gf__net_finalize(net);
 }
 
+void gf__data_shape(const gf_config *cfg, int *c, int *h, int *w) {
+  const char *n = cfg->data_name;
+  *c = 1; *h = *w = 1;
+  if (!strcmp(cfg->model_arch, "dcgan") || !strcmp(n, "cifar10") || !strcmp(n, "folder") || !strcmp(n, "faces")) {
+    *c = cfg->model_nc; *h = *w = cfg->model_size;
+  } else if (!strcmp(n, "gauss1d")) *c = 1;
+  else if (!strcmp(n, "ring8") || !strcmp(n, "grid25")) *c = 2;
+  else if (!strcmp(n, "digits")) *h = *w = 8;
+  else if (!strcmp(n, "shapes")) *h = *w = cfg->data_size;
+  else *h = *w = 28;
+}
+
 int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c, int h, int w, int B,
                    const float *marginals) {
   memset(gan, 0, sizeof *gan);
@@ -87,8 +169,8 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
   int rc;
   if ((rc = gf__build_generator(&gan->G, cfg, ops, gan->dim)) < 0) goto fail;
   if ((rc = gf__build_discriminator(&gan->D, cfg, ops, c, h, w)) < 0) goto fail;
-  gf__net_init_params(&gan->G, &gan->r_init, 0.0f);
-  gf__net_init_params(&gan->D, &gan->r_init, 0.0f);
+  gf__net_init_params(&gan->G, &gan->r_init, (float)cfg->model_bn_init_std);
+  gf__net_init_params(&gan->D, &gan->r_init, (float)cfg->model_bn_init_std);
   if (marginals && cfg->model_g_out_bias_marginals && !strcmp(cfg->model_g_out, "sigmoid")) {
     /* sigmoid(b) = mean pixel: b = logit(clamp(mean)) */
     const gf__layer *last = &gan->G.layers[gan->G.n - 2];

@@ -58,4 +58,7 @@ int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host);
 int gf__build_generator(gf__net *net, const gf_config *cfg, const gf__ops *ops, long dim);
 int gf__build_discriminator(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w);
 
+/* Per-sample shape of the data a config trains on (without loading it). */
+void gf__data_shape(const gf_config *cfg, int *c, int *h, int *w);
+
 #endif

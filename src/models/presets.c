@@ -47,6 +47,26 @@ static const preset presets[] = {
    "data.name=grid25 data.n=100000 model.nz=2 model.noise=normal model.g_hidden=400,400,400,400 "
    "model.g_act=relu model.g_norm=bn model.g_out=linear model.d_hidden=200,200,200 model.d_act=maxout "
    "model.d_pieces=5 train.lr=1e-4 train.beta1=0.8 train.batch=100 train.epochs=20 train.grid=2500"},
+  {"dcgan-mnist", "DCGAN on MNIST 28x28: G ConvT 7x7 -> 2 x ConvT 4x4 s2 (BN, ReLU, tanh), D 2 x Conv 4x4 s2 "
+                  "(LeakyReLU 0.2, BN) -> Conv 7x7 logit; N(0,0.02) init, Adam 2e-4 b1 0.5, batch 64, 5 epochs",
+   "data.name=mnist model.size=28 model.nc=1 "
+   "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=5 train.grid=64 train.nrow=8"},
+  {"dcgan-cifar10", "DCGAN on CIFAR-10 32x32x3: G ConvT(nz,4ngf,4,1,0) 4x4 -> 3 x ConvT 4x4 s2 to 32x32, "
+                    "D Conv 4x4 s2 x3 (BN from the 2nd) -> Conv 4x4 logit; Adam 2e-4 b1 0.5, batch 64, 25 epochs",
+   "data.name=cifar10 model.size=32 model.nc=3 "
+   "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=25 train.grid=64 train.nrow=8"},
+  {"dcgan64", "canonical 64x64 DCGAN (pytorch/examples) on an image folder (data.path=DIR, RGB, "
+              "resized + center-cropped); Adam 2e-4 b1 0.5, batch 64, 25 epochs",
+   "data.name=folder model.size=64 model.nc=3 "
+   "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=25 train.grid=64 train.nrow=8"},
+  {"dcgan-faces", "64x64 grey DCGAN on the ORL faces (400 images, shared/data/faces), random flips; "
+                  "half-width (ngf = ndf = 32: 4x cheaper, enough for 400 images), batch 32, 100 epochs",
+   "data.name=faces model.size=64 model.nc=1 data.flip=1 "
+   "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating model.ngf=32 model.ndf=32 train.batch=32 train.epochs=100 train.grid=64 train.nrow=8"},
+  {"dcgan-shapes", "32x32 grey DCGAN on the built-in shapes set (12000 images), batch 64, 5 epochs",
+   "data.name=shapes data.n=12000 data.size=32 model.size=32 model.nc=1 "
+   "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=5 "
+   "train.grid=64 train.nrow=8"},
 };
 #define NPRESETS ((int)(sizeof presets / sizeof presets[0]))
 

@@ -8,6 +8,7 @@
 
 #include "core/util.h"
 #include "data/dataset.h"
+#include "data/images.h"
 #include "ganforge/ganforge.h"
 #include "io/image.h"
 #include "io/report.h"
@@ -29,8 +30,26 @@ static int load_dataset(const gf_config *cfg, gf__dataset *ds) {
   if (!strcmp(name, "ring8")) return gf__synth_ring8(ds, n, seed);
   if (!strcmp(name, "grid25")) return gf__synth_grid25(ds, n, seed);
   if (!strcmp(name, "shapes")) return gf__shapes_make(ds, n, cfg->data_size, seed, scale_of(cfg));
+  int fail_bad = !strcmp(cfg->data_on_bad_image, "fail");
+  if (!strcmp(name, "folder")) {
+    if (!cfg->data_path[0]) return gf__fail(GF_EUSAGE, "data.name=folder needs the image folder: --data DIR (or data.path)");
+    return gf__imagefolder_load(ds, cfg->data_path, "folder", cfg->model_nc, cfg->model_size, scale_of(cfg), fail_bad,
+                                cfg->data_limit, NULL);
+  }
   char dir[2048];
-  GF_TRY(gf__data_locate(name, cfg->data_path[0] ? cfg->data_path : NULL, cfg->data_download, dir, sizeof dir));
+  if (!strcmp(name, "cifar10") && cfg->data_path[0]) {
+    /* an explicit batch file or folder of batches (gf__cifar10_load checks it) */
+    snprintf(dir, sizeof dir, "%s", cfg->data_path);
+  } else {
+    GF_TRY(gf__data_locate(name, cfg->data_path[0] ? cfg->data_path : NULL, cfg->data_download, dir, sizeof dir));
+  }
+  if (!strcmp(name, "faces"))
+    return gf__imagefolder_load(ds, dir, "faces", cfg->model_nc, cfg->model_size, scale_of(cfg), fail_bad, cfg->data_limit,
+                                NULL);
+  if (!strcmp(name, "cifar10")) {
+    int split = !strcmp(cfg->data_split, "test") ? 1 : !strcmp(cfg->data_split, "all") ? 2 : 0;
+    return gf__cifar10_load(ds, dir, split, cfg->model_nc, cfg->model_size, scale_of(cfg), cfg->data_offset, cfg->data_limit);
+  }
   if (!strcmp(name, "digits")) {
     char path[2200];
     int is_file = strstr(dir, ".tra") || strstr(dir, ".tes");
@@ -239,17 +258,15 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   if (rc < 0) { gf__dataset_free(&ds); return rc; }
 
   FILE *log = NULL;
-  int *perm = malloc(sizeof(int) * (size_t)ds.n);
-  float *xb = malloc(sizeof(float) * (size_t)B * dim);
+  gf__prefetch *pf = NULL;
   picture_ctx pc = {0};
   pc.n = cfg.train_grid;
   pc.z = ops->alloc(sizeof(float) * (size_t)pc.n * cfg.model_nz);
   pc.host = malloc(sizeof(float) * (size_t)pc.n * dim);
   gf__data_pos pos = {1, 0, 0, 0.0};
-  gf__rng r_sample, r_data;
+  gf__rng r_sample;
   gf__rng_init(&r_sample, (uint64_t)cfg.train_seed, GF_STREAM_SAMPLE);
-  gf__rng_init(&r_data, (uint64_t)cfg.train_seed, GF_STREAM_DATA);
-  if (!perm || !xb || !pc.z || !pc.host) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+  if (!pc.z || !pc.host) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
   if (resume && (rc = gf__checkpoint_load(resume, &gan, &pos)) < 0) goto done;
   snprintf(path, sizeof path, "%s/config.txt", out);
   if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
@@ -274,6 +291,13 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   }
   if (!log) { rc = gf__fail(GF_EIO, "%s: cannot write the log", path); goto done; }
   gf__gan_noise(&gan, &r_sample, pc.z, pc.n);
+  /* batches are assembled (permutation of the data stream, gather, flips) on another thread,
+     from the resumed position if any */
+  gf__batch_info from = {pos.epoch, pos.batch, pos.data_counter, 0};
+  if ((rc = gf__prefetch_start(&pf, &ds, B, cfg.train_epochs, (uint64_t)cfg.train_seed, cfg.data_flip,
+                               resume ? &from : NULL)) < 0)
+    goto done;
+  uint64_t next_counter = pos.data_counter;
 
   int nb = ds.n / B;
   long steps_total = (long)cfg.train_epochs * nb / cfg.train_d_steps;
@@ -285,14 +309,16 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) stop = 1;
   for (int epoch = pos.epoch; epoch <= cfg.train_epochs && !stop; epoch++) {
     gan.epoch = epoch;
-    if (epoch != pos.epoch || !resume) pos.data_counter = r_data.counter;
-    r_data.counter = pos.data_counter;
-    gf__rng_perm(&r_data, perm, ds.n);
     int b0 = (epoch == pos.epoch) ? pos.batch : 0;
     pos.epoch = epoch;
     for (int b = b0; b < nb && !stop; b++) {
-      for (int i = 0; i < B; i++) memcpy(xb + (size_t)i * dim, ds.x + (size_t)perm[b * B + i] * dim, sizeof(float) * (size_t)dim);
+      gf__batch_info bi;
+      const float *xb = gf__prefetch_next(pf, &bi);
+      if (!xb || bi.epoch != epoch || bi.batch != b) { rc = gf__fail(GF_EIO, "data prefetch out of step"); break; }
+      pos.data_counter = bi.counter;
+      next_counter = bi.counter_next;
       ops->to_device(gan.xr, xb, sizeof(float) * (size_t)B * dim);
+      gf__prefetch_release(pf);
       if ((rc = gf__gan_d_step(&gan, gan.xr)) < 0) break;
       pos.batch = b + 1;
       if (gan.d_steps % cfg.train_d_steps) continue;
@@ -331,7 +357,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
     if ((rc = write_picture(&gan, &ds, &pc, path)) < 0) break;
     if ((rc = save_generator(&gan, out)) < 0) break;
-    gf__data_pos next = {epoch + 1, 0, r_data.counter, gf__now() - t0};
+    gf__data_pos next = {epoch + 1, 0, next_counter, gf__now() - t0};
     if ((rc = save_checkpoint(&gan, &next, out, cfg.train_keep)) < 0) break;
     pos = next;
     resume = NULL;
@@ -357,9 +383,8 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     rc = save_generator(&gan, out);
   }
 done:
+  gf__prefetch_stop(pf);
   if (log) fclose(log);
-  free(perm);
-  free(xb);
   free(pc.host);
   if (pc.z) ops->free(pc.z);
   gf__gan_destroy(&gan);
@@ -527,8 +552,13 @@ int gf_bench_sgemm(const char *device, int n, int reps, double *gflops) {
 
 static double net_flops(const gf__net *net) {
   double f = 0;
-  for (int i = 0; i < net->n; i++)
-    if (net->layers[i].kind == GF_LAYER_LINEAR) f += 2.0 * (double)net->layers[i].w_n;
+  for (int i = 0; i < net->n; i++) {
+    const gf__layer *l = &net->layers[i];
+    if (l->kind == GF_LAYER_LINEAR) f += 2.0 * (double)l->w_n;
+    /* conv: every weight once per output position; conv-transpose: once per input position */
+    else if (l->kind == GF_LAYER_CONV) f += 2.0 * (double)l->w_n * l->out_h * l->out_w;
+    else if (l->kind == GF_LAYER_CONVT) f += 2.0 * (double)l->w_n * l->in_h * l->in_w;
+  }
   return f; /* per sample, one forward */
 }
 
@@ -537,12 +567,8 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
   GF_TRY(gf_config_validate(&cfg));
   const gf__ops *ops;
   GF_TRY(gf__ops_get(cfg.train_device, &ops));
-  int c = 1, h = 1, w = 1;
-  if (!strcmp(cfg.data_name, "gauss1d")) c = 1;
-  else if (!strcmp(cfg.data_name, "ring8") || !strcmp(cfg.data_name, "grid25")) c = 2;
-  else if (!strcmp(cfg.data_name, "digits")) h = w = 8;
-  else if (!strcmp(cfg.data_name, "shapes")) h = w = cfg.data_size;
-  else h = w = 28;
+  int c, h, w;
+  gf__data_shape(&cfg, &c, &h, &w);
   int B = cfg.train_batch;
   gf__gan gan;
   GF_TRY(gf__gan_create(&gan, &cfg, ops, c, h, w, B, NULL));

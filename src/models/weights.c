@@ -80,16 +80,6 @@ int gf__weights_load_net(const gf__st_file *f, gf__net *net) {
   return 0;
 }
 
-/* Data shape of a config's dataset, without loading it. */
-static void data_shape(const gf_config *cfg, int *c, int *h, int *w) {
-  *h = *w = 1;
-  if (!strcmp(cfg->data_name, "gauss1d")) *c = 1;
-  else if (!strcmp(cfg->data_name, "ring8") || !strcmp(cfg->data_name, "grid25")) *c = 2;
-  else if (!strcmp(cfg->data_name, "digits")) { *c = 1; *h = *w = 8; }
-  else if (!strcmp(cfg->data_name, "shapes")) { *c = 1; *h = *w = cfg->data_size; }
-  else { *c = 1; *h = *w = 28; }
-}
-
 int gf__generator_open(const char *run, const gf__ops *ops, gf_config *cfg, gf__net *G, int *c, int *h, int *w) {
   char path[2048];
   struct stat st;
@@ -111,7 +101,7 @@ int gf__generator_open(const char *run, const gf__ops *ops, gf_config *cfg, gf__
     gf__st_close(&f);
     return gf__fail(GF_EFORMAT, "%s: bad config in metadata: %s", path, msg);
   }
-  data_shape(cfg, c, h, w);
+  gf__data_shape(cfg, c, h, w);
   rc = gf__build_generator(G, cfg, ops, (long)*c * *h * *w);
   if (rc == 0) rc = gf__weights_load_net(&f, G);
   gf__st_close(&f);

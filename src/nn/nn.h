@@ -15,7 +15,12 @@ typedef enum gf__layer_kind {
   GF_LAYER_ACT,        /* relu / leaky relu / tanh / sigmoid */
   GF_LAYER_MAXOUT,     /* max over `pieces` consecutive inputs */
   GF_LAYER_DROPOUT,    /* inverted dropout with drop probability p (train only) */
-  GF_LAYER_BATCHNORM   /* BatchNorm over (N, C, S): batch stats in train, running stats in eval */
+  GF_LAYER_BATCHNORM,  /* BatchNorm over (N, C, S): batch stats in train, running stats in eval */
+  GF_LAYER_CONV,       /* Conv2d: W [OC, IC, kh, kw], optional bias [OC] */
+  GF_LAYER_CONVT,      /* ConvTranspose2d: W [IC, OC, kh, kw], optional bias [OC] */
+  GF_LAYER_INSTNORM,   /* InstanceNorm2d: per-sample, per-channel stats; optional affine [C] */
+  GF_LAYER_REFLPAD,    /* ReflectionPad2d (top, bottom, left, right) */
+  GF_LAYER_RESHAPE     /* Flatten / Reshape: same data, new per-sample shape */
 } gf__layer_kind;
 
 typedef enum gf__init {
@@ -39,6 +44,10 @@ typedef struct gf__layer {
   long w_off, w_n;           /* weight slice of the parameter arena (-1 / 0 if none) */
   long b_off, b_n;           /* bias slice */
   long rm_off, rv_off;       /* running mean / var slices of the buffer arena (-1 if none) */
+  gf__conv_geom geom;        /* CONV: input -> output; CONVT: the adjoint conv, output -> input */
+  int chunk;                 /* CONV/CONVT: samples per im2col + sgemm batch */
+  int pad[4];                /* REFLPAD: top, bottom, left, right */
+  int inplace;               /* ACT: output aliases the input (set by gf__ctx_create) */
   gf__init init;             /* weight initialisation */
   float init_a;
 } gf__layer;
@@ -58,6 +67,8 @@ typedef struct gf__net {
   float *arena;              /* one allocation: 4 * nparam floats */
   float *params, *grads, *opt_m, *opt_v;
   float *buffers;            /* nbuf floats */
+  float *ws;                 /* convolution workspace shared by the net's contexts (ws_floats) */
+  size_t ws_floats;
   int finalized;
 } gf__net;
 
@@ -66,7 +77,9 @@ typedef struct gf__ctx {
   int max_batch, batch, train;
   const float *input;             /* [B, in] borrowed from the caller */
   float *out[GF_MAX_LAYERS];      /* [B, out_i] layer outputs */
-  float *dout[GF_MAX_LAYERS];     /* [B, out_i] gradients of the outputs */
+  float *dout[GF_MAX_LAYERS];     /* [B, out_i] gradients of the outputs: dout[n-1] is the net's
+                                     own (kept across backward calls); the inner layers share
+                                     two buffers used in turn, valid only during a backward */
   float *aux[GF_MAX_LAYERS];      /* BN: mean[C], rstd[C]; maxout: argmax[B*units]; dropout: mask */
   float *mem;
   size_t mem_floats;
@@ -79,6 +92,18 @@ int gf__net_add_act(gf__net *net, gf__act act, float alpha);
 int gf__net_add_maxout(gf__net *net, int pieces);
 int gf__net_add_dropout(gf__net *net, float p);
 int gf__net_add_batchnorm(gf__net *net, int affine, float eps, float momentum);
+/* Conv2d(IC -> oc, kernel kh x kw, stride, zero padding), PyTorch semantics (no dilation/groups). */
+int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int ph, int pw, int bias);
+/* ConvTranspose2d: out = (in - 1) * stride - 2 * pad + kernel + output_padding (< stride). */
+int gf__net_add_convt2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int ph, int pw, int oph,
+                        int opw, int bias);
+/* InstanceNorm2d: statistics per sample and channel over H*W (always, as PyTorch's default
+   track_running_stats=False); affine adds weight/bias [C] (init 1 / 0). */
+int gf__net_add_instnorm(gf__net *net, int affine, float eps);
+/* ReflectionPad2d with (top, bottom, left, right); each must be smaller than its axis. */
+int gf__net_add_reflpad(gf__net *net, int top, int bottom, int left, int right);
+/* Flatten / Reshape to (c, h, w) with the same number of elements. */
+int gf__net_add_reshape(gf__net *net, int c, int h, int w);
 /* Sets the init of every weight-bearing layer from index `from` on (BatchNorm keeps 1/0 unless
    bn_std > 0, then weight ~ N(1, bn_std)). */
 void gf__net_set_init(gf__net *net, int from, gf__init init, float a);
@@ -92,7 +117,9 @@ void gf__net_zero_grad(gf__net *net);
 static inline long gf__net_in_size(const gf__net *n) { return (long)n->in_c * n->in_h * n->in_w; }
 static inline long gf__net_out_size(const gf__net *n) { return gf__layer_out_size(&n->layers[n->n - 1]); }
 
-int gf__ctx_create(gf__ctx *ctx, const gf__net *net, int max_batch);
+/* Plans the activations of one application of the net for batches up to max_batch (and grows
+   the net's shared convolution workspace if needed). */
+int gf__ctx_create(gf__ctx *ctx, gf__net *net, int max_batch);
 void gf__ctx_destroy(gf__ctx *ctx);
 
 /* Forward: returns the output [B, out]. train = 1 uses batch statistics and dropout (from `drop`). */
@@ -126,5 +153,18 @@ void gf__linear_forward(const gf__ops *o, float *out, const float *inp, const fl
 /* Accumulates (+=) into dinp, dw, db; dw_set / dinp_set = 1 overwrite instead (first writer). */
 void gf__linear_backward(const gf__ops *o, float *dinp, float *dw, float *db, const float *dout,
                          const float *inp, const float *w, int B, int IC, int OC, int dw_set, int dinp_set);
+
+/* Convolution kernels on the ops table (im2col / col2im + sgemm). ws holds at least
+   gf__conv_ws_floats(layer, chunk) floats; samples are processed `chunk` at a time.
+   Backward passes accumulate into dinp / dw (NULL to skip). */
+size_t gf__conv_ws_floats(const gf__layer *l, int chunk);
+void gf__conv2d_forward(const gf__ops *o, float *out, const float *inp, const float *w, const float *b,
+                        float *ws, int B, const gf__layer *l);
+void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, const float *dout,
+                         const float *inp, const float *w, float *ws, int B, const gf__layer *l);
+void gf__convt2d_forward(const gf__ops *o, float *out, const float *inp, const float *w, const float *b,
+                         float *ws, int B, const gf__layer *l);
+void gf__convt2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, const float *dout,
+                          const float *inp, const float *w, float *ws, int B, const gf__layer *l);
 
 #endif

@@ -1,0 +1,150 @@
+/* cpu_conv.c: CPU convolution helpers: im2col / col2im (the lowering that turns a convolution
+   into one sgemm), axis swaps between [N, C, S] and [C, N*S], and reflection padding. */
+#include <string.h>
+
+#include "cpu/cpu_internal.h"
+
+#define PAR_MIN 32768
+
+/* Valid output range [*lo, *hi) of one kernel tap t along an axis: 0 <= o*st - pad + t < n. */
+static inline void tap_range(int t, int st, int pad, int n, int on, int *lo, int *hi) {
+  int a = pad - t, l = a > 0 ? (a + st - 1) / st : 0;   /* first o with o*st >= pad - t */
+  int b = n - 1 + pad - t, h = b >= 0 ? b / st + 1 : 0; /* one past the last o with o*st <= n-1+pad-t */
+  if (h > on) h = on;
+  if (l > h) l = h;
+  *lo = l;
+  *hi = h;
+}
+
+/* Per-tap valid ranges of a kernel axis, computed once per call (no divisions in the loops). */
+#define MAXK 64
+typedef struct taps {
+  int lo[MAXK], hi[MAXK];
+} taps;
+
+static void tap_table(taps *t, int k, int st, int pad, int n, int on) {
+  for (int i = 0; i < k && i < MAXK; i++) tap_range(i, st, pad, n, on, &t->lo[i], &t->hi[i]);
+}
+
+static inline void tap_get(const taps *t, int i, int st, int pad, int n, int on, int *lo, int *hi) {
+  if (i < MAXK) { *lo = t->lo[i]; *hi = t->hi[i]; }
+  else tap_range(i, st, pad, n, on, lo, hi);
+}
+
+void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g) {
+  const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
+  const int ph = g->ph, pw = g->pw, OH = g->OH, OW = g->OW;
+  const long P = (long)OH * OW, ld = (long)N * P;
+  const long rows = (long)C * kh * kw;
+  taps ty, tx;
+  tap_table(&ty, kh, sh, ph, H, OH);
+  tap_table(&tx, kw, sw, pw, W, OW);
+  #pragma omp parallel for if (rows * ld > PAR_MIN) schedule(static)
+  for (long r = 0; r < rows; r++) {
+    const int c = (int)(r / (kh * kw)), i = (int)(r / kw % kh), j = (int)(r % kw);
+    int oy0, oy1, ox0, ox1;
+    tap_get(&ty, i, sh, ph, H, OH, &oy0, &oy1);
+    tap_get(&tx, j, sw, pw, W, OW, &ox0, &ox1);
+    const int nx = ox1 - ox0;
+    for (int n = 0; n < N; n++) {
+      float *dst = col + (size_t)r * ld + (size_t)n * P;
+      if (oy0) memset(dst, 0, sizeof(float) * (size_t)oy0 * OW);
+      if (oy1 < OH) memset(dst + (size_t)oy1 * OW, 0, sizeof(float) * (size_t)(OH - oy1) * OW);
+      if (nx <= 0) {
+        if (oy1 > oy0) memset(dst + (size_t)oy0 * OW, 0, sizeof(float) * (size_t)(oy1 - oy0) * OW);
+        continue;
+      }
+      const float *src = x + ((size_t)n * C + c) * H * W + (size_t)(oy0 * sh - ph + i) * W + (ox0 * sw - pw + j);
+      for (int oy = oy0; oy < oy1; oy++, src += (size_t)sh * W) {
+        float *d = dst + (size_t)oy * OW;
+        for (int ox = 0; ox < ox0; ox++) d[ox] = 0.0f;
+        d += ox0;
+        if (sw == 1) memcpy(d, src, sizeof(float) * (size_t)nx);
+        else if (sw == 2) for (int k = 0; k < nx; k++) d[k] = src[2 * k];
+        else for (int k = 0; k < nx; k++) d[k] = src[(size_t)k * sw];
+        for (int ox = nx; ox < OW - ox0; ox++) d[ox] = 0.0f;
+      }
+    }
+  }
+}
+
+void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g) {
+  const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
+  const int ph = g->ph, pw = g->pw, OH = g->OH, OW = g->OW;
+  const long P = (long)OH * OW, ld = (long)N * P;
+  taps ty, tx;
+  tap_table(&ty, kh, sh, ph, H, OH);
+  tap_table(&tx, kw, sw, pw, W, OW);
+  /* every (n, c) plane is written by its own rows of col only: no races */
+  #pragma omp parallel for collapse(2) if ((long)C * kh * kw * ld > PAR_MIN) schedule(static)
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C; c++) {
+      float *xp = x + ((size_t)n * C + c) * H * W;
+      for (int i = 0; i < kh; i++) {
+        int oy0, oy1;
+        tap_get(&ty, i, sh, ph, H, OH, &oy0, &oy1);
+        if (oy1 <= oy0) continue;
+        for (int j = 0; j < kw; j++) {
+          int ox0, ox1;
+          tap_get(&tx, j, sw, pw, W, OW, &ox0, &ox1);
+          const int nx = ox1 - ox0;
+          if (nx <= 0) continue;
+          const float *s = col + ((size_t)(c * kh + i) * kw + j) * ld + (size_t)n * P + (size_t)oy0 * OW + ox0;
+          float *d = xp + (size_t)(oy0 * sh - ph + i) * W + (ox0 * sw - pw + j);
+          for (int oy = oy0; oy < oy1; oy++, s += OW, d += (size_t)sh * W) {
+            if (sw == 1) for (int k = 0; k < nx; k++) d[k] += s[k];
+            else if (sw == 2) for (int k = 0; k < nx; k++) d[2 * k] += s[k];
+            else for (int k = 0; k < nx; k++) d[(size_t)k * sw] += s[k];
+          }
+        }
+      }
+    }
+}
+
+void gf__cpu_swap01(float *dst, const float *src, int A, int B, int S, float beta) {
+  #pragma omp parallel for collapse(2) if ((long)A * B * S > PAR_MIN) schedule(static)
+  for (int a = 0; a < A; a++)
+    for (int b = 0; b < B; b++) {
+      const float *s = src + ((size_t)a * B + b) * S;
+      float *d = dst + ((size_t)b * A + a) * S;
+      if (beta == 0.0f) memcpy(d, s, sizeof(float) * (size_t)S);
+      else for (int k = 0; k < S; k++) d[k] += s[k];
+    }
+}
+
+/* Source index of padded coordinate p (in [-before, n + after)) under reflection. */
+static inline int reflect(int p, int n) {
+  if (p < 0) return -p;
+  if (p >= n) return 2 * (n - 1) - p;
+  return p;
+}
+
+void gf__cpu_reflect_pad_fwd(float *y, const float *x, int NC, int H, int W, int t, int b, int l, int r) {
+  const int OH = H + t + b, OW = W + l + r;
+  #pragma omp parallel for if ((long)NC * OH * OW > PAR_MIN) schedule(static)
+  for (int p = 0; p < NC; p++) {
+    const float *xp = x + (size_t)p * H * W;
+    float *yp = y + (size_t)p * OH * OW;
+    for (int oy = 0; oy < OH; oy++) {
+      const float *row = xp + (size_t)reflect(oy - t, H) * W;
+      float *d = yp + (size_t)oy * OW;
+      for (int ox = 0; ox < l; ox++) d[ox] = row[reflect(ox - l, W)];
+      memcpy(d + l, row, sizeof(float) * (size_t)W);
+      for (int ox = l + W; ox < OW; ox++) d[ox] = row[reflect(ox - l, W)];
+    }
+  }
+}
+
+void gf__cpu_reflect_pad_bwd(float *dx, const float *dy, int NC, int H, int W, int t, int b, int l, int r) {
+  const int OH = H + t + b, OW = W + l + r;
+  #pragma omp parallel for if ((long)NC * OH * OW > PAR_MIN) schedule(static)
+  for (int p = 0; p < NC; p++) {
+    float *xp = dx + (size_t)p * H * W;
+    const float *yp = dy + (size_t)p * OH * OW;
+    for (int oy = 0; oy < OH; oy++) {
+      float *row = xp + (size_t)reflect(oy - t, H) * W;
+      const float *s = yp + (size_t)oy * OW;
+      for (int ox = 0; ox < OW; ox++) row[reflect(ox - l, W)] += s[ox];
+    }
+  }
+}

@@ -1,0 +1,13 @@
+/* cpu_internal.h: CPU-backend kernels shared between the files of src/cpu. */
+#ifndef GF_CPU_INTERNAL_H
+#define GF_CPU_INTERNAL_H
+
+#include "core/ops.h"
+
+void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g);
+void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g);
+void gf__cpu_swap01(float *dst, const float *src, int A, int B, int S, float beta);
+void gf__cpu_reflect_pad_fwd(float *y, const float *x, int NC, int H, int W, int t, int b, int l, int r);
+void gf__cpu_reflect_pad_bwd(float *dx, const float *dy, int NC, int H, int W, int t, int b, int l, int r);
+
+#endif

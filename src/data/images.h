@@ -1,0 +1,47 @@
+/* images.h: image datasets (image folders, CIFAR-10 binary batches) and the batch prefetcher. */
+#ifndef GF_DATA_IMAGES_H
+#define GF_DATA_IMAGES_H
+
+#include <stdint.h>
+
+#include "data/dataset.h"
+
+/* One decoded image (interleaved, ch 1 or 3) to a planar CHW float sample of nc x size x size:
+   channel conversion (grey -> RGB replicates, RGB -> grey by ITU-R 601 luma), bilinear resize of
+   the shorter side to `size`, center crop. */
+int gf__image_to_sample(float *out, const uint8_t *pix, int w, int h, int ch, int nc, int size, gf__scale scale);
+
+/* Every .png/.jpg/.jpeg/.pgm file under dir (recursive, sorted by path, hidden files ignored),
+   as nc x size x size samples. An unreadable image is GF_EFORMAT naming it when fail_on_bad, else
+   reported on stderr, skipped and counted in *skipped. limit > 0 keeps the first `limit`. */
+int gf__imagefolder_load(gf__dataset *d, const char *dir, const char *name, int nc, int size, gf__scale scale,
+                         int fail_on_bad, int limit, int *skipped);
+
+/* CIFAR-10 binary batches: `path` is a batch file, or a folder holding data_batch_1..5.bin and
+   test_batch.bin (directly or in cifar-10-batches-bin/). split: 0 train, 1 test, 2 all.
+   Every file must be a whole number of 3073-byte records with labels 0..9. */
+int gf__cifar10_load(gf__dataset *d, const char *path, int split, int nc, int size, gf__scale scale, int offset,
+                     int limit);
+
+/* Prefetcher: a thread that assembles the batches of every epoch (permutation from the data
+   stream of `seed`, gather, optional random horizontal flip) into a double buffer while the
+   step runs. Deterministic: batch (epoch, b) is the same whatever the timing, and the same when
+   the run is resumed from (epoch, batch, counter). */
+typedef struct gf__batch_info {
+  int epoch;              /* 1-based */
+  int batch;              /* index in the epoch */
+  uint64_t counter;       /* data-stream counter before this epoch's permutation */
+  uint64_t counter_next;  /* ... after it (where the next epoch starts) */
+} gf__batch_info;
+typedef struct gf__prefetch gf__prefetch;
+/* `from` (may be NULL: epoch 1, batch 0, a fresh stream): where to start; its counter_next is unused. */
+int gf__prefetch_start(gf__prefetch **pf, const gf__dataset *ds, int B, int epochs, uint64_t seed, int flip,
+                       const gf__batch_info *from);
+/* Waits for the next batch [B, dim] (host memory, valid until gf__prefetch_release); NULL after
+   the last epoch. */
+const float *gf__prefetch_next(gf__prefetch *pf, gf__batch_info *info);
+void gf__prefetch_release(gf__prefetch *pf);
+/* Stops the thread (also mid-epoch) and frees everything. */
+void gf__prefetch_stop(gf__prefetch *pf);
+
+#endif

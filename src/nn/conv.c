@@ -1,0 +1,112 @@
+/* conv.c: Conv2d and ConvTranspose2d as explicit forward/backward kernels on the ops table.
+   A convolution is lowered to one sgemm per chunk of samples: im2col gathers the receptive
+   fields of `chunk` images into col [IC*kh*kw, chunk*OH*OW], so the weight multiplies all of
+   them at once (a few large GEMMs instead of many thin ones). ConvTranspose2d is the adjoint:
+   sgemm into col, then col2im scatters into the output. */
+#include "nn/nn.h"
+
+static size_t conv_need(const gf__layer *l, int chunk) {
+  const gf__conv_geom *g = &l->geom;
+  size_t K = (size_t)g->C * g->kh * g->kw, P = (size_t)g->OH * g->OW;
+  if (l->kind == GF_LAYER_CONV) return (K + (size_t)l->out_c) * chunk * P; /* col + [OC, chunk*P] */
+  return (K + (size_t)l->in_c) * chunk * P;                                /* col + [IC, chunk*Pin] */
+}
+
+size_t gf__conv_ws_floats(const gf__layer *l, int chunk) { return conv_need(l, chunk); }
+
+void gf__conv2d_forward(const gf__ops *o, float *out, const float *inp, const float *w, const float *b,
+                        float *ws, int B, const gf__layer *l) {
+  const gf__conv_geom *g = &l->geom;
+  const int OC = l->out_c, K = g->C * g->kh * g->kw, P = g->OH * g->OW;
+  const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
+  for (int n0 = 0; n0 < B; n0 += l->chunk) {
+    int nb = B - n0 < l->chunk ? B - n0 : l->chunk;
+    float *col = ws, *tmp = ws + (size_t)K * nb * P;
+    float *y = out + (size_t)n0 * out_sz;
+    o->im2col(col, inp + (size_t)n0 * in_sz, nb, g);
+    if (nb == 1) {
+      o->gemm(0, 0, OC, P, K, 1.0f, w, K, col, P, 0.0f, y, P);
+    } else {
+      /* [OC, K] x [K, nb*P] -> [OC, nb, P], then to [nb, OC, P] */
+      o->gemm(0, 0, OC, nb * P, K, 1.0f, w, K, col, nb * P, 0.0f, tmp, nb * P);
+      o->swap01(y, tmp, OC, nb, P, 0.0f);
+    }
+  }
+  if (b) o->bias_fwd(out, b, B, OC, P);
+}
+
+void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, const float *dout,
+                         const float *inp, const float *w, float *ws, int B, const gf__layer *l) {
+  const gf__conv_geom *g = &l->geom;
+  const int OC = l->out_c, K = g->C * g->kh * g->kw, P = g->OH * g->OW;
+  const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
+  if (db) o->bias_bwd(db, dout, B, OC, P);
+  if (!dw && !dinp) return;
+  for (int n0 = 0; n0 < B; n0 += l->chunk) {
+    int nb = B - n0 < l->chunk ? B - n0 : l->chunk;
+    float *col = ws, *dyg = ws + (size_t)K * nb * P;
+    const float *dy = dout + (size_t)n0 * out_sz;
+    if (nb == 1) dyg = (float *)dy;
+    else o->swap01(dyg, dy, nb, OC, P, 0.0f); /* [nb, OC, P] -> [OC, nb*P] */
+    if (dw) {
+      o->im2col(col, inp + (size_t)n0 * in_sz, nb, g);
+      /* dW [OC, K] += dY [OC, nb*P] . col^T [nb*P, K] */
+      o->gemm(0, 1, OC, K, nb * P, 1.0f, dyg, nb * P, col, nb * P, 1.0f, dw, K);
+    }
+    if (dinp) {
+      /* dcol [K, nb*P] = W^T [K, OC] . dY [OC, nb*P]; dx += col2im(dcol) */
+      o->gemm(1, 0, K, nb * P, OC, 1.0f, w, K, dyg, nb * P, 0.0f, col, nb * P);
+      o->col2im(dinp + (size_t)n0 * in_sz, col, nb, g);
+    }
+  }
+}
+
+void gf__convt2d_forward(const gf__ops *o, float *out, const float *inp, const float *w, const float *b,
+                         float *ws, int B, const gf__layer *l) {
+  const gf__conv_geom *g = &l->geom; /* the adjoint conv: output (C=OC, H, W) -> input (OH, OW) */
+  const int IC = l->in_c, OC = l->out_c, K = OC * g->kh * g->kw, P = g->OH * g->OW;
+  const long in_sz = (long)IC * P, out_sz = (long)OC * g->H * g->W;
+  o->fill(out, 0.0f, (size_t)B * out_sz);
+  for (int n0 = 0; n0 < B; n0 += l->chunk) {
+    int nb = B - n0 < l->chunk ? B - n0 : l->chunk;
+    float *col = ws, *xg = ws + (size_t)K * nb * P;
+    const float *x = inp + (size_t)n0 * in_sz;
+    if (nb == 1) xg = (float *)x;
+    else o->swap01(xg, x, nb, IC, P, 0.0f); /* [nb, IC, P] -> [IC, nb*P] */
+    /* col [K, nb*P] = W^T [K, IC] . x [IC, nb*P] */
+    o->gemm(1, 0, K, nb * P, IC, 1.0f, w, K, xg, nb * P, 0.0f, col, nb * P);
+    o->col2im(out + (size_t)n0 * out_sz, col, nb, g);
+  }
+  if (b) o->bias_fwd(out, b, B, OC, g->H * g->W);
+}
+
+void gf__convt2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, const float *dout,
+                          const float *inp, const float *w, float *ws, int B, const gf__layer *l) {
+  const gf__conv_geom *g = &l->geom;
+  const int IC = l->in_c, OC = l->out_c, K = OC * g->kh * g->kw, P = g->OH * g->OW;
+  const long in_sz = (long)IC * P, out_sz = (long)OC * g->H * g->W;
+  if (db) o->bias_bwd(db, dout, B, OC, g->H * g->W);
+  if (!dw && !dinp) return;
+  for (int n0 = 0; n0 < B; n0 += l->chunk) {
+    int nb = B - n0 < l->chunk ? B - n0 : l->chunk;
+    float *dcol = ws, *xg = ws + (size_t)K * nb * P;
+    o->im2col(dcol, dout + (size_t)n0 * out_sz, nb, g);
+    if (dw) {
+      const float *x = inp + (size_t)n0 * in_sz;
+      const float *xs = x;
+      if (nb > 1) { o->swap01(xg, x, nb, IC, P, 0.0f); xs = xg; }
+      /* dW [IC, K] += x [IC, nb*P] . dcol^T [nb*P, K] */
+      o->gemm(0, 1, IC, K, nb * P, 1.0f, xs, nb * P, dcol, nb * P, 1.0f, dw, K);
+    }
+    if (dinp) {
+      float *dx = dinp + (size_t)n0 * in_sz;
+      if (nb == 1) {
+        o->gemm(0, 0, IC, P, K, 1.0f, w, K, dcol, P, 1.0f, dx, P);
+      } else {
+        /* dx [IC, nb*P] = W [IC, K] . dcol [K, nb*P], then += into [nb, IC, P] */
+        o->gemm(0, 0, IC, nb * P, K, 1.0f, w, K, dcol, nb * P, 0.0f, xg, nb * P);
+        o->swap01(dx, xg, IC, nb, P, 1.0f);
+      }
+    }
+  }
+}
