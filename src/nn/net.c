@@ -229,7 +229,7 @@ void gf__net_set_init(gf__net *net, int from, gf__init init, float a) {
   }
 }
 
-int gf__net_finalize(gf__net *net) {
+int gf__net_plan(gf__net *net) {
   if (net->n == 0) return gf__fail(GF_EINVAL, "network %s has no layers", net->name);
   long off = 0, boff = 0;
   for (int i = 0; i < net->n; i++) {
@@ -255,6 +255,12 @@ int gf__net_finalize(gf__net *net) {
                  !(l->act == GF_ACT_LEAKY_RELU && l->alpha < 0);
     if (l->kind == GF_LAYER_RESBEGIN) l->inplace = 1;
   }
+  return 0;
+}
+
+int gf__net_finalize(gf__net *net) {
+  GF_TRY(gf__net_plan(net));
+  long off = net->nparam, boff = net->nbuf;
   const gf__ops *o = net->ops;
   net->arena = o->alloc(sizeof(float) * (size_t)(4 * off + 1));
   net->buffers = o->alloc(sizeof(float) * (size_t)(boff + 1));
@@ -345,11 +351,29 @@ static long aux_size(const gf__layer *l, int B) {
 
 #define ROUND16(x) (((size_t)(x) + 15) / 16 * 16)
 
+size_t gf__ctx_plan(const gf__net *net, int max_batch, size_t *ws_floats) {
+  /* outputs (in-place activations share their input's), two gradient buffers used in turn,
+     aux slices, skip-gradient buffers; slices rounded to 16 floats to stay 64-byte aligned */
+  size_t total = 0, grad = 0, ws = 0;
+  for (int i = 0; i < net->n; i++) {
+    const gf__layer *l = &net->layers[i];
+    size_t sz = ROUND16((size_t)max_batch * gf__layer_out_size(l));
+    if (!l->inplace) total += sz;
+    if (sz > grad) grad = sz;
+    total += ROUND16(aux_size(l, max_batch));
+    if (l->is_src) total += sz;
+    if (l->kind == GF_LAYER_CONV || l->kind == GF_LAYER_CONVT) {
+      size_t need = gf__conv_ws_floats(l, max_batch < l->chunk ? max_batch : l->chunk);
+      if (need > ws) ws = need;
+    }
+  }
+  if (ws_floats) *ws_floats = ws;
+  return total + 2 * grad;
+}
+
 int gf__ctx_create(gf__ctx *ctx, gf__net *net, int max_batch) {
   memset(ctx, 0, sizeof *ctx);
   if (max_batch <= 0) return gf__fail(GF_EINVAL, "batch size %d must be positive", max_batch);
-  /* outputs (in-place activations share their input's), two gradient buffers used in turn,
-     aux slices; slices rounded to 16 floats to stay 64-byte aligned */
   size_t total = 0, grad = 0, ws = 0;
   for (int i = 0; i < net->n; i++) {
     const gf__layer *l = &net->layers[i];

@@ -131,6 +131,11 @@ void gf__net_name_last(gf__net *net, const char *fmt, ...)
 /* Sets the init of every weight-bearing layer from index `from` on (BatchNorm keeps 1/0 unless
    bn_std > 0, then weight ~ N(1, bn_std)). */
 void gf__net_set_init(gf__net *net, int from, gf__init init, float a);
+/* Plans parameter offsets (nparam, nbuf) and in-place layers without allocating anything. */
+int gf__net_plan(gf__net *net);
+/* Floats of one context for max_batch (activations, gradients, skip buffers) and, in
+   *ws_floats, the convolution work space it needs; after gf__net_plan. Allocates nothing. */
+size_t gf__ctx_plan(const gf__net *net, int max_batch, size_t *ws_floats);
 /* Plans offsets and allocates the arenas (once); BN running var starts at 1. */
 int gf__net_finalize(gf__net *net);
 /* Initialises every parameter from the stream; BN weight from N(1, bn_std) when bn_std > 0. */
