@@ -171,7 +171,8 @@ static int cmd_train(int argc, char **argv) {
     return die(rc, hint);
   }
   if (g_stop && !quiet) fprintf(stderr, "ganforge: stopped by signal; weights saved in %s\n", out);
-  if (!quiet) fprintf(stderr, "ganforge: done: %s/samples/, %s/log.csv, %s/generator.safetensors\n", out, out, out);
+  if (!quiet) fprintf(stderr, "ganforge: done: %s/samples/, %s/log.csv, %s/%s.safetensors\n", out, out, out,
+                      !strcmp(cfg.model_arch, "cyclegan") ? "cyclegan" : !strcmp(cfg.model_arch, "pix2pix") ? "pix2pix" : "generator");
   return 0;
 }
 
@@ -219,6 +220,42 @@ static int cmd_sample_like(int argc, char **argv, int interp) {
                   : gf_sample(run, (int)n, (uint64_t)seed, (int)nrow, (int)upscale, out);
   if (rc < 0) return die(rc, NULL);
   printf("%s\n", out);
+  return 0;
+}
+
+static const char *TRANSLATE_HELP =
+    "usage: ganforge translate CHECKPOINT_OR_RUN --direction AtoB|BtoA INPUT... -o OUTDIR\n"
+    "\n"
+    "Translates images (files, or folders searched recursively) with a trained cyclegan / pix2pix\n"
+    "generator at their full resolution (ResNet: sides multiple of 4; U-Net: of 2^downsamplings),\n"
+    "writing OUTDIR/<name>.png. AtoB uses G_A, BtoA G_B (pix2pix: its G, AtoB only).\n";
+
+static int cmd_translate(int argc, char **argv) {
+  const char *ckpt = NULL, *dir = "AtoB", *out = NULL;
+  const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
+  int n = 0;
+  if (!inputs) return EXIT_RUNTIME;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(TRANSLATE_HELP, stdout); free(inputs); return 0; }
+    if (!strcmp(a, "--direction") || !strcmp(a, "-o") || !strcmp(a, "--out")) {
+      if (!v) { free(inputs); return usage_error("translate", "%s needs a value", a); }
+      if (a[1] == '-' && a[2] == 'd') dir = v;
+      else out = v;
+      i++;
+    } else if (a[0] == '-') {
+      free(inputs);
+      return usage_error("translate", "unknown option '%s'", a);
+    } else if (!ckpt) ckpt = a;
+    else inputs[n++] = a;
+  }
+  if (!ckpt || !n || !out) {
+    free(inputs);
+    return usage_error("translate", "%s", !ckpt ? "missing CHECKPOINT_OR_RUN" : !n ? "missing INPUT images" : "missing -o OUTDIR");
+  }
+  int rc = gf_translate(ckpt, dir, inputs, n, out);
+  free(inputs);
+  if (rc < 0) return die(rc, NULL);
   return 0;
 }
 
@@ -303,6 +340,7 @@ static const char *MAIN_HELP =
     "  train [PRESET]       train a GAN (default: mlp-shapes demo on built-in data)\n"
     "  sample RUN           draw samples from a trained run\n"
     "  interpolate RUN      latent-space walks from a trained run\n"
+    "  translate RUN ...    image-to-image translation with a cyclegan / pix2pix run\n"
     "  presets              list the presets\n"
     "  bench [PRESET]       time the training step\n"
     "  data fetch NAME      download a dataset (checksummed)\n"
@@ -329,6 +367,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "sample")) return cmd_sample_like(argc - 1, argv + 1, 0);
   if (!strcmp(cmd, "interpolate")) return cmd_sample_like(argc - 1, argv + 1, 1);
   if (!strcmp(cmd, "presets")) return cmd_presets();
+  if (!strcmp(cmd, "translate")) return cmd_translate(argc - 1, argv + 1);
   if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
   fprintf(stderr, "ganforge: error: unknown command '%s'\nhint: run 'ganforge --help'\n", cmd);

@@ -88,8 +88,12 @@ void gf__cyclegan_set_epoch(gf__cyclegan *m, int epoch);
    D step on (A, fake B) / (A, B), then G step (GAN with the updated D + lambda_L1 * L1).
    Allocates nothing. GF_ENUMERIC before any update when a loss is not finite. */
 int gf__cyclegan_step(gf__cyclegan *m, const float *a, const float *b);
-/* Translation with a trained generator in a context of its own (eval: dropout off; BatchNorm
-   uses batch statistics, as junyanz's test.py without --eval). */
+/* The epoch loop (gf_train dispatches model.arch=cyclegan / pix2pix here): memory plan, data,
+   log.csv, samples/epoch_NNN.png, RUN/cyclegan.safetensors (or pix2pix.safetensors) per epoch. */
+struct gf_train_opts;
+int gf__train_i2i(const gf_config *cfg, const struct gf_train_opts *opts);
+/* Prints the memory plan (when verbose) and fails with GF_ENOMEM when it exceeds MemAvailable. */
+int gf__i2i_memory_check(const gf_config *cfg, int B, int verbose);
 int gf__pool_init(gf__image_pool *p, const gf__ops *ops, int size, long dim, uint64_t seed);
 void gf__pool_free(gf__image_pool *p, const gf__ops *ops);
 /* out [B, dim] gets the images to show the discriminator for fakes [B, dim]. */

@@ -9,6 +9,7 @@
 #include "data/images.h"
 #include "ganforge/ganforge.h"
 #include "io/image.h"
+#include "models/cyclegan.h"
 #include "models/gan.h"
 #include "models/weights.h"
 
@@ -91,6 +92,7 @@ static int save_generator(gf__gan *gan, const char *dir) {
 int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   gf_config cfg = *cfg_in;
   GF_TRY(gf_config_validate(&cfg));
+  if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) return gf__train_i2i(&cfg, opts);
   const gf__ops *ops;
   GF_TRY(gf__ops_get(cfg.train_device, &ops));
   const char *out = opts && opts->out_dir ? opts->out_dir : "runs/latest";
