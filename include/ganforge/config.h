@@ -8,7 +8,14 @@ extern "C" {
 
 /* X(section, key, type, default, help). Types: INT (int), REAL (double), STR (char[160]). */
 #define GF_CONFIG_KEYS(X)                                                                          \
-  X(model, arch, STR, "mlp", "network family: mlp | dcgan")                                        \
+  X(model, arch, STR, "mlp", "network family: mlp | dcgan | cyclegan | pix2pix")                     \
+  X(model, netG, STR, "resnet_9blocks", "cyclegan/pix2pix generator: resnet_9blocks | resnet_6blocks | unet_256 | unet_128") \
+  X(model, n_blocks, INT, 0, "ResNet generator residual blocks (0: from model.netG)")               \
+  X(model, norm, STR, "instance", "cyclegan/pix2pix norm: instance (no affine) | batch (affine)")  \
+  X(model, n_layers_d, INT, 3, "PatchGAN discriminator strided layers (3: 70x70 receptive field)")  \
+  X(model, dropout, INT, 0, "1: dropout 0.5 in the U-Net generator's inner blocks")                 \
+  X(model, gan_mode, STR, "lsgan", "cyclegan/pix2pix GAN loss: lsgan (MSE) | vanilla (BCE with logits)") \
+  X(model, init_gain, REAL, 0.02, "cyclegan/pix2pix conv init N(0, gain); BatchNorm weight N(1, gain)") \
   X(model, ngf, INT, 64, "dcgan: generator feature maps (width of its last hidden layer)")           \
   X(model, ndf, INT, 64, "dcgan: discriminator feature maps (width of its first layer)")             \
   X(model, nc, INT, 1, "image channels the model works on: 1 (grey) | 3 (RGB); images are converted") \
@@ -49,6 +56,9 @@ extern "C" {
   X(data, download, INT, 1, "download a missing dataset (0: fail instead)")                        \
   X(data, on_bad_image, STR, "skip", "image folders: skip (count and report) | fail on an unreadable file") \
   X(data, flip, INT, 0, "1: random horizontal flip of training images")                              \
+  X(data, load_size, INT, 286, "cyclegan/pix2pix: images are resized to load_size x load_size ...")   \
+  X(data, crop_size, INT, 256, "... then randomly cropped to crop_size (the model's image size)")    \
+  X(data, direction, STR, "AtoB", "pix2pix: AtoB (left half is the input) | BtoA")                 \
   X(train, epochs, INT, 10, "passes over the data")                                                \
   X(train, max_steps, INT, 0, "stop after N generator steps (0: no limit)")                        \
   X(train, batch, INT, 64, "minibatch size")                                                       \
@@ -69,6 +79,13 @@ extern "C" {
   X(train, momentum_saturate, INT, 250, "epoch at which the momentum reaches its final value")     \
   X(train, lr_decay, REAL, 1.0, "divide the learning rate by this after every step")               \
   X(train, lr_min, REAL, 0.0, "learning-rate floor for lr_decay")                                  \
+  X(train, n_epochs, INT, 100, "cyclegan/pix2pix: epochs at the initial learning rate")            \
+  X(train, n_epochs_decay, INT, 100, "cyclegan/pix2pix: epochs of linear decay of the rate to 0 after n_epochs") \
+  X(train, lambda_A, REAL, 10.0, "cyclegan: weight of the cycle loss A -> B -> A")                  \
+  X(train, lambda_B, REAL, 10.0, "cyclegan: weight of the cycle loss B -> A -> B")                  \
+  X(train, lambda_identity, REAL, 0.5, "cyclegan: identity loss weight, relative to lambda")         \
+  X(train, lambda_L1, REAL, 100.0, "pix2pix: weight of the L1 loss")                                \
+  X(train, pool_size, INT, 50, "cyclegan/pix2pix: image pool of past fakes per discriminator (0: none)") \
   X(train, grid, INT, 64, "samples in the per-epoch picture")                                      \
   X(train, nrow, INT, 8, "samples per row of the grid")                                            \
   X(train, log_every, INT, 1, "write a CSV row every N generator steps")                           \

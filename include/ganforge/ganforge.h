@@ -51,6 +51,12 @@ int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upsc
 
 /* Measures the backend's float32 matrix-multiply peak (GFLOP/s) on n x n x n products. */
 int gf_bench_sgemm(const char *device, int n, int reps, double *gflops);
+/* Translates images (files or folders of them) with the generator of a cyclegan / pix2pix run
+   folder or .safetensors file, at full resolution, into outdir/<name>.png. direction: AtoB |
+   BtoA. Images the generator cannot take (ResNet: sides multiple of 4; U-Net: of 2^downs) fail
+   with a message naming the file. */
+int gf_translate(const char *ckpt, const char *direction, const char *const *inputs, int n, const char *outdir);
+
 /* Times the training step of cfg after `warmup` steps: milliseconds per G+D step. */
 int gf_bench(const gf_config *cfg, int warmup, int steps, double *ms_per_step, double *gflop_per_step);
 

@@ -201,7 +201,12 @@ static int cmd_train(int argc, char **argv) {
     if (!quiet) fprintf(stderr, "ganforge: stopped by signal; checkpoint saved: resume with 'ganforge train --resume %s'\n", out);
     return 130;
   }
-  if (!quiet) fprintf(stderr, "ganforge: done: %s/report.html, %s/samples/, %s/generator.safetensors\n", out, out, out);
+  if (!quiet) {
+    if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix"))
+      fprintf(stderr, "ganforge: done: %s/samples/, %s/log.csv, %s/%s.safetensors\n", out, out, out, cfg.model_arch);
+    else
+      fprintf(stderr, "ganforge: done: %s/report.html, %s/samples/, %s/generator.safetensors\n", out, out, out);
+  }
   return 0;
 }
 
@@ -272,6 +277,42 @@ static int cmd_info(int argc, char **argv) {
   int rc = gf_info(argv[1], buf, sizeof buf);
   if (rc < 0) return die(rc, NULL);
   fputs(buf, stdout);
+  return 0;
+}
+
+static const char *TRANSLATE_HELP =
+    "usage: ganforge translate CHECKPOINT_OR_RUN --direction AtoB|BtoA INPUT... -o OUTDIR\n"
+    "\n"
+    "Translates images (files, or folders searched recursively) with a trained cyclegan / pix2pix\n"
+    "generator at their full resolution (ResNet: sides multiple of 4; U-Net: of 2^downsamplings),\n"
+    "writing OUTDIR/<name>.png. AtoB uses G_A, BtoA G_B (pix2pix: its G, AtoB only).\n";
+
+static int cmd_translate(int argc, char **argv) {
+  const char *ckpt = NULL, *dir = "AtoB", *out = NULL;
+  const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
+  int n = 0;
+  if (!inputs) return EXIT_RUNTIME;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(TRANSLATE_HELP, stdout); free(inputs); return 0; }
+    if (!strcmp(a, "--direction") || !strcmp(a, "-o") || !strcmp(a, "--out")) {
+      if (!v) { free(inputs); return usage_error("translate", "%s needs a value", a); }
+      if (a[1] == '-' && a[2] == 'd') dir = v;
+      else out = v;
+      i++;
+    } else if (a[0] == '-') {
+      free(inputs);
+      return usage_error("translate", "unknown option '%s'", a);
+    } else if (!ckpt) ckpt = a;
+    else inputs[n++] = a;
+  }
+  if (!ckpt || !n || !out) {
+    free(inputs);
+    return usage_error("translate", "%s", !ckpt ? "missing CHECKPOINT_OR_RUN" : !n ? "missing INPUT images" : "missing -o OUTDIR");
+  }
+  int rc = gf_translate(ckpt, dir, inputs, n, out);
+  free(inputs);
+  if (rc < 0) return die(rc, NULL);
   return 0;
 }
 
@@ -366,6 +407,7 @@ static const char *MAIN_HELP =
     "  sample RUN           draw samples from a trained run\n"
     "  interpolate RUN      latent-space walks from a trained run\n"
     "  info CHECKPOINT      describe a checkpoint or run\n"
+    "  translate RUN ...    image-to-image translation with a cyclegan / pix2pix run\n"
     "  presets              list the presets\n"
     "  bench [PRESET]       time the training step\n"
     "  eval RUN|NPY         score samples: --metric parzen (MNIST) | modes (ring8/grid25)\n"
@@ -394,6 +436,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "interpolate")) return cmd_sample_like(argc - 1, argv + 1, 1);
   if (!strcmp(cmd, "presets")) return cmd_presets();
   if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+  if (!strcmp(cmd, "translate")) return cmd_translate(argc - 1, argv + 1);
   if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
   if (!strcmp(cmd, "eval")) return gf_cli_eval(argc - 1, argv + 1);

@@ -237,3 +237,20 @@ int gf__cifar10_load(gf__dataset *d, const char *path, int split, int nc, int si
   d->nclass = 10;
   return 0;
 }
+
+int gf__image_list(const char *dir, char ***paths, int *n) {
+  flist fl = {0};
+  *paths = NULL;
+  *n = 0;
+  int rc = collect(&fl, dir, 0);
+  if (rc == 0 && fl.n == 0) rc = gf__fail(GF_ENOENT, "%s: no PNG, JPEG or PGM images (searched recursively)", dir);
+  if (rc < 0) {
+    for (int i = 0; i < fl.n; i++) free(fl.v[i]);
+    free(fl.v);
+    return rc;
+  }
+  qsort(fl.v, (size_t)fl.n, sizeof(char *), cmp_str);
+  *paths = fl.v;
+  *n = fl.n;
+  return 0;
+}

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "core/rng.h"
 #include "data/dataset.h"
 
 /* One decoded image (interleaved, ch 1 or 3) to a planar CHW float sample of nc x size x size:
@@ -16,6 +17,34 @@ int gf__image_to_sample(float *out, const uint8_t *pix, int w, int h, int ch, in
    reported on stderr, skipped and counted in *skipped. limit > 0 keeps the first `limit`. */
 int gf__imagefolder_load(gf__dataset *d, const char *dir, const char *name, int nc, int size, gf__scale scale,
                          int fail_on_bad, int limit, int *skipped);
+
+/* Every image file under dir (recursive, sorted, as gf__imagefolder_load finds them): *paths
+   malloc'ed array of malloc'ed strings (free each, then the array). GF_ENOENT when none. */
+int gf__image_list(const char *dir, char ***paths, int *n);
+
+/* Image-to-image data (junyanz unaligned / aligned datasets): images kept as 8-bit RGB at
+   load x load (bilinear resize of the whole image, or of each half of an A|B pair; junyanz uses
+   bicubic), greyscale replicated to RGB. Each draw takes a random crop x crop window and a random
+   horizontal flip (the same for both halves of an aligned pair, independent for A and B). */
+typedef struct gf__i2i_set {
+  int n;
+  uint8_t *px;          /* [n, load, load, 3] */
+} gf__i2i_set;
+typedef struct gf__i2i_data {
+  int aligned, load, crop;
+  gf__i2i_set A, B;     /* aligned: A[i] and B[i] are the halves of pair i */
+} gf__i2i_data;
+/* Unaligned: root/<phase>A and root/<phase>B. Aligned: root/<phase> (or root itself when it has
+   no such folder) with A|B images side by side; btoa swaps the halves. limit > 0 keeps the first
+   `limit` of each set. Unreadable files are skipped (reported) unless fail_on_bad. */
+int gf__i2i_load(gf__i2i_data *d, const char *root, const char *phase, int aligned, int btoa, int load, int crop,
+                 int limit, int fail_on_bad);
+void gf__i2i_free(gf__i2i_data *d);
+/* Steps of an epoch: pairs for aligned data, max(|A|, |B|) for unaligned. */
+int gf__i2i_epoch_len(const gf__i2i_data *d);
+/* Writes sample ia of A and ib of B as planar floats in [-1, 1] (3 x crop x crop). augment:
+   0 centre crop, 1 random crop, 2 random crop and random horizontal flip (draws from r). */
+void gf__i2i_get(const gf__i2i_data *d, int ia, int ib, gf__rng *r, int augment, float *a, float *b);
 
 /* CIFAR-10 binary batches: `path` is a batch file, or a folder holding data_batch_1..5.bin and
    test_batch.bin (directly or in cifar-10-batches-bin/). split: 0 train, 1 test, 2 all.

@@ -67,6 +67,27 @@ static const preset presets[] = {
    "data.name=shapes data.n=12000 data.size=32 model.size=32 model.nc=1 "
    "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=5 "
    "train.grid=64 train.nrow=8"},
+  {"cyclegan", "CycleGAN (Zhu et al. 2017, junyanz defaults) on unaligned DIR/trainA + DIR/trainB: resnet_9blocks G, "
+               "70x70 PatchGAN D, InstanceNorm, LSGAN, cycle 10, identity 0.5, pool 50, load 286 crop 256 + flip, "
+               "batch 1, Adam 2e-4 b1 0.5, 100 + 100 decay epochs",
+   "data.name=folder model.arch=cyclegan model.nc=3 model.netG=resnet_9blocks model.ngf=64 model.ndf=64 "
+   "model.n_layers_d=3 model.norm=instance model.gan_mode=lsgan model.dropout=0 model.init_gain=0.02 "
+   "data.load_size=286 data.crop_size=256 data.flip=1 train.batch=1 train.optimizer=adam train.lr=2e-4 "
+   "train.beta1=0.5 train.beta2=0.999 train.n_epochs=100 train.n_epochs_decay=100 train.lambda_A=10 "
+   "train.lambda_B=10 train.lambda_identity=0.5 train.pool_size=50 train.log_every=1"},
+  {"cyclegan128", "CycleGAN at 128 px (resnet_6blocks, load 143 crop 128), otherwise as cyclegan",
+   "data.name=folder model.arch=cyclegan model.nc=3 model.netG=resnet_6blocks model.ngf=64 model.ndf=64 "
+   "model.n_layers_d=3 model.norm=instance model.gan_mode=lsgan model.dropout=0 model.init_gain=0.02 "
+   "data.load_size=143 data.crop_size=128 data.flip=1 train.batch=1 train.optimizer=adam train.lr=2e-4 "
+   "train.beta1=0.5 train.beta2=0.999 train.n_epochs=100 train.n_epochs_decay=100 train.lambda_A=10 "
+   "train.lambda_B=10 train.lambda_identity=0.5 train.pool_size=50 train.log_every=1"},
+  {"pix2pix", "pix2pix (Isola et al. 2017, junyanz defaults) on aligned A|B images in DIR/train: unet_256 G with "
+              "dropout, conditional 70x70 PatchGAN, BatchNorm, vanilla GAN + 100 L1, load 286 crop 256 + flip, batch 1",
+   "data.name=folder model.arch=pix2pix model.nc=3 model.netG=unet_256 model.ngf=64 model.ndf=64 "
+   "model.n_layers_d=3 model.norm=batch model.gan_mode=vanilla model.dropout=1 model.init_gain=0.02 "
+   "data.load_size=286 data.crop_size=256 data.flip=1 data.direction=AtoB train.batch=1 train.optimizer=adam "
+   "train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.n_epochs=100 train.n_epochs_decay=100 "
+   "train.lambda_L1=100 train.pool_size=0 train.log_every=1"},
 };
 #define NPRESETS ((int)(sizeof presets / sizeof presets[0]))
 

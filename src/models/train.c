@@ -13,6 +13,7 @@
 #include "io/image.h"
 #include "io/report.h"
 #include "models/checkpoint.h"
+#include "models/cyclegan.h"
 #include "models/gan.h"
 #include "models/weights.h"
 
@@ -214,6 +215,7 @@ int gf_checkpoint_config(const char *run, gf_config *cfg, char *ckpt_out, unsign
 int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   gf_config cfg = *cfg_in;
   GF_TRY(gf_config_validate(&cfg));
+  if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) return gf__train_i2i(&cfg, opts);
   const gf__ops *ops;
   GF_TRY(gf__ops_get(cfg.train_device, &ops));
   const char *out = opts && opts->out_dir ? opts->out_dir : "runs/latest";
@@ -562,11 +564,47 @@ static double net_flops(const gf__net *net) {
   return f; /* per sample, one forward */
 }
 
+/* CycleGAN / pix2pix: the full step (both G, both D) on random images in [-1, 1]. */
+static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int warmup, int steps, double *ms, double *gflop) {
+  GF_TRY(gf__i2i_memory_check(cfg, cfg->train_batch, 1));
+  gf__cyclegan *m = calloc(1, sizeof *m);
+  if (!m) return gf__fail(GF_ENOMEM, "out of memory");
+  int rc = gf__cyclegan_create(m, cfg, ops, cfg->train_batch);
+  if (rc < 0) { free(m); return rc; }
+  size_t n = (size_t)m->B * m->dim;
+  float *x = malloc(sizeof(float) * n);
+  gf__rng r;
+  gf__rng_init(&r, 7, GF_STREAM_EVAL);
+  if (!x) rc = gf__fail(GF_ENOMEM, "out of memory");
+  else {
+    gf__rng_uniform(&r, x, (long)n, -1, 1);
+    ops->to_device(m->real_A, x, sizeof(float) * n);
+    gf__rng_uniform(&r, x, (long)n, -1, 1);
+    ops->to_device(m->real_B, x, sizeof(float) * n);
+  }
+  double t0 = 0;
+  for (int i = 0; i < warmup + steps && rc == 0; i++) {
+    if (i == warmup) { ops->sync(); t0 = gf__now(); }
+    rc = gf__cyclegan_step(m, m->real_A, m->real_B);
+  }
+  ops->sync();
+  *ms = 1e3 * (gf__now() - t0) / steps;
+  double fg = net_flops(&m->G_A), fd = net_flops(&m->D_A);
+  /* CycleGAN: 6 G applications (forward + backward ~ 3x), D: 2 G-loss passes (forward + input
+     gradient), 4 D-step passes (forward + weight and input gradients); pix2pix: 1 G, 3 D */
+  *gflop = m->pix2pix ? (3 * fg + 8 * fd) * m->B * 1e-9 : (18 * fg + 6 * fd + 12 * fd) * m->B * 1e-9;
+  free(x);
+  gf__cyclegan_destroy(m);
+  free(m);
+  return rc;
+}
+
 int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double *gflop) {
   gf_config cfg = *cfg_in;
   GF_TRY(gf_config_validate(&cfg));
   const gf__ops *ops;
   GF_TRY(gf__ops_get(cfg.train_device, &ops));
+  if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) return bench_i2i(&cfg, ops, warmup, steps, ms, gflop);
   int c, h, w;
   gf__data_shape(&cfg, &c, &h, &w);
   int B = cfg.train_batch;

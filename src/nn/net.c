@@ -1,5 +1,6 @@
 /* net.c: network building, the parameter arena, activation contexts, and forward/backward passes. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,8 @@ static gf__layer *push(gf__net *net, gf__layer_kind kind) {
   l->out_c = l->in_c; l->out_h = l->in_h; l->out_w = l->in_w;
   l->w_off = l->b_off = l->rm_off = l->rv_off = -1;
   l->init = GF_INIT_TORCH;
+  l->src = -1;
+  snprintf(l->tname, sizeof l->tname, "net.%d", net->n - 1);
   return l;
 }
 
@@ -165,6 +168,60 @@ int gf__net_add_reshape(gf__net *net, int c, int h, int w) {
   return 0;
 }
 
+int gf__net_add_res_begin(gf__net *net) {
+  PUSH_OR_FAIL(l, net, GF_LAYER_RESBEGIN);
+  l->is_src = 1;
+  return 0;
+}
+
+int gf__net_add_res_end(gf__net *net) {
+  /* the innermost open block: the last RESBEGIN not yet closed */
+  int depth = 0, b = -1;
+  for (int i = net->n - 1; i >= 0 && b < 0; i--) {
+    if (net->layers[i].kind == GF_LAYER_RESEND) depth++;
+    else if (net->layers[i].kind == GF_LAYER_RESBEGIN) {
+      if (depth == 0) b = i;
+      else depth--;
+    }
+  }
+  if (b < 0) return gf__fail(GF_EINVAL, "network %s: residual end without a residual begin", net->name);
+  PUSH_OR_FAIL(l, net, GF_LAYER_RESEND);
+  const gf__layer *s = &net->layers[b];
+  if (s->out_c != l->in_c || s->out_h != l->in_h || s->out_w != l->in_w) {
+    net->n--;
+    return gf__fail(GF_EINVAL, "network %s: residual block maps %dx%dx%d to %dx%dx%d (the shapes must agree)", net->name,
+                    s->out_c, s->out_h, s->out_w, l->in_c, l->in_h, l->in_w);
+  }
+  l->src = b;
+  return 0;
+}
+
+int gf__net_add_concat(gf__net *net, int src) {
+  if (src < 0 || src >= net->n)
+    return gf__fail(GF_EINVAL, "network %s: concat source %d is not an earlier layer (0..%d)", net->name, src, net->n - 1);
+  if (net->layers[src].is_src)
+    return gf__fail(GF_EINVAL, "network %s: layer %d already feeds a skip connection", net->name, src);
+  PUSH_OR_FAIL(l, net, GF_LAYER_CONCAT);
+  gf__layer *s = &net->layers[src];
+  if (s->out_h != l->in_h || s->out_w != l->in_w) {
+    net->n--;
+    return gf__fail(GF_EINVAL, "network %s: concat of a %dx%d output (layer %d) with a %dx%d input", net->name, s->out_h,
+                    s->out_w, src, l->in_h, l->in_w);
+  }
+  l->src = src;
+  l->out_c = l->in_c + s->out_c;
+  s->is_src = 1;
+  return 0;
+}
+
+void gf__net_name_last(gf__net *net, const char *fmt, ...) {
+  if (net->n == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(net->layers[net->n - 1].tname, sizeof net->layers[0].tname, fmt, ap);
+  va_end(ap);
+}
+
 void gf__net_set_init(gf__net *net, int from, gf__init init, float a) {
   for (int i = from; i < net->n; i++) {
     net->layers[i].init = init;
@@ -172,7 +229,7 @@ void gf__net_set_init(gf__net *net, int from, gf__init init, float a) {
   }
 }
 
-int gf__net_finalize(gf__net *net) {
+int gf__net_plan(gf__net *net) {
   if (net->n == 0) return gf__fail(GF_EINVAL, "network %s has no layers", net->name);
   long off = 0, boff = 0;
   for (int i = 0; i < net->n; i++) {
@@ -189,15 +246,23 @@ int gf__net_finalize(gf__net *net) {
   /* An activation overwrites its input when no backward pass needs that input any more: the
      layers before it only need their own inputs, and relu / leaky relu (slope >= 0) / tanh /
      sigmoid backward from the output alone (x > 0 <=> y > 0). */
-  /* A reshape is a new view of its input (no copy), except of the caller's input. */
+  /* A reshape is a new view of its input (no copy), except of the caller's input. Skip sources
+     keep their output for their consumer: no in-place activation right after one. A residual
+     begin is an identity whose output aliases its input (except as the first layer). */
   for (int i = 1; i < net->n; i++) {
     gf__layer *l = &net->layers[i];
     const gf__layer *p = &net->layers[i - 1];
-    if (l->kind == GF_LAYER_RESHAPE) l->inplace = 1;
+    if (l->kind == GF_LAYER_RESHAPE || l->kind == GF_LAYER_RESBEGIN) l->inplace = 1;
     else
-      l->inplace = l->kind == GF_LAYER_ACT && p->kind != GF_LAYER_ACT && !(p->kind == GF_LAYER_RESHAPE && p->inplace) &&
-                   !(l->act == GF_ACT_LEAKY_RELU && l->alpha < 0);
+      l->inplace = l->kind == GF_LAYER_ACT && p->kind != GF_LAYER_ACT && !p->is_src &&
+                   !(p->kind == GF_LAYER_RESHAPE && p->inplace) && !(l->act == GF_ACT_LEAKY_RELU && l->alpha < 0);
   }
+  return 0;
+}
+
+int gf__net_finalize(gf__net *net) {
+  GF_TRY(gf__net_plan(net));
+  long off = net->nparam, boff = net->nbuf;
   const gf__ops *o = net->ops;
   net->arena = o->alloc(sizeof(float) * (size_t)(4 * off + 1));
   net->buffers = o->alloc(sizeof(float) * (size_t)(boff + 1));
@@ -288,11 +353,10 @@ static long aux_size(const gf__layer *l, int B) {
 
 #define ROUND16(x) (((size_t)(x) + 15) / 16 * 16)
 
-int gf__ctx_create(gf__ctx *ctx, gf__net *net, int max_batch) {
-  memset(ctx, 0, sizeof *ctx);
-  if (max_batch <= 0) return gf__fail(GF_EINVAL, "batch size %d must be positive", max_batch);
+size_t gf__ctx_plan(const gf__net *net, int max_batch, size_t *ws_floats) {
   /* outputs (in-place activations share their input's), the output gradient, two gradient
-     buffers used in turn by the inner layers, aux slices; slices rounded to 16 floats to stay 64-byte aligned */
+     buffers used in turn by the inner layers, aux slices, skip-gradient buffers; slices rounded
+     to 16 floats to stay 64-byte aligned */
   size_t total = 0, grad = 0, ws = 0;
   for (int i = 0; i < net->n; i++) {
     const gf__layer *l = &net->layers[i];
@@ -301,12 +365,24 @@ int gf__ctx_create(gf__ctx *ctx, gf__net *net, int max_batch) {
     if (i == net->n - 1) total += sz; /* the output gradient keeps its own buffer */
     else if (sz > grad) grad = sz;
     total += ROUND16(aux_size(l, max_batch));
+    if (l->is_src) total += sz;
     if (l->kind == GF_LAYER_CONV || l->kind == GF_LAYER_CONVT) {
       size_t need = gf__conv_ws_floats(l, max_batch < l->chunk ? max_batch : l->chunk);
       if (need > ws) ws = need;
     }
   }
-  total += 2 * grad;
+  if (ws_floats) *ws_floats = ws;
+  return total + 2 * grad;
+}
+
+int gf__ctx_create(gf__ctx *ctx, gf__net *net, int max_batch) {
+  memset(ctx, 0, sizeof *ctx);
+  if (max_batch <= 0) return gf__fail(GF_EINVAL, "batch size %d must be positive", max_batch);
+  size_t ws = 0, total = gf__ctx_plan(net, max_batch, &ws), grad = 0;
+  for (int i = 0; i + 1 < net->n; i++) { /* the inner layers' gradient buffers: the largest output */
+    size_t sz = ROUND16((size_t)max_batch * gf__layer_out_size(&net->layers[i]));
+    if (sz > grad) grad = sz;
+  }
   if (ws > net->ws_floats) {
     if (net->ws) net->ops->free(net->ws);
     net->ws = net->ops->alloc(sizeof(float) * (ws + 16));
@@ -331,6 +407,7 @@ int gf__ctx_create(gf__ctx *ctx, gf__net *net, int max_batch) {
     size_t az = ROUND16(aux_size(l, max_batch));
     ctx->aux[i] = az ? p : NULL;
     p += az;
+    if (l->is_src) { ctx->sgrad[i] = p; p += sz; }
   }
   ctx->max_batch = max_batch;
   return 0;
@@ -422,6 +499,19 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
       o->reflect_pad_fwd(y, x, B * l->in_c, l->in_h, l->in_w, l->pad[0], l->pad[1], l->pad[2], l->pad[3]);
       break;
     case GF_LAYER_RESHAPE: if (y != x) o->copy(y, x, n); break; /* a view unless it is the first layer */
+    case GF_LAYER_RESBEGIN: if (y != x) o->copy(y, x, n); break;
+    case GF_LAYER_RESEND:
+      o->copy(y, x, n);
+      o->axpy(y, 1.0f, ctx->out[l->src], n);
+      break;
+    case GF_LAYER_CONCAT: {
+      size_t ns = (size_t)gf__layer_out_size(&net->layers[l->src]), nx = (size_t)in_sz;
+      for (int b = 0; b < B; b++) {
+        o->copy(y + (size_t)b * out_sz, ctx->out[l->src] + (size_t)b * ns, ns);
+        o->copy(y + (size_t)b * out_sz + ns, x + (size_t)b * nx, nx);
+      }
+      break;
+    }
     }
     x = y;
   }
@@ -453,6 +543,7 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
     size_t nin = (size_t)B * in_sz, nout = (size_t)B * gf__layer_out_size(l);
     /* Skip layers with no parameters once nothing below needs a gradient. */
     if (!dx && !(param_grads && l->w_n)) continue;
+    if (l->is_src) o->axpy(ctx->dout[i], 1.0f, ctx->sgrad[i], nout); /* from the skip's consumer */
     /* an intermediate gradient buffer has this layer as its only writer: a linear layer
        overwrites it with its GEMM, the others accumulate into zeros */
     if (dx && i && l->kind != GF_LAYER_LINEAR) o->fill(dx, 0.0f, nin);
@@ -503,6 +594,19 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
       if (dx) o->reflect_pad_bwd(dx, dy, B * l->in_c, l->in_h, l->in_w, l->pad[0], l->pad[1], l->pad[2], l->pad[3]);
       break;
     case GF_LAYER_RESHAPE: if (dx) o->axpy(dx, 1.0f, dy, nout); break;
+    case GF_LAYER_RESBEGIN: if (dx) o->axpy(dx, 1.0f, dy, nout); break;
+    case GF_LAYER_RESEND:
+      o->copy(ctx->sgrad[l->src], dy, nout);
+      if (dx) o->axpy(dx, 1.0f, dy, nout);
+      break;
+    case GF_LAYER_CONCAT: {
+      size_t ns = (size_t)gf__layer_out_size(&net->layers[l->src]), nx = (size_t)in_sz, no = ns + nx;
+      for (int b = 0; b < B; b++) {
+        o->copy(ctx->sgrad[l->src] + (size_t)b * ns, dy + (size_t)b * no, ns);
+        if (dx) o->axpy(dx + (size_t)b * nx, 1.0f, dy + (size_t)b * no + ns, nx);
+      }
+      break;
+    }
     }
   }
 }
@@ -524,7 +628,7 @@ int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap) {
       for (int j = 0; j < m; j++) {
         if (k < cap) {
           gf__tensor_ref *t = &out[k];
-          snprintf(t->name, sizeof t->name, "%s.net.%d.%s", net->name, i, items[j].suffix);
+          snprintf(t->name, sizeof t->name, "%s.%s.%s", net->name, l->tname, items[j].suffix);
           t->data = (items[j].what ? net->buffers : net->params) + items[j].off;
           t->n = items[j].n;
           t->what = items[j].what;

@@ -8,7 +8,7 @@
 #include "core/ops.h"
 #include "core/rng.h"
 
-#define GF_MAX_LAYERS 96
+#define GF_MAX_LAYERS 160
 
 typedef enum gf__layer_kind {
   GF_LAYER_LINEAR,     /* y = x W^T + b; W [out, in] */
@@ -20,7 +20,10 @@ typedef enum gf__layer_kind {
   GF_LAYER_CONVT,      /* ConvTranspose2d: W [IC, OC, kh, kw], optional bias [OC] */
   GF_LAYER_INSTNORM,   /* InstanceNorm2d: per-sample, per-channel stats; optional affine [C] */
   GF_LAYER_REFLPAD,    /* ReflectionPad2d (top, bottom, left, right) */
-  GF_LAYER_RESHAPE     /* Flatten / Reshape: same data, new per-sample shape */
+  GF_LAYER_RESHAPE,    /* Flatten / Reshape: same data, new per-sample shape */
+  GF_LAYER_RESBEGIN,   /* residual block start: identity (output aliases the input); skip source */
+  GF_LAYER_RESEND,     /* residual block end: y = x + out[src] (src = the matching RESBEGIN) */
+  GF_LAYER_CONCAT      /* channel concat with an earlier output: y[n] = [out[src][n]; x[n]] */
 } gf__layer_kind;
 
 typedef enum gf__init {
@@ -50,6 +53,9 @@ typedef struct gf__layer {
   int inplace;               /* ACT: output aliases the input (set by gf__ctx_create) */
   gf__init init;             /* weight initialisation */
   float init_a;
+  int src;                   /* RESEND / CONCAT: index of the layer whose output is reused (-1) */
+  int is_src;                /* some later RESEND / CONCAT reads this layer's output */
+  char tname[96];            /* tensor-name stem after "<net name>." (default "net.<i>") */
 } gf__layer;
 
 static inline long gf__layer_in_size(const gf__layer *l) { return (long)l->in_c * l->in_h * l->in_w; }
@@ -81,6 +87,8 @@ typedef struct gf__ctx {
                                      own (kept across backward calls); the inner layers share
                                      two buffers used in turn, valid only during a backward */
   float *aux[GF_MAX_LAYERS];      /* BN: mean[C], rstd[C]; maxout: argmax[B*units]; dropout: mask */
+  float *sgrad[GF_MAX_LAYERS];    /* skip sources: gradient of out[i] from its RESEND / CONCAT
+                                     consumer, set by the consumer's backward, added to dout[i] */
   float *mem;
   size_t mem_floats;
   const gf__ops *ops;
@@ -104,9 +112,30 @@ int gf__net_add_instnorm(gf__net *net, int affine, float eps);
 int gf__net_add_reflpad(gf__net *net, int top, int bottom, int left, int right);
 /* Flatten / Reshape to (c, h, w) with the same number of elements. */
 int gf__net_add_reshape(gf__net *net, int c, int h, int w);
+/* Skip connections. gf__net_add_res_begin opens a residual block (identity, no memory: its output
+   is its input); gf__net_add_res_end closes the innermost open block with y = x + block input
+   (shapes must agree). gf__net_add_concat(src) appends a layer whose output is the channel
+   concatenation [out[src]; x] per sample (the skip first, as torch.cat([skip, x], 1)); out[src]
+   must have the same H x W. A source's gradient from its consumer is added to the gradient of its
+   output during backward (one consumer per source). */
+int gf__net_add_res_begin(gf__net *net);
+int gf__net_add_res_end(gf__net *net);
+int gf__net_add_concat(gf__net *net, int src);
+/* Sets the tensor-name stem of the last added layer (printf format): tensors are named
+   "<net name>.<stem>.weight" etc. The default stem is "net.<layer index>". */
+void gf__net_name_last(gf__net *net, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 /* Sets the init of every weight-bearing layer from index `from` on (BatchNorm keeps 1/0 unless
    bn_std > 0, then weight ~ N(1, bn_std)). */
 void gf__net_set_init(gf__net *net, int from, gf__init init, float a);
+/* Plans parameter offsets (nparam, nbuf) and in-place layers without allocating anything. */
+int gf__net_plan(gf__net *net);
+/* Floats of one context for max_batch (activations, gradients, skip buffers) and, in
+   *ws_floats, the convolution work space it needs; after gf__net_plan. Allocates nothing. */
+size_t gf__ctx_plan(const gf__net *net, int max_batch, size_t *ws_floats);
 /* Plans offsets and allocates the arenas (once); BN running var starts at 1. */
 int gf__net_finalize(gf__net *net);
 /* Initialises every parameter from the stream; BN weight from N(1, bn_std) when bn_std > 0. */
@@ -138,7 +167,7 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads);
 /* Tensor names and shapes in PyTorch state_dict convention: "<name>.net.<i>.weight" etc.
    Enumerates parameters then buffers; returns the number of entries. `what`: 0 param, 1 buffer. */
 typedef struct gf__tensor_ref {
-  char name[96];
+  char name[160];
   float *data;               /* in backend memory */
   long n;
   int ndim;

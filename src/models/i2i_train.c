@@ -1,0 +1,274 @@
+/* i2i_train.c: the CycleGAN / pix2pix epoch loop (memory plan, data, per-epoch pictures and
+   weights) around gf__cyclegan_step, and `translate` with a trained generator. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/util.h"
+#include "data/images.h"
+#include "ganforge/ganforge.h"
+#include "io/image.h"
+#include "io/imgload.h"
+#include "io/safetensors.h"
+#include "models/cyclegan.h"
+#include "models/weights.h"
+
+static long long mem_available(void) {
+  FILE *f = fopen("/proc/meminfo", "r");
+  if (!f) return -1;
+  char line[256];
+  long long kb = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1) break;
+  fclose(f);
+  return kb < 0 ? -1 : kb * 1024;
+}
+
+int gf__i2i_memory_check(const gf_config *cfg, int B, int verbose) {
+  size_t need;
+  char report[512];
+  GF_TRY(gf__cyclegan_memory(cfg, B, &need, report, sizeof report));
+  long long avail = mem_available();
+  if (verbose) fprintf(stderr, "ganforge: %s; available %.1f MiB\n", report, avail >= 0 ? avail / 1048576.0 : -1.0);
+  if (avail >= 0 && (long long)need > avail)
+    return gf__fail(GF_ENOMEM, "%s, but only %.1f MiB are available (MemAvailable): use a smaller data.crop_size, "
+                    "model.ngf / model.ndf or train.batch", report, avail / 1048576.0);
+  return 0;
+}
+
+static const char *ckpt_name(const gf__cyclegan *m) { return m->pix2pix ? "pix2pix.safetensors" : "cyclegan.safetensors"; }
+
+static int save_weights(gf__cyclegan *m, const char *dir) {
+  char path[2200], steps[32], epoch[32];
+  snprintf(path, sizeof path, "%s/%s", dir, ckpt_name(m));
+  snprintf(steps, sizeof steps, "%ld", m->steps);
+  snprintf(epoch, sizeof epoch, "%d", m->epoch);
+  const char *meta[] = {"steps", steps, "epoch", epoch};
+  gf__net *nets[4] = {&m->G_A, &m->D_A, &m->G_B, &m->D_B};
+  return gf__weights_save(path, nets, m->pix2pix ? 2 : 4, &m->cfg, meta, 2);
+}
+
+/* real A, fake B, rec A, real B, fake A, rec B per row (pix2pix: input, output, target). */
+static int write_picture(gf__cyclegan *m, const float *A, const float *B, int k, float *host, const char *path) {
+  const gf__ops *o = m->ops;
+  size_t d = (size_t)m->dim;
+  int cols = m->pix2pix ? 3 : 6;
+  for (int i = 0; i < k; i++) {
+    float *row = host + (size_t)i * cols * d;
+    o->to_device(m->real_A, A + i * d, sizeof(float) * d);
+    o->to_device(m->real_B, B + i * d, sizeof(float) * d);
+    const float *fb = gf__net_forward(&m->G_A, &m->cA_fwd, m->real_A, 1, 1, NULL);
+    memcpy(row, A + i * d, sizeof(float) * d);
+    o->to_host(row + d, fb, sizeof(float) * d);
+    if (m->pix2pix) {
+      memcpy(row + 2 * d, B + i * d, sizeof(float) * d);
+      continue;
+    }
+    const float *ra = gf__net_forward(&m->G_B, &m->cB_rec, fb, 1, 1, NULL);
+    o->to_host(row + 2 * d, ra, sizeof(float) * d);
+    memcpy(row + 3 * d, B + i * d, sizeof(float) * d);
+    const float *fa = gf__net_forward(&m->G_B, &m->cB_fwd, m->real_B, 1, 1, NULL);
+    o->to_host(row + 4 * d, fa, sizeof(float) * d);
+    const float *rb = gf__net_forward(&m->G_A, &m->cA_rec, fa, 1, 1, NULL);
+    o->to_host(row + 5 * d, rb, sizeof(float) * d);
+  }
+  return gf__grid_write_png(path, host, k * cols, 3, m->h, m->w, cols, -1.0f, 1.0f, 1);
+}
+
+int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
+  gf_config cfg = *cfg_in;
+  const gf__ops *ops;
+  GF_TRY(gf__ops_get(cfg.train_device, &ops));
+  int pix = !strcmp(cfg.model_arch, "pix2pix"), B = cfg.train_batch;
+  if (!cfg.data_path[0]) return gf__fail(GF_EUSAGE, "%s needs the dataset folder: --data DIR", cfg.model_arch);
+  GF_TRY(gf__i2i_check_size(&cfg, cfg.data_crop_size, cfg.data_crop_size));
+  GF_TRY(gf__i2i_memory_check(&cfg, B, 1));
+  const char *out = opts && opts->out_dir ? opts->out_dir : "runs/latest";
+  char path[2200];
+  GF_TRY(gf__mkdirs(out));
+  snprintf(path, sizeof path, "%s/samples", out);
+  GF_TRY(gf__mkdirs(path));
+  gf__i2i_data data;
+  GF_TRY(gf__i2i_load(&data, cfg.data_path, "train", pix, !strcmp(cfg.data_direction, "BtoA"), cfg.data_load_size,
+                      cfg.data_crop_size, cfg.data_limit, !strcmp(cfg.data_on_bad_image, "fail")));
+  fprintf(stderr, "ganforge: %s data: %d A, %d B images at %d px, random %d px crops%s; protocol: junyanz "
+          "defaults (shared/REFERENCE.md) except bilinear instead of bicubic resizing\n",
+          cfg.model_arch, data.A.n, data.B.n, cfg.data_load_size, cfg.data_crop_size, cfg.data_flip ? " and flips" : "");
+  int len = gf__i2i_epoch_len(&data), nb = len / B;
+  if (nb < 1) {
+    gf__i2i_free(&data);
+    return gf__fail(GF_EUSAGE, "%d training pairs are fewer than the batch size %d", len, B);
+  }
+  gf__cyclegan *m = calloc(1, sizeof *m);
+  int rc = m ? gf__cyclegan_create(m, &cfg, ops, B) : gf__fail(GF_ENOMEM, "out of memory");
+  if (rc < 0) { free(m); gf__i2i_free(&data); return rc; }
+  size_t d = (size_t)m->dim;
+  int k = 3 < data.A.n && 3 < data.B.n ? 3 : (data.A.n < data.B.n ? data.A.n : data.B.n);
+  float *ha = malloc(sizeof(float) * d * B), *hb = malloc(sizeof(float) * d * B);
+  float *pa = malloc(sizeof(float) * d * k), *pb = malloc(sizeof(float) * d * k);
+  float *grid = malloc(sizeof(float) * d * k * 6);
+  int *perm = malloc(sizeof(int) * (size_t)len);
+  FILE *log = NULL;
+  if (!ha || !hb || !pa || !pb || !grid || !perm) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+  for (int i = 0; i < k; i++) gf__i2i_get(&data, i, i, NULL, 0, pa + i * d, pb + i * d);
+  snprintf(path, sizeof path, "%s/config.txt", out);
+  if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
+  snprintf(path, sizeof path, "%s/log.csv", out);
+  log = fopen(path, "w");
+  if (!log) { rc = gf__fail(GF_EIO, "%s: cannot write the log", path); goto done; }
+  fprintf(log, pix ? "step,epoch,lr,loss_G,loss_G_GAN,loss_G_L1,loss_D,loss_D_real,loss_D_fake,seconds\n"
+                   : "step,epoch,lr,loss_G,loss_G_A,loss_G_B,loss_cycle_A,loss_cycle_B,loss_idt_A,loss_idt_B,loss_D_A,"
+                     "loss_D_B,seconds\n");
+  int epochs = cfg.train_n_epochs + cfg.train_n_epochs_decay;
+  long total = (long)epochs * nb;
+  if (cfg.train_max_steps && cfg.train_max_steps < total) total = cfg.train_max_steps;
+  double t0 = gf__now();
+  int stop = 0;
+  for (int epoch = 1; epoch <= epochs && !stop; epoch++) {
+    gf__cyclegan_set_epoch(m, epoch);
+    gf__rng_perm(&m->r_data, perm, len);
+    for (int s = 0; s < nb && !stop; s++) {
+      for (int j = 0; j < B; j++) {
+        int idx = perm[s * B + j];
+        int ia = idx % data.A.n, ib = data.aligned ? ia : (int)gf__rng_below(&m->r_data, (uint32_t)data.B.n);
+        gf__i2i_get(&data, ia, ib, &m->r_data, cfg.data_flip ? 2 : 1, ha + j * d, hb + j * d);
+      }
+      ops->to_device(m->real_A, ha, sizeof(float) * d * B);
+      ops->to_device(m->real_B, hb, sizeof(float) * d * B);
+      if ((rc = gf__cyclegan_step(m, m->real_A, m->real_B)) < 0) break;
+      double secs = gf__now() - t0;
+      if (m->steps % cfg.train_log_every == 0) {
+        if (pix)
+          fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.3f\n", m->steps, epoch, m->og.lr, m->loss_G, m->loss_G_GAN,
+                  m->loss_G_L1, m->loss_D_A, m->loss_D_real, m->loss_D_fake, secs);
+        else
+          fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.3f\n", m->steps, epoch, m->og.lr, m->loss_G,
+                  m->loss_G_A, m->loss_G_B, m->loss_cycle_A, m->loss_cycle_B, m->loss_idt_A, m->loss_idt_B, m->loss_D_A,
+                  m->loss_D_B, secs);
+        fflush(log);
+      }
+      if (opts && opts->progress) {
+        gf_progress p = {epoch, epochs, m->steps, total, secs, m->steps / (secs > 0 ? secs : 1e-9), m->loss_D_A + m->loss_D_B,
+                         m->loss_G, 0, 0};
+        if (opts->progress(&p, opts->user)) stop = 1;
+      }
+      if (opts && opts->stop_flag && *opts->stop_flag) stop = 1;
+      if (cfg.train_max_steps && m->steps >= cfg.train_max_steps) stop = 1;
+    }
+    if (rc < 0) break;
+    snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
+    if ((rc = write_picture(m, pa, pb, k, grid, path)) < 0) break;
+    if ((rc = save_weights(m, out)) < 0) break;
+  }
+  if (rc == 0 && m->steps == 0) rc = save_weights(m, out);
+done:
+  if (log) fclose(log);
+  free(ha); free(hb); free(pa); free(pb); free(grid); free(perm);
+  gf__cyclegan_destroy(m);
+  free(m);
+  gf__i2i_free(&data);
+  return rc;
+}
+
+/* ---------------- translate ---------------- */
+
+static int translate_one(const char *file, const gf_config *cfg, const gf__st_file *f, const char *net_name,
+                         const char *outdir) {
+  uint8_t *pix = NULL;
+  int w, h, ch;
+  GF_TRY(gf__image_load(file, &pix, &w, &h, &ch));
+  int rc = gf__i2i_check_size(cfg, h, w);
+  if (rc < 0) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s", gf_last_error());
+    free(pix);
+    return gf__fail(GF_EINVAL, "%s: %s (resize or crop it first)", file, msg);
+  }
+  const gf__ops *ops = gf__ops_cpu();
+  gf__net G;
+  gf__ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  size_t plane = (size_t)w * h;
+  float *x = malloc(sizeof(float) * 3 * plane);
+  uint8_t *o8 = malloc(3 * plane);
+  rc = x && o8 ? 0 : gf__fail(GF_ENOMEM, "out of memory");
+  if (rc == 0)
+    for (size_t i = 0; i < plane; i++)
+      for (int c = 0; c < 3; c++) x[c * plane + i] = pix[i * ch + (ch >= 3 ? c : 0)] * (2.0f / 255.0f) - 1.0f;
+  free(pix);
+  if (rc == 0) rc = gf__build_i2i_generator(&G, cfg, ops, net_name, 3, 3, h, w);
+  if (rc == 0) rc = gf__net_finalize(&G);
+  if (rc == 0) rc = gf__weights_load_net(f, &G);
+  if (rc == 0) rc = gf__ctx_create(&ctx, &G, 1);
+  if (rc == 0) {
+    const float *y = gf__net_forward(&G, &ctx, x, 1, 1, NULL);
+    for (size_t i = 0; i < plane; i++)
+      for (int c = 0; c < 3; c++) {
+        float v = (y[c * plane + i] + 1.0f) * 127.5f;
+        o8[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
+      }
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    char stem[512], path[2200];
+    snprintf(stem, sizeof stem, "%s", base);
+    char *dot = strrchr(stem, '.');
+    if (dot) *dot = 0;
+    snprintf(path, sizeof path, "%s/%s.png", outdir, stem);
+    rc = gf__png_write(path, o8, w, h, 3);
+    if (rc == 0) printf("%s\n", path);
+  }
+  gf__ctx_destroy(&ctx);
+  gf__net_free(&G);
+  free(x);
+  free(o8);
+  return rc;
+}
+
+int gf_translate(const char *ckpt, const char *direction, const char *const *inputs, int n, const char *outdir) {
+  char path[2048];
+  struct stat st;
+  if (stat(ckpt, &st) != 0) return gf__fail(GF_ENOENT, "%s: no such run folder or checkpoint", ckpt);
+  if (S_ISDIR(st.st_mode)) {
+    snprintf(path, sizeof path, "%s/cyclegan.safetensors", ckpt);
+    if (stat(path, &st) != 0) snprintf(path, sizeof path, "%s/pix2pix.safetensors", ckpt);
+  } else {
+    snprintf(path, sizeof path, "%s", ckpt);
+  }
+  int btoa = !strcmp(direction, "BtoA");
+  if (!btoa && strcmp(direction, "AtoB")) return gf__fail(GF_EUSAGE, "--direction must be AtoB or BtoA, not '%s'", direction);
+  gf__st_file f;
+  GF_TRY(gf__st_open(&f, path));
+  gf_config cfg;
+  gf_config_defaults(&cfg);
+  const char *text = gf__st_meta(&f, "config");
+  int rc = text ? gf_config_from_text(&cfg, text) : gf__fail(GF_EFORMAT, "%s: no ganforge config in the metadata", path);
+  int pix = !strcmp(cfg.model_arch, "pix2pix");
+  if (rc == 0 && !pix && strcmp(cfg.model_arch, "cyclegan"))
+    rc = gf__fail(GF_EFORMAT, "%s: a %s model, not cyclegan / pix2pix", path, cfg.model_arch);
+  if (rc == 0 && pix && btoa)
+    rc = gf__fail(GF_EUSAGE, "%s: a pix2pix model translates one way only (as trained, data.direction=%s): use --direction AtoB",
+                  path, cfg.data_direction);
+  const char *net = pix ? "G" : btoa ? "G_B" : "G_A";
+  if (rc == 0) rc = gf__mkdirs(outdir);
+  int done = 0;
+  for (int i = 0; i < n && rc == 0; i++) {
+    if (stat(inputs[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+      char **paths;
+      int np;
+      rc = gf__image_list(inputs[i], &paths, &np);
+      for (int j = 0; j < np; j++) {
+        if (rc == 0) rc = translate_one(paths[j], &cfg, &f, net, outdir);
+        if (rc == 0) done++;
+        free(paths[j]);
+      }
+      free(paths);
+    } else {
+      rc = translate_one(inputs[i], &cfg, &f, net, outdir);
+      if (rc == 0) done++;
+    }
+  }
+  gf__st_close(&f);
+  if (rc == 0 && done == 0) rc = gf__fail(GF_EUSAGE, "no input images");
+  return rc;
+}
