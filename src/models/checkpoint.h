@@ -25,4 +25,9 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos);
 /* Resolves a run folder to RUN/checkpoints/latest.safetensors; a file is returned as is. */
 int gf__checkpoint_resolve(const char *run_or_file, char *out, size_t cap);
 
+/* Rebuilds RUN/report.html and RUN/progress.gif from RUN/log.csv and RUN/samples/epoch_*.png.
+   charts: NULL-terminated "Title|column,column" specs naming log.csv columns. */
+int gf__write_run_report(const char *dir, const gf_config *cfg, const char *title, int epoch, double secs,
+                         const char *const *charts, const char *images_title);
+
 #endif

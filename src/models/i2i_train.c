@@ -11,6 +11,7 @@
 #include "io/image.h"
 #include "io/imgload.h"
 #include "io/safetensors.h"
+#include "models/checkpoint.h"
 #include "models/cyclegan.h"
 #include "models/weights.h"
 
@@ -160,6 +161,20 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
     snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
     if ((rc = write_picture(m, pa, pb, k, grid, path)) < 0) break;
     if ((rc = save_weights(m, out)) < 0) break;
+    if (cfg.train_report) {
+      static const char *const cyc[] = {"Generator losses|loss_G_A,loss_G_B,loss_G",
+                                        "Cycle and identity L1|loss_cycle_A,loss_cycle_B,loss_idt_A,loss_idt_B",
+                                        "Discriminator losses|loss_D_A,loss_D_B", "Learning rate|lr", NULL};
+      static const char *const p2p[] = {"Generator losses|loss_G,loss_G_GAN,loss_G_L1",
+                                        "Discriminator losses|loss_D,loss_D_real,loss_D_fake", "Learning rate|lr", NULL};
+      char title[2400];
+      snprintf(title, sizeof title, "ganforge %s run %s", cfg.model_arch, out);
+      fflush(log);
+      rc = gf__write_run_report(out, &cfg, title, epoch, gf__now() - t0, pix ? p2p : cyc,
+                                pix ? "Every epoch: input A | generated B | real B"
+                                    : "Every epoch: real A | fake B | reconstructed A, and real B | fake A | reconstructed B");
+      if (rc < 0) break;
+    }
   }
   if (rc == 0 && m->steps == 0) rc = save_weights(m, out);
 done:

@@ -128,11 +128,20 @@ static FILE *open_log(const char *path) {
   return f;
 }
 
-/* Parses log.csv into columns for the report charts. */
+/* log.csv read by column name, for the report charts. */
+#define LOG_MAXCOL 16
 typedef struct log_cols {
-  int n;
-  double *step, *ld, *lg, *dx, *dgz, *sec;
+  int n, ncol;
+  char name[LOG_MAXCOL][32];
+  double *col[LOG_MAXCOL];
+  double *mem;
 } log_cols;
+
+static const double *log_col(const log_cols *L, const char *name) {
+  for (int c = 0; c < L->ncol; c++)
+    if (!strcmp(L->name[c], name)) return L->col[c];
+  return NULL;
+}
 
 static void log_read(const char *path, log_cols *L) {
   memset(L, 0, sizeof *L);
@@ -141,23 +150,33 @@ static void log_read(const char *path, log_cols *L) {
   if (gf__read_file(path, &text, &len) < 0) return;
   int rows = 0;
   for (size_t i = 0; i < len; i++) rows += text[i] == '\n';
-  double *mem = calloc((size_t)rows * 6 + 6, sizeof(double));
-  if (!mem) { free(text); return; }
-  L->step = mem; L->ld = mem + rows; L->lg = mem + 2 * rows; L->dx = mem + 3 * rows;
-  L->dgz = mem + 4 * rows; L->sec = mem + 5 * rows;
-  char *save = NULL;
-  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-    double v[7];
-    int ep;
-    if (sscanf(line, "%lf,%d,%lf,%lf,%lf,%lf,%lf", &v[0], &ep, &v[2], &v[3], &v[4], &v[5], &v[6]) != 7) continue;
-    L->step[L->n] = v[0]; L->ld[L->n] = v[2]; L->lg[L->n] = v[3];
-    L->dx[L->n] = v[4]; L->dgz[L->n] = v[5]; L->sec[L->n] = v[6];
-    L->n++;
+  char *save = NULL, *line = strtok_r(text, "\n", &save);
+  if (!line) { free(text); return; }
+  /* header */
+  char *hs = NULL;
+  for (char *h = strtok_r(line, ",", &hs); h && L->ncol < LOG_MAXCOL; h = strtok_r(NULL, ",", &hs))
+    snprintf(L->name[L->ncol++], sizeof L->name[0], "%s", h);
+  L->mem = calloc((size_t)rows * L->ncol + 1, sizeof(double));
+  if (!L->mem) { free(text); L->ncol = 0; return; }
+  for (int c = 0; c < L->ncol; c++) L->col[c] = L->mem + (size_t)c * rows;
+  for (line = strtok_r(NULL, "\n", &save); line && L->n < rows; line = strtok_r(NULL, "\n", &save)) {
+    char *p = line;
+    int c = 0;
+    for (; c < L->ncol; c++) {
+      char *end;
+      L->col[c][L->n] = strtod(p, &end);
+      if (end == p) break;
+      p = *end == ',' ? end + 1 : end;
+    }
+    if (c == L->ncol) L->n++;
   }
   free(text);
 }
 
-static int write_report(const char *dir, const gf_config *cfg, const char *title, int epoch, double secs) {
+static const char *const chart_colors[4] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"};
+
+int gf__write_run_report(const char *dir, const gf_config *cfg, const char *title, int epoch, double secs,
+                         const char *const *charts, const char *images_title) {
   char path[2200], pattern[2200], gif[2200];
   snprintf(path, sizeof path, "%s/log.csv", dir);
   log_cols L;
@@ -175,26 +194,47 @@ static int write_report(const char *dir, const gf_config *cfg, const char *title
     if (caps[i]) snprintf(caps[i], 32, "epoch %zu", i + 1);
   }
   char *cfg_text = gf_config_to_text(cfg);
+  const double *step = log_col(&L, "step"), *sec = log_col(&L, "seconds");
+  double last_step = L.n && step ? step[L.n - 1] : 0, last_sec = L.n && sec ? sec[L.n - 1] : secs;
+  int epochs = cfg->train_epochs;
+  if (!strcmp(cfg->model_arch, "cyclegan") || !strcmp(cfg->model_arch, "pix2pix"))
+    epochs = cfg->train_n_epochs + cfg->train_n_epochs_decay;
   char summary[1024];
-  double last_sec = L.n ? L.sec[L.n - 1] : secs;
   snprintf(summary, sizeof summary,
-           "<tr><td>epochs done</td><td>%d of %d</td></tr><tr><td>generator steps</td><td>%.0f</td></tr>"
-           "<tr><td>training time</td><td>%.1f s</td></tr><tr><td>steps per second</td><td>%.1f</td></tr>"
+           "<tr><td>epochs done</td><td>%d of %d</td></tr><tr><td>steps</td><td>%.0f</td></tr>"
+           "<tr><td>training time</td><td>%.1f s</td></tr><tr><td>steps per second</td><td>%.2f</td></tr>"
            "<tr><td>batch</td><td>%d</td></tr><tr><td>data</td><td>%s</td></tr>",
-           epoch, cfg->train_epochs, L.n ? L.step[L.n - 1] : 0.0, last_sec,
-           last_sec > 0 && L.n ? L.step[L.n - 1] / last_sec : 0.0, cfg->train_batch, cfg->data_name);
+           epoch, epochs, last_step, last_sec, last_sec > 0 ? last_step / last_sec : 0.0, cfg->train_batch,
+           cfg->data_name);
   gf__report r;
   memset(&r, 0, sizeof r);
   r.title = title;
   r.config_text = cfg_text ? cfg_text : "";
   r.summary_html = summary;
-  r.charts[0] = (gf__chart){"Losses", L.step, L.n, {{"loss_D", "#1f77b4", L.ld}, {"loss_G", "#d62728", L.lg}}, 2};
-  r.charts[1] = (gf__chart){"Discriminator outputs", L.step, L.n, {{"D(x)", "#2ca02c", L.dx}, {"D(G(z))", "#ff7f0e", L.dgz}}, 2};
-  r.ncharts = 2;
+  /* charts: "Title|col1,col2,..." */
+  char specs[6][256];
+  for (int k = 0; charts && charts[k] && r.ncharts < 6; k++) {
+    snprintf(specs[k], sizeof specs[k], "%s", charts[k]);
+    char *bar = strchr(specs[k], '|');
+    if (!bar) continue;
+    *bar = 0;
+    gf__chart *ch = &r.charts[r.ncharts];
+    ch->title = specs[k];
+    ch->x = step;
+    ch->n = step ? L.n : 0;
+    char *cs = NULL;
+    for (char *col = strtok_r(bar + 1, ",", &cs); col && ch->ns < 4; col = strtok_r(NULL, ",", &cs)) {
+      const double *y = log_col(&L, col);
+      if (!y) continue;
+      ch->s[ch->ns] = (gf__series){col, chart_colors[ch->ns], y};
+      ch->ns++;
+    }
+    if (ch->ns) r.ncharts++;
+  }
   r.images = (const char *const *)g.gl_pathv;
   r.captions = (const char *const *)caps;
   r.nimages = (int)g.gl_pathc;
-  r.images_title = "Fixed-noise samples, every epoch";
+  r.images_title = images_title;
   r.gif_path = (rc == 0 && g.gl_pathc > 0) ? gif : NULL;
   if (rc == GF_ENOSYS) rc = 0;
   snprintf(path, sizeof path, "%s/report.html", dir);
@@ -202,9 +242,14 @@ static int write_report(const char *dir, const gf_config *cfg, const char *title
   for (size_t i = 0; caps && i < g.gl_pathc; i++) free(caps[i]);
   free(caps);
   free(cfg_text);
-  free(L.step);
+  free(L.mem);
   globfree(&g);
   return rc;
+}
+
+static int write_report(const char *dir, const gf_config *cfg, const char *title, int epoch, double secs) {
+  static const char *const charts[] = {"Losses|loss_D,loss_G", "Discriminator outputs|D_x,D_G_z", NULL};
+  return gf__write_run_report(dir, cfg, title, epoch, secs, charts, "Fixed-noise samples, every epoch");
 }
 
 int gf_checkpoint_config(const char *run, gf_config *cfg, char *ckpt_out, unsigned cap) {
