@@ -35,7 +35,9 @@ int main(int argc, char **argv) {
   return strstr(gf_last_error(), "no-such-preset") ? 0 : 3;
 }
 C
-if gcc -std=c11 -Wall -Werror "$T/api.c" -o "$T/api" $(pkg-config --cflags --libs ganforge) \
+# a sanitizer build's library needs the sanitizer runtime in the program too
+san=""; [ "${GF_SANITIZED:-0}" = 1 ] && san="-fsanitize=address,undefined"
+if gcc -std=c11 -Wall -Werror $san "$T/api.c" -o "$T/api" $(pkg-config --cflags --libs ganforge) \
      -Wl,-rpath,"$(dirname "$libdir")" 2> "$T/cc.log"; then ok; else bad "compile with pkg-config: $(head -5 "$T/cc.log")"; fi
 if [ -x "$T/api" ]; then
   out=$("$T/api" "$T/run" 2>&1); rc=$?
