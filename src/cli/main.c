@@ -73,7 +73,8 @@ static const char *TRAIN_HELP =
     "options:\n"
     "  --data PATH        dataset folder or file (also $GANFORGE_DATA, the cache, download)\n"
     "  --out DIR          run folder (default runs/PRESET)\n"
-    "  --epochs N         passes over the data (train.epochs)\n"
+    "  --epochs N         passes over the data (train.epochs; cyclegan/pix2pix: N/2 at the full rate\n"
+    "                     then N/2 of linear decay, i.e. train.n_epochs and train.n_epochs_decay)\n"
     "  --batch N          minibatch size (train.batch)\n"
     "  --seed N           seed of every random stream (train.seed)\n"
     "  --device D         cpu | cuda | cuda:N (train.device)\n"
@@ -143,6 +144,12 @@ static int cmd_train(int argc, char **argv) {
         }
       }
       if ((rc = gf_config_set(&cfg, key, v)) < 0) return die(rc, NULL);
+      if (!strcmp(key, "train.epochs") && cfg.train_epochs >= 0 &&
+          (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix"))) {
+        /* image-to-image schedules: half the epochs at the full rate, half decaying to 0 */
+        cfg.train_n_epochs = (cfg.train_epochs + 1) / 2;
+        cfg.train_n_epochs_decay = cfg.train_epochs / 2;
+      }
       i++;
     } else if (!strcmp(a, "--out")) {
       if (!v) return usage_error("train", "%s needs a value", a);
