@@ -2,7 +2,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <glob.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/util.h"
 #include "io/safetensors.h"
@@ -179,4 +181,24 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
   gan->epoch = pos->epoch;
   gf__st_close(&f);
   return rc;
+}
+
+int gf__checkpoint_rotate(const char *dir, const char *step_path, int keep, int (*save_again)(const char *path, void *u),
+                          void *u) {
+  char latest[2200], tmp[2300], pattern[2200];
+  snprintf(latest, sizeof latest, "%s/checkpoints/latest.safetensors", dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", latest, (long)getpid());
+  unlink(tmp);
+  if (link(step_path, tmp) != 0 || rename(tmp, latest) != 0) {
+    unlink(tmp);
+    GF_TRY(save_again(latest, u)); /* file systems without hard links */
+  }
+  /* prune: step files sorted by name are sorted by step */
+  snprintf(pattern, sizeof pattern, "%s/checkpoints/step_*.safetensors", dir);
+  glob_t g;
+  if (glob(pattern, 0, NULL, &g) == 0) {
+    for (size_t i = 0; i + (size_t)keep < g.gl_pathc; i++) unlink(g.gl_pathv[i]);
+    globfree(&g);
+  }
+  return 0;
 }

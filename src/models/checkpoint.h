@@ -25,6 +25,12 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos);
 /* Resolves a run folder to RUN/checkpoints/latest.safetensors; a file is returned as is. */
 int gf__checkpoint_resolve(const char *run_or_file, char *out, size_t cap);
 
+/* After a step checkpoint was written to step_path: swaps RUN/checkpoints/latest.safetensors to
+   it (hard link + atomic rename; a copy written by `save_again` where links are unsupported)
+   and removes step checkpoints beyond the last `keep`. */
+int gf__checkpoint_rotate(const char *dir, const char *step_path, int keep, int (*save_again)(const char *path, void *u),
+                          void *u);
+
 /* Rebuilds RUN/report.html and RUN/progress.gif from RUN/log.csv and RUN/samples/epoch_*.png.
    charts: NULL-terminated "Title|column,column" specs naming log.csv columns. */
 int gf__write_run_report(const char *dir, const gf_config *cfg, const char *title, int epoch, double secs,

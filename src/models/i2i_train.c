@@ -1,5 +1,7 @@
 /* i2i_train.c: the CycleGAN / pix2pix epoch loop (memory plan, data, per-epoch pictures and
    weights) around gf__cyclegan_step, and `translate` with a trained generator. */
+#include <glob.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +52,132 @@ static int save_weights(gf__cyclegan *m, const char *dir) {
   return gf__weights_save(path, nets, m->pix2pix ? 2 : 4, &m->cfg, meta, 2);
 }
 
+/* ---- full-state checkpoints (exact resume), same format marker and rotation as GAN runs ---- */
+
+typedef struct i2i_pos {
+  int epoch, batch;            /* epoch in progress (1-based), next batch index */
+  uint64_t data_epoch_counter; /* data stream before this epoch's permutation */
+  double seconds;
+} i2i_pos;
+
+static int nnets(const gf__cyclegan *m) { return m->pix2pix ? 2 : 4; }
+static void nets_of(gf__cyclegan *m, gf__net **n) { n[0] = &m->G_A; n[1] = &m->D_A; n[2] = &m->G_B; n[3] = &m->D_B; }
+
+static void flat_tensors(gf__cyclegan *m, gf__flat_tensor *t, int *nt) {
+  gf__net *n[4];
+  nets_of(m, n);
+  int k = 0;
+  for (int i = 0; i < nnets(m); i++) {
+    snprintf(t[k].name, sizeof t[k].name, "opt.%s.exp_avg", n[i]->name);
+    t[k].data = n[i]->opt_m; t[k].n = n[i]->nparam; k++;
+    snprintf(t[k].name, sizeof t[k].name, "opt.%s.exp_avg_sq", n[i]->name);
+    t[k].data = n[i]->opt_v; t[k].n = n[i]->nparam; k++;
+  }
+  gf__image_pool *pools[2] = {&m->poolA, &m->poolB};
+  for (int i = 0; i < 2; i++) {
+    if (!pools[i]->images) continue;
+    snprintf(t[k].name, sizeof t[k].name, "pool.%c", 'A' + i);
+    t[k].data = pools[i]->images; t[k].n = (long)pools[i]->n * pools[i]->dim; k++;
+  }
+  *nt = k;
+}
+
+typedef struct i2i_ckpt { gf__cyclegan *m; const i2i_pos *pos; } i2i_ckpt;
+
+static int i2i_ckpt_save(const char *path, void *u) {
+  i2i_ckpt *c = u;
+  gf__cyclegan *m = c->m;
+  gf__flat_tensor t[12];
+  int nt;
+  flat_tensors(m, t, &nt);
+  char v[14][48];
+  snprintf(v[0], 48, "%ld", m->steps);
+  snprintf(v[1], 48, "%d", c->pos->epoch);
+  snprintf(v[2], 48, "%d", c->pos->batch);
+  snprintf(v[3], 48, "%" PRIu64, c->pos->data_epoch_counter);
+  snprintf(v[4], 48, "%" PRIu64, m->r_data.counter);
+  snprintf(v[5], 48, "%" PRIu64, m->r_drop.counter);
+  snprintf(v[6], 48, "%d", m->poolA.n);
+  snprintf(v[7], 48, "%" PRIu64, m->poolA.rng.counter);
+  snprintf(v[8], 48, "%d", m->poolB.n);
+  snprintf(v[9], 48, "%" PRIu64, m->poolB.rng.counter);
+  snprintf(v[10], 48, "%ld", m->og.t);
+  snprintf(v[11], 48, "%ld", m->od.t);
+  snprintf(v[12], 48, "%.6f", c->pos->seconds);
+  const char *meta[] = {"checkpoint", "ganforge-checkpoint-1", "steps", v[0], "epoch", v[1], "batch", v[2],
+                        "rng.data_epoch_counter", v[3], "rng.data_counter", v[4], "rng.dropout_counter", v[5],
+                        "pool.A.n", v[6], "pool.A.counter", v[7], "pool.B.n", v[8], "pool.B.counter", v[9],
+                        "opt.G.step", v[10], "opt.D.step", v[11], "seconds", v[12]};
+  gf__net *n[4];
+  nets_of(m, n);
+  return gf__weights_save_ex(path, n, nnets(m), t, nt, &m->cfg, meta, (int)(sizeof meta / sizeof meta[0]) / 2);
+}
+
+static int save_checkpoint(gf__cyclegan *m, const i2i_pos *pos, const char *dir) {
+  char path[2200];
+  snprintf(path, sizeof path, "%s/checkpoints/step_%08ld.safetensors", dir, m->steps);
+  i2i_ckpt c = {m, pos};
+  GF_TRY(i2i_ckpt_save(path, &c));
+  return gf__checkpoint_rotate(dir, path, m->cfg.train_keep, i2i_ckpt_save, &c);
+}
+
+static int meta_u64(const gf__st_file *f, const char *key, uint64_t *out) {
+  const char *s = gf__st_meta(f, key);
+  char *end;
+  if (!s || *s < '0' || *s > '9') return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' missing or not a non-negative integer", f->path, key);
+  *out = strtoull(s, &end, 10);
+  if (*end) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not an integer", f->path, key, s);
+  return 0;
+}
+
+static int load_checkpoint(gf__cyclegan *m, const char *path, i2i_pos *pos) {
+  gf__st_file f;
+  GF_TRY(gf__st_open(&f, path));
+  int rc = 0;
+  const char *fmt = gf__st_meta(&f, "checkpoint");
+  if (!fmt || strcmp(fmt, "ganforge-checkpoint-1") || !gf__st_meta(&f, "pool.A.n"))
+    rc = gf__fail(GF_EFORMAT, "%s: not a ganforge %s training checkpoint", path, m->cfg.model_arch);
+  gf__net *n[4];
+  nets_of(m, n);
+  for (int i = 0; i < nnets(m) && rc == 0; i++) rc = gf__weights_load_net(&f, n[i]);
+  uint64_t u[12];
+  static const char *const keys[] = {"steps", "epoch", "batch", "rng.data_epoch_counter", "rng.data_counter",
+                                     "rng.dropout_counter", "pool.A.n", "pool.A.counter", "pool.B.n", "pool.B.counter",
+                                     "opt.G.step", "opt.D.step"};
+  for (int i = 0; i < 12 && rc == 0; i++) rc = meta_u64(&f, keys[i], &u[i]);
+  if (rc == 0 && (u[1] < 1 || (int)u[6] > m->poolA.size || (int)u[8] > m->poolB.size))
+    rc = gf__fail(GF_EFORMAT, "%s: inconsistent checkpoint (epoch %" PRIu64 ", pools %" PRIu64 "/%" PRIu64 ")", path, u[1], u[6], u[8]);
+  if (rc == 0) {
+    m->steps = (long)u[0];
+    pos->epoch = (int)u[1];
+    pos->batch = (int)u[2];
+    pos->data_epoch_counter = u[3];
+    m->r_data.counter = u[4];
+    m->r_drop.counter = u[5];
+    m->poolA.n = (int)u[6];
+    m->poolA.rng.counter = u[7];
+    m->poolB.n = (int)u[8];
+    m->poolB.rng.counter = u[9];
+    m->og.t = (long)u[10];
+    m->od.t = (long)u[11];
+    const char *sec = gf__st_meta(&f, "seconds");
+    pos->seconds = sec ? strtod(sec, NULL) : 0;
+  }
+  gf__flat_tensor t[12];
+  int nt;
+  flat_tensors(m, t, &nt);
+  for (int i = 0; i < nt && rc == 0; i++) {
+    int64_t shape[1] = {t[i].n};
+    float *tmp = malloc(sizeof(float) * (size_t)(t[i].n + 1));
+    if (!tmp) { rc = gf__fail(GF_ENOMEM, "out of memory"); break; }
+    rc = gf__st_read_into(&f, t[i].name, tmp, 1, shape);
+    if (rc == 0) m->ops->to_device((float *)t[i].data, tmp, sizeof(float) * (size_t)t[i].n);
+    free(tmp);
+  }
+  gf__st_close(&f);
+  return rc;
+}
+
 /* real A, fake B, rec A, real B, fake A, rec B per row (pix2pix: input, output, target). */
 static int write_picture(gf__cyclegan *m, const float *A, const float *B, int k, float *host, const char *path) {
   const gf__ops *o = m->ops;
@@ -90,6 +218,8 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   GF_TRY(gf__mkdirs(out));
   snprintf(path, sizeof path, "%s/samples", out);
   GF_TRY(gf__mkdirs(path));
+  snprintf(path, sizeof path, "%s/checkpoints", out);
+  GF_TRY(gf__mkdirs(path));
   gf__i2i_data data;
   GF_TRY(gf__i2i_load(&data, cfg.data_path, "train", pix, !strcmp(cfg.data_direction, "BtoA"), cfg.data_load_size,
                       cfg.data_crop_size, cfg.data_limit, !strcmp(cfg.data_on_bad_image, "fail")));
@@ -115,21 +245,41 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   for (int i = 0; i < k; i++) gf__i2i_get(&data, i, i, NULL, 0, pa + i * d, pb + i * d);
   snprintf(path, sizeof path, "%s/config.txt", out);
   if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
+  i2i_pos pos = {1, 0, 0, 0.0};
+  const char *resume = opts ? opts->resume : NULL;
+  if (resume && (rc = load_checkpoint(m, resume, &pos)) < 0) goto done;
   snprintf(path, sizeof path, "%s/log.csv", out);
+  char *old_log = NULL;
+  if (resume && gf__read_file(path, &old_log, NULL) < 0) old_log = NULL;
   log = fopen(path, "w");
-  if (!log) { rc = gf__fail(GF_EIO, "%s: cannot write the log", path); goto done; }
-  fprintf(log, pix ? "step,epoch,lr,loss_G,loss_G_GAN,loss_G_L1,loss_D,loss_D_real,loss_D_fake,seconds\n"
+  if (!log) { free(old_log); rc = gf__fail(GF_EIO, "%s: cannot write the log", path); goto done; }
+  if (old_log) {
+    /* a resumed run keeps its rows up to the checkpoint's step */
+    char *save = NULL;
+    for (char *line = strtok_r(old_log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+      long st;
+      if (line[0] == 's' || (sscanf(line, "%ld,", &st) == 1 && st <= m->steps)) fprintf(log, "%s\n", line);
+    }
+    free(old_log);
+  } else fprintf(log, pix ? "step,epoch,lr,loss_G,loss_G_GAN,loss_G_L1,loss_D,loss_D_real,loss_D_fake,seconds\n"
                    : "step,epoch,lr,loss_G,loss_G_A,loss_G_B,loss_cycle_A,loss_cycle_B,loss_idt_A,loss_idt_B,loss_D_A,"
                      "loss_D_B,seconds\n");
   int epochs = cfg.train_n_epochs + cfg.train_n_epochs_decay;
   long total = (long)epochs * nb;
   if (cfg.train_max_steps && cfg.train_max_steps < total) total = cfg.train_max_steps;
-  double t0 = gf__now();
-  int stop = 0;
-  for (int epoch = 1; epoch <= epochs && !stop; epoch++) {
+  double t0 = gf__now() - pos.seconds;
+  int stop = cfg.train_max_steps && m->steps >= cfg.train_max_steps;
+  for (int epoch = pos.epoch; epoch <= epochs && !stop; epoch++) {
     gf__cyclegan_set_epoch(m, epoch);
+    uint64_t mid = m->r_data.counter; /* a resumed epoch continues the stream where it stopped */
+    int first = resume && epoch == pos.epoch;
+    if (!first) pos.data_epoch_counter = m->r_data.counter;
+    m->r_data.counter = pos.data_epoch_counter;
     gf__rng_perm(&m->r_data, perm, len);
-    for (int s = 0; s < nb && !stop; s++) {
+    if (first) m->r_data.counter = mid;
+    int s0 = first ? pos.batch : 0;
+    pos.epoch = epoch;
+    for (int s = s0; s < nb && !stop; s++) {
       for (int j = 0; j < B; j++) {
         int idx = perm[s * B + j];
         int ia = idx % data.A.n, ib = data.aligned ? ia : (int)gf__rng_below(&m->r_data, (uint32_t)data.B.n);
@@ -156,11 +306,20 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
       }
       if (opts && opts->stop_flag && *opts->stop_flag) stop = 1;
       if (cfg.train_max_steps && m->steps >= cfg.train_max_steps) stop = 1;
+      pos.batch = s + 1;
+      pos.seconds = secs;
+      if ((stop && s + 1 < nb) || (cfg.train_checkpoint_every && m->steps % cfg.train_checkpoint_every == 0 && s + 1 < nb)) {
+        fflush(log);
+        if ((rc = save_checkpoint(m, &pos, out)) < 0) break;
+      }
     }
     if (rc < 0) break;
+    /* the epoch's end (or a stop exactly there): the next position is the next epoch's start */
     snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
     if ((rc = write_picture(m, pa, pb, k, grid, path)) < 0) break;
     if ((rc = save_weights(m, out)) < 0) break;
+    i2i_pos next = {epoch + 1, 0, m->r_data.counter, gf__now() - t0};
+    if (pos.batch >= nb && (rc = save_checkpoint(m, &next, out)) < 0) break;
     if (cfg.train_report) {
       static const char *const cyc[] = {"Generator losses|loss_G_A,loss_G_B,loss_G",
                                         "Cycle and identity L1|loss_cycle_A,loss_cycle_B,loss_idt_A,loss_idt_B",

@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "ganforge/ganforge.h"
 #include "io/safetensors.h"
+#include "models/cyclegan.h"
 #include "models/gan.h"
 
 static const char *layer_desc(const gf__layer *l, char *buf, size_t cap) {
@@ -17,6 +18,11 @@ static const char *layer_desc(const gf__layer *l, char *buf, size_t cap) {
   case GF_LAYER_MAXOUT: snprintf(buf, cap, "Maxout(%d pieces -> %d)", l->pieces, l->out_c); break;
   case GF_LAYER_DROPOUT: snprintf(buf, cap, "Dropout(p=%g)", l->alpha); break;
   case GF_LAYER_BATCHNORM: snprintf(buf, cap, "BatchNorm(%d)", l->in_c); break;
+  case GF_LAYER_CONV: snprintf(buf, cap, "Conv2d(%d -> %d, %dx%d, stride %d)  %dx%d -> %dx%d", l->in_c, l->out_c, l->geom.kh, l->geom.kw, l->geom.sh, l->in_h, l->in_w, l->out_h, l->out_w); break;
+  case GF_LAYER_CONVT: snprintf(buf, cap, "ConvTranspose2d(%d -> %d, %dx%d, stride %d)  %dx%d -> %dx%d", l->in_c, l->out_c, l->geom.kh, l->geom.kw, l->geom.sh, l->in_h, l->in_w, l->out_h, l->out_w); break;
+  case GF_LAYER_INSTNORM: snprintf(buf, cap, "InstanceNorm2d(%d)", l->in_c); break;
+  case GF_LAYER_REFLPAD: snprintf(buf, cap, "ReflectionPad2d  %dx%d -> %dx%d", l->in_h, l->in_w, l->out_h, l->out_w); break;
+  case GF_LAYER_RESHAPE: snprintf(buf, cap, "Reshape(%d, %d, %d)", l->out_c, l->out_h, l->out_w); break;
   default: snprintf(buf, cap, "layer kind %d", (int)l->kind); break;
   }
   return buf;
@@ -58,7 +64,7 @@ int gf_info(const char *path_in, char *buf, unsigned cap) {
   buf[0] = 0;
   const char *kind = gf__st_meta(&f, "checkpoint") ? "training checkpoint" : "generator weights";
   put(&o, "file: %s (%s, %.1f KiB, %d tensors)\n", path, kind, (double)f.len / 1024.0, f.n);
-  static const char *keys[] = {"g_steps", "d_steps", "epoch", "batch", "seconds", "opt.G.lr", "opt.D.lr"};
+  static const char *keys[] = {"g_steps", "d_steps", "steps", "epoch", "batch", "seconds", "opt.G.lr", "opt.D.lr"};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     const char *v = gf__st_meta(&f, keys[i]);
     if (v) put(&o, "%s: %s\n", keys[i], v);
@@ -70,16 +76,23 @@ int gf_info(const char *path_in, char *buf, unsigned cap) {
     gf_config_defaults(&cfg);
     if (gf_config_from_text(&cfg, text) == 0) {
       int c = 1, h = 1, w = 1;
-      if (!strcmp(cfg.data_name, "gauss1d")) c = 1;
-      else if (!strcmp(cfg.data_name, "ring8") || !strcmp(cfg.data_name, "grid25")) c = 2;
-      else if (!strcmp(cfg.data_name, "digits")) h = w = 8;
-      else if (!strcmp(cfg.data_name, "shapes")) h = w = cfg.data_size;
-      else h = w = 28;
       gf__net G, D;
-      put(&o, "architecture: %s, data %s (%dx%dx%d), noise %s %d-d\n", cfg.model_arch, cfg.data_name, c, h, w,
-          cfg.model_noise, cfg.model_nz);
-      if (gf__build_generator(&G, &cfg, gf__ops_cpu(), (long)c * h * w) == 0) { describe_net(&o, &G); gf__net_free(&G); }
-      if (gf__build_discriminator(&D, &cfg, gf__ops_cpu(), c, h, w) == 0) { describe_net(&o, &D); gf__net_free(&D); }
+      if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) {
+        int pix = !strcmp(cfg.model_arch, "pix2pix"), sz = cfg.data_crop_size;
+        put(&o, "architecture: %s (%s generator, PatchGAN discriminator), %dx%d RGB crops\n", cfg.model_arch,
+            cfg.model_netG, sz, sz);
+        static const char *const gn[2] = {"G_A", "G_B"}, *const dn[2] = {"D_A", "D_B"};
+        for (int k = 0; k < (pix ? 1 : 2); k++) {
+          if (gf__build_i2i_generator(&G, &cfg, gf__ops_cpu(), gn[k], 3, 3, sz, sz) == 0) { describe_net(&o, &G); gf__net_free(&G); }
+          if (gf__build_patch_d(&D, &cfg, gf__ops_cpu(), dn[k], pix ? 6 : 3, sz, sz) == 0) { describe_net(&o, &D); gf__net_free(&D); }
+        }
+      } else {
+        gf__data_shape(&cfg, &c, &h, &w);
+        put(&o, "architecture: %s, data %s (%dx%dx%d), noise %s %d-d\n", cfg.model_arch, cfg.data_name, c, h, w,
+            cfg.model_noise, cfg.model_nz);
+        if (gf__build_generator(&G, &cfg, gf__ops_cpu(), (long)c * h * w) == 0) { describe_net(&o, &G); gf__net_free(&G); }
+        if (gf__build_discriminator(&D, &cfg, gf__ops_cpu(), c, h, w) == 0) { describe_net(&o, &D); gf__net_free(&D); }
+      }
     }
     put(&o, "config:\n");
     const char *p = text;

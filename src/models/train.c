@@ -100,26 +100,22 @@ static int save_generator(gf__gan *gan, const char *dir) {
 
 /* Writes checkpoints/step_N.safetensors, points latest at it (hard link, atomic rename) and
    removes step checkpoints beyond the last `keep`. */
+typedef struct gan_ckpt {
+  gf__gan *gan;
+  const gf__data_pos *pos;
+} gan_ckpt;
+
+static int gan_ckpt_save(const char *path, void *u) {
+  gan_ckpt *c = u;
+  return gf__checkpoint_save(path, c->gan, c->pos);
+}
+
 static int save_checkpoint(gf__gan *gan, const gf__data_pos *pos, const char *dir, int keep) {
-  char path[2200], latest[2200], tmp[2300];
+  char path[2200];
   snprintf(path, sizeof path, "%s/checkpoints/step_%08ld.safetensors", dir, gan->g_steps);
   GF_TRY(gf__checkpoint_save(path, gan, pos));
-  snprintf(latest, sizeof latest, "%s/checkpoints/latest.safetensors", dir);
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", latest, (long)getpid());
-  unlink(tmp);
-  if (link(path, tmp) != 0 || rename(tmp, latest) != 0) {
-    unlink(tmp);
-    GF_TRY(gf__checkpoint_save(latest, gan, pos)); /* file systems without hard links */
-  }
-  /* prune: step files sorted by name are sorted by step */
-  char pattern[2200];
-  snprintf(pattern, sizeof pattern, "%s/checkpoints/step_*.safetensors", dir);
-  glob_t g;
-  if (glob(pattern, 0, NULL, &g) == 0) {
-    for (size_t i = 0; i + (size_t)keep < g.gl_pathc; i++) unlink(g.gl_pathv[i]);
-    globfree(&g);
-  }
-  return 0;
+  gan_ckpt c = {gan, pos};
+  return gf__checkpoint_rotate(dir, path, keep, gan_ckpt_save, &c);
 }
 
 static FILE *open_log(const char *path) {
