@@ -202,3 +202,38 @@ int gf__checkpoint_rotate(const char *dir, const char *step_path, int keep, int 
   }
   return 0;
 }
+
+int gf__run_dir_prepare(const char *dir) {
+  char path[2200];
+  GF_TRY(gf__mkdirs(dir));
+  snprintf(path, sizeof path, "%s/samples", dir);
+  GF_TRY(gf__mkdirs(path));
+  snprintf(path, sizeof path, "%s/checkpoints", dir);
+  GF_TRY(gf__mkdirs(path));
+  glob_t g;
+  snprintf(path, sizeof path, "%s/checkpoints/*.tmp.*", dir);
+  if (glob(path, 0, NULL, &g) == 0) {
+    for (size_t i = 0; i < g.gl_pathc; i++) unlink(g.gl_pathv[i]);
+    globfree(&g);
+  }
+  return 0;
+}
+
+FILE *gf__run_log_open(const char *path, const char *header, int resume, long step) {
+  char *old = NULL;
+  if (resume && gf__read_file(path, &old, NULL) < 0) old = NULL;
+  FILE *log = fopen(path, "w");
+  if (!log) {
+    free(old);
+    gf__fail(GF_EIO, "%s: cannot write the log", path);
+    return NULL;
+  }
+  fputs(header, log);
+  char *save = NULL;
+  for (char *line = old ? strtok_r(old, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+    long st;
+    if (sscanf(line, "%ld,", &st) == 1 && st <= step) fprintf(log, "%s\n", line);
+  }
+  free(old);
+  return log;
+}

@@ -4,6 +4,7 @@
 #define GF_MODELS_CHECKPOINT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "models/gan.h"
 
@@ -30,6 +31,13 @@ int gf__checkpoint_resolve(const char *run_or_file, char *out, size_t cap);
    and removes step checkpoints beyond the last `keep`. */
 int gf__checkpoint_rotate(const char *dir, const char *step_path, int keep, int (*save_again)(const char *path, void *u),
                           void *u);
+
+/* Creates RUN, RUN/samples and RUN/checkpoints and removes temporary files left by saves that
+   a kill -9 interrupted. */
+int gf__run_dir_prepare(const char *dir);
+/* Opens RUN/log.csv for a run: a fresh file with `header`, or, when resuming, the old rows up to
+   `step` (later rows belong to lost steps) followed by new ones. NULL on error (message set). */
+FILE *gf__run_log_open(const char *path, const char *header, int resume, long step);
 
 /* Rebuilds RUN/report.html and RUN/progress.gif from RUN/log.csv and RUN/samples/epoch_*.png.
    charts: NULL-terminated "Title|column,column" specs naming log.csv columns. */

@@ -215,11 +215,7 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   GF_TRY(gf__i2i_memory_check(&cfg, B, 1));
   const char *out = opts && opts->out_dir ? opts->out_dir : "runs/latest";
   char path[2200];
-  GF_TRY(gf__mkdirs(out));
-  snprintf(path, sizeof path, "%s/samples", out);
-  GF_TRY(gf__mkdirs(path));
-  snprintf(path, sizeof path, "%s/checkpoints", out);
-  GF_TRY(gf__mkdirs(path));
+  GF_TRY(gf__run_dir_prepare(out));
   gf__i2i_data data;
   GF_TRY(gf__i2i_load(&data, cfg.data_path, "train", pix, !strcmp(cfg.data_direction, "BtoA"), cfg.data_load_size,
                       cfg.data_crop_size, cfg.data_limit, !strcmp(cfg.data_on_bad_image, "fail")));
@@ -249,21 +245,12 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   const char *resume = opts ? opts->resume : NULL;
   if (resume && (rc = load_checkpoint(m, resume, &pos)) < 0) goto done;
   snprintf(path, sizeof path, "%s/log.csv", out);
-  char *old_log = NULL;
-  if (resume && gf__read_file(path, &old_log, NULL) < 0) old_log = NULL;
-  log = fopen(path, "w");
-  if (!log) { free(old_log); rc = gf__fail(GF_EIO, "%s: cannot write the log", path); goto done; }
-  if (old_log) {
-    /* a resumed run keeps its rows up to the checkpoint's step */
-    char *save = NULL;
-    for (char *line = strtok_r(old_log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-      long st;
-      if (line[0] == 's' || (sscanf(line, "%ld,", &st) == 1 && st <= m->steps)) fprintf(log, "%s\n", line);
-    }
-    free(old_log);
-  } else fprintf(log, pix ? "step,epoch,lr,loss_G,loss_G_GAN,loss_G_L1,loss_D,loss_D_real,loss_D_fake,seconds\n"
-                   : "step,epoch,lr,loss_G,loss_G_A,loss_G_B,loss_cycle_A,loss_cycle_B,loss_idt_A,loss_idt_B,loss_D_A,"
-                     "loss_D_B,seconds\n");
+  log = gf__run_log_open(path,
+                         pix ? "step,epoch,lr,loss_G,loss_G_GAN,loss_G_L1,loss_D,loss_D_real,loss_D_fake,seconds\n"
+                             : "step,epoch,lr,loss_G,loss_G_A,loss_G_B,loss_cycle_A,loss_cycle_B,loss_idt_A,loss_idt_B,"
+                               "loss_D_A,loss_D_B,seconds\n",
+                         resume != NULL, m->steps);
+  if (!log) { rc = GF_EIO; goto done; }
   int epochs = cfg.train_n_epochs + cfg.train_n_epochs_decay;
   long total = (long)epochs * nb;
   if (cfg.train_max_steps && cfg.train_max_steps < total) total = cfg.train_max_steps;

@@ -10,6 +10,7 @@
 #include "data/dataset.h"
 #include "data/images.h"
 #include "ganforge/ganforge.h"
+#include "eval/npyio.h"
 #include "io/image.h"
 #include "io/report.h"
 #include "models/checkpoint.h"
@@ -118,11 +119,6 @@ static int save_checkpoint(gf__gan *gan, const gf__data_pos *pos, const char *di
   return gf__checkpoint_rotate(dir, path, keep, gan_ckpt_save, &c);
 }
 
-static FILE *open_log(const char *path) {
-  FILE *f = fopen(path, "w");
-  if (f) fprintf(f, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n");
-  return f;
-}
 
 /* log.csv read by column name, for the report charts. */
 #define LOG_MAXCOL 16
@@ -262,20 +258,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   const char *out = opts && opts->out_dir ? opts->out_dir : "runs/latest";
   const char *resume = opts ? opts->resume : NULL;
   char path[2200];
-  GF_TRY(gf__mkdirs(out));
-  snprintf(path, sizeof path, "%s/samples", out);
-  GF_TRY(gf__mkdirs(path));
-  snprintf(path, sizeof path, "%s/checkpoints", out);
-  GF_TRY(gf__mkdirs(path));
-  {
-    /* temporary files of saves interrupted by kill -9 in an earlier session */
-    glob_t g;
-    snprintf(path, sizeof path, "%s/checkpoints/*.tmp.*", out);
-    if (glob(path, 0, NULL, &g) == 0) {
-      for (size_t i = 0; i < g.gl_pathc; i++) unlink(g.gl_pathv[i]);
-      globfree(&g);
-    }
-  }
+  GF_TRY(gf__run_dir_prepare(out));
 
   gf__dataset ds;
   int rc = load_dataset(&cfg, &ds);
@@ -314,25 +297,8 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   snprintf(path, sizeof path, "%s/config.txt", out);
   if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
   snprintf(path, sizeof path, "%s/log.csv", out);
-  if (resume) {
-    /* keep the rows up to the checkpoint's step: later rows belong to lost steps */
-    char *old = NULL;
-    size_t len = 0;
-    if (gf__read_file(path, &old, &len) < 0) old = NULL;
-    log = fopen(path, "w");
-    if (log) {
-      fprintf(log, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n");
-      char *save = NULL;
-      for (char *line = old ? strtok_r(old, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
-        long st;
-        if (sscanf(line, "%ld,", &st) == 1 && st <= gan.g_steps) fprintf(log, "%s\n", line);
-      }
-    }
-    free(old);
-  } else {
-    log = open_log(path);
-  }
-  if (!log) { rc = gf__fail(GF_EIO, "%s: cannot write the log", path); goto done; }
+  log = gf__run_log_open(path, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n", resume != NULL, gan.g_steps);
+  if (!log) { rc = GF_EIO; goto done; }
   gf__gan_noise(&gan, &r_sample, pc.z, pc.n);
   /* batches are assembled (permutation of the data stream, gather, flips) on another thread,
      from the resumed position if any */
@@ -453,39 +419,11 @@ static int sampler_open(sampler *s, const char *run) {
   return 0;
 }
 
-/* NumPy .npy v1.0 writer for float32 arrays of up to 4 dimensions. */
-static int npy_write(const char *path, const float *x, const int *shape, int ndim) {
-  char hdr[256], dims[128] = "";
-  size_t count = 1;
-  for (int i = 0; i < ndim; i++) {
-    size_t l = strlen(dims);
-    snprintf(dims + l, sizeof dims - l, "%d%s", shape[i], ndim == 1 ? "," : i + 1 < ndim ? ", " : "");
-    count *= (size_t)shape[i];
-  }
-  int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", dims);
-  int total = 10 + hl + 1;
-  int pad = (64 - total % 64) % 64;
-  size_t bytes = (size_t)total + pad + sizeof(float) * count;
-  unsigned char *buf = malloc(bytes);
-  if (!buf) return gf__fail(GF_ENOMEM, "out of memory");
-  memcpy(buf, "\x93NUMPY\x01\x00", 8);
-  uint16_t hlen = (uint16_t)(hl + pad + 1);
-  buf[8] = (unsigned char)(hlen & 0xff);
-  buf[9] = (unsigned char)(hlen >> 8);
-  memcpy(buf + 10, hdr, (size_t)hl);
-  memset(buf + 10 + hl, ' ', (size_t)pad);
-  buf[10 + hl + pad] = '\n';
-  memcpy(buf + total + pad, x, sizeof(float) * count);
-  int rc = gf__write_file_atomic(path, buf, bytes);
-  free(buf);
-  return rc;
-}
-
 static int write_samples(const sampler *s, const float *x, int n, int nrow, int upscale, const char *out) {
   size_t len = strlen(out);
   if (len > 4 && !strcmp(out + len - 4, ".npy")) {
-    int shape[4] = {n, s->c, s->h, s->w};
-    return npy_write(out, x, shape, 4);
+    long shape[4] = {n, s->c, s->h, s->w};
+    return gf__npy_write_f32(out, x, shape, 4);
   }
   if (len < 4 || strcmp(out + len - 4, ".png"))
     return gf__fail(GF_EUSAGE, "%s: output must end in .png or .npy", out);
@@ -520,8 +458,8 @@ int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, cons
     rc = gf__gan_sample(&s.gan, z, n, x);
     if (rc == 0) rc = write_samples(&s, x, n, nrow, upscale, out);
     if (rc == 0 && noise_out) {
-      int shape[2] = {n, s.gan.nz};
-      rc = npy_write(noise_out, z, shape, 2);
+      long shape[2] = {n, s.gan.nz};
+      rc = gf__npy_write_f32(noise_out, z, shape, 2);
     }
   }
   free(z);
