@@ -5,6 +5,6 @@
 int gf__ops_cuda_open(int device_index, const gf__ops **out) {
   (void)device_index;
   *out = NULL;
-  return gf__fail(GF_ENOSYS, "this ganforge was built without the CUDA backend "
-                             "(rebuild with -DGANFORGE_CUDA=ON where the CUDA toolkit is installed)");
+  return gf__fail(GF_ENOSYS, "this ganforge has no CUDA backend: only the CPU backend is implemented so far "
+                             "(use --device cpu)");
 }
