@@ -199,7 +199,7 @@ fi
 # ---- 6. tools/load_in_pytorch.py on brief MNIST runs ----------------------------------------------
 PYT=/usr/bin/python3
 [ -x "$PYT" ] || PYT=python3
-for preset in mlp-mnist goodfellow-mnist; do
+for preset in mlp-mnist goodfellow-mnist dcgan-mnist; do
   run="$T/$preset"
   timeout 60 "$GF" train "$preset" --out "$run" --data "$DATA/mnist" --set data.download=0 --set data.limit=1000 \
     --set train.max_steps=3 --epochs 1 --quiet

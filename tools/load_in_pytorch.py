@@ -60,8 +60,39 @@ def activation(name, slope):
     return {"relu": nn.ReLU(), "lrelu": nn.LeakyReLU(slope), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}[name]
 
 
+def build_dcgan_generator(cfg):
+    """The twin of build_dcgan_g (src/models/gan.c): ConvTranspose2d/BatchNorm2d/ReLU, tanh."""
+    nz, ngf, nc, size = int(cfg["model.nz"]), int(cfg["model.ngf"]), int(cfg["model.nc"]), int(cfg["model.size"])
+    eps, mom = float(cfg["model.bn_eps"]), float(cfg["model.bn_momentum"])
+
+    def block(i, o, k, s, p):
+        return [nn.ConvTranspose2d(i, o, k, s, p, bias=False), nn.BatchNorm2d(o, eps=eps, momentum=mom), nn.ReLU()]
+    if size == 28:
+        layers = block(nz, 4 * ngf, 7, 1, 0) + block(4 * ngf, 2 * ngf, 4, 2, 1)
+        prev = 2 * ngf
+    else:
+        levels = size.bit_length() - 3          # 64 -> 4 blocks before the output layer
+        layers = block(nz, ngf << (levels - 1), 4, 1, 0)
+        for k in range(levels - 2, -1, -1):
+            layers += block(ngf << (k + 1), ngf << k, 4, 2, 1)
+        prev = ngf
+    layers += [nn.ConvTranspose2d(prev, nc, 4, 2, 1, bias=False), nn.Tanh()]
+
+    class G(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(*layers)
+
+        def forward(self, z):
+            return self.net(z.view(z.shape[0], nz, 1, 1))
+
+    return G()
+
+
 def build_generator(cfg):
     """The twin of gf__build_generator (src/models/gan.c): same layers, same order, same indices."""
+    if cfg["model.arch"] == "dcgan":
+        return build_dcgan_generator(cfg)
     if cfg["model.arch"] != "mlp":
         raise SystemExit(f"architecture {cfg['model.arch']} is not supported by this tool yet")
     c, h, w = data_shape(cfg)
