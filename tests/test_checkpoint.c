@@ -257,6 +257,14 @@ static void test_resume(void) {
 static float marker(long k) { return (float)k + 0.5f; }
 
 /* the child's version k: g_steps = k, first/last G weight, last D weight and last G moment = marker(k) */
+static int hook_fd = -1;
+/* write seam hook for the deterministic kill: tell the parent, then wait to be killed */
+static void stop_halfway(size_t done, size_t total) {
+  if (done * 2 < total) return;
+  if (write(hook_fd, "h", 1) != 1) _exit(6);
+  for (;;) pause();
+}
+
 static void make_version(gf__gan *g, long k) {
   g->g_steps = k;
   g->G.params[0] = marker(k);
@@ -378,6 +386,51 @@ static void test_kill_mid_write(void) {
     char resolved[2300];
     CHECK(gf__checkpoint_resolve(dir, resolved, sizeof resolved) == 0 && !strcmp(resolved, path),
           "round %d: run folder resolves to %s", r, resolved);
+  }
+  /* A deterministic round: the child stops itself halfway through writing the temporary file (the
+     write seam's hook), the parent kills it there. Timing sweeps alone may miss the write on a fast
+     disk, where building the buffer dominates a save. */
+  {
+    int fds[2];
+    long k0 = 900001;
+    if (pipe(fds) != 0) CHECK(0, "pipe failed");
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(fds[0]);
+      alarm(20);
+      make_version(&gan, k0);
+      if (gf__checkpoint_save(path, &gan, &pos) < 0) _exit(3);
+      hook_fd = fds[1];
+      gf__write_atomic_hook = stop_halfway;
+      make_version(&gan, k0 + 1);
+      gf__checkpoint_save(path, &gan, &pos);
+      _exit(5); /* the hook never returns */
+    }
+    close(fds[1]);
+    char ch = 0;
+    int got = pid > 0 && read(fds[0], &ch, 1) == 1 && ch == 'h';
+    CHECK(got, "deterministic kill: the child did not reach the middle of a write");
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
+    close(fds[0]);
+    gf__data_pos p2;
+    rc = gf__checkpoint_load(path, &back, &p2);
+    CHECK(rc == 0 && back.g_steps == k0, "deterministic kill: checkpoint holds version %ld (want %ld), rc %d: %s",
+          back.g_steps, k0, rc, gf_last_error());
+    const char *partial = fmt("%s.tmp.%ld", path, (long)pid);
+    struct stat sp;
+    int have = stat(partial, &sp) == 0;
+    CHECK(have && sp.st_size > 0 && sp.st_size < st.st_size, "deterministic kill: no partial temp file %s", partial);
+    if (have) {
+      tmp_left++;
+      gf__data_pos p3;
+      int r3 = gf__checkpoint_load(partial, &back, &p3);
+      CHECK(r3 < 0 && gf_last_error()[0], "deterministic kill: the partial file loaded (rc %d)", r3);
+      unlink(partial);
+    }
   }
   printf("kill test: %d rounds, %d version changes seen, %d temp files left behind by SIGKILL\n", rounds,
          versions_seen, tmp_left);

@@ -55,6 +55,8 @@ int gf__mkdirs(const char *path) {
   return 0;
 }
 
+void (*gf__write_atomic_hook)(size_t done, size_t total);
+
 int gf__write_file_atomic(const char *path, const void *data, size_t len) {
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -63,7 +65,8 @@ int gf__write_file_atomic(const char *path, const void *data, size_t len) {
   const char *p = data;
   size_t left = len;
   while (left > 0) {
-    ssize_t w = write(fd, p, left);
+    /* 1 MiB pieces: a crash test can stop the writer between two of them */
+    ssize_t w = write(fd, p, left < (1u << 20) ? left : (1u << 20));
     if (w < 0) {
       if (errno == EINTR) continue;
       int e = errno;
@@ -73,6 +76,7 @@ int gf__write_file_atomic(const char *path, const void *data, size_t len) {
     }
     p += w;
     left -= (size_t)w;
+    if (gf__write_atomic_hook) gf__write_atomic_hook(len - left, len);
   }
   if (fsync(fd) != 0 || close(fd) != 0) {
     unlink(tmp);

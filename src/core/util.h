@@ -40,6 +40,8 @@ double gf__now(void);
 int gf__mkdirs(const char *path);
 /* Writes a whole buffer to `path` atomically (tmp file, fsync, rename). */
 int gf__write_file_atomic(const char *path, const void *data, size_t len);
+/* Test seam: when set, called after each piece gf__write_file_atomic writes (bytes so far, total). */
+extern void (*gf__write_atomic_hook)(size_t done, size_t total);
 /* Reads a whole file; *out is malloc'ed and NUL-terminated (len excludes NUL). */
 int gf__read_file(const char *path, char **out, size_t *len);
 
