@@ -3,7 +3,9 @@
 
   runs_png.py size FILE.png        prints "WIDTH HEIGHT"
   runs_png.py distinct FILE.png    prints "WIDTH HEIGHT DISTINCT" (distinct pixel values after decoding)
-  runs_png.py npy FILE.npy         prints "dtype shape finite min max" of a float32 .npy"""
+  runs_png.py npy FILE.npy         prints "dtype shape finite min max" of a float32 .npy
+  runs_png.py tiles FILE.npy DIR   writes each sample of a float32 .npy [n, 1, h, w] in [-1, 1] as
+                                   DIR/NNNNN.png (8-bit grey)"""
 import ast, math, struct, sys, zlib
 
 
@@ -94,6 +96,27 @@ def main():
         vals = struct.unpack(f"<{n}f", body)
         fin = all(math.isfinite(v) for v in vals)
         print(hdr["descr"], "x".join(map(str, hdr["shape"])), "finite" if fin else "nonfinite", min(vals), max(vals))
+    elif cmd == "tiles":
+        import os
+        d = open(path, "rb").read()
+        hl, off = struct.unpack("<H", d[8:10])[0], 10
+        hdr = ast.literal_eval(d[off:off + hl].decode("latin1"))
+        shape = hdr["shape"]
+        n, h, w = shape[0], shape[-2], shape[-1]
+        vals = struct.unpack(f"<{n * h * w}f", d[off + hl:off + hl + 4 * n * h * w])
+        out = sys.argv[3]
+        os.makedirs(out, exist_ok=True)
+
+        def chunk(kind, body):
+            return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+        for i in range(n):
+            px = vals[i * h * w:(i + 1) * h * w]
+            raw = b"".join(b"\0" + bytes(max(0, min(255, round((v + 1) * 127.5))) for v in px[r * w:(r + 1) * w])
+                           for r in range(h))
+            png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
+                   chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+            open(os.path.join(out, f"{i:05d}.png"), "wb").write(png)
     else:
         raise SystemExit(__doc__)
 

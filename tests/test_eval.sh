@@ -77,7 +77,7 @@ expect_has "-n beyond rows: message" "$ERR" 'holds only 2500 samples'
 # ---- usage errors ------------------------------------------------------------------------------------
 ev unknown_metric "$T/ring8" --metric fid
 expect_eq "unknown metric: exit 2" "$RC" 2
-expect_has "unknown metric: message" "$ERR" "metric fid: unknown metric (parzen | modes)"
+expect_has "unknown metric: message" "$ERR" "metric fid: unknown metric (parzen | modes | fid-SET"
 ev no_metric "$T/ring8"
 expect_eq "missing --metric: exit 2" "$RC" 2
 expect_has "missing --metric: message" "$ERR" 'missing --metric'
@@ -116,6 +116,53 @@ mkdir -p "$T/empty_run"
 ev emptyrun "$T/empty_run" --metric modes
 expect_eq "run folder without generator: exit 1" "$RC" 1
 expect_has "run folder without generator: message" "$ERR" 'empty_run/generator.safetensors'
+
+# ---- classifier-space metrics (fid-/kid-/pr-/score-shapes) and train.eval_metric ---------------------
+PNGTOOL="python3 ${GF_SRC:-$(dirname "$0")/..}/tests/runs_png.py"
+timeout 300 "$GF" train classifier-shapes --out "$T/cls" --set data.n=2048 --set data.size=16 --set model.ndf=16 \
+  --set train.batch=64 --epochs 6 --quiet
+expect_eq "train a small classifier-shapes" "$?" 0
+acc=$(tail -n 1 "$T/cls/accuracy.csv" | cut -d, -f2)
+expect_eq "classifier-shapes test accuracy $acc >= 0.9" "$(awk -v a="$acc" 'BEGIN { print (a >= 0.9) ? "yes" : "no" }')" yes
+timeout 300 "$GF" train mlp-shapes --out "$T/shapes" --set data.size=16 --set data.n=2048 --set model.g_hidden=64,64 \
+  --set model.d_hidden=64,64 --epochs 2 --set train.eval_metric=fid-shapes --set train.eval_classifier="$T/cls" \
+  --set train.eval_n=500 --quiet
+expect_eq "train with train.eval_metric=fid-shapes: exit" "$?" 0
+expect_eq "metrics.csv: header + 2 epochs" "$(wc -l <"$T/shapes/metrics.csv")" 3
+expect_has "metrics.csv: fid column" "$(head -n 1 "$T/shapes/metrics.csv")" '^step,epoch,fid-shapes,n_samples,score'
+expect_eq "best.safetensors kept" "$([ -s "$T/shapes/best.safetensors" ] && echo yes)" yes
+expect_has "report draws the metric" "$(cat "$T/shapes/report.html")" 'Metric fid-shapes'
+for m in fid kid pr score; do
+  ev "${m}_run" "$T/shapes" --metric "$m-shapes" --classifier "$T/cls" -n 1000
+  expect_eq "$m-shapes on a run: exit" "$RC" 0
+done
+expect_has "fid-shapes: machine line" "$(cat "$T/fid_run.out")" '^fid-shapes=[0-9.]* n_samples=1000 n_real=10000 source=run'
+expect_has "fid-shapes: never called Inception" "$(cat "$T/fid_run.out")" 'not Inception FID'
+expect_has "kid-shapes: machine line" "$(cat "$T/kid_run.out")" '^kid-shapes=-\?[0-9.]* kid-shapes_std=[0-9.]*'
+expect_has "pr-shapes: machine line" "$(cat "$T/pr_run.out")" '^precision=[0-9.]* recall=[0-9.]* k=3'
+expect_has "score-shapes: machine line" "$(cat "$T/score_run.out")" '^score-shapes=[0-9.]*'
+timeout 60 "$GF" sample "$T/shapes" -n 1000 --seed 1 -o "$T/shapes.npy" >/dev/null
+ev fid_npy "$T/shapes.npy" --metric fid-shapes --classifier "$T/cls"
+expect_eq "fid-shapes: run and .npy of the same samples agree" "$(key "$(cat "$T/fid_run.out")")" "$(key "$OUT")"
+$PNGTOOL tiles "$T/shapes.npy" "$T/shapes_png"
+ev fid_png "$T/shapes_png" --metric fid-shapes --classifier "$T/cls"
+expect_eq "fid-shapes on a folder of PNGs: exit" "$RC" 0
+a=$(sed -n 's/^fid-shapes=\([0-9.]*\) .*/\1/p' "$T/fid_npy.out")
+b=$(sed -n 's/^fid-shapes=\([0-9.]*\) .*/\1/p' "$T/fid_png.out")
+expect_eq "fid-shapes of 8-bit PNGs within 5% of the float samples ($a vs $b)" \
+  "$(awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; if (d < 0) d = -d; print (a != "" && d <= 0.05 * a + 1e-3) ? "yes" : "no" }')" yes
+ev nocls "$T/shapes" --metric fid-shapes
+expect_eq "fid without a classifier: exit 2" "$RC" 2
+expect_has "fid without a classifier: says how" "$ERR" "ganforge train classifier-shapes"
+ev wrongset "$T/shapes" --metric fid-mnist --classifier "$T/cls"
+expect_eq "fid-mnist with a shapes classifier: exit 2" "$RC" 2
+expect_has "wrong classifier: message" "$ERR" "trained on 'shapes'; fid-mnist needs one trained on 'mnist'"
+ev wrongdim "$T/ring8.npy" --metric fid-shapes --classifier "$T/cls"
+expect_eq "2-D samples for fid-shapes: exit 2" "$RC" 2
+expect_has "wrong dimension: message" "$ERR" 'each sample has 2 values; fid-shapes needs 256'
+ev notcls "$T/shapes" --metric fid-shapes --classifier "$T/shapes/generator.safetensors"
+expect_eq "a generator as --classifier: exit 1" "$RC" 1
+expect_has "a generator as --classifier: message" "$ERR" 'not a ganforge classifier'
 
 # ---- parzen (needs MNIST) ---------------------------------------------------------------------------
 if [ -f "$DATA/mnist/t10k-images-idx3-ubyte.gz" ] || [ -f "$DATA/mnist/t10k-images-idx3-ubyte" ]; then

@@ -633,6 +633,79 @@ static void case_tensor_loss(int which, long n, float scale) {
   free(x); free(t); free(xf); free(tf); free(pre); free(dx);
 }
 
+/* softmax cross-entropy against class indices */
+static double xent_ref(const double *x, const int *y, int N, int C) {
+  double acc = 0;
+  for (int i = 0; i < N; i++) {
+    const double *xi = x + (size_t)i * C;
+    double mx = xi[0], z = 0;
+    for (int c = 1; c < C; c++) mx = fmax(mx, xi[c]);
+    for (int c = 0; c < C; c++) z += exp(xi[c] - mx);
+    acc += log(z) + mx - xi[y[i]];
+  }
+  return acc / N;
+}
+
+static void case_xent(int N, int C, float scale, double spread) {
+  char what[128];
+  snprintf(what, sizeof what, "xent_loss N%d C%d scale%g spread%g", N, C, scale, spread);
+  long n = (long)N * C;
+  double *x = random_input(n, spread, X_ANY);
+  int *y = malloc(sizeof(int) * (size_t)N);
+  float *yf = malloc(sizeof(float) * (size_t)N), *xf = malloc(sizeof(float) * (size_t)n);
+  float *pre = malloc(sizeof(float) * (size_t)n), *dx = malloc(sizeof(float) * (size_t)n), *pr = malloc(sizeof(float) * (size_t)n);
+  for (int i = 0; i < N; i++) { y[i] = (int)(rs_next() % (uint64_t)C); yf[i] = (float)y[i]; }
+  for (long i = 0; i < n; i++) { xf[i] = (float)x[i]; pre[i] = (float)rs_range(-0.01, 0.01); }
+  float *xd = O->alloc(sizeof(float) * (size_t)n), *yd = O->alloc(sizeof(float) * (size_t)N);
+  float *dd = O->alloc(sizeof(float) * (size_t)n), *pd = O->alloc(sizeof(float) * (size_t)n);
+  O->to_device(xd, xf, sizeof(float) * (size_t)n);
+  O->to_device(yd, yf, sizeof(float) * (size_t)N);
+  O->to_device(dd, pre, sizeof(float) * (size_t)n);
+  float stats[2];
+  O->xent_loss(stats, dd, pd, xd, yd, N, C, scale);
+  O->to_host(dx, dd, sizeof(float) * (size_t)n);
+  O->to_host(pr, pd, sizeof(float) * (size_t)n);
+  double L = xent_ref(x, y, N, C);
+  double e = fabs(stats[0] - L) / fmax(L, 1e-3);
+  CHECK(e <= 1e-5, "%s: loss %.9g vs %.9g", what, (double)stats[0], L);
+  worst_loss = dmax(worst_loss, e);
+  int correct = 0;
+  for (int i = 0; i < N; i++) {
+    int best = 0;
+    double z = 0, mx = x[(size_t)i * C];
+    for (int c = 1; c < C; c++) {
+      if (x[(size_t)i * C + c] > x[(size_t)i * C + best]) best = c;
+      mx = fmax(mx, x[(size_t)i * C + c]);
+    }
+    correct += best == y[i];
+    for (int c = 0; c < C; c++) z += exp(x[(size_t)i * C + c] - mx);
+    for (int c = 0; c < C; c++) {
+      double p = exp(x[(size_t)i * C + c] - mx) / z;
+      CHECK(fabs(pr[(size_t)i * C + c] - p) <= 1e-6, "%s: softmax [%d,%d] %g vs %g", what, i, c, (double)pr[(size_t)i * C + c], p);
+    }
+  }
+  CHECK(stats[1] == (float)correct, "%s: %g correct reported, %d true", what, (double)stats[1], correct);
+  double *fd = malloc(sizeof(double) * (size_t)n), *xx = malloc(sizeof(double) * (size_t)n);
+  memcpy(xx, x, sizeof(double) * (size_t)n);
+  for (long i = 0; i < n; i++) {
+    double h = FD_H * dmax(1.0, fabs(x[i]));
+    xx[i] = x[i] + h;
+    double lp = xent_ref(xx, y, N, C);
+    xx[i] = x[i] - h;
+    double lm = xent_ref(xx, y, N, C);
+    xx[i] = x[i];
+    fd[i] = scale * (lp - lm) / (2 * h);
+  }
+  float *got = malloc(sizeof(float) * (size_t)n);
+  for (long i = 0; i < n; i++) got[i] = dx[i] - pre[i];
+  char label[160];
+  snprintf(label, sizeof label, "%s d/dx", what);
+  worst_loss = dmax(worst_loss, compare(label, got, fd, n, NORM_RTOL, ELEM_RTOL, ELEM_ATOL));
+  free(got); free(fd); free(xx);
+  O->free(xd); O->free(yd); O->free(dd); O->free(pd);
+  free(x); free(y); free(yf); free(xf); free(pre); free(dx); free(pr);
+}
+
 /* ---------------- a whole MLP end to end ---------------- */
 static void case_mlp(int N, int in, int hid, int out, int bn_affine) {
   char what[128];
@@ -677,6 +750,12 @@ static void case_mlp(int N, int in, int hid, int out, int bn_affine) {
 
 int main(void) {
   O = gf__ops_cpu();
+
+  /* softmax cross-entropy (classifier): small and large logits (stability), 2..1000 classes */
+  case_xent(4, 10, 1.0f, 1.0);
+  case_xent(7, 3, 0.5f, 3.0);
+  case_xent(3, 2, 1.0f, 30.0);
+  case_xent(2, 1000, 1.0f, 2.0);
 
   /* Linear, with and without bias; vector and (C,H,W) inputs (flattened) */
   case_linear(1, 1, 1, 1, 1, 1);

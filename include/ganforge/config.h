@@ -8,7 +8,7 @@ extern "C" {
 
 /* X(section, key, type, default, help). Types: INT (int), REAL (double), STR (char[160]). */
 #define GF_CONFIG_KEYS(X)                                                                          \
-  X(model, arch, STR, "mlp", "network family: mlp | dcgan | cyclegan | pix2pix")                     \
+  X(model, arch, STR, "mlp", "network family: mlp | dcgan | cyclegan | pix2pix | classifier")                     \
   X(model, netG, STR, "resnet_9blocks", "cyclegan/pix2pix generator: resnet_9blocks | resnet_6blocks | unet_256 | unet_128") \
   X(model, n_blocks, INT, 0, "ResNet generator residual blocks (0: from model.netG)")               \
   X(model, norm, STR, "instance", "cyclegan/pix2pix norm: instance (no affine) | batch (affine)")  \
@@ -59,6 +59,7 @@ extern "C" {
   X(data, load_size, INT, 286, "cyclegan/pix2pix: images are resized to load_size x load_size ...")   \
   X(data, crop_size, INT, 256, "... then randomly cropped to crop_size (the model's image size)")    \
   X(data, direction, STR, "AtoB", "pix2pix: AtoB (left half is the input) | BtoA")                 \
+  X(data, shift, INT, 0, "classifier: random translation of training images by up to N pixels")  \
   X(train, epochs, INT, 10, "passes over the data")                                                \
   X(train, max_steps, INT, 0, "stop after N generator steps (0: no limit)")                        \
   X(train, batch, INT, 64, "minibatch size")                                                       \
@@ -92,6 +93,10 @@ extern "C" {
   X(train, checkpoint_every, INT, 1000, "checkpoint every N generator steps (0: only at epoch ends)") \
   X(train, keep, INT, 3, "keep the last K step checkpoints (latest is always kept)")              \
   X(train, report, INT, 1, "rebuild report.html and progress.gif at every epoch (0: off)")        \
+  X(train, eval_metric, STR, "", "metric computed during training: fid-mnist | kid-mnist | parzen | modes ... ('': none)") \
+  X(train, eval_every, INT, 1, "compute train.eval_metric every N epochs (and at the end); keeps the best as best.safetensors") \
+  X(train, eval_classifier, STR, "", "classifier run or file for the classifier-space metrics (fid-, kid-, pr-, score-)") \
+  X(train, eval_n, INT, 0, "samples for the training-time metric (0: the metric's protocol)")  \
   X(train, device, STR, "cpu", "device: cpu | cuda | cuda:N")
 
 typedef struct gf_config {

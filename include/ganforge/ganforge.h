@@ -65,7 +65,11 @@ int gf_bench(const gf_config *cfg, int warmup, int steps, double *ms_per_step, d
    metric "parzen": Goodfellow et al. 2014 Parzen-window log-likelihood on MNIST (10,000 samples in
    [0,1], sigma on logspace(-1, 0, 10) by the first 1,000 of train[50000:60000], mean +- s.e. over
    the 10,000 test images). metric "modes": VEEGAN/PacGAN mode coverage on ring8/grid25 (2,500
-   samples). See src/eval/eval.c and docs/RESULTS.md. */
+   samples). Classifier-space metrics (features of ganforge's own classifier, never Inception):
+   "fid-SET", "kid-SET", "pr-SET" (precision/recall), "score-SET" against the SET test images
+   (SET = mnist | fashion-mnist | shapes; 10,000 samples), and "stacked-modes" (Stacked MNIST:
+   26,000 samples, each channel classified; modes of 1,000 and KL to uniform). `input` may also
+   be a folder of PNG images. See src/eval/eval.c and docs/RESULTS.md. */
 typedef struct gf_eval_opts {
   const char *metric;  /* "parzen" | "modes" */
   const char *data;    /* parzen: the MNIST folder (NULL: $GANFORGE_DATA, the cache, download) */
@@ -74,9 +78,11 @@ typedef struct gf_eval_opts {
   const char *modes;   /* modes: "ring8" | "grid25" (needed for .npy input; NULL: the run's dataset) */
   const char *range;   /* parzen .npy value range: "unit" | "tanh" (NULL: tanh when any value < 0) */
   int float32;         /* parzen: single-precision gemm (about 2x faster, ~1e-3 nats per point) */
+  const char *classifier; /* fid-/kid-/pr-/score-/stacked-modes: classifier run or file (NULL:
+                             $GANFORGE_CLASSIFIER) trained by `ganforge train classifier-SET` */
 } gf_eval_opts;
 typedef struct gf_eval_result {
-  char metric[16], source[16]; /* source: "run" | "npy" */
+  char metric[24], source[16]; /* source: "run" | "npy" | "folder" */
   int n_samples, dim;
   double seconds;
   double parzen_ll, parzen_se, sigma;              /* parzen */
@@ -85,9 +91,20 @@ typedef struct gf_eval_result {
   char modes_set[16];                              /* modes */
   int modes_captured, modes_total, n_hq;
   double frac_hq, reverse_kl;
+  double fid;                                      /* fid-SET */
+  double kid, kid_std;                             /* kid-SET (x 1000 is the usual report unit) */
+  double precision, recall;                        /* pr-SET (k = 3) */
+  double cscore, cscore_std;                       /* score-SET: classifier score, 10 splits */
+  int stacked_modes;                               /* stacked-modes: distinct digit triples of 1000 */
+  double stacked_kl;
+  int n_real;                                      /* real images the metric compared with */
+  double classifier_acc;                           /* the classifier's recorded test accuracy */
+  char feature_set[24];                            /* SET of the classifier (mnist, shapes, ...) */
   char note[512];      /* deviations from the protocol, "" when none */
 } gf_eval_result;
 int gf_eval(const char *input, const gf_eval_opts *opts, gf_eval_result *res);
+/* 1 when `metric` names a metric gf_eval knows. */
+int gf_eval_metric_known(const char *metric);
 
 #ifdef __cplusplus
 }

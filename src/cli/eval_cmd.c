@@ -11,10 +11,10 @@ int gf_cli_eval(int argc, char **argv);
 #define EXIT_RUNTIME 1
 
 static const char *EVAL_HELP =
-    "usage: ganforge eval RUN|GENERATOR|CHECKPOINT|SAMPLES.npy --metric parzen|modes [options]\n"
+    "usage: ganforge eval RUN|GENERATOR|CHECKPOINT|SAMPLES.npy|IMAGE_DIR --metric NAME [options]\n"
     "\n"
     "Scores generated samples, drawn from a run (as 'ganforge sample' draws them: same --seed, same\n"
-    "samples) or read from a float32 .npy [n, ...] written by any tool.\n"
+    "samples), read from a float32 .npy [n, ...] written by any tool, or from a folder of images.\n"
     "\n"
     "  --metric parzen   Parzen-window log-likelihood, Goodfellow et al. 2014 protocol: a Gaussian\n"
     "                    window on 10,000 samples (pixels in [0,1], d = 784; tanh output is mapped\n"
@@ -24,7 +24,20 @@ static const char *EVAL_HELP =
     "  --metric modes    mode coverage of ring8 / grid25 (VEEGAN / PacGAN): 2,500 samples; modes\n"
     "                    captured, %% high quality (within 3 sigma of a mode), reverse KL to uniform.\n"
     "\n"
+    "  Classifier-space metrics (SET = mnist | fashion-mnist | shapes). They use the features (the\n"
+    "  128-d layer before the output) of ganforge's own CNN classifier, trained with\n"
+    "  'ganforge train classifier-SET' and given by --classifier: NOT Inception features, so the\n"
+    "  numbers compare only with numbers from the same classifier. Real images: the SET test split.\n"
+    "  --metric fid-SET  Frechet distance between the feature Gaussians (10,000 samples)\n"
+    "  --metric kid-SET  kernel (MMD^2, cubic polynomial kernel) distance, 100 subsets of 1,000\n"
+    "  --metric pr-SET   precision and recall of the k-NN (k = 3) feature manifolds\n"
+    "  --metric score-SET  classifier score exp(E KL(p(y|x) || p(y))), 10 splits (Inception-Score\n"
+    "                    construction; 10 is the maximum for 10 classes)\n"
+    "  --metric stacked-modes  Stacked MNIST: 26,000 3-channel samples, each channel classified by\n"
+    "                    the MNIST classifier: modes hit of 1,000 and KL to uniform\n"
+    "\n"
     "options:\n"
+    "  --classifier RUN  classifier run folder or .safetensors (default: $GANFORGE_CLASSIFIER)\n"
     "  --data DIR        MNIST folder (parzen; default: the run's data.path, $GANFORGE_DATA, the cache)\n"
     "  -n N              samples to score (default: the protocol's 10000 / 2500)\n"
     "  --seed N          noise seed when sampling from a run (default 1)\n"
@@ -65,7 +78,8 @@ int gf_cli_eval(int argc, char **argv) {
     if (!strcmp(a, "--float32")) { o.float32 = 1; continue; }
     if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) { verbose = 1; continue; }
     const char **str = !strcmp(a, "--metric") ? &o.metric : !strcmp(a, "--data") ? &o.data
-                     : !strcmp(a, "--modes") ? &o.modes : !strcmp(a, "--range") ? &o.range : NULL;
+                     : !strcmp(a, "--modes") ? &o.modes : !strcmp(a, "--range") ? &o.range
+                     : !strcmp(a, "--classifier") ? &o.classifier : NULL;
     if (str) {
       if (!v) return usage("%s needs a value", a);
       *str = v;
@@ -86,8 +100,10 @@ int gf_cli_eval(int argc, char **argv) {
     input = a;
   }
   if (!input) return usage("missing the input (a run folder, generator/checkpoint file or .npy)%s", "");
-  if (!o.metric) return usage("missing --metric (parzen | modes)%s", "");
-  if (strcmp(o.metric, "parzen") && strcmp(o.metric, "modes")) return usage("--metric %s: unknown metric (parzen | modes)", o.metric);
+  if (!o.metric) return usage("missing --metric (parzen | modes | fid-mnist | kid-mnist | pr-mnist | score-mnist | stacked-modes ...)%s", "");
+  if (!gf_eval_metric_known(o.metric))
+    return usage("--metric %s: unknown metric (parzen | modes | fid-SET | kid-SET | pr-SET | score-SET | stacked-modes; "
+                 "SET = mnist | fashion-mnist | shapes)", o.metric);
   if (o.range && strcmp(o.range, "unit") && strcmp(o.range, "tanh")) return usage("--range %s: must be unit or tanh", o.range);
   if (o.modes && strcmp(o.modes, "ring8") && strcmp(o.modes, "grid25")) return usage("--modes %s: must be ring8 or grid25", o.modes);
 
@@ -110,13 +126,47 @@ int gf_cli_eval(int argc, char **argv) {
            "images, MNIST train[50000:60000]; Goodfellow et al. 2014 protocol%s%s%s).\n",
            r.n_samples, r.mapped_tanh ? " (mapped from [-1,1] to [0,1])" : "", r.n_test, r.parzen_ll, r.parzen_se,
            r.sigma, r.n_val, r.note[0] ? ", except: " : " followed", r.note, "");
-  } else {
+  } else if (!strcmp(r.metric, "modes")) {
     printf("modes_captured=%d modes_total=%d high_quality=%.4f reverse_kl=%.4f n_samples=%d set=%s source=%s seconds=%.1f\n",
            r.modes_captured, r.modes_total, r.frac_hq, r.reverse_kl, r.n_samples, r.modes_set, r.source, r.seconds);
     printf("%s: %d of %d modes captured, %.1f%% of %d samples high quality (within 3 sigma of a mode mean), "
            "reverse KL to uniform %.4f nats (VEEGAN/PacGAN protocol%s%s).\n",
            r.modes_set, r.modes_captured, r.modes_total, 100.0 * r.frac_hq, r.n_samples, r.reverse_kl,
            r.note[0] ? ", except: " : " followed", r.note);
+  } else {
+    char acc[48] = "unknown";
+    if (r.classifier_acc >= 0) snprintf(acc, sizeof acc, "%.2f%%", 100 * r.classifier_acc);
+    const char *m = r.metric;
+    if (!strncmp(m, "fid-", 4)) {
+      printf("%s=%.4f n_samples=%d n_real=%d source=%s seconds=%.1f\n", m, r.fid, r.n_samples, r.n_real, r.source, r.seconds);
+      printf("Frechet distance %.4f between %d samples and the %d %s test images in the feature space of ganforge's %s "
+             "classifier (test accuracy %s; not Inception FID).\n", r.fid, r.n_samples, r.n_real, r.feature_set,
+             r.feature_set, acc);
+    } else if (!strncmp(m, "kid-", 4)) {
+      printf("%s=%.6f %s_std=%.6f n_samples=%d n_real=%d source=%s seconds=%.1f\n", m, r.kid, m, r.kid_std, r.n_samples,
+             r.n_real, r.source, r.seconds);
+      printf("Kernel distance (unbiased MMD^2, cubic kernel, 100 subsets of 1,000) %.6f +- %.6f between %d samples and the "
+             "%d %s test images in ganforge's %s classifier space (test accuracy %s; not Inception KID).\n", r.kid,
+             r.kid_std, r.n_samples, r.n_real, r.feature_set, r.feature_set, acc);
+    } else if (!strncmp(m, "pr-", 3)) {
+      printf("precision=%.4f recall=%.4f k=3 metric=%s n_samples=%d n_real=%d source=%s seconds=%.1f\n", r.precision,
+             r.recall, m, r.n_samples, r.n_real, r.source, r.seconds);
+      printf("Precision %.1f%% (samples on the real feature manifold), recall %.1f%% (real images on the sample "
+             "manifold), k-NN k = 3, in ganforge's %s classifier space (test accuracy %s).\n", 100 * r.precision,
+             100 * r.recall, r.feature_set, acc);
+    } else if (!strncmp(m, "score-", 6)) {
+      printf("%s=%.4f %s_std=%.4f n_samples=%d source=%s seconds=%.1f\n", m, r.cscore, m, r.cscore_std, r.n_samples,
+             r.source, r.seconds);
+      printf("Classifier score %.4f +- %.4f (10 splits; the Inception-Score construction with ganforge's %s classifier, "
+             "test accuracy %s; not an Inception Score).\n", r.cscore, r.cscore_std, r.feature_set, acc);
+    } else {
+      printf("stacked_modes=%d stacked_kl=%.4f n_samples=%d source=%s seconds=%.1f\n", r.stacked_modes, r.stacked_kl,
+             r.n_samples, r.source, r.seconds);
+      printf("Stacked MNIST: %d of 1000 digit triples hit by %d samples, KL to uniform %.4f nats (each channel classified "
+             "by ganforge's MNIST classifier, test accuracy %s; VEEGAN/PacGAN protocol%s%s).\n", r.stacked_modes,
+             r.n_samples, r.stacked_kl, acc, r.note[0] ? ", except: " : " followed", r.note);
+    }
+    if (r.note[0] && strcmp(m, "stacked-modes")) printf("note: %s\n", r.note);
   }
   return 0;
 }

@@ -1,5 +1,6 @@
 /* main.c: the `ganforge` command-line tool: train, sample, interpolate, presets, bench, data. */
 #include <signal.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,19 @@ static int on_progress(const gf_progress *p, void *user) {
   progress_state *ps = user;
   if (ps->quiet) return 0;
   double eta = p->it_per_s > 0 ? (double)(p->steps_total - p->step) / p->it_per_s : 0;
+  if (isnan(p->loss_g) && isnan(p->d_fake)) { /* a classifier run: loss and training accuracy */
+    if (ps->tty) {
+      if (p->seconds - ps->last < 0.1 && p->step != p->steps_total) return 0;
+      ps->last = p->seconds;
+      fprintf(stderr, "\repoch %d/%d  step %ld/%ld  %.1f it/s  ETA %02d:%02d  loss %.4f  train acc %.4f ", p->epoch,
+              p->epochs, p->step, p->steps_total, p->it_per_s, (int)(eta / 60), (int)eta % 60, p->loss_d, p->d_real);
+      fflush(stderr);
+    } else if (p->step % ps->every == 0 || p->step == p->steps_total) {
+      fprintf(stderr, "epoch %d/%d step %ld/%ld it/s %.1f eta_s %.0f loss %.4f train_acc %.4f\n", p->epoch, p->epochs,
+              p->step, p->steps_total, p->it_per_s, eta, p->loss_d, p->d_real);
+    }
+    return 0;
+  }
   if (ps->tty) {
     if (p->seconds - ps->last < 0.1 && p->step != p->steps_total) return 0;
     ps->last = p->seconds;
@@ -209,7 +223,20 @@ static int cmd_train(int argc, char **argv) {
     return 130;
   }
   if (!quiet) {
-    if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix"))
+    if (!strcmp(cfg.model_arch, "classifier")) {
+      char line[256] = "", last[256] = "", p[2200];
+      snprintf(p, sizeof p, "%s/accuracy.csv", out);
+      FILE *f = fopen(p, "r");
+      while (f && fgets(line, sizeof line, f)) snprintf(last, sizeof last, "%s", line);
+      if (f) fclose(f);
+      int ep = 0;
+      double acc = 0;
+      if (sscanf(last, "%d,%lf", &ep, &acc) == 2)
+        fprintf(stderr, "ganforge: done: test accuracy %.2f%% after epoch %d; %s/classifier.safetensors, %s/accuracy.csv\n",
+                100 * acc, ep, out, out);
+      else
+        fprintf(stderr, "ganforge: done: %s/classifier.safetensors\n", out);
+    } else if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix"))
       fprintf(stderr, "ganforge: done: %s/samples/, %s/log.csv, %s/%s.safetensors\n", out, out, out, cfg.model_arch);
     else
       fprintf(stderr, "ganforge: done: %s/report.html, %s/samples/, %s/generator.safetensors\n", out, out, out);

@@ -231,7 +231,7 @@ int gf_config_validate(const gf_config *c) {
   static const char *const splits[] = {"train", "test", "all", NULL};
   static const char *const glosses[] = {"minimax", "nonsaturating", "kl", NULL};
   static const char *const opts[] = {"adam", "sgd", NULL};
-  static const char *const archs[] = {"mlp", "dcgan", "cyclegan", "pix2pix", NULL};
+  static const char *const archs[] = {"mlp", "dcgan", "cyclegan", "pix2pix", "classifier", NULL};
   static const char *const netgs[] = {"resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128", NULL};
   static const char *const norms[] = {"instance", "batch", NULL};
   static const char *const gmodes[] = {"lsgan", "vanilla", NULL};
@@ -288,6 +288,9 @@ int gf_config_validate(const gf_config *c) {
   RANGE(lambda, "train.lambda_L1", c->train_lambda_L1 >= 0, "0 or positive");
   RANGE(pool_size, "train.pool_size", c->train_pool_size >= 0 && c->train_pool_size <= 1000, "between 0 and 1000");
   RANGE(bn_init_std, "model.bn_init_std", c->model_bn_init_std >= 0, "0 or positive");
+  RANGE(shift, "data.shift", c->data_shift >= 0 && c->data_shift <= 8, "between 0 and 8");
+  RANGE(eval_every, "train.eval_every", c->train_eval_every >= 1, "positive");
+  RANGE(eval_n, "train.eval_n", c->train_eval_n >= 0 && c->train_eval_n <= 100000, "between 0 and 100000");
   RANGE(flip, "data.flip", c->data_flip == 0 || c->data_flip == 1, "0 or 1");
   RANGE(eps, "model.bn_eps", c->model_bn_eps > 0, "positive");
   RANGE(momentum, "model.bn_momentum", c->model_bn_momentum >= 0 && c->model_bn_momentum <= 1, "in [0, 1]");

@@ -75,6 +75,11 @@ typedef struct gf__ops {
   /* mean |x - t| and mean (x - t)^2 against a tensor target; dx += scale * d/dx (dx may be NULL) */
   void (*l1_loss)(float *host_loss, float *dx, const float *x, const float *t, size_t n, float scale);
   void (*mse_loss)(float *host_loss, float *dx, const float *x, const float *t, size_t n, float scale);
+  /* softmax cross-entropy of logits x [N, C] against class indices y [N] (stored as floats):
+     host_stats[0] = mean loss, host_stats[1] = correct arg-max predictions; dx += scale * dloss/dx
+     (loss = mean over N); dx may be NULL. prob [N, C] (may be NULL) receives the softmax. */
+  void (*xent_loss)(float *host_stats, float *dx, float *prob, const float *x, const float *y, int N, int C,
+                    float scale);
   /* ---- optimizers over a flat parameter arena ---- */
   void (*adam)(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
                float eps, float bc1, float bc2, float weight_decay);

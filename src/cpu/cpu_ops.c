@@ -389,6 +389,32 @@ static void cpu_mse_loss(float *out, float *dx, const float *x, const float *t, 
   *out = (float)(acc * inv);
 }
 
+static void cpu_xent_loss(float *stats, float *dx, float *prob, const float *x, const float *y, int N, int C,
+                          float scale) {
+  double acc = 0;
+  int correct = 0;
+  float gs = scale / (float)N;
+  for (int i = 0; i < N; i++) {
+    const float *xi = x + (size_t)i * C;
+    int t = (int)y[i], best = 0;
+    float mx = xi[0];
+    for (int c = 1; c < C; c++)
+      if (xi[c] > mx) mx = xi[c], best = c;
+    double z = 0;
+    for (int c = 0; c < C; c++) z += exp((double)(xi[c] - mx));
+    double lz = log(z);
+    acc += lz - (double)(xi[t] - mx);
+    correct += best == t;
+    for (int c = 0; c < C; c++) {
+      float p = (float)exp((double)(xi[c] - mx) - lz);
+      if (prob) prob[(size_t)i * C + c] = p;
+      if (dx) dx[(size_t)i * C + c] += gs * (p - (c == t ? 1.0f : 0.0f));
+    }
+  }
+  stats[0] = (float)(acc / N);
+  stats[1] = (float)correct;
+}
+
 GF_CLONES static void adam_kernel(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
                                   size_t lo, size_t hi, float lr_bc1, float rbc2, float b1, float b2, float eps, float wd) {
   for (size_t i = lo; i < hi; i++) {
@@ -448,7 +474,7 @@ static const gf__ops cpu_ops = {
   .norm_fwd_train = cpu_norm_fwd_train, .norm_fwd_eval = cpu_norm_fwd_eval, .norm_bwd = cpu_norm_bwd,
   .maxout_fwd = cpu_maxout_fwd, .maxout_bwd = cpu_maxout_bwd,
   .dropout_fwd = cpu_dropout_fwd, .mul_bwd = cpu_mul_bwd,
-  .gan_loss = cpu_gan_loss, .l1_loss = cpu_l1_loss, .mse_loss = cpu_mse_loss,
+  .gan_loss = cpu_gan_loss, .l1_loss = cpu_l1_loss, .mse_loss = cpu_mse_loss, .xent_loss = cpu_xent_loss,
   .adam = cpu_adam, .sgd = cpu_sgd,
   .im2col = gf__cpu_im2col, .col2im = gf__cpu_col2im, .swap01 = gf__cpu_swap01,
   .reflect_pad_fwd = gf__cpu_reflect_pad_fwd, .reflect_pad_bwd = gf__cpu_reflect_pad_bwd,

@@ -10,10 +10,13 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "data/dataset.h"
+#include "data/images.h"
+#include "eval/featmetrics.h"
 #include "eval/modes.h"
 #include "eval/npyio.h"
 #include "eval/parzen.h"
 #include "ganforge/ganforge.h"
+#include "models/classifier.h"
 #include "models/gan.h"
 #include "models/weights.h"
 
@@ -23,6 +26,12 @@
 #define PARZEN_TEST 10000
 #define PARZEN_GRID 10
 #define MODES_SAMPLES 2500
+#define FEAT_SAMPLES 10000
+#define STACKED_SAMPLES 26000
+#define KID_SUBSETS 100
+#define KID_SUBSET 1000
+#define PR_K 3
+#define SCORE_SPLITS 10
 
 /* The samples to score, with what is known of where they came from. */
 typedef struct samples {
@@ -94,6 +103,150 @@ static int samples_from_npy(const char *path, int want, int dflt, samples *s) {
   s->n = want ? want : (int)GF_MIN(s->rows, (long)dflt);
   s->x = a.data; /* the first n rows are used */
   return 0;
+}
+
+/* Reads a folder of images (PNG etc., recursive) as samples of shape (nc, size, size), pixels in
+   [-1, 1]; when nc / size are 0, 1 channel and 28 px. */
+static int samples_from_folder(const char *dir, int want, int dflt, int nc, int size, samples *s) {
+  gf__dataset ds;
+  memset(&ds, 0, sizeof ds);
+  GF_TRY(gf__imagefolder_load(&ds, dir, "samples", nc ? nc : 1, size ? size : 28, GF_SCALE_TANH, 0, 0, NULL));
+  s->rows = ds.n;
+  s->dim = (int)gf__dataset_dim(&ds);
+  if (want > ds.n) {
+    gf__dataset_free(&ds);
+    return gf__fail(GF_EUSAGE, "-n %d: %s holds only %d images", want, dir, (int)s->rows);
+  }
+  s->n = want ? want : (int)GF_MIN(s->rows, (long)dflt);
+  s->x = ds.x;
+  ds.x = NULL;
+  gf__dataset_free(&ds);
+  return 0;
+}
+
+/* The classifier-space metrics: fid-/kid-/pr-/score-SET and stacked-modes. */
+static int score_features(const char *input, const gf_eval_opts *o, samples *s, const char *metric, const char *set,
+                          gf_eval_result *res) {
+  const char *cpath = o->classifier ? o->classifier : getenv("GANFORGE_CLASSIFIER");
+  if (!cpath || !cpath[0])
+    return gf__fail(GF_EUSAGE, "%s needs ganforge's own classifier: train one with 'ganforge train classifier-%s' and "
+                    "pass --classifier RUN (or set $GANFORGE_CLASSIFIER)", metric, set);
+  int stacked = !strcmp(metric, "stacked-modes");
+  gf__classifier cl;
+  GF_TRY(gf__classifier_open(&cl, cpath, gf__ops_cpu(), 500));
+  char cset[160];
+  snprintf(cset, sizeof cset, "%s", cl.cfg.data_name);
+  snprintf(res->feature_set, sizeof res->feature_set, "%.23s", cset);
+  res->classifier_acc = cl.test_accuracy;
+  long cdim = (long)cl.c * cl.h * cl.w;
+  int rc = 0;
+  if (strcmp(cset, set))
+    rc = gf__fail(GF_EUSAGE, "%s: the classifier %s was trained on '%s'; %s needs one trained on '%s'", metric, cpath,
+                  cset, metric, set);
+  else if (s->dim != (stacked ? 3 : 1) * cdim)
+    rc = gf__fail(GF_EUSAGE, "%s: each sample has %d values; %s needs %ld (%s%dx%dx%d images)", input, s->dim, metric,
+                  (stacked ? 3 : 1) * cdim, stacked ? "3 stacked " : "", cl.c, cl.h, cl.w);
+  if (rc < 0) { gf__classifier_destroy(&cl); return rc; }
+  /* the classifier takes pixels in [-1, 1] */
+  size_t total = (size_t)s->n * s->dim;
+  float lo = INFINITY;
+  for (size_t i = 0; i < total && rc == 0; i++) {
+    if (!isfinite(s->x[i])) rc = gf__fail(GF_ENUMERIC, "%s: sample %zu holds a non-finite value", input, i / (size_t)s->dim);
+    lo = s->x[i] < lo ? s->x[i] : lo;
+  }
+  int unit;
+  if (s->from_run) unit = !strcmp(s->cfg.model_g_out, "sigmoid");
+  else if (o->range) unit = !strcmp(o->range, "unit");
+  else unit = lo >= 0 && strcmp(res->source, "folder");
+  if (unit)
+    for (size_t i = 0; i < total; i++) s->x[i] = 2.0f * s->x[i] - 1.0f;
+  res->mapped_tanh = unit;
+  float *feat = NULL, *prob = NULL;
+  int *lab = NULL;
+  gf__dataset real;
+  memset(&real, 0, sizeof real);
+  if (rc == 0 && stacked) {
+    /* each channel is one digit: classify the three, mode = 100 r + 10 g + b */
+    float *ch = malloc(sizeof(float) * (size_t)s->n * cdim);
+    prob = malloc(sizeof(float) * (size_t)s->n * cl.nclass);
+    lab = calloc((size_t)s->n, sizeof(int));
+    if (!ch || !prob || !lab) rc = gf__fail(GF_ENOMEM, "out of memory");
+    for (int k = 0; k < 3 && rc == 0; k++) {
+      for (int i = 0; i < s->n; i++) memcpy(ch + (size_t)i * cdim, s->x + (size_t)i * s->dim + k * cdim, sizeof(float) * cdim);
+      rc = gf__classifier_apply(&cl, ch, s->n, NULL, prob);
+      for (int i = 0; i < s->n && rc == 0; i++) {
+        const float *p = prob + (size_t)i * cl.nclass;
+        int best = 0;
+        for (int c = 1; c < cl.nclass; c++)
+          if (p[c] > p[best]) best = c;
+        lab[i] = lab[i] * 10 + best;
+      }
+    }
+    free(ch);
+    if (rc == 0) rc = gf__label_hist(lab, s->n, 1000, &res->stacked_modes, &res->stacked_kl);
+    goto done;
+  }
+  /* real features: the classifier set's test images */
+  if (rc == 0) {
+    gf_config t = cl.cfg;
+    if (!strcmp(t.data_name, "shapes")) {
+      t.train_seed = cl.cfg.train_seed + 7919;
+      t.data_n = 10000;
+    } else {
+      snprintf(t.data_split, sizeof t.data_split, "test");
+      t.data_offset = t.data_limit = 0;
+      if (o->data) snprintf(t.data_path, sizeof t.data_path, "%s", o->data);
+      else if (s->from_run && s->cfg.data_path[0] && !strcmp(s->cfg.data_name, set))
+        snprintf(t.data_path, sizeof t.data_path, "%s", s->cfg.data_path);
+    }
+    snprintf(t.model_g_out, sizeof t.model_g_out, "tanh");
+    rc = gf__dataset_from_config(&t, &real);
+    if (rc == 0 && gf__dataset_dim(&real) != cdim) rc = gf__fail(GF_EFORMAT, "%s test images are not %dx%dx%d", set, cl.c, cl.h, cl.w);
+  }
+  res->n_real = real.n;
+  int nf = s->n, nr = real.n;
+  if (rc == 0) {
+    feat = malloc(sizeof(float) * (size_t)(nf + nr) * GF_CLASSIFIER_FEAT);
+    prob = malloc(sizeof(float) * (size_t)nf * cl.nclass);
+    if (!feat || !prob) rc = gf__fail(GF_ENOMEM, "out of memory");
+  }
+  float *fg = feat, *fr = feat ? feat + (size_t)nf * GF_CLASSIFIER_FEAT : NULL;
+  if (rc == 0) rc = gf__classifier_apply(&cl, s->x, nf, fg, prob);
+  if (rc == 0) rc = gf__classifier_apply(&cl, real.x, nr, fr, NULL);
+  if (rc == 0) {
+    const int D = GF_CLASSIFIER_FEAT;
+    if (!strncmp(metric, "fid-", 4)) rc = gf__fid(fr, nr, fg, nf, D, &res->fid);
+    else if (!strncmp(metric, "kid-", 4))
+      rc = gf__kid(fr, nr, fg, nf, D, KID_SUBSETS, KID_SUBSET, o->seed, &res->kid, &res->kid_std);
+    else if (!strncmp(metric, "pr-", 3)) rc = gf__prec_recall(fr, nr, fg, nf, D, PR_K, &res->precision, &res->recall);
+    else rc = gf__class_score(prob, nf, cl.nclass, SCORE_SPLITS, &res->cscore, &res->cscore_std);
+  }
+done:
+  free(feat);
+  free(prob);
+  free(lab);
+  gf__dataset_free(&real);
+  gf__classifier_destroy(&cl);
+  return rc;
+}
+
+/* "fid-mnist" -> "mnist" etc.; NULL when metric is not a classifier-space one. */
+static const char *feature_set_of(const char *metric) {
+  static const char *const pre[] = {"fid-", "kid-", "pr-", "score-", NULL};
+  if (!strcmp(metric, "stacked-modes")) return "mnist";
+  for (int i = 0; pre[i]; i++) {
+    size_t l = strlen(pre[i]);
+    if (!strncmp(metric, pre[i], l)) {
+      const char *set = metric + l;
+      if (!strcmp(set, "mnist") || !strcmp(set, "fashion-mnist") || !strcmp(set, "shapes")) return set;
+      return NULL;
+    }
+  }
+  return NULL;
+}
+
+int gf_eval_metric_known(const char *metric) {
+  return metric && (!strcmp(metric, "parzen") || !strcmp(metric, "modes") || feature_set_of(metric));
 }
 
 static int score_parzen(const char *input, const gf_eval_opts *o, samples *s, gf_eval_result *res) {
@@ -212,10 +365,13 @@ int gf_eval(const char *input, const gf_eval_opts *o, gf_eval_result *res) {
   double t0 = gf__now();
   const char *metric = o->metric ? o->metric : "";
   int parzen = !strcmp(metric, "parzen"), modes = !strcmp(metric, "modes");
-  if (!parzen && !modes) return gf__fail(GF_EUSAGE, "--metric %s: unknown metric (parzen | modes)", metric[0] ? metric : "''");
+  const char *fset = feature_set_of(metric);
+  if (!parzen && !modes && !fset)
+    return gf__fail(GF_EUSAGE, "--metric %s: unknown metric (parzen | modes | fid-SET | kid-SET | pr-SET | score-SET | "
+                    "stacked-modes; SET = mnist | fashion-mnist | shapes)", metric[0] ? metric : "''");
   if (o->n < 0 || o->n > 1000000) return gf__fail(GF_EUSAGE, "-n %d: must be between 1 and 1000000", o->n);
-  snprintf(res->metric, sizeof res->metric, "%.15s", metric);
-  int dflt = parzen ? PARZEN_SAMPLES : MODES_SAMPLES;
+  snprintf(res->metric, sizeof res->metric, "%.23s", metric);
+  int dflt = parzen ? PARZEN_SAMPLES : modes ? MODES_SAMPLES : !strcmp(metric, "stacked-modes") ? STACKED_SAMPLES : FEAT_SAMPLES;
 
   struct stat st;
   if (stat(input, &st) != 0)
@@ -223,7 +379,27 @@ int gf_eval(const char *input, const gf_eval_opts *o, gf_eval_result *res) {
   samples s;
   memset(&s, 0, sizeof s);
   int rc;
-  if (!S_ISDIR(st.st_mode) && ends_with(input, ".npy")) {
+  char gpath[2200];
+  snprintf(gpath, sizeof gpath, "%s/generator.safetensors", input);
+  struct stat gst;
+  if (S_ISDIR(st.st_mode) && stat(gpath, &gst) != 0) {
+    /* a folder without a generator: a folder of sample images */
+    snprintf(res->source, sizeof res->source, "folder");
+    int nc = !strcmp(metric, "stacked-modes") ? 3 : 1, size = 28;
+    if (fset && strcmp(metric, "stacked-modes") && !strcmp(fset, "shapes")) size = 0; /* the classifier's size below */
+    if (!fset)
+      return gf__fail(GF_ENOENT, "%s: not found: the folder is not a run, and a folder of images can be scored with the "
+                      "classifier-space metrics only", gpath);
+    if (size == 0) {
+      gf__classifier cl;
+      const char *cp = o->classifier ? o->classifier : getenv("GANFORGE_CLASSIFIER");
+      if (!cp) return gf__fail(GF_EUSAGE, "%s needs --classifier RUN", metric);
+      GF_TRY(gf__classifier_open(&cl, cp, gf__ops_cpu(), 1));
+      size = cl.h;
+      gf__classifier_destroy(&cl);
+    }
+    rc = samples_from_folder(input, o->n, dflt, nc, size, &s);
+  } else if (!S_ISDIR(st.st_mode) && ends_with(input, ".npy")) {
     snprintf(res->source, sizeof res->source, "npy");
     rc = samples_from_npy(input, o->n, dflt, &s);
   } else {
@@ -239,7 +415,8 @@ int gf_eval(const char *input, const gf_eval_opts *o, gf_eval_result *res) {
       snprintf(msg, sizeof msg, "%d samples (protocol: %d)", s.n, dflt);
       add_note(res, msg);
     }
-    rc = parzen ? score_parzen(input, o, &s, res) : score_modes(input, o, &s, res);
+    rc = parzen ? score_parzen(input, o, &s, res) : modes ? score_modes(input, o, &s, res)
+                                                          : score_features(input, o, &s, metric, fset, res);
   }
   free(s.x);
   res->seconds = gf__now() - t0;

@@ -81,6 +81,18 @@ static const preset presets[] = {
    "data.load_size=143 data.crop_size=128 data.flip=1 train.batch=1 train.optimizer=adam train.lr=2e-4 "
    "train.beta1=0.5 train.beta2=0.999 train.n_epochs=100 train.n_epochs_decay=100 train.lambda_A=10 "
    "train.lambda_B=10 train.lambda_identity=0.5 train.pool_size=50 train.log_every=1"},
+  {"classifier-mnist", "ganforge's own MNIST classifier (the feature network of fid-mnist etc.): CNN 32-64-128 "
+                       "with BatchNorm, 128-d features, dropout 0.3; Adam 1e-3 decaying 0.1% a step, shifts of 2 px, batch 128, 10 epochs",
+   "data.name=mnist model.arch=classifier model.ndf=32 data.shift=2 train.optimizer=adam train.lr=1e-3 "
+   "train.beta1=0.9 train.beta2=0.999 train.batch=128 train.epochs=10 train.lr_decay=1.001 train.lr_min=1e-6 "
+   "train.log_every=10"},
+  {"classifier-fashion-mnist", "the classifier-mnist network on Fashion-MNIST (feature network of fid-fashion-mnist)",
+   "data.name=fashion-mnist model.arch=classifier model.ndf=32 data.shift=2 train.optimizer=adam train.lr=1e-3 "
+   "train.beta1=0.9 train.beta2=0.999 train.batch=128 train.epochs=10 train.lr_decay=1.0003 train.lr_min=1e-5 "
+   "train.log_every=10"},
+  {"classifier-shapes", "the classifier-mnist network on the built-in shapes set (3 classes; fid-shapes)",
+   "data.name=shapes data.n=12000 model.arch=classifier model.ndf=32 data.shift=2 train.optimizer=adam "
+   "train.lr=1e-3 train.beta1=0.9 train.beta2=0.999 train.batch=128 train.epochs=4 train.log_every=10"},
   {"pix2pix", "pix2pix (Isola et al. 2017, junyanz defaults) on aligned A|B images in DIR/train: unet_256 G with "
               "dropout, conditional 70x70 PatchGAN, BatchNorm, vanilla GAN + 100 L1, load 286 crop 256 + flip, batch 1",
    "data.name=folder model.arch=pix2pix model.nc=3 model.netG=unet_256 model.ngf=64 model.ndf=64 "

@@ -14,6 +14,7 @@
 #include "io/image.h"
 #include "io/report.h"
 #include "models/checkpoint.h"
+#include "models/classifier.h"
 #include "models/cyclegan.h"
 #include "models/gan.h"
 #include "models/weights.h"
@@ -203,20 +204,36 @@ int gf__write_run_report(const char *dir, const gf_config *cfg, const char *titl
   r.title = title;
   r.config_text = cfg_text ? cfg_text : "";
   r.summary_html = summary;
-  /* charts: "Title|col1,col2,..." */
+  /* charts: "Title|col1,col2,..." over log.csv, or "Title@file.csv|col,..." over another CSV of
+     the run folder (with its own step column; one such file per report) */
   char specs[6][256];
+  log_cols L2;
+  memset(&L2, 0, sizeof L2);
+  char l2name[256] = "";
   for (int k = 0; charts && charts[k] && r.ncharts < 6; k++) {
     snprintf(specs[k], sizeof specs[k], "%s", charts[k]);
     char *bar = strchr(specs[k], '|');
     if (!bar) continue;
     *bar = 0;
+    const log_cols *src = &L;
+    char *at = strchr(specs[k], '@');
+    if (at) {
+      *at = 0;
+      if (!l2name[0]) {
+        snprintf(l2name, sizeof l2name, "%s", at + 1);
+        snprintf(path, sizeof path, "%s/%s", dir, l2name);
+        log_read(path, &L2);
+      }
+      if (strcmp(l2name, at + 1)) continue;
+      src = &L2;
+    }
     gf__chart *ch = &r.charts[r.ncharts];
     ch->title = specs[k];
-    ch->x = step;
-    ch->n = step ? L.n : 0;
+    ch->x = log_col(src, "step");
+    ch->n = ch->x ? src->n : 0;
     char *cs = NULL;
     for (char *col = strtok_r(bar + 1, ",", &cs); col && ch->ns < 4; col = strtok_r(NULL, ",", &cs)) {
-      const double *y = log_col(&L, col);
+      const double *y = log_col(src, col);
       if (!y) continue;
       ch->s[ch->ns] = (gf__series){col, chart_colors[ch->ns], y};
       ch->ns++;
@@ -235,13 +252,122 @@ int gf__write_run_report(const char *dir, const gf_config *cfg, const char *titl
   free(caps);
   free(cfg_text);
   free(L.mem);
+  free(L2.mem);
   globfree(&g);
   return rc;
 }
 
+/* Column names of the metric's value and companion number in metrics.csv. */
+static void metric_names(const char *m, char *vname, char *aname) {
+  const char *v = m, *a = "aux";
+  if (!strcmp(m, "parzen")) v = "parzen_ll", a = "parzen_se";
+  else if (!strcmp(m, "modes")) v = "modes_captured", a = "high_quality";
+  else if (!strncmp(m, "fid-", 4)) a = "n_samples";
+  else if (!strncmp(m, "kid-", 4)) a = "kid_std";
+  else if (!strncmp(m, "pr-", 3)) v = "precision", a = "recall";
+  else if (!strncmp(m, "score-", 6)) a = "score_std";
+  else if (!strcmp(m, "stacked-modes")) v = "stacked_modes", a = "stacked_kl";
+  snprintf(vname, 32, "%s", v);
+  snprintf(aname, 32, "%s", a);
+}
+
 static int write_report(const char *dir, const gf_config *cfg, const char *title, int epoch, double secs) {
   static const char *const charts[] = {"Losses|loss_D,loss_G", "Discriminator outputs|D_x,D_G_z", NULL};
-  return gf__write_run_report(dir, cfg, title, epoch, secs, charts, "Fixed-noise samples, every epoch");
+  if (!cfg->train_eval_metric[0])
+    return gf__write_run_report(dir, cfg, title, epoch, secs, charts, "Fixed-noise samples, every epoch");
+  char spec[256], vname[32], aname[32];
+  metric_names(cfg->train_eval_metric, vname, aname);
+  snprintf(spec, sizeof spec, "Metric %.40s every %d epoch(s), best kept as best.safetensors@metrics.csv|%s%s%s",
+           cfg->train_eval_metric, cfg->train_eval_every, vname, strcmp(vname, "precision") ? "" : ",",
+           strcmp(vname, "precision") ? "" : aname);
+  const char *const with_metric[] = {charts[0], charts[1], spec, NULL};
+  return gf__write_run_report(dir, cfg, title, epoch, secs, with_metric, "Fixed-noise samples, every epoch");
+}
+
+/* ---- metrics during training (train.eval_metric every train.eval_every epochs) -------------- */
+
+typedef struct eval_state {
+  int on;
+  double best;          /* best score so far (higher is better; -inf: none) */
+  int best_epoch;
+} eval_state;
+
+/* The metric's value, its companion number, and a score where higher is better. */
+static void metric_numbers(const gf_eval_result *r, double *value, double *aux, double *score) {
+  const char *m = r->metric;
+  if (!strcmp(m, "parzen")) *value = r->parzen_ll, *aux = r->parzen_se, *score = r->parzen_ll;
+  else if (!strcmp(m, "modes")) *value = r->modes_captured, *aux = r->frac_hq, *score = r->modes_captured + r->frac_hq;
+  else if (!strncmp(m, "fid-", 4)) *value = r->fid, *aux = r->n_samples, *score = -r->fid;
+  else if (!strncmp(m, "kid-", 4)) *value = r->kid, *aux = r->kid_std, *score = -r->kid;
+  else if (!strncmp(m, "pr-", 3)) {
+    *value = r->precision, *aux = r->recall;
+    *score = r->precision + r->recall > 0 ? 2 * r->precision * r->recall / (r->precision + r->recall) : 0;
+  } else if (!strncmp(m, "score-", 6)) *value = r->cscore, *aux = r->cscore_std, *score = r->cscore;
+  else *value = r->stacked_modes, *aux = r->stacked_kl, *score = r->stacked_modes - r->stacked_kl / 100.0;
+}
+
+/* Restores the best score of a resumed run from RUN/metrics.csv. */
+static void eval_state_init(eval_state *es, const gf_config *cfg, const char *dir, int resume, long step) {
+  memset(es, 0, sizeof *es);
+  es->on = cfg->train_eval_metric[0] != 0;
+  es->best = -INFINITY;
+  if (!es->on || !resume) return;
+  char path[2200];
+  snprintf(path, sizeof path, "%s/metrics.csv", dir);
+  log_cols L;
+  log_read(path, &L);
+  const double *sc = log_col(&L, "score"), *ep = log_col(&L, "epoch"), *st = log_col(&L, "step");
+  for (int i = 0; sc && ep && st && i < L.n; i++)
+    if (st[i] <= (double)step && sc[i] > es->best) es->best = sc[i], es->best_epoch = (int)ep[i];
+  free(L.mem);
+}
+
+/* Scores RUN/generator.safetensors, appends to RUN/metrics.csv, and keeps the checkpoint just
+   written as RUN/best.safetensors when it is the best so far. */
+static int eval_during_training(eval_state *es, const gf_config *cfg, const char *dir, int epoch, long step, double secs) {
+  gf_eval_opts o;
+  memset(&o, 0, sizeof o);
+  o.metric = cfg->train_eval_metric;
+  o.n = cfg->train_eval_n;
+  o.seed = 1;
+  o.classifier = cfg->train_eval_classifier[0] ? cfg->train_eval_classifier : NULL;
+  gf_eval_result r;
+  char msg[600];
+  int rc = gf_eval(dir, &o, &r);
+  if (rc < 0) {
+    snprintf(msg, sizeof msg, "%s", gf_last_error());
+    return gf__fail(rc, "train.eval_metric %s at epoch %d: %s", o.metric, epoch, msg);
+  }
+  double value, aux, score;
+  metric_numbers(&r, &value, &aux, &score);
+  char path[2200], best[2200], tmp[2300], latest[2200];
+  snprintf(path, sizeof path, "%s/metrics.csv", dir);
+  /* rewritten with the rows of earlier steps (a resumed run drops rows of an abandoned future) */
+  char header[200], vname[32], aname[32];
+  metric_names(o.metric, vname, aname);
+  snprintf(header, sizeof header, "step,epoch,%s,%s,score,eval_seconds,seconds\n", vname, aname);
+  FILE *f = gf__run_log_open(path, header, 1, step - 1);
+  if (!f) return GF_EIO;
+  fprintf(f, "%ld,%d,%.6g,%.6g,%.6g,%.2f,%.2f\n", step, epoch, value, aux, score, r.seconds, secs);
+  fclose(f);
+  if (score > es->best) {
+    es->best = score;
+    es->best_epoch = epoch;
+    snprintf(latest, sizeof latest, "%s/checkpoints/latest.safetensors", dir);
+    snprintf(best, sizeof best, "%s/best.safetensors", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", best, (long)getpid());
+    unlink(tmp);
+    if (link(latest, tmp) != 0 || rename(tmp, best) != 0) {
+      unlink(tmp);
+      char *data;
+      size_t len;
+      GF_TRY(gf__read_file(latest, &data, &len));
+      rc = gf__write_file_atomic(best, data, len);
+      free(data);
+      GF_TRY(rc);
+    }
+  }
+  return 0;
 }
 
 int gf_checkpoint_config(const char *run, gf_config *cfg, char *ckpt_out, unsigned cap) {
@@ -253,6 +379,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   gf_config cfg = *cfg_in;
   GF_TRY(gf_config_validate(&cfg));
   if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) return gf__train_i2i(&cfg, opts);
+  if (!strcmp(cfg.model_arch, "classifier")) return gf__train_classifier(&cfg, opts);
   const gf__ops *ops;
   GF_TRY(gf__ops_get(cfg.train_device, &ops));
   const char *out = opts && opts->out_dir ? opts->out_dir : "runs/latest";
@@ -290,10 +417,18 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   pc.z = ops->alloc(sizeof(float) * (size_t)pc.n * cfg.model_nz);
   pc.host = malloc(sizeof(float) * (size_t)pc.n * dim);
   gf__data_pos pos = {1, 0, 0, 0.0};
+  eval_state es;
+  memset(&es, 0, sizeof es);
+  if (cfg.train_eval_metric[0] && !gf_eval_metric_known(cfg.train_eval_metric)) {
+    gf__gan_destroy(&gan);
+    gf__dataset_free(&ds);
+    return gf__fail(GF_EUSAGE, "train.eval_metric=%s: unknown metric (see 'ganforge eval --help')", cfg.train_eval_metric);
+  }
   gf__rng r_sample;
   gf__rng_init(&r_sample, (uint64_t)cfg.train_seed, GF_STREAM_SAMPLE);
   if (!pc.z || !pc.host) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
   if (resume && (rc = gf__checkpoint_load(resume, &gan, &pos)) < 0) goto done;
+  eval_state_init(&es, &cfg, out, resume != NULL, gan.g_steps);
   snprintf(path, sizeof path, "%s/config.txt", out);
   if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
   snprintf(path, sizeof path, "%s/log.csv", out);
@@ -358,6 +493,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
       if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) {
         snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
         if ((rc = write_picture(&gan, &ds, &pc, path)) < 0) break;
+        if (es.on && (rc = eval_during_training(&es, &cfg, out, epoch, gan.g_steps, gf__now() - t0)) < 0) break;
         if (cfg.train_report) rc = write_report(out, &cfg, title, epoch, gf__now() - t0);
       }
       break;
@@ -370,6 +506,10 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     if ((rc = save_checkpoint(&gan, &next, out, cfg.train_keep)) < 0) break;
     pos = next;
     resume = NULL;
+    if (es.on && (epoch % cfg.train_eval_every == 0 || epoch == cfg.train_epochs ||
+                  (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps)) &&
+        (rc = eval_during_training(&es, &cfg, out, epoch, gan.g_steps, next.seconds)) < 0)
+      break;
     if (cfg.train_report && (rc = write_report(out, &cfg, title, epoch, next.seconds)) < 0) break;
   }
   if (rc == GF_ENUMERIC) {
@@ -612,3 +752,6 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
   gf__gan_destroy(&gan);
   return rc;
 }
+
+/* The dataset a config names (used by the classifier trainer). */
+int gf__dataset_from_config(const gf_config *cfg, gf__dataset *ds) { return load_dataset(cfg, ds); }
