@@ -86,9 +86,9 @@ int gf__classifier_apply(gf__classifier *m, const float *x, int n, float *feat, 
     if (feat) o->to_host(feat + (size_t)i * GF_CLASSIFIER_FEAT, m->ctx.out[m->feat_layer],
                          sizeof(float) * (size_t)b * GF_CLASSIFIER_FEAT);
     if (prob) {
-      float *lh = prob + (size_t)i * m->nclass, stats[2];
+      float *lh = prob + (size_t)i * m->nclass;
       o->to_host(lh, logits, sizeof(float) * (size_t)b * m->nclass);
-      /* softmax on the host (the labels are unused: zeros) */
+      /* softmax on the host, in double */
       for (int r = 0; r < b; r++) {
         float *l = lh + (size_t)r * m->nclass;
         float mx = l[0];
@@ -97,7 +97,6 @@ int gf__classifier_apply(gf__classifier *m, const float *x, int n, float *feat, 
         for (int c = 0; c < m->nclass; c++) z += exp((double)(l[c] - mx));
         for (int c = 0; c < m->nclass; c++) l[c] = (float)(exp((double)(l[c] - mx)) / z);
       }
-      (void)stats;
     }
   }
   return 0;
