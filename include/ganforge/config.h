@@ -44,7 +44,7 @@ extern "C" {
   X(model, bn_eps, REAL, 1e-5, "BatchNorm epsilon")                                                \
   X(model, bn_momentum, REAL, 0.1, "BatchNorm running-statistics momentum")                        \
   X(model, sample_bn, STR, "eval", "BatchNorm when sampling: eval (running stats) | batch")        \
-  X(data, name, STR, "shapes", "dataset: mnist | fashion-mnist | digits | gauss1d | ring8 | grid25 | shapes | cifar10 | folder | faces") \
+  X(data, name, STR, "shapes", "dataset: mnist | fashion-mnist | digits | gauss1d | ring8 | grid25 | shapes | cifar10 | folder | faces | stacked-mnist") \
   X(data, path, STR, "", "dataset folder or file (default: search $GANFORGE_DATA, cache, download)") \
   X(data, split, STR, "train", "split: train | test | all")                                        \
   X(data, offset, INT, 0, "skip the first N samples")                                              \

@@ -227,7 +227,7 @@ int gf_config_validate(const gf_config *c) {
   static const char *const gnorms[] = {"none", "bn", "bn_after", NULL};
   static const char *const dnorms[] = {"none", "bn", NULL};
   static const char *const noises[] = {"normal", "uniform", NULL};
-  static const char *const datas[] = {"mnist", "fashion-mnist", "digits", "gauss1d", "ring8", "grid25", "shapes", "cifar10", "folder", "faces", NULL};
+  static const char *const datas[] = {"mnist", "fashion-mnist", "digits", "gauss1d", "ring8", "grid25", "shapes", "cifar10", "folder", "faces", "stacked-mnist", NULL};
   static const char *const splits[] = {"train", "test", "all", NULL};
   static const char *const glosses[] = {"minimax", "nonsaturating", "kl", NULL};
   static const char *const opts[] = {"adam", "sgd", NULL};
@@ -293,7 +293,8 @@ int gf_config_validate(const gf_config *c) {
   RANGE(momentum, "model.bn_momentum", c->model_bn_momentum >= 0 && c->model_bn_momentum <= 1, "in [0, 1]");
   RANGE(limit, "data.limit", c->data_limit >= 0, "0 or positive");
   RANGE(offset, "data.offset", c->data_offset >= 0, "0 or positive");
-  RANGE(n, "data.n", c->data_n >= 1, "positive");
+  RANGE(n, "data.n", c->data_n >= 1 || (c->data_n == 0 && !strcmp(c->data_name, "stacked-mnist")),
+        "positive (0 for stacked-mnist: 60000)");
   RANGE(size, "data.size", c->data_size >= 8 && c->data_size <= 512, "between 8 and 512");
   RANGE(sigma, "data.sigma", c->data_sigma > 0, "positive");
   RANGE(epochs, "train.epochs", c->train_epochs >= 0, "0 or positive");

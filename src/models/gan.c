@@ -151,6 +151,7 @@ void gf__data_shape(const gf_config *cfg, int *c, int *h, int *w) {
   else if (!strcmp(n, "ring8") || !strcmp(n, "grid25")) *c = 2;
   else if (!strcmp(n, "digits")) *h = *w = 8;
   else if (!strcmp(n, "shapes")) *h = *w = cfg->data_size;
+  else if (!strcmp(n, "stacked-mnist")) { *c = 3; *h = *w = 28; }
   else *h = *w = 28;
 }
 
