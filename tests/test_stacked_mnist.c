@@ -206,7 +206,7 @@ static void test_config(void) {
   CHECK(gf_preset_apply(&c, "dcgan-stacked-mnist") == 0, "preset: %s", gf_last_error());
   CHECK(gf_config_validate(&c) == 0, "dcgan-stacked-mnist does not validate: %s", gf_last_error());
   CHECK(!strcmp(c.data_name, "stacked-mnist") && c.data_n == 60000 && c.model_nc == 3 && c.model_size == 28 &&
-            !strcmp(c.model_arch, "dcgan") && c.train_batch == 64 && c.train_lr == 2e-4 &&
+            !strcmp(c.model_arch, "dcgan") && c.model_pack == 1 && c.train_batch == 64 && c.train_lr == 2e-4 &&
             c.train_beta1 == 0.5 && c.train_epochs == 10,
         "dcgan-stacked-mnist settings");
   CHECK(gf_config_set(&c, "data.n", "0") == 0 && gf_config_validate(&c) == 0, "data.n=0 (default 60000): %s",

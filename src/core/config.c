@@ -274,6 +274,13 @@ int gf_config_validate(const gf_config *c) {
     int sz = c->model_size, pow2 = sz >= 16 && sz <= 256 && (sz & (sz - 1)) == 0;
     RANGE(size, "model.size", sz == 28 || pow2, "28 or a power of two from 16 to 256 for model.arch=dcgan");
   }
+  RANGE(pack, "model.pack", c->model_pack >= 1 && c->model_pack <= 64, "between 1 and 64");
+  if (c->model_pack > 1 && (!strcmp(c->model_arch, "cyclegan") || !strcmp(c->model_arch, "pix2pix")))
+    return gf__fail(GF_EUSAGE, "config key 'model.pack': packing (%d) is for model.arch=mlp | dcgan, not %s",
+                    c->model_pack, c->model_arch);
+  if (c->train_batch >= 1 && c->train_batch % c->model_pack)
+    return gf__fail(GF_EUSAGE, "config key 'model.pack': train.batch %d is not divisible by model.pack %d (the "
+                    "discriminator sees batch / pack packs of %d samples)", c->train_batch, c->model_pack, c->model_pack);
   RANGE(n_blocks, "model.n_blocks", c->model_n_blocks >= 0 && c->model_n_blocks <= 16, "between 0 and 16");
   RANGE(n_layers_d, "model.n_layers_d", c->model_n_layers_d >= 1 && c->model_n_layers_d <= 6, "between 1 and 6");
   RANGE(dropout, "model.dropout", c->model_dropout == 0 || c->model_dropout == 1, "0 or 1");

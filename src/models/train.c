@@ -619,7 +619,8 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
   *ms = 1e3 * (gf__now() - t0) / steps;
   /* G forward + 2x backward; D: 3 forwards, backward with weights twice and once input-only. */
   double fg = net_flops(&gan.G), fd = net_flops(&gan.D);
-  *gflop = (double)B * (3 * fg + 3 * fd + 2 * fd + 2 * fd) * 1e-9;
+  /* with model.pack, D runs on B / pack packs (fd is per pack) */
+  *gflop = ((double)B * 3 * fg + (double)(B / gan.pack) * (3 * fd + 2 * fd + 2 * fd)) * 1e-9;
   gf__gan_destroy(&gan);
   return rc;
 }
