@@ -43,8 +43,9 @@ extern "C" {
   X(model, d_init_scale, REAL, 0.02, "init scale: normal std, uniform bound, or gain")             \
   X(model, bn_eps, REAL, 1e-5, "BatchNorm epsilon")                                                \
   X(model, bn_momentum, REAL, 0.1, "BatchNorm running-statistics momentum")                        \
+  X(model, pack, INT, 1, "PacGAN packing: D judges N samples at once, concatenated along channels (1: off)") \
   X(model, sample_bn, STR, "eval", "BatchNorm when sampling: eval (running stats) | batch")        \
-  X(data, name, STR, "shapes", "dataset: mnist | fashion-mnist | digits | gauss1d | ring8 | grid25 | shapes | cifar10 | folder | faces") \
+  X(data, name, STR, "shapes", "dataset: mnist | fashion-mnist | digits | gauss1d | ring8 | grid25 | shapes | cifar10 | folder | faces | stacked-mnist") \
   X(data, path, STR, "", "dataset folder or file (default: search $GANFORGE_DATA, cache, download)") \
   X(data, split, STR, "train", "split: train | test | all")                                        \
   X(data, offset, INT, 0, "skip the first N samples")                                              \

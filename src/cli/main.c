@@ -351,7 +351,7 @@ static int cmd_translate(int argc, char **argv) {
 }
 
 static int cmd_presets(void) {
-  for (int i = 0; i < gf_preset_count(); i++) printf("%-18s %s\n", gf_preset_name(i), gf_preset_help(i));
+  for (int i = 0; i < gf_preset_count(); i++) printf("%-23s %s\n", gf_preset_name(i), gf_preset_help(i));
   return 0;
 }
 

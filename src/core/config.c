@@ -227,7 +227,7 @@ int gf_config_validate(const gf_config *c) {
   static const char *const gnorms[] = {"none", "bn", "bn_after", NULL};
   static const char *const dnorms[] = {"none", "bn", NULL};
   static const char *const noises[] = {"normal", "uniform", NULL};
-  static const char *const datas[] = {"mnist", "fashion-mnist", "digits", "gauss1d", "ring8", "grid25", "shapes", "cifar10", "folder", "faces", NULL};
+  static const char *const datas[] = {"mnist", "fashion-mnist", "digits", "gauss1d", "ring8", "grid25", "shapes", "cifar10", "folder", "faces", "stacked-mnist", NULL};
   static const char *const splits[] = {"train", "test", "all", NULL};
   static const char *const glosses[] = {"minimax", "nonsaturating", "kl", NULL};
   static const char *const opts[] = {"adam", "sgd", NULL};
@@ -274,6 +274,13 @@ int gf_config_validate(const gf_config *c) {
     int sz = c->model_size, pow2 = sz >= 16 && sz <= 256 && (sz & (sz - 1)) == 0;
     RANGE(size, "model.size", sz == 28 || pow2, "28 or a power of two from 16 to 256 for model.arch=dcgan");
   }
+  RANGE(pack, "model.pack", c->model_pack >= 1 && c->model_pack <= 64, "between 1 and 64");
+  if (c->model_pack > 1 && (!strcmp(c->model_arch, "cyclegan") || !strcmp(c->model_arch, "pix2pix")))
+    return gf__fail(GF_EUSAGE, "config key 'model.pack': packing (%d) is for model.arch=mlp | dcgan, not %s",
+                    c->model_pack, c->model_arch);
+  if (c->train_batch >= 1 && c->train_batch % c->model_pack)
+    return gf__fail(GF_EUSAGE, "config key 'model.pack': train.batch %d is not divisible by model.pack %d (the "
+                    "discriminator sees batch / pack packs of %d samples)", c->train_batch, c->model_pack, c->model_pack);
   RANGE(n_blocks, "model.n_blocks", c->model_n_blocks >= 0 && c->model_n_blocks <= 16, "between 0 and 16");
   RANGE(n_layers_d, "model.n_layers_d", c->model_n_layers_d >= 1 && c->model_n_layers_d <= 6, "between 1 and 6");
   RANGE(dropout, "model.dropout", c->model_dropout == 0 || c->model_dropout == 1, "0 or 1");
@@ -296,7 +303,8 @@ int gf_config_validate(const gf_config *c) {
   RANGE(momentum, "model.bn_momentum", c->model_bn_momentum >= 0 && c->model_bn_momentum <= 1, "in [0, 1]");
   RANGE(limit, "data.limit", c->data_limit >= 0, "0 or positive");
   RANGE(offset, "data.offset", c->data_offset >= 0, "0 or positive");
-  RANGE(n, "data.n", c->data_n >= 1, "positive");
+  RANGE(n, "data.n", c->data_n >= 1 || (c->data_n == 0 && !strcmp(c->data_name, "stacked-mnist")),
+        "positive (0 for stacked-mnist: 60000)");
   RANGE(size, "data.size", c->data_size >= 8 && c->data_size <= 512, "between 8 and 512");
   RANGE(sigma, "data.sigma", c->data_sigma > 0, "positive");
   RANGE(epochs, "train.epochs", c->train_epochs >= 0, "0 or positive");

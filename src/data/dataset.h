@@ -43,6 +43,18 @@ int gf__synth_grid25(gf__dataset *d, int n, uint64_t seed);  /* 25 modes on {-4.
    position and rotation, labels set; deterministic from the seed. */
 int gf__shapes_make(gf__dataset *d, int n, int size, uint64_t seed, gf__scale scale);
 
+/* `stacked-mnist` (1,000 modes): sample i stacks the MNIST digits idx[0], idx[1], idx[2] as its
+   R, G, B planes (c = 3), label = 100 * digit_R + 10 * digit_G + digit_B (nclass 1000). The
+   indices into a pool of `pool` digits depend only on (seed, i): gf__stacked_mnist_pick. */
+#define GF_STACKED_MNIST_DEFAULT_N 60000
+void gf__stacked_mnist_pick(uint64_t seed, long i, int pool, int idx[3]);
+/* Stacks n samples (n <= 0: GF_STACKED_MNIST_DEFAULT_N) from a loaded grey 10-class set, keeping
+   its scaling; the pool is only read. */
+int gf__stacked_mnist_make(gf__dataset *d, const gf__dataset *mnist, int n, uint64_t seed);
+/* gf__mnist_load(dir, train, scale, offset, limit) for the pool, then gf__stacked_mnist_make. */
+int gf__stacked_mnist_load(gf__dataset *d, const char *dir, int train, gf__scale scale, int offset, int limit, int n,
+                           uint64_t seed);
+
 /* Dataset lookup: finds the folder holding the named dataset's files (e.g. "mnist", "digits").
    Order: `explicit_path` (a --data argument, may be NULL), $GANFORGE_DATA/<name>,
    the cache dir ($XDG_CACHE_HOME or ~/.cache)/ganforge/<name>; otherwise, when `allow_download`,

@@ -75,13 +75,13 @@ static int build_dcgan_g(gf__net *net, const gf_config *cfg, const gf__ops *ops,
   return gf__net_finalize(net);
 }
 
-static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w) {
+static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w, int pack) {
   int ndf = cfg->model_ndf, nc = cfg->model_nc, size = cfg->model_size;
   float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum, slope = (float)cfg->model_d_slope;
   if (c != nc || h != size || w != size)
     return gf__fail(GF_EINVAL, "dcgan discriminator takes %dx%dx%d images, the data is %dx%dx%d (set model.nc / model.size)",
                     nc, size, size, c, h, w);
-  gf__net_init(net, ops, "D", c, h, w);
+  gf__net_init(net, ops, "D", pack * c, h, w); /* PacGAN: pack samples side by side along channels */
   GF_TRY(gf__net_add_conv2d(net, ndf, 4, 4, 2, 2, 1, 1, 0));
   GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
   if (size == 28) {
@@ -123,9 +123,10 @@ int gf__build_generator(gf__net *net, const gf_config *cfg, const gf__ops *ops, 
 }
 
 int gf__build_discriminator(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w) {
-  if (!strcmp(cfg->model_arch, "dcgan")) return build_dcgan_d(net, cfg, ops, c, h, w);
+  int pack = cfg->model_pack > 1 ? cfg->model_pack : 1;
+  if (!strcmp(cfg->model_arch, "dcgan")) return build_dcgan_d(net, cfg, ops, c, h, w, pack);
   int wd[32], nh = parse_widths(cfg->model_d_hidden, wd, 32);
-  gf__net_init(net, ops, "D", c, h, w);
+  gf__net_init(net, ops, "D", pack * c, h, w); /* PacGAN: pack feature vectors concatenated */
   int maxout = !strcmp(cfg->model_d_act, "maxout");
   gf__act act = act_of(cfg->model_d_act);
   float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum;
@@ -151,18 +152,25 @@ void gf__data_shape(const gf_config *cfg, int *c, int *h, int *w) {
   else if (!strcmp(n, "ring8") || !strcmp(n, "grid25")) *c = 2;
   else if (!strcmp(n, "digits")) *h = *w = 8;
   else if (!strcmp(n, "shapes")) *h = *w = cfg->data_size;
+  else if (!strcmp(n, "stacked-mnist")) { *c = 3; *h = *w = 28; }
   else *h = *w = 28;
 }
 
 int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c, int h, int w, int B,
                    const float *marginals) {
   memset(gan, 0, sizeof *gan);
+  int pack = cfg->model_pack > 1 ? cfg->model_pack : 1;
+  if (B < 1 || B % pack)
+    return gf__fail(GF_EINVAL, "batch %d is not divisible by model.pack %d (the discriminator sees batch / pack packs)",
+                    B, pack);
   gan->cfg = *cfg;
   gan->ops = ops;
   gan->c = c; gan->h = h; gan->w = w;
   gan->dim = (long)c * h * w;
   gan->nz = cfg->model_nz;
   gan->B = B;
+  gan->pack = pack;
+  int Bd = B / gan->pack; /* rows D sees: packs of `pack` samples, [B, c, h, w] read as [Bd, pack * c, h, w] */
   gf__rng_init(&gan->r_init, (uint64_t)cfg->train_seed, GF_STREAM_INIT);
   gf__rng_init(&gan->r_noise, (uint64_t)cfg->train_seed, GF_STREAM_NOISE);
   gf__rng_init(&gan->r_drop, (uint64_t)cfg->train_seed, GF_STREAM_DROPOUT);
@@ -188,9 +196,9 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
   for (int i = 0; i < gan->D.n; i++)
     if (gan->D.layers[i].kind == GF_LAYER_BATCHNORM) gan->fuse_d = 0;
   if ((rc = gf__ctx_create(&gan->cg, &gan->G, B)) < 0) goto fail;
-  if ((rc = gf__ctx_create(&gan->cdf, &gan->D, B)) < 0) goto fail;
-  if (gan->fuse_d) rc = gf__ctx_create(&gan->cdd, &gan->D, 2 * B);
-  else rc = gf__ctx_create(&gan->cdr, &gan->D, B);
+  if ((rc = gf__ctx_create(&gan->cdf, &gan->D, Bd)) < 0) goto fail;
+  if (gan->fuse_d) rc = gf__ctx_create(&gan->cdd, &gan->D, 2 * Bd);
+  else rc = gf__ctx_create(&gan->cdr, &gan->D, Bd);
   if (rc < 0) goto fail;
   gan->z = ops->alloc(sizeof(float) * (size_t)B * gan->nz);
   if (gan->fuse_d) {
@@ -264,22 +272,23 @@ static void opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
 
 int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   const gf__ops *o = gan->ops;
-  int B = gan->B;
+  int B = gan->B, Bd = B / gan->pack; /* packing is a reshape: [B, dim] rows read as [Bd, pack * dim] */
   float sr[2], sf[2];
   if (gan->z_override) o->copy(gan->z, gan->z_override, (size_t)B * gan->nz);
   else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
   const float *fake = gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
   gan->have_fake = 1;
   if (gan->fuse_d) {
-    /* one pass over [real; fake]: real rows get -log D(x), fake rows -log(1 - D(G(z))) */
+    /* one pass over [real; fake]: real rows get -log D(x), fake rows -log(1 - D(G(z))); with
+       packing the B real rows form the first Bd packs and the B fake rows the last Bd */
     size_t bd = (size_t)B * gan->dim;
     if (xreal != gan->xrf) o->copy(gan->xrf, xreal, bd);
     o->copy(gan->xrf + bd, fake, bd);
-    const float *l = gf__net_forward(&gan->D, &gan->cdd, gan->xrf, 2 * B, 1, &gan->r_drop);
+    const float *l = gf__net_forward(&gan->D, &gan->cdd, gan->xrf, 2 * Bd, 1, &gan->r_drop);
     float *dl = gf__ctx_dout(&gan->D, &gan->cdd);
     gf__ctx_zero_dout(&gan->D, &gan->cdd);
-    o->gan_loss(GF_LOSS_BCE_ONE, sr, dl, l, (size_t)B, 1.0f);
-    o->gan_loss(GF_LOSS_BCE_ZERO, sf, dl + B, l + B, (size_t)B, 1.0f);
+    o->gan_loss(GF_LOSS_BCE_ONE, sr, dl, l, (size_t)Bd, 1.0f);
+    o->gan_loss(GF_LOSS_BCE_ZERO, sf, dl + Bd, l + Bd, (size_t)Bd, 1.0f);
     gan->loss_d = sr[0] + sf[0];
     gan->d_real = sr[1];
     gan->d_fake = sf[1];
@@ -291,13 +300,13 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
     return 0;
   }
   /* real: -log D(x) */
-  const float *lr = gf__net_forward(&gan->D, &gan->cdr, xreal, B, 1, &gan->r_drop);
+  const float *lr = gf__net_forward(&gan->D, &gan->cdr, xreal, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdr);
-  o->gan_loss(GF_LOSS_BCE_ONE, sr, gf__ctx_dout(&gan->D, &gan->cdr), lr, (size_t)B, 1.0f);
+  o->gan_loss(GF_LOSS_BCE_ONE, sr, gf__ctx_dout(&gan->D, &gan->cdr), lr, (size_t)Bd, 1.0f);
   /* fake: -log(1 - D(G(z))) */
-  const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, B, 1, &gan->r_drop);
+  const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
-  o->gan_loss(GF_LOSS_BCE_ZERO, sf, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)B, 1.0f);
+  o->gan_loss(GF_LOSS_BCE_ZERO, sf, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
   gan->loss_d = sr[0] + sf[0];
   gan->d_real = sr[1];
   gan->d_fake = sf[1];
@@ -312,7 +321,7 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
 
 int gf__gan_g_step(gf__gan *gan) {
   const gf__ops *o = gan->ops;
-  int B = gan->B;
+  int B = gan->B, Bd = B / gan->pack;
   float s[2];
   if (!gan->have_fake || gan->cfg.train_g_fresh_noise) {
     if (gan->z_override) o->copy(gan->z, gan->z_override, (size_t)B * gan->nz);
@@ -320,16 +329,16 @@ int gf__gan_g_step(gf__gan *gan) {
     gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
   }
   const float *fake = gan->cg.out[gan->G.n - 1];
-  const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, B, 1, &gan->r_drop);
+  const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
   gf__gan_loss kind = GF_LOSS_BCE_ONE;
   if (!strcmp(gan->cfg.train_g_loss, "minimax")) kind = GF_LOSS_MINIMAX_G;
   else if (!strcmp(gan->cfg.train_g_loss, "kl")) kind = GF_LOSS_KL_G;
-  o->gan_loss(kind, s, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)B, 1.0f);
+  o->gan_loss(kind, s, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
   gan->loss_g = s[0];
   if (!isfinite(gan->loss_g))
     return gf__fail(GF_ENUMERIC, "loss_G is %g at generator step %ld", (double)gan->loss_g, gan->g_steps + 1);
-  /* D's input gradient flows straight into G's output gradient buffer */
+  /* D's input gradient flows straight into G's output gradient buffer ([Bd, pack * dim] = [B, dim]) */
   float *dfake = gf__ctx_dout(&gan->G, &gan->cg);
   gf__ctx_zero_dout(&gan->G, &gan->cg);
   gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);

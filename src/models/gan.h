@@ -22,6 +22,7 @@ typedef struct gf__gan {
   int fuse_d;            /* D has no batch-statistics layer: the D step runs one 2B batch */
   float *xrf;            /* [2B, dim] real rows then fake rows (fuse_d; xr points at its top) */
   int B;                 /* batch size the contexts are planned for */
+  int pack;              /* PacGAN: D sees B / pack packs of pack samples along channels (1: off) */
   int nz;
   long dim;              /* per-sample data size */
   int c, h, w;           /* data shape */

@@ -51,6 +51,14 @@ static const preset presets[] = {
                   "(LeakyReLU 0.2, BN) -> Conv 7x7 logit; N(0,0.02) init, Adam 2e-4 b1 0.5, batch 64, 5 epochs",
    "data.name=mnist model.size=28 model.nc=1 "
    "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=5 train.grid=64 train.nrow=8"},
+  {"dcgan-stacked-mnist", "DCGAN 28x28x3 (the dcgan-mnist networks, model.nc=3) on Stacked MNIST (60000 triples of "
+                          "MNIST digits as R, G, B; 1,000 modes); Adam 2e-4 b1 0.5, batch 64, 10 epochs",
+   "data.name=stacked-mnist data.n=60000 model.size=28 model.nc=3 "
+   "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=10 train.grid=64 train.nrow=8"},
+  {"pacdcgan2-stacked-mnist", "PacDCGAN2 (Lin et al. 2018): dcgan-stacked-mnist with model.pack=2, D judges pairs of "
+                              "samples stacked along channels (6 input channels, 32 packs per batch of 64)",
+   "data.name=stacked-mnist data.n=60000 model.size=28 model.nc=3 model.pack=2 "
+   "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=10 train.grid=64 train.nrow=8"},
   {"dcgan-cifar10", "DCGAN on CIFAR-10 32x32x3: G ConvT(nz,4ngf,4,1,0) 4x4 -> 3 x ConvT 4x4 s2 to 32x32, "
                     "D Conv 4x4 s2 x3 (BN from the 2nd) -> Conv 4x4 logit; Adam 2e-4 b1 0.5, batch 64, 25 epochs",
    "data.name=cifar10 model.size=32 model.nc=3 "

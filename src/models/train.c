@@ -40,6 +40,17 @@ static int load_dataset(const gf_config *cfg, gf__dataset *ds) {
                                 cfg->data_limit, NULL);
   }
   char dir[2048];
+  if (!strcmp(name, "stacked-mnist")) {
+    /* built from the MNIST files, found like the mnist set; data.offset / data.limit pick the digit pool */
+    int rc = gf__data_locate("mnist", cfg->data_path[0] ? cfg->data_path : NULL, cfg->data_download, dir, sizeof dir);
+    if (rc < 0) {
+      char msg[1024];
+      snprintf(msg, sizeof msg, "%s", gf_last_error());
+      return gf__fail(rc, "stacked-mnist is built from the MNIST files: %s", msg);
+    }
+    return gf__stacked_mnist_load(ds, dir, strcmp(cfg->data_split, "test") != 0, scale_of(cfg), cfg->data_offset,
+                                  cfg->data_limit, n, seed);
+  }
   if (!strcmp(name, "cifar10") && cfg->data_path[0]) {
     /* an explicit batch file or folder of batches (gf__cifar10_load checks it) */
     snprintf(dir, sizeof dir, "%s", cfg->data_path);
@@ -748,7 +759,8 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
   *ms = 1e3 * (gf__now() - t0) / steps;
   /* G forward + 2x backward; D: 3 forwards, backward with weights twice and once input-only. */
   double fg = net_flops(&gan.G), fd = net_flops(&gan.D);
-  *gflop = (double)B * (3 * fg + 3 * fd + 2 * fd + 2 * fd) * 1e-9;
+  /* with model.pack, D runs on B / pack packs (fd is per pack) */
+  *gflop = ((double)B * 3 * fg + (double)(B / gan.pack) * (3 * fd + 2 * fd + 2 * fd)) * 1e-9;
   gf__gan_destroy(&gan);
   return rc;
 }
