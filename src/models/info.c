@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "ganforge/ganforge.h"
 #include "io/safetensors.h"
+#include "models/classifier.h"
 #include "models/cyclegan.h"
 #include "models/gan.h"
 
@@ -54,7 +55,8 @@ int gf_info(const char *path_in, char *buf, unsigned cap) {
   if (S_ISDIR(st.st_mode)) {
     snprintf(path, sizeof path, "%s/checkpoints/latest.safetensors", path_in);
     if (stat(path, &st) != 0) snprintf(path, sizeof path, "%s/generator.safetensors", path_in);
-    if (stat(path, &st) != 0) return gf__fail(GF_ENOENT, "%s: no checkpoint or generator in this folder", path_in);
+    if (stat(path, &st) != 0) snprintf(path, sizeof path, "%s/classifier.safetensors", path_in);
+    if (stat(path, &st) != 0) return gf__fail(GF_ENOENT, "%s: no checkpoint, generator or classifier in this folder", path_in);
   } else {
     snprintf(path, sizeof path, "%s", path_in);
   }
@@ -62,9 +64,12 @@ int gf_info(const char *path_in, char *buf, unsigned cap) {
   GF_TRY(gf__st_open(&f, path));
   out_buf o = {buf, 0, cap};
   buf[0] = 0;
-  const char *kind = gf__st_meta(&f, "checkpoint") ? "training checkpoint" : "generator weights";
+  const char *ck = gf__st_meta(&f, "kind");
+  int is_cls = ck && !strcmp(ck, "classifier");
+  const char *kind = is_cls ? "classifier weights" : gf__st_meta(&f, "checkpoint") ? "training checkpoint" : "generator weights";
   put(&o, "file: %s (%s, %.1f KiB, %d tensors)\n", path, kind, (double)f.len / 1024.0, f.n);
-  static const char *keys[] = {"g_steps", "d_steps", "steps", "epoch", "batch", "seconds", "opt.G.lr", "opt.D.lr"};
+  static const char *keys[] = {"g_steps", "d_steps", "steps", "epoch", "batch", "seconds", "opt.G.lr", "opt.D.lr",
+                               "test_accuracy", "nclass", "image_shape"};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     const char *v = gf__st_meta(&f, keys[i]);
     if (v) put(&o, "%s: %s\n", keys[i], v);
@@ -77,7 +82,14 @@ int gf_info(const char *path_in, char *buf, unsigned cap) {
     if (gf_config_from_text(&cfg, text) == 0) {
       int c = 1, h = 1, w = 1;
       gf__net G, D;
-      if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) {
+      if (is_cls) {
+        gf__classifier m;
+        put(&o, "architecture: CNN classifier on %s (feature layer: %d-d)\n", cfg.data_name, GF_CLASSIFIER_FEAT);
+        if (gf__classifier_open(&m, path, gf__ops_cpu(), 1) == 0) {
+          describe_net(&o, &m.net);
+          gf__classifier_destroy(&m);
+        }
+      } else if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) {
         int pix = !strcmp(cfg.model_arch, "pix2pix"), sz = cfg.data_crop_size;
         put(&o, "architecture: %s (%s generator, PatchGAN discriminator), %dx%d RGB crops\n", cfg.model_arch,
             cfg.model_netG, sz, sz);
