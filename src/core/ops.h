@@ -22,9 +22,12 @@ typedef enum gf__gan_loss {
 } gf__gan_loss;
 
 /* Geometry of a 2-D convolution over NCHW images: C x H x W input windows of kh x kw with
-   stride (sh, sw) and zero padding (ph, pw), giving OH x OW positions. */
+   stride (sh, sw) and zero padding (ph, pw), giving OH x OW positions. r0 / rn select a band
+   of output rows [r0, r0 + rn) for im2col / col2im (rn = 0: all OH rows): col then holds
+   rn * OW positions per image, so large images can be lowered a band at a time. */
 typedef struct gf__conv_geom {
   int C, H, W, kh, kw, sh, sw, ph, pw, OH, OW;
+  int r0, rn;
 } gf__conv_geom;
 
 typedef struct gf__ops {

@@ -31,10 +31,19 @@ static inline void tap_get(const taps *t, int i, int st, int pad, int n, int on,
   else tap_range(i, st, pad, n, on, lo, hi);
 }
 
+/* Output rows of one tap restricted to the band [r0, r0 + rn), relative to r0. */
+static inline void band_clip(int *lo, int *hi, int r0, int rn) {
+  int a = *lo < r0 ? r0 : *lo > r0 + rn ? r0 + rn : *lo;
+  int b = *hi < a ? a : *hi > r0 + rn ? r0 + rn : *hi;
+  *lo = a - r0;
+  *hi = b - r0;
+}
+
 void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g) {
   const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
   const int ph = g->ph, pw = g->pw, OH = g->OH, OW = g->OW;
-  const long P = (long)OH * OW, ld = (long)N * P;
+  const int r0 = g->rn ? g->r0 : 0, RN = g->rn ? g->rn : OH;
+  const long P = (long)RN * OW, ld = (long)N * P;
   const long rows = (long)C * kh * kw;
   taps ty, tx;
   tap_table(&ty, kh, sh, ph, H, OH);
@@ -44,17 +53,19 @@ void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g) {
     const int c = (int)(r / (kh * kw)), i = (int)(r / kw % kh), j = (int)(r % kw);
     int oy0, oy1, ox0, ox1;
     tap_get(&ty, i, sh, ph, H, OH, &oy0, &oy1);
+    band_clip(&oy0, &oy1, r0, RN); /* band-relative rows */
     tap_get(&tx, j, sw, pw, W, OW, &ox0, &ox1);
     const int nx = ox1 - ox0;
     for (int n = 0; n < N; n++) {
       float *dst = col + (size_t)r * ld + (size_t)n * P;
       if (oy0) memset(dst, 0, sizeof(float) * (size_t)oy0 * OW);
-      if (oy1 < OH) memset(dst + (size_t)oy1 * OW, 0, sizeof(float) * (size_t)(OH - oy1) * OW);
+      if (oy1 < RN) memset(dst + (size_t)oy1 * OW, 0, sizeof(float) * (size_t)(RN - oy1) * OW);
+      if (oy1 <= oy0) continue;
       if (nx <= 0) {
-        if (oy1 > oy0) memset(dst + (size_t)oy0 * OW, 0, sizeof(float) * (size_t)(oy1 - oy0) * OW);
+        memset(dst + (size_t)oy0 * OW, 0, sizeof(float) * (size_t)(oy1 - oy0) * OW);
         continue;
       }
-      const float *src = x + ((size_t)n * C + c) * H * W + (size_t)(oy0 * sh - ph + i) * W + (ox0 * sw - pw + j);
+      const float *src = x + ((size_t)n * C + c) * H * W + (size_t)((r0 + oy0) * sh - ph + i) * W + (ox0 * sw - pw + j);
       for (int oy = oy0; oy < oy1; oy++, src += (size_t)sh * W) {
         float *d = dst + (size_t)oy * OW;
         for (int ox = 0; ox < ox0; ox++) d[ox] = 0.0f;
@@ -71,7 +82,8 @@ void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g) {
 void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g) {
   const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
   const int ph = g->ph, pw = g->pw, OH = g->OH, OW = g->OW;
-  const long P = (long)OH * OW, ld = (long)N * P;
+  const int r0 = g->rn ? g->r0 : 0, RN = g->rn ? g->rn : OH;
+  const long P = (long)RN * OW, ld = (long)N * P;
   taps ty, tx;
   tap_table(&ty, kh, sh, ph, H, OH);
   tap_table(&tx, kw, sw, pw, W, OW);
@@ -83,6 +95,7 @@ void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g) {
       for (int i = 0; i < kh; i++) {
         int oy0, oy1;
         tap_get(&ty, i, sh, ph, H, OH, &oy0, &oy1);
+        band_clip(&oy0, &oy1, r0, RN);
         if (oy1 <= oy0) continue;
         for (int j = 0; j < kw; j++) {
           int ox0, ox1;
@@ -90,7 +103,7 @@ void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g) {
           const int nx = ox1 - ox0;
           if (nx <= 0) continue;
           const float *s = col + ((size_t)(c * kh + i) * kw + j) * ld + (size_t)n * P + (size_t)oy0 * OW + ox0;
-          float *d = xp + (size_t)(oy0 * sh - ph + i) * W + (ox0 * sw - pw + j);
+          float *d = xp + (size_t)((r0 + oy0) * sh - ph + i) * W + (ox0 * sw - pw + j);
           for (int oy = oy0; oy < oy1; oy++, s += OW, d += (size_t)sh * W) {
             if (sw == 1) for (int k = 0; k < nx; k++) d[k] += s[k];
             else if (sw == 2) for (int k = 0; k < nx; k++) d[2 * k] += s[k];

@@ -90,10 +90,25 @@ int gf__net_add_batchnorm(gf__net *net, int affine, float eps, float momentum) {
    CPU time than 16 MB on dcgan-mnist) and the peak memory stays low. */
 #define GF_CONV_WS_TARGET (512L << 10)
 
+/* One sample whose col is larger than this (floats) is lowered in bands of output rows, each
+   band's col at most this size (16 MB: inside the L3 cache; a 256x256 7x7 conv's col would
+   otherwise take 800 MB). */
+#define GF_CONV_BAND_TARGET (4L << 20)
+
 static void plan_chunk(gf__layer *l) {
+  l->rows = 0;
   long per = (long)gf__conv_ws_floats(l, 1);
   long c = GF_CONV_WS_TARGET / (per > 0 ? per : 1);
   l->chunk = c < 1 ? 1 : c > 65536 ? 65536 : (int)c;
+  if (per > GF_CONV_BAND_TARGET) {
+    const gf__conv_geom *g = &l->geom;
+    long row = (long)g->C * g->kh * g->kw * g->OW; /* col floats per output row */
+    long rows = GF_CONV_BAND_TARGET / row;
+    if (rows < 1) rows = 1;
+    long nbands = (g->OH + rows - 1) / rows;           /* even bands */
+    l->rows = (int)((g->OH + nbands - 1) / nbands);
+    if (l->rows >= g->OH) l->rows = 0;
+  }
 }
 
 int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int ph, int pw, int bias) {
@@ -106,7 +121,7 @@ int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int
                     net->name, l->in_c, oc, kh, kw, sh, sw, ph, pw, l->in_h, l->in_w);
   }
   l->out_c = oc; l->out_h = oh; l->out_w = ow;
-  l->geom = (gf__conv_geom){l->in_c, l->in_h, l->in_w, kh, kw, sh, sw, ph, pw, oh, ow};
+  l->geom = (gf__conv_geom){l->in_c, l->in_h, l->in_w, kh, kw, sh, sw, ph, pw, oh, ow, 0, 0};
   l->has_bias = bias;
   l->w_n = (long)oc * l->in_c * kh * kw;
   l->b_n = bias ? oc : 0;
@@ -127,7 +142,7 @@ int gf__net_add_convt2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, in
   }
   l->out_c = oc; l->out_h = oh; l->out_w = ow;
   /* the adjoint convolution maps the output (oc, oh, ow) back to the input grid */
-  l->geom = (gf__conv_geom){oc, oh, ow, kh, kw, sh, sw, ph, pw, l->in_h, l->in_w};
+  l->geom = (gf__conv_geom){oc, oh, ow, kh, kw, sh, sw, ph, pw, l->in_h, l->in_w, 0, 0};
   l->has_bias = bias;
   l->w_n = (long)l->in_c * oc * kh * kw;
   l->b_n = bias ? oc : 0;
