@@ -18,6 +18,7 @@ typedef struct spec {
   int pad[4];                     /* reflection pad */
   int chunk;                      /* 0: the layer's own plan */
   int rows;                       /* > 0: im2col bands of this many output rows (chunk 1) */
+  int wino;                       /* > 0: Winograd F(2x2,3x3) with blocks of this many tiles */
 } spec;
 
 static int out_hw(const spec *t, int *OH, int *OW) {
@@ -136,6 +137,7 @@ static void run(const spec *t, const char *what) {
   if (rc) return;
   if (t->chunk) net.layers[0].chunk = t->chunk;
   if (t->rows) { net.layers[0].chunk = 1; net.layers[0].rows = t->rows; }
+  if (t->wino) net.layers[0].wino = t->wino;
   CHECK(gf__net_finalize(&net) == 0, "%s: finalize", what);
   int OH, OW, OC = out_hw(t, &OH, &OW);
   CHECK(net.layers[0].out_c == OC && net.layers[0].out_h == OH && net.layers[0].out_w == OW, "%s: output shape %dx%dx%d, want %dx%dx%d",
@@ -207,6 +209,21 @@ int main(void) {
                 .s = c[6], .p = c[7], .bias = c[8], .chunk = chunk, .rows = rows};
       snprintf(what, sizeof what, "conv2d N%d C%d %dx%d OC%d k%d s%d p%d bias%d chunk%d rows%d", t.N, t.C, t.H, t.W, t.OC, t.kh, t.s,
                t.p, t.bias, chunk, rows);
+      run(&t, what);
+    }
+  /* 3x3 stride 1 by Winograd F(2x2, 3x3): odd and even sizes, paddings 0..2, blocks of tiles
+     that split tile rows and images (3) or hold several (32) */
+  static const int wconv[][9] = {
+    /* N C H W OC k s p bias */
+    {2, 2, 5, 6, 3, 3, 1, 1, 0}, {3, 2, 6, 6, 2, 3, 1, 2, 1}, {2, 3, 9, 7, 4, 3, 1, 1, 1},
+    {1, 2, 4, 5, 3, 3, 1, 0, 0}, {2, 4, 8, 8, 5, 3, 1, 0, 1}, {1, 3, 3, 3, 2, 3, 1, 2, 0},
+  };
+  for (size_t i = 0; i < sizeof wconv / sizeof wconv[0]; i++)
+    for (int tb = 3; tb <= 32; tb += 29) {
+      const int *c = wconv[i];
+      spec t = {.kind = K_CONV, .N = c[0], .C = c[1], .H = c[2], .W = c[3], .OC = c[4], .kh = c[5], .kw = c[5],
+                .s = c[6], .p = c[7], .bias = c[8], .wino = tb};
+      snprintf(what, sizeof what, "conv2d winograd N%d C%d %dx%d OC%d p%d bias%d tiles%d", t.N, t.C, t.H, t.W, t.OC, t.p, t.bias, tb);
       run(&t, what);
     }
   /* ConvTranspose2d: also output_padding 0/1 (< stride) */

@@ -30,6 +30,9 @@ typedef struct gf__conv_geom {
   int r0, rn;
 } gf__conv_geom;
 
+#define GF_WINO_WS_FLOATS(IC, OC, tb) ((size_t)16 * ((size_t)(IC) * (OC) + ((size_t)(IC) + (OC)) * (size_t)(tb)))
+#define GF_WINO_MAX_TB 1024
+
 typedef struct gf__ops {
   const char *name;
   /* ---- memory ---- */
@@ -98,6 +101,17 @@ typedef struct gf__ops {
   /* Swaps the first two axes of [A, B, S]: dst[b, a, s] = src[a, b, s] + beta * dst[b, a, s]
      (beta 0 or 1). Moves between per-sample [N, C, S] and channel-major [C, N*S] layouts. */
   void (*swap01)(float *dst, const float *src, int A, int B, int S, float beta);
+  /* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (may be NULL: conv.c then uses im2col).
+     wino_fwd: y [N, O, OH, OW] (beta 0: =, beta 1: +=) the convolution of x [N, I, H, W], zero
+     padding (ph, pw) <= 2, OH = H + 2ph - 2, with w [O, I, 3, 3]; flip = 1: w is [I, O, 3, 3]
+     used rotated by 180 degrees (the input gradient of a convolution with weights w is
+     wino_fwd(flip) of its output gradient with padding 2 - p). wino_dw: dw [O, I, 3, 3] += the
+     weight gradient for output gradient dy [N, O, OH, OW]. Tiles go tb (<= 1024) at a time
+     through ws: GF_WINO_WS_FLOATS(I, O, tb) floats. */
+  void (*wino_fwd)(float *y, const float *x, const float *w, int N, int IC, int H, int W, int OC, int ph, int pw,
+                   int flip, float beta, float *ws, int tb);
+  void (*wino_dw)(float *dw, const float *x, const float *dy, int N, int IC, int H, int W, int OC, int ph, int pw,
+                  float *ws, int tb);
   /* Reflection padding of NC planes H x W by (top, bottom, left, right) (each < the size of
      its axis): y [NC, H+t+b, W+l+r]; the backward ACCUMULATES dx [NC, H, W]. */
   void (*reflect_pad_fwd)(float *y, const float *x, int NC, int H, int W, int t, int b, int l, int r);

@@ -8,6 +8,11 @@
 static size_t conv_need(const gf__layer *l, int chunk) {
   const gf__conv_geom *g = &l->geom;
   size_t K = (size_t)g->C * g->kh * g->kw, P = (size_t)g->OH * g->OW;
+  if (l->kind == GF_LAYER_CONV && l->wino > 0) {
+    size_t f = GF_WINO_WS_FLOATS(g->C, l->out_c, l->wino);
+    (void)chunk;
+    return f;
+  }
   if (l->rows > 0 && l->rows < g->OH) return K * (size_t)l->rows * g->OW; /* one band of col */
   if (l->kind == GF_LAYER_CONV) return (K + (size_t)l->out_c) * chunk * P; /* col + [OC, chunk*P] */
   return (K + (size_t)l->in_c) * chunk * P;                                /* col + [IC, chunk*Pin] */
@@ -31,6 +36,11 @@ void gf__conv2d_forward(const gf__ops *o, float *out, const float *inp, const fl
   const gf__conv_geom *g = &l->geom;
   const int OC = l->out_c, K = g->C * g->kh * g->kw, P = g->OH * g->OW;
   const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
+  if (l->wino > 0) {
+    o->wino_fwd(out, inp, w, B, g->C, g->H, g->W, OC, g->ph, g->pw, 0, 0.0f, ws, l->wino);
+    if (b) o->bias_fwd(out, b, B, OC, P);
+    return;
+  }
   if (banded(l)) {
     for (int n = 0; n < B; n++)
       for (int r0 = 0; r0 < g->OH; r0 += l->rows) {
@@ -65,6 +75,12 @@ void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, co
   const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
   if (db) o->bias_bwd(db, dout, B, OC, P);
   if (!dw && !dinp) return;
+  if (l->wino > 0) {
+    /* dx += the convolution of dY (padding 2 - p) with the flipped, transposed weights */
+    if (dinp) o->wino_fwd(dinp, dout, w, B, OC, g->OH, g->OW, g->C, 2 - g->ph, 2 - g->pw, 1, 1.0f, ws, l->wino);
+    if (dw) o->wino_dw(dw, inp, dout, B, g->C, g->H, g->W, OC, g->ph, g->pw, ws, l->wino);
+    return;
+  }
   if (banded(l)) {
     for (int n = 0; n < B; n++)
       for (int r0 = 0; r0 < g->OH; r0 += l->rows) {
