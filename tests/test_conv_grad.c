@@ -19,6 +19,7 @@ typedef struct spec {
   int chunk;                      /* 0: the layer's own plan */
   int rows;                       /* > 0: im2col bands of this many output rows (chunk 1) */
   int wino;                       /* > 0: Winograd F(2x2,3x3) with blocks of this many tiles */
+  int direct;                     /* 1: the direct loops (stride 1, few output channels) */
 } spec;
 
 static int out_hw(const spec *t, int *OH, int *OW) {
@@ -138,6 +139,7 @@ static void run(const spec *t, const char *what) {
   if (t->chunk) net.layers[0].chunk = t->chunk;
   if (t->rows) { net.layers[0].chunk = 1; net.layers[0].rows = t->rows; }
   if (t->wino) net.layers[0].wino = t->wino;
+  if (t->direct) { net.layers[0].direct = 1; net.layers[0].wino = 0; }
   CHECK(gf__net_finalize(&net) == 0, "%s: finalize", what);
   int OH, OW, OC = out_hw(t, &OH, &OW);
   CHECK(net.layers[0].out_c == OC && net.layers[0].out_h == OH && net.layers[0].out_w == OW, "%s: output shape %dx%dx%d, want %dx%dx%d",
@@ -226,6 +228,19 @@ int main(void) {
       snprintf(what, sizeof what, "conv2d winograd N%d C%d %dx%d OC%d p%d bias%d tiles%d", t.N, t.C, t.H, t.W, t.OC, t.p, t.bias, tb);
       run(&t, what);
     }
+  /* direct loops: stride 1, 1-4 output channels, paddings 0..3, widths across a 256 block */
+  static const int dconv[][9] = {
+    /* N C H W OC k s p bias */
+    {2, 3, 9, 8, 3, 7, 1, 0, 1}, {2, 2, 6, 7, 1, 4, 1, 1, 1}, {1, 4, 5, 5, 4, 3, 1, 2, 0},
+    {2, 2, 7, 6, 2, 7, 1, 3, 0}, {1, 2, 3, 260, 3, 3, 1, 1, 1}, {2, 2, 5, 5, 2, 1, 1, 0, 0},
+  };
+  for (size_t i = 0; i < sizeof dconv / sizeof dconv[0]; i++) {
+    const int *c = dconv[i];
+    spec t = {.kind = K_CONV, .N = c[0], .C = c[1], .H = c[2], .W = c[3], .OC = c[4], .kh = c[5], .kw = c[5],
+              .s = c[6], .p = c[7], .bias = c[8], .direct = 1};
+    snprintf(what, sizeof what, "conv2d direct N%d C%d %dx%d OC%d k%d p%d bias%d", t.N, t.C, t.H, t.W, t.OC, t.kh, t.p, t.bias);
+    run(&t, what);
+  }
   /* ConvTranspose2d: also output_padding 0/1 (< stride) */
   static const int convt[][10] = {
     /* N C H W OC k s p op bias */

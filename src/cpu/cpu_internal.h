@@ -13,5 +13,8 @@ void gf__cpu_wino_fwd(float *y, const float *x, const float *w, int N, int IC, i
                       int flip, float beta, float *ws, int tb);
 void gf__cpu_wino_dw(float *dw, const float *x, const float *dy, int N, int IC, int H, int W, int OC, int ph, int pw,
                      float *ws, int tb);
+void gf__cpu_conv_direct_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
+void gf__cpu_conv_direct_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
+void gf__cpu_conv_direct_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
 
 #endif

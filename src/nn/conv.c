@@ -8,6 +8,7 @@
 static size_t conv_need(const gf__layer *l, int chunk) {
   const gf__conv_geom *g = &l->geom;
   size_t K = (size_t)g->C * g->kh * g->kw, P = (size_t)g->OH * g->OW;
+  if (l->kind == GF_LAYER_CONV && l->direct) return 0;
   if (l->kind == GF_LAYER_CONV && l->wino > 0) {
     size_t f = GF_WINO_WS_FLOATS(g->C, l->out_c, l->wino);
     (void)chunk;
@@ -36,6 +37,11 @@ void gf__conv2d_forward(const gf__ops *o, float *out, const float *inp, const fl
   const gf__conv_geom *g = &l->geom;
   const int OC = l->out_c, K = g->C * g->kh * g->kw, P = g->OH * g->OW;
   const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
+  if (l->direct) {
+    o->direct_fwd(out, inp, w, B, OC, g);
+    if (b) o->bias_fwd(out, b, B, OC, P);
+    return;
+  }
   if (l->wino > 0) {
     o->wino_fwd(out, inp, w, B, g->C, g->H, g->W, OC, g->ph, g->pw, 0, 0.0f, ws, l->wino);
     if (b) o->bias_fwd(out, b, B, OC, P);
@@ -75,6 +81,11 @@ void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, co
   const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
   if (db) o->bias_bwd(db, dout, B, OC, P);
   if (!dw && !dinp) return;
+  if (l->direct) {
+    if (dw) o->direct_bwd_w(dw, inp, dout, B, OC, g);
+    if (dinp) o->direct_bwd_data(dinp, dout, w, B, OC, g);
+    return;
+  }
   if (l->wino > 0) {
     /* dx += the convolution of dY (padding 2 - p) with the flipped, transposed weights */
     if (dinp) o->wino_fwd(dinp, dout, w, B, OC, g->OH, g->OW, g->C, 2 - g->ph, 2 - g->pw, 1, 1.0f, ws, l->wino);

@@ -136,6 +136,9 @@ int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int
     long tb = GF_CONV_BAND_TARGET / (16L * (l->in_c + oc)) / 16 * 16;
     l->wino = tb < 32 ? 32 : tb > GF_WINO_MAX_TB ? GF_WINO_MAX_TB : (int)tb;
   }
+  l->direct = sh == 1 && sw == 1 && oc <= GF_DIRECT_MAX_OC && kh <= 16 && kw <= 16 && ow >= 16 &&
+              (long)l->in_c * kh * kw >= 64 && net->ops->direct_fwd && net->ops->direct_bwd_data && net->ops->direct_bwd_w;
+  if (l->direct) l->wino = 0;
   return 0;
 }
 
