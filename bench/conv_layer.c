@@ -1,6 +1,8 @@
 /* bench/conv_layer.c: times one convolution layer's forward and backward (input + weight
    gradients) on the CPU ops table, e.g. CycleGAN's residual 3x3 conv, by each lowering.
-     cc -O2 -Isrc -Iinclude bench/conv_layer.c build/libganforge.a <libs> -o /tmp/conv_layer
+     gcc -O2 -std=c11 -Isrc -Iinclude bench/conv_layer.c build/libganforge.a \
+       -L/usr/lib/x86_64-linux-gnu/openblas-openmp -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp \
+       -lopenblas -lcjson -lz -lpng -ljpeg -lgif -lcurl -fopenmp -lm -o /tmp/conv_layer
      /tmp/conv_layer C H W OC k stride pad [reps] [path: auto | im2col]
    Prints ms per forward and per backward (best of reps). */
 #include <stdio.h>
