@@ -17,6 +17,9 @@ typedef struct spec {
   int affine;                     /* norms */
   int pad[4];                     /* reflection pad */
   int chunk;                      /* 0: the layer's own plan */
+  int rows;                       /* > 0: im2col bands of this many output rows (chunk 1) */
+  int wino;                       /* > 0: Winograd F(2x2,3x3) with blocks of this many tiles */
+  int direct;                     /* 1: the direct loops (stride 1, few output channels) */
 } spec;
 
 static int out_hw(const spec *t, int *OH, int *OW) {
@@ -134,6 +137,9 @@ static void run(const spec *t, const char *what) {
   CHECK(rc == 0, "%s: build", what);
   if (rc) return;
   if (t->chunk) net.layers[0].chunk = t->chunk;
+  if (t->rows) { net.layers[0].chunk = 1; net.layers[0].rows = t->rows; }
+  if (t->wino) net.layers[0].wino = t->wino;
+  if (t->direct) { net.layers[0].direct = 1; net.layers[0].wino = 0; }
   CHECK(gf__net_finalize(&net) == 0, "%s: finalize", what);
   int OH, OW, OC = out_hw(t, &OH, &OW);
   CHECK(net.layers[0].out_c == OC && net.layers[0].out_h == OH && net.layers[0].out_w == OW, "%s: output shape %dx%dx%d, want %dx%dx%d",
@@ -196,15 +202,45 @@ int main(void) {
     {3, 2, 7, 9, 3, 4, 2, 2, 1}, {2, 1, 7, 7, 2, 7, 1, 0, 1}, {2, 2, 9, 8, 3, 7, 2, 2, 0},
     {2, 2, 6, 5, 2, 3, 2, 0, 1}, {1, 3, 4, 4, 4, 4, 1, 0, 0}, {3, 2, 6, 6, 2, 3, 1, 2, 1},
   };
+  /* plans: own, chunks of 2 samples, bands of 1 and 2 output rows */
+  static const int plan_chunk[] = {0, 2, 0, 0}, plan_rows[] = {0, 0, 1, 2};
   for (size_t i = 0; i < sizeof conv / sizeof conv[0]; i++)
-    for (int chunk = 0; chunk <= 2; chunk += 2) {
-      const int *c = conv[i];
+    for (int v = 0; v < 4; v++) {
+      const int *c = conv[i], chunk = plan_chunk[v], rows = plan_rows[v];
       spec t = {.kind = K_CONV, .N = c[0], .C = c[1], .H = c[2], .W = c[3], .OC = c[4], .kh = c[5], .kw = c[5],
-                .s = c[6], .p = c[7], .bias = c[8], .chunk = chunk};
-      snprintf(what, sizeof what, "conv2d N%d C%d %dx%d OC%d k%d s%d p%d bias%d chunk%d", t.N, t.C, t.H, t.W, t.OC, t.kh, t.s, t.p,
-               t.bias, chunk);
+                .s = c[6], .p = c[7], .bias = c[8], .chunk = chunk, .rows = rows};
+      snprintf(what, sizeof what, "conv2d N%d C%d %dx%d OC%d k%d s%d p%d bias%d chunk%d rows%d", t.N, t.C, t.H, t.W, t.OC, t.kh, t.s,
+               t.p, t.bias, chunk, rows);
       run(&t, what);
     }
+  /* 3x3 stride 1 by Winograd F(2x2, 3x3): odd and even sizes, paddings 0..2, blocks of tiles
+     that split tile rows and images (3) or hold several (32) */
+  static const int wconv[][9] = {
+    /* N C H W OC k s p bias */
+    {2, 2, 5, 6, 3, 3, 1, 1, 0}, {3, 2, 6, 6, 2, 3, 1, 2, 1}, {2, 3, 9, 7, 4, 3, 1, 1, 1},
+    {1, 2, 4, 5, 3, 3, 1, 0, 0}, {2, 4, 8, 8, 5, 3, 1, 0, 1}, {1, 3, 3, 3, 2, 3, 1, 2, 0},
+  };
+  for (size_t i = 0; i < sizeof wconv / sizeof wconv[0]; i++)
+    for (int tb = 3; tb <= 32; tb += 29) {
+      const int *c = wconv[i];
+      spec t = {.kind = K_CONV, .N = c[0], .C = c[1], .H = c[2], .W = c[3], .OC = c[4], .kh = c[5], .kw = c[5],
+                .s = c[6], .p = c[7], .bias = c[8], .wino = tb};
+      snprintf(what, sizeof what, "conv2d winograd N%d C%d %dx%d OC%d p%d bias%d tiles%d", t.N, t.C, t.H, t.W, t.OC, t.p, t.bias, tb);
+      run(&t, what);
+    }
+  /* direct loops: stride 1, 1-4 output channels, paddings 0..3, widths across a 256 block */
+  static const int dconv[][9] = {
+    /* N C H W OC k s p bias */
+    {2, 3, 9, 8, 3, 7, 1, 0, 1}, {2, 2, 6, 7, 1, 4, 1, 1, 1}, {1, 4, 5, 5, 4, 3, 1, 2, 0},
+    {2, 2, 7, 6, 2, 7, 1, 3, 0}, {1, 2, 3, 260, 3, 3, 1, 1, 1}, {2, 2, 5, 5, 2, 1, 1, 0, 0},
+  };
+  for (size_t i = 0; i < sizeof dconv / sizeof dconv[0]; i++) {
+    const int *c = dconv[i];
+    spec t = {.kind = K_CONV, .N = c[0], .C = c[1], .H = c[2], .W = c[3], .OC = c[4], .kh = c[5], .kw = c[5],
+              .s = c[6], .p = c[7], .bias = c[8], .direct = 1};
+    snprintf(what, sizeof what, "conv2d direct N%d C%d %dx%d OC%d k%d p%d bias%d", t.N, t.C, t.H, t.W, t.OC, t.kh, t.p, t.bias);
+    run(&t, what);
+  }
   /* ConvTranspose2d: also output_padding 0/1 (< stride) */
   static const int convt[][10] = {
     /* N C H W OC k s p op bias */
@@ -213,12 +249,12 @@ int main(void) {
     {2, 4, 1, 1, 3, 4, 1, 0, 0, 1}, {3, 2, 4, 5, 2, 7, 2, 2, 1, 0}, {2, 2, 3, 3, 2, 3, 2, 0, 0, 0},
   };
   for (size_t i = 0; i < sizeof convt / sizeof convt[0]; i++)
-    for (int chunk = 0; chunk <= 2; chunk += 2) {
-      const int *c = convt[i];
+    for (int v = 0; v < 4; v++) {
+      const int *c = convt[i], chunk = plan_chunk[v], rows = plan_rows[v];
       spec t = {.kind = K_CONVT, .N = c[0], .C = c[1], .H = c[2], .W = c[3], .OC = c[4], .kh = c[5], .kw = c[5],
-                .s = c[6], .p = c[7], .op = c[8], .bias = c[9], .chunk = chunk};
-      snprintf(what, sizeof what, "convt2d N%d C%d %dx%d OC%d k%d s%d p%d op%d bias%d chunk%d", t.N, t.C, t.H, t.W, t.OC, t.kh,
-               t.s, t.p, t.op, t.bias, chunk);
+                .s = c[6], .p = c[7], .op = c[8], .bias = c[9], .chunk = chunk, .rows = rows};
+      snprintf(what, sizeof what, "convt2d N%d C%d %dx%d OC%d k%d s%d p%d op%d bias%d chunk%d rows%d", t.N, t.C, t.H, t.W, t.OC,
+               t.kh, t.s, t.p, t.op, t.bias, chunk, rows);
       run(&t, what);
     }
   for (int affine = 0; affine <= 1; affine++) {

@@ -22,10 +22,17 @@ typedef enum gf__gan_loss {
 } gf__gan_loss;
 
 /* Geometry of a 2-D convolution over NCHW images: C x H x W input windows of kh x kw with
-   stride (sh, sw) and zero padding (ph, pw), giving OH x OW positions. */
+   stride (sh, sw) and zero padding (ph, pw), giving OH x OW positions. r0 / rn select a band
+   of output rows [r0, r0 + rn) for im2col / col2im (rn = 0: all OH rows): col then holds
+   rn * OW positions per image, so large images can be lowered a band at a time. */
 typedef struct gf__conv_geom {
   int C, H, W, kh, kw, sh, sw, ph, pw, OH, OW;
+  int r0, rn;
 } gf__conv_geom;
+
+#define GF_WINO_WS_FLOATS(IC, OC, tb) ((size_t)16 * ((size_t)(IC) * (OC) + ((size_t)(IC) + (OC)) * (size_t)(tb)))
+#define GF_WINO_MAX_TB 1024
+#define GF_DIRECT_MAX_OC 4
 
 typedef struct gf__ops {
   const char *name;
@@ -95,6 +102,23 @@ typedef struct gf__ops {
   /* Swaps the first two axes of [A, B, S]: dst[b, a, s] = src[a, b, s] + beta * dst[b, a, s]
      (beta 0 or 1). Moves between per-sample [N, C, S] and channel-major [C, N*S] layouts. */
   void (*swap01)(float *dst, const float *src, int A, int B, int S, float beta);
+  /* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (may be NULL: conv.c then uses im2col).
+     wino_fwd: y [N, OC, OH, OW] (beta 0: =, beta 1: +=) the convolution of x [N, IC, H, W], zero
+     padding (ph, pw) <= 2, OH = H + 2ph - 2, with w [OC, IC, 3, 3]; flip = 1: w is [IC, OC, 3, 3]
+     used rotated by 180 degrees (the input gradient of a convolution with weights w is
+     wino_fwd(flip) of its output gradient with padding 2 - p). wino_dw: dw [OC, IC, 3, 3] += the
+     weight gradient for output gradient dy [N, OC, OH, OW]. Tiles go tb (<= 1024) at a time
+     through ws: GF_WINO_WS_FLOATS(IC, OC, tb) floats. */
+  void (*wino_fwd)(float *y, const float *x, const float *w, int N, int IC, int H, int W, int OC, int ph, int pw,
+                   int flip, float beta, float *ws, int tb);
+  void (*wino_dw)(float *dw, const float *x, const float *dy, int N, int IC, int H, int W, int OC, int ph, int pw,
+                  float *ws, int tb);
+  /* Direct stride-1 convolutions into OC <= GF_DIRECT_MAX_OC channels, kh, kw <= 16 (may be
+     NULL: conv.c then uses im2col): y [N, OC, OH, OW] = conv(x, w [OC, C, kh, kw]) (written);
+     dx [N, C, H, W] += its input gradient; dw += its weight gradient. */
+  void (*direct_fwd)(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
+  void (*direct_bwd_data)(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
+  void (*direct_bwd_w)(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
   /* Reflection padding of NC planes H x W by (top, bottom, left, right) (each < the size of
      its axis): y [NC, H+t+b, W+l+r]; the backward ACCUMULATES dx [NC, H, W]. */
   void (*reflect_pad_fwd)(float *y, const float *x, int NC, int H, int W, int t, int b, int l, int r);

@@ -31,10 +31,19 @@ static inline void tap_get(const taps *t, int i, int st, int pad, int n, int on,
   else tap_range(i, st, pad, n, on, lo, hi);
 }
 
+/* Output rows of one tap restricted to the band [r0, r0 + rn), relative to r0. */
+static inline void band_clip(int *lo, int *hi, int r0, int rn) {
+  int a = *lo < r0 ? r0 : *lo > r0 + rn ? r0 + rn : *lo;
+  int b = *hi < a ? a : *hi > r0 + rn ? r0 + rn : *hi;
+  *lo = a - r0;
+  *hi = b - r0;
+}
+
 void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g) {
   const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
   const int ph = g->ph, pw = g->pw, OH = g->OH, OW = g->OW;
-  const long P = (long)OH * OW, ld = (long)N * P;
+  const int r0 = g->rn ? g->r0 : 0, RN = g->rn ? g->rn : OH;
+  const long P = (long)RN * OW, ld = (long)N * P;
   const long rows = (long)C * kh * kw;
   taps ty, tx;
   tap_table(&ty, kh, sh, ph, H, OH);
@@ -44,17 +53,19 @@ void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g) {
     const int c = (int)(r / (kh * kw)), i = (int)(r / kw % kh), j = (int)(r % kw);
     int oy0, oy1, ox0, ox1;
     tap_get(&ty, i, sh, ph, H, OH, &oy0, &oy1);
+    band_clip(&oy0, &oy1, r0, RN); /* band-relative rows */
     tap_get(&tx, j, sw, pw, W, OW, &ox0, &ox1);
     const int nx = ox1 - ox0;
     for (int n = 0; n < N; n++) {
       float *dst = col + (size_t)r * ld + (size_t)n * P;
       if (oy0) memset(dst, 0, sizeof(float) * (size_t)oy0 * OW);
-      if (oy1 < OH) memset(dst + (size_t)oy1 * OW, 0, sizeof(float) * (size_t)(OH - oy1) * OW);
+      if (oy1 < RN) memset(dst + (size_t)oy1 * OW, 0, sizeof(float) * (size_t)(RN - oy1) * OW);
+      if (oy1 <= oy0) continue;
       if (nx <= 0) {
-        if (oy1 > oy0) memset(dst + (size_t)oy0 * OW, 0, sizeof(float) * (size_t)(oy1 - oy0) * OW);
+        memset(dst + (size_t)oy0 * OW, 0, sizeof(float) * (size_t)(oy1 - oy0) * OW);
         continue;
       }
-      const float *src = x + ((size_t)n * C + c) * H * W + (size_t)(oy0 * sh - ph + i) * W + (ox0 * sw - pw + j);
+      const float *src = x + ((size_t)n * C + c) * H * W + (size_t)((r0 + oy0) * sh - ph + i) * W + (ox0 * sw - pw + j);
       for (int oy = oy0; oy < oy1; oy++, src += (size_t)sh * W) {
         float *d = dst + (size_t)oy * OW;
         for (int ox = 0; ox < ox0; ox++) d[ox] = 0.0f;
@@ -71,7 +82,8 @@ void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g) {
 void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g) {
   const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
   const int ph = g->ph, pw = g->pw, OH = g->OH, OW = g->OW;
-  const long P = (long)OH * OW, ld = (long)N * P;
+  const int r0 = g->rn ? g->r0 : 0, RN = g->rn ? g->rn : OH;
+  const long P = (long)RN * OW, ld = (long)N * P;
   taps ty, tx;
   tap_table(&ty, kh, sh, ph, H, OH);
   tap_table(&tx, kw, sw, pw, W, OW);
@@ -83,6 +95,7 @@ void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g) {
       for (int i = 0; i < kh; i++) {
         int oy0, oy1;
         tap_get(&ty, i, sh, ph, H, OH, &oy0, &oy1);
+        band_clip(&oy0, &oy1, r0, RN);
         if (oy1 <= oy0) continue;
         for (int j = 0; j < kw; j++) {
           int ox0, ox1;
@@ -90,7 +103,7 @@ void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g) {
           const int nx = ox1 - ox0;
           if (nx <= 0) continue;
           const float *s = col + ((size_t)(c * kh + i) * kw + j) * ld + (size_t)n * P + (size_t)oy0 * OW + ox0;
-          float *d = xp + (size_t)(oy0 * sh - ph + i) * W + (ox0 * sw - pw + j);
+          float *d = xp + (size_t)((r0 + oy0) * sh - ph + i) * W + (ox0 * sw - pw + j);
           for (int oy = oy0; oy < oy1; oy++, s += OW, d += (size_t)sh * W) {
             if (sw == 1) for (int k = 0; k < nx; k++) d[k] += s[k];
             else if (sw == 2) for (int k = 0; k < nx; k++) d[2 * k] += s[k];
@@ -146,5 +159,130 @@ void gf__cpu_reflect_pad_bwd(float *dx, const float *dy, int NC, int H, int W, i
       const float *s = yp + (size_t)oy * OW;
       for (int ox = 0; ox < OW; ox++) row[reflect(ox - l, W)] += s[ox];
     }
+  }
+}
+
+/* ---- direct stride-1 convolutions with few output channels ----
+   A convolution into 1-4 channels (CycleGAN's last 7x7 conv 64 -> 3, PatchGAN's 512 -> 1) is a
+   GEMM with M = OC: sgemm then spends its time packing the huge col [C*kh*kw, P] and im2col /
+   col2im move it through memory for a handful of multiply-adds per element. These loops read
+   the input rows directly: every (c, i, j) tap adds w * (a shifted input row) to OC row
+   accumulators held in L1. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define GF_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define GF_CLONES
+#endif
+#define DBLK 256 /* output columns per accumulator block */
+
+/* acc[oc][0..nx) = sum_{c,i,j} w[oc, c, i, j] x[c, oy - ph + i, ox0 + k - pw + j] (zero outside). */
+GF_CLONES static void direct_fwd_row(float *restrict acc, const float *restrict x, const float *restrict w, int OC,
+                                     const gf__conv_geom *g, int oy, int ox0, int nx) {
+  const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw;
+  for (int k = 0; k < OC * DBLK; k++) acc[k] = 0.0f;
+  for (int c = 0; c < C; c++)
+    for (int i = 0; i < kh; i++) {
+      const int iy = oy - g->ph + i;
+      if (iy < 0 || iy >= H) continue;
+      const float *row = x + ((size_t)c * H + iy) * W;
+      for (int j = 0; j < kw; j++) {
+        const int off = ox0 - g->pw + j; /* input column of k = 0 */
+        const int a = off < 0 ? -off : 0, b = W - off < nx ? W - off : nx;
+        if (b <= a) continue;
+        const float *s = row + off;
+        for (int o = 0; o < OC; o++) {
+          const float wv = w[(((size_t)o * C + c) * kh + i) * kw + j];
+          float *restrict ac = acc + (size_t)o * DBLK;
+          for (int k = a; k < b; k++) ac[k] += wv * s[k];
+        }
+      }
+    }
+}
+
+void gf__cpu_conv_direct_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g) {
+  const int OH = g->OH, OW = g->OW, nblk = (OW + DBLK - 1) / DBLK;
+  #pragma omp parallel for collapse(2) if ((long)N * OH * OW * g->C * g->kh * g->kw * OC > PAR_MIN) schedule(static)
+  for (int n = 0; n < N; n++)
+    for (int oy = 0; oy < OH; oy++) {
+      float acc[4 * DBLK];
+      for (int bk = 0; bk < nblk; bk++) {
+        const int ox0 = bk * DBLK, nx = OW - ox0 < DBLK ? OW - ox0 : DBLK;
+        direct_fwd_row(acc, x + (size_t)n * g->C * g->H * g->W, w, OC, g, oy, ox0, nx);
+        for (int o = 0; o < OC; o++)
+          memcpy(y + (((size_t)n * OC + o) * OH + oy) * OW + ox0, acc + (size_t)o * DBLK, sizeof(float) * (size_t)nx);
+      }
+    }
+}
+
+/* acc[0..nx) = sum_{o,i,j} w[o, c, i, j] dy[o, iy + ph - i, ix0 + k + pw - j] (zero outside). */
+GF_CLONES static void direct_bwd_row(float *restrict acc, const float *restrict dy, const float *restrict w, int OC,
+                                     const gf__conv_geom *g, int c, int iy, int ix0, int nx) {
+  const int C = g->C, OH = g->OH, OW = g->OW, kh = g->kh, kw = g->kw;
+  for (int k = 0; k < nx; k++) acc[k] = 0.0f;
+  for (int o = 0; o < OC; o++)
+    for (int i = 0; i < kh; i++) {
+      const int oy = iy + g->ph - i;
+      if (oy < 0 || oy >= OH) continue;
+      const float *row = dy + ((size_t)o * OH + oy) * OW;
+      for (int j = 0; j < kw; j++) {
+        const int off = ix0 + g->pw - j;
+        const int a = off < 0 ? -off : 0, b = OW - off < nx ? OW - off : nx;
+        if (b <= a) continue;
+        const float wv = w[(((size_t)o * C + c) * kh + i) * kw + j], *s = row + off;
+        for (int k = a; k < b; k++) acc[k] += wv * s[k];
+      }
+    }
+}
+
+void gf__cpu_conv_direct_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g) {
+  const int C = g->C, H = g->H, W = g->W, nblk = (W + DBLK - 1) / DBLK;
+  #pragma omp parallel for collapse(2) if ((long)N * C * H * W * g->kh * g->kw * OC > PAR_MIN) schedule(static)
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C; c++) {
+      float acc[DBLK];
+      for (int iy = 0; iy < H; iy++)
+        for (int bk = 0; bk < nblk; bk++) {
+          const int ix0 = bk * DBLK, nx = W - ix0 < DBLK ? W - ix0 : DBLK;
+          direct_bwd_row(acc, dy + (size_t)n * OC * g->OH * g->OW, w, OC, g, c, iy, ix0, nx);
+          float *d = dx + (((size_t)n * C + c) * H + iy) * W + ix0;
+          for (int k = 0; k < nx; k++) d[k] += acc[k];
+        }
+    }
+}
+
+/* dw[o, c, i, j] for one c: sums over n, oy of row dot products (fixed order). */
+GF_CLONES static void direct_dw_chan(float *restrict s, const float *restrict x, const float *restrict dy, int N,
+                                     int OC, const gf__conv_geom *g, int c) {
+  const int C = g->C, H = g->H, W = g->W, OH = g->OH, OW = g->OW, kh = g->kh, kw = g->kw;
+  for (int k = 0; k < OC * kh * kw; k++) s[k] = 0.0f;
+  for (int n = 0; n < N; n++)
+    for (int oy = 0; oy < OH; oy++)
+      for (int i = 0; i < kh; i++) {
+        const int iy = oy - g->ph + i;
+        if (iy < 0 || iy >= H) continue;
+        const float *row = x + (((size_t)n * C + c) * H + iy) * W;
+        for (int j = 0; j < kw; j++) {
+          const int off = j - g->pw; /* input column of ox = 0 */
+          const int a = off < 0 ? -off : 0, b = W - off < OW ? W - off : OW;
+          if (b <= a) continue;
+          for (int o = 0; o < OC; o++) {
+            const float *d = dy + (((size_t)n * OC + o) * OH + oy) * OW;
+            float t = 0.0f;
+            #pragma omp simd reduction(+ : t)
+            for (int k = a; k < b; k++) t += d[k] * row[k + off];
+            s[(o * kh + i) * kw + j] += t;
+          }
+        }
+      }
+}
+
+void gf__cpu_conv_direct_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g) {
+  const int C = g->C, kk = g->kh * g->kw;
+  #pragma omp parallel for if ((long)N * g->OH * g->OW * C * kk * OC > PAR_MIN) schedule(static)
+  for (int c = 0; c < C; c++) {
+    float s[GF_DIRECT_MAX_OC * 16 * 16];
+    direct_dw_chan(s, x, dy, N, OC, g, c);
+    for (int o = 0; o < OC; o++)
+      for (int k = 0; k < kk; k++) dw[((size_t)o * C + c) * kk + k] += s[o * kk + k];
   }
 }

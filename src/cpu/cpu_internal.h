@@ -9,5 +9,12 @@ void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g);
 void gf__cpu_swap01(float *dst, const float *src, int A, int B, int S, float beta);
 void gf__cpu_reflect_pad_fwd(float *y, const float *x, int NC, int H, int W, int t, int b, int l, int r);
 void gf__cpu_reflect_pad_bwd(float *dx, const float *dy, int NC, int H, int W, int t, int b, int l, int r);
+void gf__cpu_wino_fwd(float *y, const float *x, const float *w, int N, int IC, int H, int W, int OC, int ph, int pw,
+                      int flip, float beta, float *ws, int tb);
+void gf__cpu_wino_dw(float *dw, const float *x, const float *dy, int N, int IC, int H, int W, int OC, int ph, int pw,
+                     float *ws, int tb);
+void gf__cpu_conv_direct_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
+void gf__cpu_conv_direct_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
+void gf__cpu_conv_direct_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
 
 #endif

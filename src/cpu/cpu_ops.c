@@ -477,6 +477,9 @@ static const gf__ops cpu_ops = {
   .gan_loss = cpu_gan_loss, .l1_loss = cpu_l1_loss, .mse_loss = cpu_mse_loss, .xent_loss = cpu_xent_loss,
   .adam = cpu_adam, .sgd = cpu_sgd,
   .im2col = gf__cpu_im2col, .col2im = gf__cpu_col2im, .swap01 = gf__cpu_swap01,
+  .wino_fwd = gf__cpu_wino_fwd, .wino_dw = gf__cpu_wino_dw,
+  .direct_fwd = gf__cpu_conv_direct_fwd, .direct_bwd_data = gf__cpu_conv_direct_bwd_data,
+  .direct_bwd_w = gf__cpu_conv_direct_bwd_w,
   .reflect_pad_fwd = gf__cpu_reflect_pad_fwd, .reflect_pad_bwd = gf__cpu_reflect_pad_bwd,
   .count_nonfinite = cpu_count_nonfinite, .rand_normal = cpu_rand_normal, .rand_uniform = cpu_rand_uniform,
 };

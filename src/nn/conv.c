@@ -8,17 +8,56 @@
 static size_t conv_need(const gf__layer *l, int chunk) {
   const gf__conv_geom *g = &l->geom;
   size_t K = (size_t)g->C * g->kh * g->kw, P = (size_t)g->OH * g->OW;
+  if (l->kind == GF_LAYER_CONV && l->direct) return 0;
+  if (l->kind == GF_LAYER_CONV && l->wino > 0) {
+    size_t f = GF_WINO_WS_FLOATS(g->C, l->out_c, l->wino);
+    (void)chunk;
+    return f;
+  }
+  if (l->rows > 0 && l->rows < g->OH) return K * (size_t)l->rows * g->OW; /* one band of col */
   if (l->kind == GF_LAYER_CONV) return (K + (size_t)l->out_c) * chunk * P; /* col + [OC, chunk*P] */
   return (K + (size_t)l->in_c) * chunk * P;                                /* col + [IC, chunk*Pin] */
 }
 
 size_t gf__conv_ws_floats(const gf__layer *l, int chunk) { return conv_need(l, chunk); }
 
+/* Large images (one sample's col above the budget) are lowered a band of output rows at a
+   time: col holds [K, rows*OW] and the GEMMs read / write the band in place (ld = OH*OW). */
+static int banded(const gf__layer *l) { return l->rows > 0 && l->rows < l->geom.OH; }
+
+static gf__conv_geom band(const gf__conv_geom *g, int r0, int rows) {
+  gf__conv_geom b = *g;
+  b.r0 = r0;
+  b.rn = g->OH - r0 < rows ? g->OH - r0 : rows;
+  return b;
+}
+
 void gf__conv2d_forward(const gf__ops *o, float *out, const float *inp, const float *w, const float *b,
                         float *ws, int B, const gf__layer *l) {
   const gf__conv_geom *g = &l->geom;
   const int OC = l->out_c, K = g->C * g->kh * g->kw, P = g->OH * g->OW;
   const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
+  if (l->direct) {
+    o->direct_fwd(out, inp, w, B, OC, g);
+    if (b) o->bias_fwd(out, b, B, OC, P);
+    return;
+  }
+  if (l->wino > 0) {
+    o->wino_fwd(out, inp, w, B, g->C, g->H, g->W, OC, g->ph, g->pw, 0, 0.0f, ws, l->wino);
+    if (b) o->bias_fwd(out, b, B, OC, P);
+    return;
+  }
+  if (banded(l)) {
+    for (int n = 0; n < B; n++)
+      for (int r0 = 0; r0 < g->OH; r0 += l->rows) {
+        gf__conv_geom gb = band(g, r0, l->rows);
+        const int Pb = gb.rn * g->OW;
+        o->im2col(ws, inp + (size_t)n * in_sz, 1, &gb);
+        o->gemm(0, 0, OC, Pb, K, 1.0f, w, K, ws, Pb, 0.0f, out + (size_t)n * out_sz + (size_t)r0 * g->OW, P);
+      }
+    if (b) o->bias_fwd(out, b, B, OC, P);
+    return;
+  }
   for (int n0 = 0; n0 < B; n0 += l->chunk) {
     int nb = B - n0 < l->chunk ? B - n0 : l->chunk;
     float *col = ws, *tmp = ws + (size_t)K * nb * P;
@@ -42,6 +81,34 @@ void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, co
   const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
   if (db) o->bias_bwd(db, dout, B, OC, P);
   if (!dw && !dinp) return;
+  if (l->direct) {
+    if (dw) o->direct_bwd_w(dw, inp, dout, B, OC, g);
+    if (dinp) o->direct_bwd_data(dinp, dout, w, B, OC, g);
+    return;
+  }
+  if (l->wino > 0) {
+    /* dx += the convolution of dY (padding 2 - p) with the flipped, transposed weights */
+    if (dinp) o->wino_fwd(dinp, dout, w, B, OC, g->OH, g->OW, g->C, 2 - g->ph, 2 - g->pw, 1, 1.0f, ws, l->wino);
+    if (dw) o->wino_dw(dw, inp, dout, B, g->C, g->H, g->W, OC, g->ph, g->pw, ws, l->wino);
+    return;
+  }
+  if (banded(l)) {
+    for (int n = 0; n < B; n++)
+      for (int r0 = 0; r0 < g->OH; r0 += l->rows) {
+        gf__conv_geom gb = band(g, r0, l->rows);
+        const int Pb = gb.rn * g->OW;
+        const float *dy = dout + (size_t)n * out_sz + (size_t)r0 * g->OW;
+        if (dw) {
+          o->im2col(ws, inp + (size_t)n * in_sz, 1, &gb);
+          o->gemm(0, 1, OC, K, Pb, 1.0f, dy, P, ws, Pb, 1.0f, dw, K);
+        }
+        if (dinp) {
+          o->gemm(1, 0, K, Pb, OC, 1.0f, w, K, dy, P, 0.0f, ws, Pb);
+          o->col2im(dinp + (size_t)n * in_sz, ws, 1, &gb);
+        }
+      }
+    return;
+  }
   for (int n0 = 0; n0 < B; n0 += l->chunk) {
     int nb = B - n0 < l->chunk ? B - n0 : l->chunk;
     float *col = ws, *dyg = ws + (size_t)K * nb * P;
@@ -67,6 +134,17 @@ void gf__convt2d_forward(const gf__ops *o, float *out, const float *inp, const f
   const int IC = l->in_c, OC = l->out_c, K = OC * g->kh * g->kw, P = g->OH * g->OW;
   const long in_sz = (long)IC * P, out_sz = (long)OC * g->H * g->W;
   o->fill(out, 0.0f, (size_t)B * out_sz);
+  if (banded(l)) { /* bands of the input rows (the adjoint conv's output rows) */
+    for (int n = 0; n < B; n++)
+      for (int r0 = 0; r0 < g->OH; r0 += l->rows) {
+        gf__conv_geom gb = band(g, r0, l->rows);
+        const int Pb = gb.rn * g->OW;
+        o->gemm(1, 0, K, Pb, IC, 1.0f, w, K, inp + (size_t)n * in_sz + (size_t)r0 * g->OW, P, 0.0f, ws, Pb);
+        o->col2im(out + (size_t)n * out_sz, ws, 1, &gb);
+      }
+    if (b) o->bias_fwd(out, b, B, OC, g->H * g->W);
+    return;
+  }
   for (int n0 = 0; n0 < B; n0 += l->chunk) {
     int nb = B - n0 < l->chunk ? B - n0 : l->chunk;
     float *col = ws, *xg = ws + (size_t)K * nb * P;
@@ -87,6 +165,18 @@ void gf__convt2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, c
   const long in_sz = (long)IC * P, out_sz = (long)OC * g->H * g->W;
   if (db) o->bias_bwd(db, dout, B, OC, g->H * g->W);
   if (!dw && !dinp) return;
+  if (banded(l)) {
+    for (int n = 0; n < B; n++)
+      for (int r0 = 0; r0 < g->OH; r0 += l->rows) {
+        gf__conv_geom gb = band(g, r0, l->rows);
+        const int Pb = gb.rn * g->OW;
+        const size_t off = (size_t)n * in_sz + (size_t)r0 * g->OW;
+        o->im2col(ws, dout + (size_t)n * out_sz, 1, &gb);
+        if (dw) o->gemm(0, 1, IC, K, Pb, 1.0f, inp + off, P, ws, Pb, 1.0f, dw, K);
+        if (dinp) o->gemm(0, 0, IC, Pb, K, 1.0f, w, K, ws, Pb, 1.0f, dinp + off, P);
+      }
+    return;
+  }
   for (int n0 = 0; n0 < B; n0 += l->chunk) {
     int nb = B - n0 < l->chunk ? B - n0 : l->chunk;
     float *dcol = ws, *xg = ws + (size_t)K * nb * P;

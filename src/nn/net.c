@@ -90,10 +90,29 @@ int gf__net_add_batchnorm(gf__net *net, int affine, float eps, float momentum) {
    CPU time than 16 MB on dcgan-mnist) and the peak memory stays low. */
 #define GF_CONV_WS_TARGET (512L << 10)
 
+/* One sample whose col is larger than this (floats) is lowered in bands of output rows, each
+   band's col at most this size (16 MB: inside the L3 cache; a 256x256 7x7 conv's col would
+   otherwise take 800 MB). */
+#define GF_CONV_BAND_TARGET (4L << 20)
+
+/* 3x3 stride-1 convolutions with at least this many input and output channels run as Winograd
+   F(2x2, 3x3) (2.25x fewer multiply-adds; below it the transforms cost more than they save). */
+#define GF_WINO_MIN_C 32
+
 static void plan_chunk(gf__layer *l) {
+  l->rows = 0;
   long per = (long)gf__conv_ws_floats(l, 1);
   long c = GF_CONV_WS_TARGET / (per > 0 ? per : 1);
   l->chunk = c < 1 ? 1 : c > 65536 ? 65536 : (int)c;
+  if (per > GF_CONV_BAND_TARGET) {
+    const gf__conv_geom *g = &l->geom;
+    long row = (long)g->C * g->kh * g->kw * g->OW; /* col floats per output row */
+    long rows = GF_CONV_BAND_TARGET / row;
+    if (rows < 1) rows = 1;
+    long nbands = (g->OH + rows - 1) / rows;           /* even bands */
+    l->rows = (int)((g->OH + nbands - 1) / nbands);
+    if (l->rows >= g->OH) l->rows = 0;
+  }
 }
 
 int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int ph, int pw, int bias) {
@@ -106,11 +125,20 @@ int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int
                     net->name, l->in_c, oc, kh, kw, sh, sw, ph, pw, l->in_h, l->in_w);
   }
   l->out_c = oc; l->out_h = oh; l->out_w = ow;
-  l->geom = (gf__conv_geom){l->in_c, l->in_h, l->in_w, kh, kw, sh, sw, ph, pw, oh, ow};
+  l->geom = (gf__conv_geom){l->in_c, l->in_h, l->in_w, kh, kw, sh, sw, ph, pw, oh, ow, 0, 0};
   l->has_bias = bias;
   l->w_n = (long)oc * l->in_c * kh * kw;
   l->b_n = bias ? oc : 0;
   plan_chunk(l);
+  l->wino = 0;
+  if (kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph <= 2 && pw <= 2 && net->ops->wino_fwd && net->ops->wino_dw &&
+      l->in_c >= GF_WINO_MIN_C && oc >= GF_WINO_MIN_C) {
+    long tb = GF_CONV_BAND_TARGET / (16L * (l->in_c + oc)) / 16 * 16;
+    l->wino = tb < 32 ? 32 : tb > GF_WINO_MAX_TB ? GF_WINO_MAX_TB : (int)tb;
+  }
+  l->direct = sh == 1 && sw == 1 && oc <= GF_DIRECT_MAX_OC && kh <= 16 && kw <= 16 && ow >= 16 &&
+              (long)l->in_c * kh * kw >= 64 && net->ops->direct_fwd && net->ops->direct_bwd_data && net->ops->direct_bwd_w;
+  if (l->direct) l->wino = 0;
   return 0;
 }
 
@@ -127,7 +155,7 @@ int gf__net_add_convt2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, in
   }
   l->out_c = oc; l->out_h = oh; l->out_w = ow;
   /* the adjoint convolution maps the output (oc, oh, ow) back to the input grid */
-  l->geom = (gf__conv_geom){oc, oh, ow, kh, kw, sh, sw, ph, pw, l->in_h, l->in_w};
+  l->geom = (gf__conv_geom){oc, oh, ow, kh, kw, sh, sw, ph, pw, l->in_h, l->in_w, 0, 0};
   l->has_bias = bias;
   l->w_n = (long)l->in_c * oc * kh * kw;
   l->b_n = bias ? oc : 0;
