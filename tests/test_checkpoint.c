@@ -355,9 +355,10 @@ static void test_kill_mid_write(void) {
              back.G.opt_v[nG - 1] == m && !memcmp(back.G.params + 1, baseG + 1, sizeof(float) * (size_t)(nG - 2));
       }
       CHECK(ok, "round %d: loaded weights are not the saved version %ld (torn file)", r, k);
-      /* the last completed save (1000r+2) or the one in flight */
-      CHECK(k >= 1000L * r + 2 && k <= 1000L * r + 4, "round %d: loaded version %ld, expected %ld or %ld", r, k,
-            1000L * r + 2, 1000L * r + 3);
+      /* the last completed save: at least the second of this round (a loaded machine may let the
+         child finish more saves before the kill lands) */
+      CHECK(k >= 1000L * r + 2 && k < 1000L * (r + 1), "round %d: loaded version %ld, expected one of this round "
+            "from %ld on", r, k, 1000L * r + 2);
       torn += !ok;
       CHECK(p2.epoch == 2 && p2.batch == 5 && p2.data_counter == 77, "round %d: position not restored", r);
       if (k != last_k) versions_seen++;
