@@ -576,11 +576,42 @@ static void case_gan_loss(gf__gan_loss k, const char *name, long n, double sprea
   free(x); free(xf); free(dx); free(pre);
 }
 
+/* Central differences of a scalar loss f(x) (double) against a backend's float gradient: the
+   gradient written is dx - pre (what the op added); returns the norm-relative error. */
+typedef double (*loss_fn)(const double *x, const void *u);
+static double fd_check_loss(const char *what, loss_fn f, const void *u, const double *x, long n, float scale,
+                            const float *dx, const float *pre) {
+  double *fd = malloc(sizeof(double) * (size_t)n), *xx = malloc(sizeof(double) * (size_t)n);
+  memcpy(xx, x, sizeof(double) * (size_t)n);
+  for (long i = 0; i < n; i++) {
+    double h = FD_H * dmax(1.0, fabs(x[i]));
+    xx[i] = x[i] + h;
+    double lp = f(xx, u);
+    xx[i] = x[i] - h;
+    double lm = f(xx, u);
+    xx[i] = x[i];
+    fd[i] = scale * (lp - lm) / (2 * h);
+  }
+  float *got = malloc(sizeof(float) * (size_t)n);
+  for (long i = 0; i < n; i++) got[i] = dx[i] - pre[i];
+  char label[200];
+  snprintf(label, sizeof label, "%s d/dx", what);
+  double e = compare(label, got, fd, n, NORM_RTOL, ELEM_RTOL, ELEM_ATOL);
+  free(got); free(fd); free(xx);
+  return e;
+}
+
 /* l1 (which = 0) and mse (which = 1) against a tensor target */
 static double tensor_loss_ref(int which, const double *x, const double *t, long n) {
   double acc = 0;
   for (long i = 0; i < n; i++) acc += which ? (x[i] - t[i]) * (x[i] - t[i]) : fabs(x[i] - t[i]);
   return acc / (double)n;
+}
+
+typedef struct tensor_loss_args { int which; const double *t; long n; } tensor_loss_args;
+static double tensor_loss_fn(const double *x, const void *u) {
+  const tensor_loss_args *a = u;
+  return tensor_loss_ref(a->which, x, a->t, a->n);
 }
 
 static void case_tensor_loss(int which, long n, float scale) {
@@ -608,27 +639,12 @@ static void case_tensor_loss(int which, long n, float scale) {
   double e = fabs(loss - L) / L;
   CHECK(e <= 1e-5, "%s: loss %.9g vs %.9g", what, (double)loss, L);
   worst_loss = dmax(worst_loss, e);
-  double *fd = malloc(sizeof(double) * (size_t)n), *xx = malloc(sizeof(double) * (size_t)n);
-  memcpy(xx, x, sizeof(double) * (size_t)n);
-  for (long i = 0; i < n; i++) {
-    double h = FD_H * dmax(1.0, fabs(x[i]));
-    xx[i] = x[i] + h;
-    double lp = tensor_loss_ref(which, xx, t, n);
-    xx[i] = x[i] - h;
-    double lm = tensor_loss_ref(which, xx, t, n);
-    xx[i] = x[i];
-    fd[i] = scale * (lp - lm) / (2 * h);
-  }
-  float *got = malloc(sizeof(float) * (size_t)n);
-  for (long i = 0; i < n; i++) got[i] = dx[i] - pre[i];
-  char label[160];
-  snprintf(label, sizeof label, "%s d/dx", what);
-  worst_loss = dmax(worst_loss, compare(label, got, fd, n, NORM_RTOL, ELEM_RTOL, ELEM_ATOL));
+  tensor_loss_args ta = {which, t, n};
+  worst_loss = dmax(worst_loss, fd_check_loss(what, tensor_loss_fn, &ta, x, n, scale, dx, pre));
   float l2 = -1;
   if (which) O->mse_loss(&l2, NULL, xd, td, (size_t)n, scale);
   else O->l1_loss(&l2, NULL, xd, td, (size_t)n, scale);
   CHECK(l2 == loss, "%s: loss differs without dx (%g vs %g)", what, (double)l2, (double)loss);
-  free(got); free(fd); free(xx);
   O->free(xd); O->free(td); O->free(dd);
   free(x); free(t); free(xf); free(tf); free(pre); free(dx);
 }
@@ -644,6 +660,12 @@ static double xent_ref(const double *x, const int *y, int N, int C) {
     acc += log(z) + mx - xi[y[i]];
   }
   return acc / N;
+}
+
+typedef struct xent_args { const int *y; int N, C; } xent_args;
+static double xent_fn(const double *x, const void *u) {
+  const xent_args *a = u;
+  return xent_ref(x, a->y, a->N, a->C);
 }
 
 static void case_xent(int N, int C, float scale, double spread) {
@@ -685,23 +707,8 @@ static void case_xent(int N, int C, float scale, double spread) {
     }
   }
   CHECK(stats[1] == (float)correct, "%s: %g correct reported, %d true", what, (double)stats[1], correct);
-  double *fd = malloc(sizeof(double) * (size_t)n), *xx = malloc(sizeof(double) * (size_t)n);
-  memcpy(xx, x, sizeof(double) * (size_t)n);
-  for (long i = 0; i < n; i++) {
-    double h = FD_H * dmax(1.0, fabs(x[i]));
-    xx[i] = x[i] + h;
-    double lp = xent_ref(xx, y, N, C);
-    xx[i] = x[i] - h;
-    double lm = xent_ref(xx, y, N, C);
-    xx[i] = x[i];
-    fd[i] = scale * (lp - lm) / (2 * h);
-  }
-  float *got = malloc(sizeof(float) * (size_t)n);
-  for (long i = 0; i < n; i++) got[i] = dx[i] - pre[i];
-  char label[160];
-  snprintf(label, sizeof label, "%s d/dx", what);
-  worst_loss = dmax(worst_loss, compare(label, got, fd, n, NORM_RTOL, ELEM_RTOL, ELEM_ATOL));
-  free(got); free(fd); free(xx);
+  xent_args xa = {y, N, C};
+  worst_loss = dmax(worst_loss, fd_check_loss(what, xent_fn, &xa, x, n, scale, dx, pre));
   O->free(xd); O->free(yd); O->free(dd); O->free(pd);
   free(x); free(y); free(yf); free(xf); free(pre); free(dx); free(pr);
 }
