@@ -188,13 +188,9 @@ static int score_features(const char *input, const gf_eval_opts *o, samples *s, 
   }
   /* real features: the classifier set's test images */
   if (rc == 0) {
-    gf_config t = cl.cfg;
-    if (!strcmp(t.data_name, "shapes")) {
-      t.train_seed = cl.cfg.train_seed + 7919;
-      t.data_n = 10000;
-    } else {
-      snprintf(t.data_split, sizeof t.data_split, "test");
-      t.data_offset = t.data_limit = 0;
+    gf_config t;
+    gf__classifier_test_config(&cl.cfg, &t);
+    if (strcmp(t.data_name, "shapes")) {
       if (o->data) snprintf(t.data_path, sizeof t.data_path, "%s", o->data);
       else if (s->from_run && s->cfg.data_path[0] && !strcmp(s->cfg.data_name, set))
         snprintf(t.data_path, sizeof t.data_path, "%s", s->cfg.data_path);

@@ -183,16 +183,22 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
   return rc;
 }
 
+int gf__link_replace(const char *src, const char *dst) {
+  char tmp[2400];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dst, (long)getpid());
+  unlink(tmp);
+  if (link(src, tmp) != 0 || rename(tmp, dst) != 0) {
+    unlink(tmp);
+    return -1;
+  }
+  return 0;
+}
+
 int gf__checkpoint_rotate(const char *dir, const char *step_path, int keep, int (*save_again)(const char *path, void *u),
                           void *u) {
-  char latest[2200], tmp[2300], pattern[2200];
+  char latest[2200], pattern[2200];
   snprintf(latest, sizeof latest, "%s/checkpoints/latest.safetensors", dir);
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", latest, (long)getpid());
-  unlink(tmp);
-  if (link(step_path, tmp) != 0 || rename(tmp, latest) != 0) {
-    unlink(tmp);
-    GF_TRY(save_again(latest, u)); /* file systems without hard links */
-  }
+  if (gf__link_replace(step_path, latest) != 0) GF_TRY(save_again(latest, u)); /* file systems without hard links */
   /* prune: step files sorted by name are sorted by step */
   snprintf(pattern, sizeof pattern, "%s/checkpoints/step_*.safetensors", dir);
   glob_t g;

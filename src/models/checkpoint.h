@@ -35,6 +35,9 @@ int gf__checkpoint_rotate(const char *dir, const char *step_path, int keep, int 
 /* Creates RUN, RUN/samples and RUN/checkpoints and removes temporary files left by saves that
    a kill -9 interrupted. */
 int gf__run_dir_prepare(const char *dir);
+/* Makes dst another name of src atomically (hard link to a temporary name, then rename); -1 where
+   the file system has no hard links (the caller writes a copy instead). */
+int gf__link_replace(const char *src, const char *dst);
 /* Opens RUN/log.csv for a run: a fresh file with `header`, or, when resuming, the old rows up to
    `step` (later rows belong to lost steps) followed by new ones. NULL on error (message set). */
 FILE *gf__run_log_open(const char *path, const char *header, int resume, long step);

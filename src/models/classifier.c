@@ -58,7 +58,7 @@ int gf__classifier_create(gf__classifier *m, const gf_config *cfg, const gf__ops
   if (rc == 0) {
     m->xb = ops->alloc(sizeof(float) * (size_t)B * c * h * w);
     m->yb = ops->alloc(sizeof(float) * (size_t)B);
-    m->prob = malloc(sizeof(float) * (size_t)B * nclass);
+    m->prob = ops->alloc(sizeof(float) * (size_t)B * nclass);
     if (!m->xb || !m->yb || !m->prob) rc = gf__fail(GF_ENOMEM, "out of memory for the classifier");
   }
   if (rc < 0) { gf__classifier_destroy(m); return rc; }
@@ -71,7 +71,7 @@ void gf__classifier_destroy(gf__classifier *m) {
   gf__ctx_destroy(&m->ctx);
   if (m->xb) m->ops->free(m->xb);
   if (m->yb) m->ops->free(m->yb);
-  free(m->prob);
+  if (m->prob) m->ops->free(m->prob);
   gf__net_free(&m->net);
   memset(m, 0, sizeof *m);
 }
@@ -86,17 +86,11 @@ int gf__classifier_apply(gf__classifier *m, const float *x, int n, float *feat, 
     if (feat) o->to_host(feat + (size_t)i * GF_CLASSIFIER_FEAT, m->ctx.out[m->feat_layer],
                          sizeof(float) * (size_t)b * GF_CLASSIFIER_FEAT);
     if (prob) {
-      float *lh = prob + (size_t)i * m->nclass;
-      o->to_host(lh, logits, sizeof(float) * (size_t)b * m->nclass);
-      /* softmax on the host, in double */
-      for (int r = 0; r < b; r++) {
-        float *l = lh + (size_t)r * m->nclass;
-        float mx = l[0];
-        for (int c = 1; c < m->nclass; c++) mx = l[c] > mx ? l[c] : mx;
-        double z = 0;
-        for (int c = 0; c < m->nclass; c++) z += exp((double)(l[c] - mx));
-        for (int c = 0; c < m->nclass; c++) l[c] = (float)(exp((double)(l[c] - mx)) / z);
-      }
+      /* the softmax of the cross-entropy op; the loss against the labels in yb (any valid
+         classes) is not used */
+      float stats[2];
+      o->xent_loss(stats, NULL, m->prob, logits, m->yb, b, m->nclass, 0.0f);
+      o->to_host(prob + (size_t)i * m->nclass, m->prob, sizeof(float) * (size_t)b * m->nclass);
     }
   }
   return 0;
@@ -133,17 +127,21 @@ int gf__classifier_open(gf__classifier *m, const char *path_in, const gf__ops *o
 
 /* ---- training ------------------------------------------------------------------------------ */
 
-/* The test split of the configured set (shapes: a fresh set from another seed). */
-static int load_test(const gf_config *cfg, gf__dataset *ds) {
-  gf_config t = *cfg;
-  if (!strcmp(t.data_name, "shapes")) {
-    t.train_seed = cfg->train_seed + 7919;
-    t.data_n = 10000;
+void gf__classifier_test_config(const gf_config *cfg, gf_config *t) {
+  *t = *cfg;
+  if (!strcmp(t->data_name, "shapes")) {
+    t->train_seed = cfg->train_seed + 7919;
+    t->data_n = 10000;
   } else {
-    snprintf(t.data_split, sizeof t.data_split, "test");
-    t.data_offset = 0;
-    t.data_limit = 0;
+    snprintf(t->data_split, sizeof t->data_split, "test");
+    t->data_offset = 0;
+    t->data_limit = 0;
   }
+}
+
+static int load_test(const gf_config *cfg, gf__dataset *ds) {
+  gf_config t;
+  gf__classifier_test_config(cfg, &t);
   return gf__dataset_from_config(&t, ds);
 }
 

@@ -19,7 +19,7 @@ typedef struct gf__classifier {
   int c, h, w, nclass;
   int feat_layer;         /* index of the layer whose output is the feature vector [B, 128] */
   float *xb, *yb;         /* [B, c*h*w] inputs, [B] labels as floats (backend memory) */
-  float *prob;            /* [B, nclass] host scratch */
+  float *prob;            /* [B, nclass] class probabilities (backend memory) */
   gf__rng r_init, r_drop;
   long t;                 /* Adam steps */
   double lr;
@@ -40,6 +40,9 @@ int gf__classifier_apply(gf__classifier *m, const float *x, int n, float *feat, 
 /* Loads the dataset a config names (search / download as training does). */
 struct gf__dataset;
 int gf__dataset_from_config(const gf_config *cfg, struct gf__dataset *ds);
+/* The config of the held-out images of a classifier's set: the test split (MNIST-like sets) or a
+   fresh 10,000-image set from another seed (shapes). */
+void gf__classifier_test_config(const gf_config *cfg, gf_config *test);
 /* Trains per cfg (model.arch = classifier) into the run folder: config.txt, log.csv,
    accuracy.csv (test accuracy per epoch), classifier.safetensors. */
 struct gf_train_opts;

@@ -351,7 +351,7 @@ static int eval_during_training(eval_state *es, const gf_config *cfg, const char
   }
   double value, aux, score;
   metric_numbers(&r, &value, &aux, &score);
-  char path[2200], best[2200], tmp[2300], latest[2200];
+  char path[2200], best[2200], latest[2200];
   snprintf(path, sizeof path, "%s/metrics.csv", dir);
   /* rewritten with the rows of earlier steps (a resumed run drops rows of an abandoned future) */
   char header[200], vname[32], aname[32];
@@ -366,10 +366,7 @@ static int eval_during_training(eval_state *es, const gf_config *cfg, const char
     es->best_epoch = epoch;
     snprintf(latest, sizeof latest, "%s/checkpoints/latest.safetensors", dir);
     snprintf(best, sizeof best, "%s/best.safetensors", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", best, (long)getpid());
-    unlink(tmp);
-    if (link(latest, tmp) != 0 || rename(tmp, best) != 0) {
-      unlink(tmp);
+    if (gf__link_replace(latest, best) != 0) {
       char *data;
       size_t len;
       GF_TRY(gf__read_file(latest, &data, &len));
