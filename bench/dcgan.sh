@@ -2,26 +2,31 @@
 # bench/dcgan.sh: ganforge vs PyTorch (shared/bench/torch_ref.py) on the DCGAN training step
 # (D step + G step, batch 64), measured in the same run, plus peak memory (max RSS).
 #   bench/dcgan.sh [BUILD_DIR=build] [STEPS=10]
-# Prints ms/step and max RSS of each, and the ratio ganforge / PyTorch (target <= 0.6).
+# PyTorch's time is its best over the builds found (Debian 1.13, /opt/t2 PyPI 2.x) at 1 and 2
+# threads (bench/torch_best.sh). Prints ms/step, max RSS and the ratio ganforge / PyTorch's best
+# (target <= 0.6), and ganforge's effective GFLOP/s against this machine's sgemm peak.
 set -u
 here="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$here/build}"
 steps="${2:-10}"
 gf="$build/ganforge"
-ref="${TORCH_REF:-$here/../shared/bench/torch_ref.py}"
-py="${PYTHON:-/usr/bin/python3}"
 [ -x "$gf" ] || { echo "no $gf: build first" >&2; exit 2; }
-[ -f "$ref" ] || { echo "no $ref (set TORCH_REF)" >&2; exit 2; }
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+peak=$("$gf" bench --sgemm | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p')
+echo "sgemm peak (2048^3, 2 threads): $peak GFLOP/s"
 for pair in "dcgan-mnist dcgan28" "dcgan64 dcgan64"; do
   set -- $pair
   /usr/bin/time -f "%M" -o "$tmp/gf.rss" "$gf" bench "$1" --batch 64 --steps "$steps" --warmup 2 > "$tmp/gf.out" 2>&1
   gms=$(sed -n 's/.*ms_per_step=\([0-9.]*\).*/\1/p' "$tmp/gf.out")
-  /usr/bin/time -f "%M" -o "$tmp/pt.rss" "$py" "$ref" --models "$2" --batches 64 --n "$steps" > "$tmp/pt.out" 2>&1
-  pms=$(sed -n 's/.*median_ms_per_step= *\([0-9.]*\).*/\1/p' "$tmp/pt.out")
-  pthr=$(sed -n 's/.*threads=\([0-9]*\).*/\1/p' "$tmp/pt.out" | head -1)
-  ratio=$(awk -v a="$gms" -v b="$pms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-  printf '%-12s ganforge %9.1f ms/step  rss %6d MB | pytorch(%s threads) %9.1f ms/step  rss %6d MB | ratio %s\n' \
-    "$1" "$gms" $(( $(tail -1 "$tmp/gf.rss") / 1024 )) "${pthr:-?}" "$pms" $(( $(tail -1 "$tmp/pt.rss") / 1024 )) "$ratio"
+  gfl=$(sed -n 's/.*gflop_per_step=\([0-9.]*\).*/\1/p' "$tmp/gf.out")
+  "$here/bench/torch_best.sh" "$2" 64 "$steps" "1 2" | tee "$tmp/pt.out"
+  pms=$(sed -n 's/^best ms=\([0-9.e+]*\).*/\1/p' "$tmp/pt.out")
+  prss=$(sed -n 's/^best .*rss_mb=\([0-9]*\).*/\1/p' "$tmp/pt.out")
+  pwho=$(sed -n 's/^best .*(\(.*\))$/\1/p' "$tmp/pt.out")
+  ratio=$(awk -v a="$gms" -v b="$pms" 'BEGIN { if (b > 0 && b < 1e29) printf "%.2f", a / b; else print "n/a" }')
+  eff=$(awk -v f="$gfl" -v ms="$gms" -v pk="$peak" 'BEGIN { g = f / (ms * 1e-3); printf "%.0f GFLOP/s = %.0f%% of sgemm", g, 100 * g / pk }')
+  printf '%-12s ganforge %9.1f ms/step  rss %6d MB (%s) | pytorch best %9.1f ms/step  rss %6d MB (%s) | ratio %s\n' \
+    "$1" "$gms" $(( $(tail -1 "$tmp/gf.rss") / 1024 )) "$eff" "$pms" "$prss" "$pwho" "$ratio"
 done
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -18,7 +18,7 @@ typedef struct spec {
   int pad[4];                     /* reflection pad */
   int chunk;                      /* 0: the layer's own plan */
   int rows;                       /* > 0: im2col bands of this many output rows (chunk 1) */
-  int wino;                       /* > 0: Winograd F(2x2,3x3) with blocks of this many tiles */
+  int wino;                       /* > 0: Winograd F(4x4,3x3) with blocks of this many tiles */
   int direct;                     /* 1: the direct loops (stride 1, few output channels) */
 } spec;
 
@@ -213,12 +213,14 @@ int main(void) {
                t.p, t.bias, chunk, rows);
       run(&t, what);
     }
-  /* 3x3 stride 1 by Winograd F(2x2, 3x3): odd and even sizes, paddings 0..2, blocks of tiles
-     that split tile rows and images (3) or hold several (32) */
+  /* 3x3 stride 1 by Winograd F(4x4, 3x3): odd and even sizes, paddings 0..2, blocks of tiles
+     that split tile rows and images (3) or hold several (32), a tile row longer than one
+     transform piece (64 tiles: width 262) */
   static const int wconv[][9] = {
     /* N C H W OC k s p bias */
     {2, 2, 5, 6, 3, 3, 1, 1, 0}, {3, 2, 6, 6, 2, 3, 1, 2, 1}, {2, 3, 9, 7, 4, 3, 1, 1, 1},
     {1, 2, 4, 5, 3, 3, 1, 0, 0}, {2, 4, 8, 8, 5, 3, 1, 0, 1}, {1, 3, 3, 3, 2, 3, 1, 2, 0},
+    {1, 2, 5, 262, 2, 3, 1, 1, 0}, {2, 3, 13, 11, 3, 3, 1, 1, 1},
   };
   for (size_t i = 0; i < sizeof wconv / sizeof wconv[0]; i++)
     for (int tb = 3; tb <= 32; tb += 29) {

@@ -30,7 +30,8 @@ typedef struct gf__conv_geom {
   int r0, rn;
 } gf__conv_geom;
 
-#define GF_WINO_WS_FLOATS(IC, OC, tb) ((size_t)16 * ((size_t)(IC) * (OC) + ((size_t)(IC) + (OC)) * (size_t)(tb)))
+#define GF_WINO_NX 36 /* F(4x4, 3x3): 6x6 transformed values per tile */
+#define GF_WINO_WS_FLOATS(IC, OC, tb) ((size_t)GF_WINO_NX * ((size_t)(IC) * (OC) + ((size_t)(IC) + (OC)) * (size_t)(tb)))
 #define GF_WINO_MAX_TB 1024
 #define GF_DIRECT_MAX_OC 4
 
@@ -102,7 +103,7 @@ typedef struct gf__ops {
   /* Swaps the first two axes of [A, B, S]: dst[b, a, s] = src[a, b, s] + beta * dst[b, a, s]
      (beta 0 or 1). Moves between per-sample [N, C, S] and channel-major [C, N*S] layouts. */
   void (*swap01)(float *dst, const float *src, int A, int B, int S, float beta);
-  /* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (may be NULL: conv.c then uses im2col).
+  /* Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions (may be NULL: conv.c then uses im2col).
      wino_fwd: y [N, OC, OH, OW] (beta 0: =, beta 1: +=) the convolution of x [N, IC, H, W], zero
      padding (ph, pw) <= 2, OH = H + 2ph - 2, with w [OC, IC, 3, 3]; flip = 1: w is [IC, OC, 3, 3]
      used rotated by 180 degrees (the input gradient of a convolution with weights w is

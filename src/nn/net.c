@@ -96,7 +96,7 @@ int gf__net_add_batchnorm(gf__net *net, int affine, float eps, float momentum) {
 #define GF_CONV_BAND_TARGET (4L << 20)
 
 /* 3x3 stride-1 convolutions with at least this many input and output channels run as Winograd
-   F(2x2, 3x3) (2.25x fewer multiply-adds; below it the transforms cost more than they save). */
+   F(4x4, 3x3) (4x fewer multiply-adds; below it the transforms cost more than they save). */
 #define GF_WINO_MIN_C 32
 
 static void plan_chunk(gf__layer *l) {
@@ -133,7 +133,7 @@ int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int
   l->wino = 0;
   if (kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph <= 2 && pw <= 2 && net->ops->wino_fwd && net->ops->wino_dw &&
       l->in_c >= GF_WINO_MIN_C && oc >= GF_WINO_MIN_C) {
-    long tb = GF_CONV_BAND_TARGET / (16L * (l->in_c + oc)) / 16 * 16;
+    long tb = GF_CONV_BAND_TARGET / ((long)GF_WINO_NX * (l->in_c + oc)) / 16 * 16;
     l->wino = tb < 32 ? 32 : tb > GF_WINO_MAX_TB ? GF_WINO_MAX_TB : (int)tb;
   }
   l->direct = sh == 1 && sw == 1 && oc <= GF_DIRECT_MAX_OC && kh <= 16 && kw <= 16 && ow >= 16 &&
