@@ -105,7 +105,7 @@ run 0 "" train --help && check "train --help names --set" grep -q -- "--set KEY=
 run 0 "" sample --help && check "sample --help" grep -q "usage: ganforge sample" "$T/out"
 run 0 "" interpolate --help && check "interpolate --help" grep -q "usage: ganforge interpolate" "$T/out"
 run 0 "" train --help-keys && check "--help-keys lists train.lr" grep -q "^train.lr " "$T/out"
-run 0 "" version && check "version" grep -q "^ganforge [0-9]" "$T/out"
+run 0 "" version && check "version" grep -q "^ganforge [0-9]" "$T/out" && check "version names the backend" grep -q "^cpu: convolutions by " "$T/out"
 run 2 "usage: ganforge COMMAND"
 if run 0 "" presets; then
   check "presets: one line each, at least 12" [ "$(grep -c . "$T/out")" -ge 12 ]

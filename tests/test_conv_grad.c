@@ -7,6 +7,7 @@
 
 #include "core/rng.h"
 #include "harness.h"
+#include "cpu/cpu_internal.h"
 #include "nn/nn.h"
 
 enum { K_CONV, K_CONVT, K_IN, K_PAD, K_BN };
@@ -20,6 +21,7 @@ typedef struct spec {
   int rows;                       /* > 0: im2col bands of this many output rows (chunk 1) */
   int wino;                       /* > 0: Winograd F(4x4,3x3) with blocks of this many tiles */
   int direct;                     /* 1: the direct loops (stride 1, few output channels) */
+  int lib;                        /* 1: whole passes by the backend's library (oneDNN) when it has one */
 } spec;
 
 static int out_hw(const spec *t, int *OH, int *OW) {
@@ -138,6 +140,8 @@ static void run(const spec *t, const char *what) {
   if (rc) return;
   if (t->chunk) net.layers[0].chunk = t->chunk;
   if (t->rows) { net.layers[0].chunk = 1; net.layers[0].rows = t->rows; }
+  if (t->kind == K_CONV || t->kind == K_CONVT) net.layers[0].lib = t->lib && o->conv_lib;
+  const long lib_before = gf__cpu_conv_lib_count();
   if (t->wino) net.layers[0].wino = t->wino;
   if (t->direct) { net.layers[0].direct = 1; net.layers[0].wino = 0; }
   CHECK(gf__net_finalize(&net) == 0, "%s: finalize", what);
@@ -187,6 +191,9 @@ static void run(const spec *t, const char *what) {
   double acc_err = 0;
   for (size_t i = 0; i < nx; i++) acc_err = fmax(acc_err, fabs(dx2[i] - 2 * dxf[i]));
   CHECK(acc_err < 1e-4, "%s: input gradient does not accumulate (err %.3g)", what, acc_err);
+  /* forward, input + weight gradients, input gradient again: all by the library, none lowered */
+  if (t->lib) CHECK(gf__cpu_conv_lib_count() - lib_before == 4, "%s: %ld passes by the library, want 4", what,
+                    gf__cpu_conv_lib_count() - lib_before);
   free(dx2); free(dxf);
   gf__ctx_destroy(&ctx);
   gf__net_free(&net);
@@ -202,15 +209,18 @@ int main(void) {
     {3, 2, 7, 9, 3, 4, 2, 2, 1}, {2, 1, 7, 7, 2, 7, 1, 0, 1}, {2, 2, 9, 8, 3, 7, 2, 2, 0},
     {2, 2, 6, 5, 2, 3, 2, 0, 1}, {1, 3, 4, 4, 4, 4, 1, 0, 0}, {3, 2, 6, 6, 2, 3, 1, 2, 1},
   };
-  /* plans: own, chunks of 2 samples, bands of 1 and 2 output rows */
-  static const int plan_chunk[] = {0, 2, 0, 0}, plan_rows[] = {0, 0, 1, 2};
+  /* plans: im2col with its own chunk, chunks of 2 samples, bands of 1 and 2 output rows; the
+     backend's library (oneDNN) where built with it */
+  static const int plan_chunk[] = {0, 2, 0, 0, 0}, plan_rows[] = {0, 0, 1, 2, 0}, plan_lib[] = {0, 0, 0, 0, 1};
+  const int nplans = gf__ops_cpu()->conv_lib ? 5 : 4;
+  if (nplans == 4) printf("note: built without oneDNN: its convolution path is not tested here\n");
   for (size_t i = 0; i < sizeof conv / sizeof conv[0]; i++)
-    for (int v = 0; v < 4; v++) {
+    for (int v = 0; v < nplans; v++) {
       const int *c = conv[i], chunk = plan_chunk[v], rows = plan_rows[v];
       spec t = {.kind = K_CONV, .N = c[0], .C = c[1], .H = c[2], .W = c[3], .OC = c[4], .kh = c[5], .kw = c[5],
-                .s = c[6], .p = c[7], .bias = c[8], .chunk = chunk, .rows = rows};
-      snprintf(what, sizeof what, "conv2d N%d C%d %dx%d OC%d k%d s%d p%d bias%d chunk%d rows%d", t.N, t.C, t.H, t.W, t.OC, t.kh, t.s,
-               t.p, t.bias, chunk, rows);
+                .s = c[6], .p = c[7], .bias = c[8], .chunk = chunk, .rows = rows, .lib = plan_lib[v]};
+      snprintf(what, sizeof what, "conv2d N%d C%d %dx%d OC%d k%d s%d p%d bias%d chunk%d rows%d lib%d", t.N, t.C, t.H, t.W, t.OC,
+               t.kh, t.s, t.p, t.bias, chunk, rows, t.lib);
       run(&t, what);
     }
   /* 3x3 stride 1 by Winograd F(4x4, 3x3): odd and even sizes, paddings 0..2, blocks of tiles
@@ -251,12 +261,12 @@ int main(void) {
     {2, 4, 1, 1, 3, 4, 1, 0, 0, 1}, {3, 2, 4, 5, 2, 7, 2, 2, 1, 0}, {2, 2, 3, 3, 2, 3, 2, 0, 0, 0},
   };
   for (size_t i = 0; i < sizeof convt / sizeof convt[0]; i++)
-    for (int v = 0; v < 4; v++) {
+    for (int v = 0; v < nplans; v++) {
       const int *c = convt[i], chunk = plan_chunk[v], rows = plan_rows[v];
       spec t = {.kind = K_CONVT, .N = c[0], .C = c[1], .H = c[2], .W = c[3], .OC = c[4], .kh = c[5], .kw = c[5],
-                .s = c[6], .p = c[7], .op = c[8], .bias = c[9], .chunk = chunk, .rows = rows};
-      snprintf(what, sizeof what, "convt2d N%d C%d %dx%d OC%d k%d s%d p%d op%d bias%d chunk%d rows%d", t.N, t.C, t.H, t.W, t.OC,
-               t.kh, t.s, t.p, t.op, t.bias, chunk, rows);
+                .s = c[6], .p = c[7], .op = c[8], .bias = c[9], .chunk = chunk, .rows = rows, .lib = plan_lib[v]};
+      snprintf(what, sizeof what, "convt2d N%d C%d %dx%d OC%d k%d s%d p%d op%d bias%d chunk%d rows%d lib%d", t.N, t.C, t.H, t.W,
+               t.OC, t.kh, t.s, t.p, t.op, t.bias, chunk, rows, t.lib);
       run(&t, what);
     }
   for (int affine = 0; affine <= 1; affine++) {

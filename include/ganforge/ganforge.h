@@ -51,6 +51,9 @@ int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upsc
 
 /* Measures the backend's float32 matrix-multiply peak (GFLOP/s) on n x n x n products. */
 int gf_bench_sgemm(const char *device, int n, int reps, double *gflops);
+/* One line on what a device's backend computes with ("cpu: convolutions by oneDNN 2.6.3, ..."),
+   or NULL (with gf_last_error) when the device does not exist or cannot be opened. */
+const char *gf_backend_info(const char *device);
 /* Translates images (files or folders of them) with the generator of a cyclegan / pix2pix run
    folder or .safetensors file, at full resolution, into outdir/<name>.png. direction: AtoB |
    BtoA. Images the generator cannot take (ResNet: sides multiple of 4; U-Net: of 2^downs) fail

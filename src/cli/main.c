@@ -464,7 +464,11 @@ int main(int argc, char **argv) {
   }
   const char *cmd = argv[1];
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { fputs(MAIN_HELP, stdout); return 0; }
-  if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) { puts("ganforge " GANFORGE_VERSION); return 0; }
+  if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+    const char *info = gf_backend_info("cpu");
+    printf("ganforge %s\n%s\n", GANFORGE_VERSION, info ? info : "");
+    return 0;
+  }
   if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
   if (!strcmp(cmd, "sample")) return cmd_sample_like(argc - 1, argv + 1, 0);
   if (!strcmp(cmd, "interpolate")) return cmd_sample_like(argc - 1, argv + 1, 1);

@@ -1,4 +1,5 @@
 /* backend.c: picks a backend ops table from a device name ("cpu", "cuda", "cuda:N"). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,4 +24,13 @@ int gf__ops_get(const char *device, const gf__ops **out) {
     return gf__ops_cuda_open(idx, out);
   }
   return gf__fail(GF_EUSAGE, "unknown device '%s' (expected cpu, cuda or cuda:N)", device);
+}
+
+const char *gf_backend_info(const char *device) {
+  static _Thread_local char buf[160];
+  const gf__ops *o;
+  if (gf__ops_get(device, &o) < 0) return NULL;
+  snprintf(buf, sizeof buf, "%s: convolutions by %s%s", o->name,
+           o->conv_lib ? o->conv_lib_name : "im2col + gemm", o->wino_fwd ? ", Winograd F(4x4,3x3) for 3x3" : "");
+  return buf;
 }

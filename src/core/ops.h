@@ -30,6 +30,9 @@ typedef struct gf__conv_geom {
   int r0, rn;
 } gf__conv_geom;
 
+/* The passes of a convolution handed whole to a vendor library (ops.conv_lib). */
+enum { GF_CONV_FWD, GF_CONV_BWD_DATA, GF_CONV_BWD_W };
+
 #define GF_WINO_NX 36 /* F(4x4, 3x3): 6x6 transformed values per tile */
 #define GF_WINO_WS_FLOATS(IC, OC, tb) ((size_t)GF_WINO_NX * ((size_t)(IC) * (OC) + ((size_t)(IC) + (OC)) * (size_t)(tb)))
 #define GF_WINO_MAX_TB 1024
@@ -120,6 +123,15 @@ typedef struct gf__ops {
   void (*direct_fwd)(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
   void (*direct_bwd_data)(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
   void (*direct_bwd_w)(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
+  /* A whole convolution pass by a vendor library (CPU: oneDNN when built with it; may be NULL).
+     Geometry g, OC outputs, batch N, weights w [OC, C, kh, kw]:
+       GF_CONV_FWD:      out [N, OC, OH, OW]  (=, or += with beta 1)  conv(in0 = x [N, C, H, W], in1 = w)
+       GF_CONV_BWD_DATA: out [N, C, H, W]     (= / +=)  input gradient of in0 = dy [N, OC, OH, OW], in1 = w
+       GF_CONV_BWD_W:    out [OC, C, kh, kw]  (= / +=)  weight gradient of in0 = x, in1 = dy
+     Returns 0, or < 0 when the library cannot (the caller then lowers the pass itself). */
+  const char *conv_lib_name; /* what conv_lib runs on, e.g. "oneDNN 2.6.3" (NULL with conv_lib) */
+  int (*conv_lib)(int pass, float *out, const float *in0, const float *in1, int N, int OC, const gf__conv_geom *g,
+                  float beta);
   /* Reflection padding of NC planes H x W by (top, bottom, left, right) (each < the size of
      its axis): y [NC, H+t+b, W+l+r]; the backward ACCUMULATES dx [NC, H, W]. */
   void (*reflect_pad_fwd)(float *y, const float *x, int NC, int H, int W, int t, int b, int l, int r);

@@ -16,5 +16,14 @@ void gf__cpu_wino_dw(float *dw, const float *x, const float *dy, int N, int IC, 
 void gf__cpu_conv_direct_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
 void gf__cpu_conv_direct_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
 void gf__cpu_conv_direct_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
+#ifdef GF_HAVE_DNNL
+#include <dnnl_version.h>
+#define GF_STR2(x) #x
+#define GF_STR(x) GF_STR2(x)
+#define GF_DNNL_NAME "oneDNN " GF_STR(DNNL_VERSION_MAJOR) "." GF_STR(DNNL_VERSION_MINOR) "." GF_STR(DNNL_VERSION_PATCH)
+#endif
+int gf__cpu_conv_lib(int kind, float *out, const float *in0, const float *in1, int N, int OC, const gf__conv_geom *g,
+                     float beta);
+long gf__cpu_conv_lib_count(void); /* passes the library ran so far */
 
 #endif

@@ -480,6 +480,9 @@ static const gf__ops cpu_ops = {
   .wino_fwd = gf__cpu_wino_fwd, .wino_dw = gf__cpu_wino_dw,
   .direct_fwd = gf__cpu_conv_direct_fwd, .direct_bwd_data = gf__cpu_conv_direct_bwd_data,
   .direct_bwd_w = gf__cpu_conv_direct_bwd_w,
+#ifdef GF_HAVE_DNNL
+  .conv_lib = gf__cpu_conv_lib, .conv_lib_name = GF_DNNL_NAME,
+#endif
   .reflect_pad_fwd = gf__cpu_reflect_pad_fwd, .reflect_pad_bwd = gf__cpu_reflect_pad_bwd,
   .count_nonfinite = cpu_count_nonfinite, .rand_normal = cpu_rand_normal, .rand_uniform = cpu_rand_uniform,
 };

@@ -2,7 +2,8 @@
    A convolution is lowered to one sgemm per chunk of samples: im2col gathers the receptive
    fields of `chunk` images into col [IC*kh*kw, chunk*OH*OW], so the weight multiplies all of
    them at once (a few large GEMMs instead of many thin ones). ConvTranspose2d is the adjoint:
-   sgemm into col, then col2im scatters into the output. */
+   sgemm into col, then col2im scatters into the output. A layer marked `lib` hands each pass
+   whole to the backend's vendor library first (CPU: oneDNN) and lowers it only if that declines. */
 #include "nn/nn.h"
 
 static size_t conv_need(const gf__layer *l, int chunk) {
@@ -39,6 +40,10 @@ void gf__conv2d_forward(const gf__ops *o, float *out, const float *inp, const fl
   const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
   if (l->direct) {
     o->direct_fwd(out, inp, w, B, OC, g);
+    if (b) o->bias_fwd(out, b, B, OC, P);
+    return;
+  }
+  if (l->lib && o->conv_lib(GF_CONV_FWD, out, inp, w, B, OC, g, 0.0f) == 0) {
     if (b) o->bias_fwd(out, b, B, OC, P);
     return;
   }
@@ -92,6 +97,10 @@ void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, co
     if (dw) o->wino_dw(dw, inp, dout, B, g->C, g->H, g->W, OC, g->ph, g->pw, ws, l->wino);
     return;
   }
+  if (l->lib && (!dw || o->conv_lib(GF_CONV_BWD_W, dw, inp, dout, B, OC, g, 1.0f) == 0)) {
+    if (!dinp || o->conv_lib(GF_CONV_BWD_DATA, dinp, dout, w, B, OC, g, 1.0f) == 0) return;
+    dw = NULL; /* done above: the lowering below does the input gradient only */
+  }
   if (banded(l)) {
     for (int n = 0; n < B; n++)
       for (int r0 = 0; r0 < g->OH; r0 += l->rows) {
@@ -133,6 +142,11 @@ void gf__convt2d_forward(const gf__ops *o, float *out, const float *inp, const f
   const gf__conv_geom *g = &l->geom; /* the adjoint conv: output (C=OC, H, W) -> input (OH, OW) */
   const int IC = l->in_c, OC = l->out_c, K = OC * g->kh * g->kw, P = g->OH * g->OW;
   const long in_sz = (long)IC * P, out_sz = (long)OC * g->H * g->W;
+  /* the adjoint conv has OC = IC outputs, and the forward of the transpose is its input gradient */
+  if (l->lib && o->conv_lib(GF_CONV_BWD_DATA, out, inp, w, B, IC, g, 0.0f) == 0) {
+    if (b) o->bias_fwd(out, b, B, OC, g->H * g->W);
+    return;
+  }
   o->fill(out, 0.0f, (size_t)B * out_sz);
   if (banded(l)) { /* bands of the input rows (the adjoint conv's output rows) */
     for (int n = 0; n < B; n++)
@@ -165,6 +179,11 @@ void gf__convt2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, c
   const long in_sz = (long)IC * P, out_sz = (long)OC * g->H * g->W;
   if (db) o->bias_bwd(db, dout, B, OC, g->H * g->W);
   if (!dw && !dinp) return;
+  /* of the adjoint conv (x = dout, dy = inp, OC = IC): the input gradient is its forward */
+  if (l->lib && (!dw || o->conv_lib(GF_CONV_BWD_W, dw, dout, inp, B, IC, g, 1.0f) == 0)) {
+    if (!dinp || o->conv_lib(GF_CONV_FWD, dinp, dout, w, B, IC, g, 1.0f) == 0) return;
+    dw = NULL;
+  }
   if (banded(l)) {
     for (int n = 0; n < B; n++)
       for (int r0 = 0; r0 < g->OH; r0 += l->rows) {

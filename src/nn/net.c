@@ -139,6 +139,7 @@ int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int
   l->direct = sh == 1 && sw == 1 && oc <= GF_DIRECT_MAX_OC && kh <= 16 && kw <= 16 && ow >= 16 &&
               (long)l->in_c * kh * kw >= 64 && net->ops->direct_fwd && net->ops->direct_bwd_data && net->ops->direct_bwd_w;
   if (l->direct) l->wino = 0;
+  l->lib = net->ops->conv_lib && !l->wino && !l->direct && !l->rows;
   return 0;
 }
 
@@ -160,6 +161,7 @@ int gf__net_add_convt2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, in
   l->w_n = (long)l->in_c * oc * kh * kw;
   l->b_n = bias ? oc : 0;
   plan_chunk(l);
+  l->lib = net->ops->conv_lib && !l->rows;
   return 0;
 }
 

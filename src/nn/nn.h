@@ -52,6 +52,7 @@ typedef struct gf__layer {
   int direct;                /* CONV: stride 1 into <= GF_DIRECT_MAX_OC channels by the direct loops */
   int wino;                  /* CONV: > 0: 3x3 stride 1 by Winograd F(4x4,3x3), this many tiles per block */
   int rows;                  /* CONV/CONVT: rows of geom.OH per im2col band (chunk 1); geom.OH: no bands */
+  int lib;                   /* CONV/CONVT: passes go whole to ops.conv_lib (im2col only if it declines) */
   int pad[4];                /* REFLPAD: top, bottom, left, right */
   int inplace;               /* ACT: output aliases the input (set by gf__ctx_create) */
   gf__init init;             /* weight initialisation */
