@@ -81,6 +81,7 @@ extern "C" {
   X(train, momentum_saturate, INT, 250, "epoch at which the momentum reaches its final value")     \
   X(train, lr_decay, REAL, 1.0, "divide the learning rate by this after every step")               \
   X(train, lr_min, REAL, 0.0, "learning-rate floor for lr_decay")                                  \
+  X(train, ema, REAL, 0.0, "generator weight average: EMA decay (e.g. 0.999; 0: off); pictures, generator.safetensors and eval use the average") \
   X(train, n_epochs, INT, 100, "cyclegan/pix2pix: epochs at the initial learning rate")            \
   X(train, n_epochs_decay, INT, 100, "cyclegan/pix2pix: epochs of linear decay of the rate to 0 after n_epochs") \
   X(train, lambda_A, REAL, 10.0, "cyclegan: weight of the cycle loss A -> B -> A")                  \

@@ -316,6 +316,11 @@ int gf_config_validate(const gf_config *c) {
   RANGE(beta1, "train.beta1", c->train_beta1 >= 0 && c->train_beta1 < 1, "in [0, 1)");
   RANGE(beta2, "train.beta2", c->train_beta2 >= 0 && c->train_beta2 < 1, "in [0, 1)");
   RANGE(lr_decay, "train.lr_decay", c->train_lr_decay >= 1, "at least 1");
+  RANGE(ema, "train.ema", c->train_ema >= 0 && c->train_ema < 1, "in [0, 1) (0: no weight average)");
+  if (c->train_ema > 0 && (!strcmp(c->model_arch, "cyclegan") || !strcmp(c->model_arch, "pix2pix") ||
+                           !strcmp(c->model_arch, "classifier")))
+    return gf__fail(GF_EUSAGE, "config key 'train.ema': the generator average is for model.arch=mlp | dcgan, not %s",
+                    c->model_arch);
   RANGE(grid, "train.grid", c->train_grid >= 1 && c->train_grid <= 100000, "between 1 and 100000");
   RANGE(nrow, "train.nrow", c->train_nrow >= 1, "positive");
   RANGE(log_every, "train.log_every", c->train_log_every >= 1, "positive");

@@ -24,9 +24,26 @@ static void opt_tensors(gf__gan *gan, gf__flat_tensor *t) {
   t[3].data = gan->D.opt_v; t[3].n = gan->D.nparam;
 }
 
+/* train.ema: the average of G's parameters and the BatchNorm statistics recomputed for it (the
+   latter let `ganforge sample/eval CHECKPOINT` use the average without recomputing anything) */
+static int ema_tensors(gf__gan *gan, gf__flat_tensor *t) {
+  if (!gan->g_ema) return 0;
+  snprintf(t[0].name, sizeof t[0].name, "ema.G.params");
+  t[0].data = gan->g_ema; t[0].n = gan->G.nparam;
+  if (!gan->G.nbuf) return 1;
+  snprintf(t[1].name, sizeof t[1].name, "ema.G.buffers");
+  t[1].data = gan->ema_buf; t[1].n = gan->G.nbuf;
+  return 2;
+}
+
 int gf__checkpoint_save(const char *path, gf__gan *gan, const gf__data_pos *pos) {
-  gf__flat_tensor extra[4];
+  gf__flat_tensor extra[6];
   opt_tensors(gan, extra);
+  if (gan->g_ema) {
+    GF_TRY(gf__gan_ema_enter(gan)); /* fills ema_buf */
+    gf__gan_ema_leave(gan);
+  }
+  int nextra = 4 + ema_tensors(gan, extra + 4);
   char v[16][48];
   snprintf(v[0], 48, "%ld", gan->g_steps);
   snprintf(v[1], 48, "%ld", gan->d_steps);
@@ -45,7 +62,7 @@ int gf__checkpoint_save(const char *path, gf__gan *gan, const gf__data_pos *pos)
                         "opt.G.step", v[7], "opt.G.lr", v[8], "opt.D.step", v[9], "opt.D.lr", v[10],
                         "seconds", v[11]};
   gf__net *nets[2] = {&gan->G, &gan->D};
-  return gf__weights_save_ex(path, nets, 2, extra, 4, &gan->cfg, meta, (int)(sizeof meta / sizeof meta[0]) / 2);
+  return gf__weights_save_ex(path, nets, 2, extra, nextra, &gan->cfg, meta, (int)(sizeof meta / sizeof meta[0]) / 2);
 }
 
 int gf__checkpoint_resolve(const char *run, char *out, size_t cap) {
@@ -119,6 +136,12 @@ static int load_flat(const gf__st_file *f, const char *name, float *dst, long n,
   return rc;
 }
 
+static int has_tensor(const gf__st_file *f, const char *name) {
+  for (int i = 0; i < f->n; i++)
+    if (!strcmp(gf__st_name(f, i), name)) return 1;
+  return 0;
+}
+
 int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
   gf__st_file f;
   GF_TRY(open_ckpt(&f, path));
@@ -128,11 +151,16 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
   int ng = gf__net_tensors(&gan->G, refs, 256);
   int nd = gf__net_tensors(&gan->D, refs + ng, 256);
   int expected = ng + nd + 4;
+  /* ema.G.*: the generator average (train.ema); a checkpoint without it resumed with train.ema > 0
+     starts the average at the loaded weights, one with it resumed with train.ema = 0 drops it */
+  int has_ema = has_tensor(&f, "ema.G.params"), has_ema_buf = has_tensor(&f, "ema.G.buffers");
+  expected += has_ema + has_ema_buf;
   for (int i = 0; i < f.n && rc == 0; i++) {
     const char *name = gf__st_name(&f, i);
     int known = !strncmp(name, "opt.", 4) &&
                 (!strcmp(name, "opt.G.exp_avg") || !strcmp(name, "opt.G.exp_avg_sq") ||
                  !strcmp(name, "opt.D.exp_avg") || !strcmp(name, "opt.D.exp_avg_sq"));
+    known = known || !strcmp(name, "ema.G.params") || (!strcmp(name, "ema.G.buffers") && has_ema);
     for (int j = 0; j < ng + nd && !known; j++) known = !strcmp(refs[j].name, name);
     if (!known)
       rc = gf__fail(GF_EMISMATCH, "%s: unexpected tensor '%s': the checkpoint is of a different architecture", path, name);
@@ -153,6 +181,17 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
   if (rc == 0) rc = load_flat(&f, "opt.G.exp_avg_sq", gan->G.opt_v, gan->G.nparam, gan->ops);
   if (rc == 0) rc = load_flat(&f, "opt.D.exp_avg", gan->D.opt_m, gan->D.nparam, gan->ops);
   if (rc == 0) rc = load_flat(&f, "opt.D.exp_avg_sq", gan->D.opt_v, gan->D.nparam, gan->ops);
+  if (rc == 0 && has_ema) {
+    if (has_ema_buf != (gan->G.nbuf > 0))
+      rc = gf__fail(GF_EMISMATCH, "%s: 'ema.G.buffers' is %s, the generator has %ld BatchNorm statistics", path,
+                    has_ema_buf ? "present" : "missing", gan->G.nbuf);
+    else if (gan->g_ema) {
+      rc = load_flat(&f, "ema.G.params", gan->g_ema, gan->G.nparam, gan->ops);
+      if (rc == 0 && has_ema_buf) rc = load_flat(&f, "ema.G.buffers", gan->ema_buf, gan->G.nbuf, gan->ops);
+    }
+  } else if (rc == 0 && gan->g_ema) {
+    gan->ops->copy(gan->g_ema, gan->G.params, (size_t)gan->G.nparam);
+  }
   double x;
   uint64_t u;
   if (rc == 0 && (rc = meta_num(&f, "g_steps", &x)) == 0) gan->g_steps = (long)x;

@@ -208,6 +208,14 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
     gan->xr = ops->alloc(sizeof(float) * (size_t)B * gan->dim);
   }
   if (!gan->z || !gan->xr) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
+  if (cfg->train_ema > 0) {
+    /* the average starts at the initial weights */
+    gan->g_ema = ops->alloc(sizeof(float) * (size_t)gan->G.nparam);
+    gan->ema_save = ops->alloc(sizeof(float) * (size_t)(gan->G.nparam + gan->G.nbuf));
+    gan->ema_buf = ops->alloc(sizeof(float) * (size_t)(gan->G.nbuf + 1));
+    if (!gan->g_ema || !gan->ema_save || !gan->ema_buf) { rc = gf__fail(GF_ENOMEM, "out of memory for train.ema"); goto fail; }
+    ops->copy(gan->g_ema, gan->G.params, (size_t)gan->G.nparam);
+  }
   gan->og.lr = cfg->train_lr;
   gan->od.lr = cfg->train_lr_d > 0 ? cfg->train_lr_d : cfg->train_lr;
   gan->epoch = 1;
@@ -227,6 +235,11 @@ void gf__gan_destroy(gf__gan *gan) {
   if (gan->xrf) gan->ops->free(gan->xrf);
   else if (gan->xr) gan->ops->free(gan->xr);
   gan->xrf = NULL;
+  if (gan->ema_in) gf__gan_ema_leave(gan);
+  if (gan->g_ema) gan->ops->free(gan->g_ema);
+  if (gan->ema_save) gan->ops->free(gan->ema_save);
+  if (gan->ema_buf) gan->ops->free(gan->ema_buf);
+  gan->g_ema = gan->ema_save = gan->ema_buf = NULL;
   gf__net_free(&gan->G);
   gf__net_free(&gan->D);
   gan->z = gan->xr = NULL;
@@ -344,6 +357,7 @@ int gf__gan_g_step(gf__gan *gan) {
   gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
   gf__net_backward(&gan->G, &gan->cg, NULL, GF_GRAD_OVERWRITE);
   opt_step(gan, &gan->G, &gan->og);
+  if (gan->g_ema) gf__gan_ema_update(gan);
   gan->have_fake = 0;
   gan->g_steps++;
   return 0;
@@ -372,4 +386,68 @@ int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host) {
   }
   gf__ctx_destroy(&ctx);
   return 0;
+}
+
+double gf__ema_decay(double ema, long t) {
+  double warm = (1.0 + (double)t) / (10.0 + (double)t);
+  return warm < ema ? warm : ema;
+}
+
+void gf__gan_ema_update(gf__gan *gan) {
+  if (!gan->g_ema) return;
+  float d = (float)gf__ema_decay(gan->cfg.train_ema, gan->og.t);
+  size_t n = (size_t)gan->G.nparam;
+  gan->ops->scale(gan->g_ema, d, n);
+  gan->ops->axpy(gan->g_ema, 1.0f - d, gan->G.params, n);
+}
+
+int gf__gan_ema_enter(gf__gan *gan) {
+  if (!gan->g_ema) return 0;
+  if (gan->ema_in) return gf__fail(GF_EINVAL, "train.ema: the average is already swapped in");
+  const gf__ops *o = gan->ops;
+  gf__net *G = &gan->G;
+  size_t np = (size_t)G->nparam, nb = (size_t)G->nbuf;
+  o->copy(gan->ema_save, G->params, np);
+  if (nb) o->copy(gan->ema_save + np, G->buffers, nb);
+  o->copy(G->params, gan->g_ema, np);
+  gan->ema_in = 1;
+  if (!nb) return 0;
+  /* BatchNorm statistics of the averaged weights: momentum 1/k on the k-th batch makes the
+     running statistics the mean of the k batch statistics so far */
+  int B = gan->B, K = (GF_EMA_BN_SAMPLES + B - 1) / B;
+  gf__ctx ctx;
+  int rc = gf__ctx_create(&ctx, G, B);
+  if (rc < 0) {
+    gf__gan_ema_leave(gan);
+    return rc;
+  }
+  float *z = o->alloc(sizeof(float) * (size_t)B * gan->nz);
+  if (!z) {
+    gf__ctx_destroy(&ctx);
+    gf__gan_ema_leave(gan);
+    return gf__fail(GF_ENOMEM, "out of memory for the train.ema statistics");
+  }
+  float mom[GF_MAX_LAYERS];
+  for (int i = 0; i < G->n; i++) mom[i] = G->layers[i].momentum;
+  gf__rng r;
+  gf__rng_init(&r, (uint64_t)gan->cfg.train_seed, GF_STREAM_EMA_BN);
+  for (int k = 1; k <= K; k++) {
+    for (int i = 0; i < G->n; i++)
+      if (G->layers[i].kind == GF_LAYER_BATCHNORM) G->layers[i].momentum = 1.0f / (float)k;
+    gf__gan_noise(gan, &r, z, B);
+    gf__net_forward(G, &ctx, z, B, 1, NULL);
+  }
+  for (int i = 0; i < G->n; i++) G->layers[i].momentum = mom[i];
+  o->copy(gan->ema_buf, G->buffers, nb);
+  o->free(z);
+  gf__ctx_destroy(&ctx);
+  return 0;
+}
+
+void gf__gan_ema_leave(gf__gan *gan) {
+  if (!gan->g_ema || !gan->ema_in) return;
+  size_t np = (size_t)gan->G.nparam, nb = (size_t)gan->G.nbuf;
+  gan->ops->copy(gan->G.params, gan->ema_save, np);
+  if (nb) gan->ops->copy(gan->G.buffers, gan->ema_save + np, nb);
+  gan->ema_in = 0;
 }

@@ -34,6 +34,12 @@ typedef struct gf__gan {
   int have_fake;         /* the G context holds fakes from the last D step */
   long g_steps, d_steps;
   int epoch;             /* current epoch, 1-based, for the momentum ramp */
+  /* train.ema > 0: exponential moving average of G's parameters (Yazici et al. 2019), updated
+     after every G step; what pictures, generator.safetensors and eval see */
+  float *g_ema;          /* [G.nparam] the average (backend memory); NULL when off */
+  float *ema_save;       /* [G.nparam + G.nbuf] live parameters and BN statistics while the average is in G */
+  float *ema_buf;        /* [G.nbuf] BN running statistics recomputed for the average (gf__gan_ema_enter) */
+  int ema_in;            /* the average is swapped into G */
   /* statistics of the last steps */
   float loss_d, loss_g, d_real, d_fake;
 } gf__gan;
@@ -54,6 +60,23 @@ int gf__gan_g_step(gf__gan *gan);
 /* Generates n samples from noise z (backend memory, [n, nz]) into out (host, [n, dim]) with G in
    eval mode (or batch-statistics mode when model.sample_bn = batch). */
 int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host);
+
+/* EMA decay at G update t (1-based): min(train.ema, (1 + t) / (10 + t)), the warm-up of
+   TensorFlow's ExponentialMovingAverage(num_updates), so early averages do not remember the
+   random init. */
+double gf__ema_decay(double ema, long t);
+/* avg = d avg + (1 - d) p with d = gf__ema_decay(train.ema, og.t); called by gf__gan_g_step. */
+void gf__gan_ema_update(gf__gan *gan);
+/* Swaps the average into G (the live weights and BN statistics are kept aside) and, when G has
+   BatchNorm, recomputes its running statistics for the averaged weights: the cumulative mean of
+   the batch statistics of GF_EMA_BN_SAMPLES samples in batches of train.batch, from noise of
+   stream GF_STREAM_EMA_BN starting at counter 0 (as torch.optim.swa_utils.update_bn). Touches no
+   training stream, so a run is the same whether or not it saved or drew pictures. The
+   statistics are also copied into ema_buf. No-op (0) when train.ema is 0. */
+#define GF_EMA_BN_SAMPLES 2048
+int gf__gan_ema_enter(gf__gan *gan);
+/* Puts the live weights and statistics back. */
+void gf__gan_ema_leave(gf__gan *gan);
 
 /* Builds just the generator of a config into `net` (used by sampling tools and checkpoints). */
 int gf__build_generator(gf__net *net, const gf_config *cfg, const gf__ops *ops, long dim);

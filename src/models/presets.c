@@ -39,14 +39,22 @@ static const preset presets[] = {
    "model.noise_lo=-1 model.noise_hi=1 model.g_hidden=64,64 model.g_act=lrelu model.g_out=linear "
    "model.d_hidden=64,64 model.d_act=lrelu train.lr=1e-3 train.beta1=0.5 train.batch=128 "
    "train.epochs=40 train.grid=5000"},
-  {"ring8", "PacGAN ring: 8 Gaussians on the unit circle; G 4x400 ReLU+BN, D 3x200 maxout",
+  /* ring8 / grid25: PacGAN's networks, batch and Adam beta1, trained 20 epochs (PacGAN: 400) at lr 1e-3
+     decaying x0.01 over the 20,000 steps (1.00023029^20000 = 100) with the generator averaged
+     (train.ema); ring8 adds PacGAN2 packing. PacGAN's exact setup: --set model.pack=1 train.lr=1e-4
+     train.lr_decay=1 train.ema=0 (docs/RESULTS.md has both). */
+  {"ring8", "PacGAN2 ring: 8 Gaussians on the unit circle; G 4x400 ReLU+BN, D 3x200 maxout on pairs (pack 2), "
+            "Adam 1e-3 -> 1e-5, b1 0.8, generator EMA 0.999, 20 epochs",
    "data.name=ring8 data.n=100000 model.nz=2 model.noise=normal model.g_hidden=400,400,400,400 "
    "model.g_act=relu model.g_norm=bn model.g_out=linear model.d_hidden=200,200,200 model.d_act=maxout "
-   "model.d_pieces=5 train.lr=1e-4 train.beta1=0.8 train.batch=100 train.epochs=20 train.grid=2500"},
-  {"grid25", "PacGAN grid: 25 Gaussians on {-4..4}^2; G 4x400 ReLU+BN, D 3x200 maxout",
+   "model.d_pieces=5 model.pack=2 train.lr=1e-3 train.lr_decay=1.00023029 train.ema=0.999 train.beta1=0.8 "
+   "train.batch=100 train.epochs=20 train.grid=2500"},
+  {"grid25", "PacGAN grid: 25 Gaussians on {-4..4}^2; G 4x400 ReLU+BN, D 3x200 maxout, Adam 1e-3 -> 1e-5, "
+             "b1 0.8, generator EMA 0.999, 20 epochs",
    "data.name=grid25 data.n=100000 model.nz=2 model.noise=normal model.g_hidden=400,400,400,400 "
    "model.g_act=relu model.g_norm=bn model.g_out=linear model.d_hidden=200,200,200 model.d_act=maxout "
-   "model.d_pieces=5 train.lr=1e-4 train.beta1=0.8 train.batch=100 train.epochs=20 train.grid=2500"},
+   "model.d_pieces=5 train.lr=1e-3 train.lr_decay=1.00023029 train.ema=0.999 train.beta1=0.8 train.batch=100 "
+   "train.epochs=20 train.grid=2500"},
   {"dcgan-mnist", "DCGAN on MNIST 28x28: G ConvT 7x7 -> 2 x ConvT 4x4 s2 (BN, ReLU, tanh), D 2 x Conv 4x4 s2 "
                   "(LeakyReLU 0.2, BN) -> Conv 7x7 logit; N(0,0.02) init, Adam 2e-4 b1 0.5, batch 64, 5 epochs",
    "data.name=mnist model.size=28 model.nc=1 "

@@ -83,7 +83,11 @@ typedef struct picture_ctx {
 } picture_ctx;
 
 static int write_picture(gf__gan *gan, const gf__dataset *ds, picture_ctx *pc, const char *path) {
-  GF_TRY(gf__gan_sample(gan, pc->z, pc->n, pc->host));
+  /* with train.ema the picture shows the averaged generator, as generator.safetensors holds it */
+  GF_TRY(gf__gan_ema_enter(gan));
+  int rc = gf__gan_sample(gan, pc->z, pc->n, pc->host);
+  gf__gan_ema_leave(gan);
+  GF_TRY(rc);
   const gf_config *c = &gan->cfg;
   if (ds->nmodes && ds->c == 1) {
     char title[96];
@@ -107,8 +111,12 @@ static int save_generator(gf__gan *gan, const char *dir) {
   gf__net *nets[1] = {&gan->G};
   char steps[32];
   snprintf(steps, sizeof steps, "%ld", gan->g_steps);
-  const char *meta[] = {"g_steps", steps};
-  return gf__weights_save(path, nets, 1, &gan->cfg, meta, 1);
+  const char *meta[] = {"g_steps", steps, "weights", "ema"};
+  /* with train.ema the file holds the averaged weights and their BatchNorm statistics */
+  GF_TRY(gf__gan_ema_enter(gan));
+  int rc = gf__weights_save(path, nets, 1, &gan->cfg, meta, gan->g_ema ? 2 : 1);
+  gf__gan_ema_leave(gan);
+  return rc;
 }
 
 /* Writes checkpoints/step_N.safetensors, points latest at it (hard link, atomic rename) and

@@ -104,6 +104,19 @@ int gf__generator_open(const char *run, const gf__ops *ops, gf_config *cfg, gf__
   gf__data_shape(cfg, c, h, w);
   rc = gf__build_generator(G, cfg, ops, (long)*c * *h * *w);
   if (rc == 0) rc = gf__weights_load_net(&f, G);
+  /* a training checkpoint of a train.ema run: sample the average, as generator.safetensors does */
+  int64_t np[1] = {G->nparam}, nb[1] = {G->nbuf};
+  int has_ema = 0;
+  for (int i = 0; i < f.n && !has_ema; i++) has_ema = !strcmp(gf__st_name(&f, i), "ema.G.params");
+  if (rc == 0 && has_ema) {
+    float *tmp = malloc(sizeof(float) * (size_t)(G->nparam + G->nbuf + 1));
+    if (!tmp) rc = gf__fail(GF_ENOMEM, "out of memory");
+    if (rc == 0 && (rc = gf__st_read_into(&f, "ema.G.params", tmp, 1, np)) == 0)
+      ops->to_device(G->params, tmp, sizeof(float) * (size_t)G->nparam);
+    if (rc == 0 && G->nbuf && (rc = gf__st_read_into(&f, "ema.G.buffers", tmp, 1, nb)) == 0)
+      ops->to_device(G->buffers, tmp, sizeof(float) * (size_t)G->nbuf);
+    free(tmp);
+  }
   gf__st_close(&f);
   if (rc < 0) gf__net_free(G);
   return rc;
