@@ -19,10 +19,8 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg
 OMP_NUM_THREADS=2 /usr/bin/time -f "%M" -o "$tmp/gf.rss" "$gf" bench cyclegan --batch 1 --steps "$steps" --warmup 1 > "$tmp/gf.out" 2>&1
 cat "$tmp/gf.out"
 gms=$(sed -n 's/.*ms_per_step=\([0-9.]*\).*/\1/p' "$tmp/gf.out")
-"$here/bench/torch_best.sh" cyclegan 1 3 2 | tee "$tmp/pt.out"
-pms=$(sed -n 's/^best ms=\([0-9.e+]*\).*/\1/p' "$tmp/pt.out")
-prss=$(sed -n 's/^best .*rss_mb=\([0-9]*\).*/\1/p' "$tmp/pt.out")
-pwho=$(sed -n 's/^best .*(\(.*\))$/\1/p' "$tmp/pt.out")
+"$here/bench/torch_best.sh" cyclegan 1 3 2 | tee "$tmp/pt.out" | grep -v "^#vars"
+eval "$(sed -n 's/^#vars //p' "$tmp/pt.out")"; pms=$PT_MS prss=$PT_RSS pwho=$PT_WHO
 ratio=$(awk -v a="$gms" -v b="$pms" 'BEGIN { if (b > 0 && b < 1e29) printf "%.2f", a / b; else print "n/a" }')
 printf 'cyclegan256  ganforge %7.2f s/step  rss %6d MB | pytorch best %7.2f s/step  rss %6d MB (%s) | ratio %s\n' \
   "$(awk -v a="$gms" 'BEGIN{print a/1000}')" $(( $(tail -1 "$tmp/gf.rss") / 1024 )) \

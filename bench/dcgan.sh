@@ -21,14 +21,12 @@ for pair in "dcgan-mnist dcgan28" "dcgan64 dcgan64"; do
   gfrun() { /usr/bin/time -f "%M" -o "$tmp/gf.rss" "$gf" bench "$1" --batch 64 --steps "$steps" --warmup 2 > "$tmp/gf.out" 2>&1
             sed -n 's/.*ms_per_step=\([0-9.]*\).*/\1/p' "$tmp/gf.out" >> "$tmp/gf.all"; }
   gfrun "$1"; gfrun "$1"                                    # ganforge before and after PyTorch
-  "$here/bench/torch_best.sh" "$2" 64 "$steps" "1 2" | tee "$tmp/pt.out"
+  "$here/bench/torch_best.sh" "$2" 64 "$steps" "1 2" | tee "$tmp/pt.out" | grep -v "^#vars"
   gfrun "$1"
   echo "  ganforge runs (ms/step): $(tr '\n' ' ' < "$tmp/gf.all")"
   gms=$(sort -g "$tmp/gf.all" | sed -n 2p)                  # the median of 3
   gfl=$(sed -n 's/.*gflop_per_step=\([0-9.]*\).*/\1/p' "$tmp/gf.out")
-  pms=$(sed -n 's/^best ms=\([0-9.e+]*\).*/\1/p' "$tmp/pt.out")
-  prss=$(sed -n 's/^best .*rss_mb=\([0-9]*\).*/\1/p' "$tmp/pt.out")
-  pwho=$(sed -n 's/^best .*(\(.*\))$/\1/p' "$tmp/pt.out")
+  eval "$(sed -n 's/^#vars //p' "$tmp/pt.out")"; pms=$PT_MS prss=$PT_RSS pwho=$PT_WHO
   ratio=$(awk -v a="$gms" -v b="$pms" 'BEGIN { if (b > 0 && b < 1e29) printf "%.2f", a / b; else print "n/a" }')
   eff=$(awk -v f="$gfl" -v ms="$gms" -v pk="$peak" 'BEGIN { g = f / (ms * 1e-3); printf "%.0f GFLOP/s = %.0f%% of sgemm", g, 100 * g / pk }')
   printf '%-12s ganforge %9.1f ms/step  rss %6d MB (%s) | pytorch best %9.1f ms/step  rss %6d MB (%s) | ratio %s\n' \

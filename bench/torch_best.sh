@@ -2,7 +2,8 @@
 # bench/torch_best.sh: PyTorch's best time for one torch_ref.py model: every PyTorch build found
 # (Debian's /usr/bin/python3 = 1.13, /opt/t2/bin/python = a PyPI 2.x) at each thread count.
 #   bench/torch_best.sh MODEL BATCH N "THREADS..."   e.g. bench/torch_best.sh dcgan28 64 10 "1 2"
-# Prints one line per (build, threads), then "best ms=... rss_mb=... (torch V, T threads)".
+# Prints one line per (build, threads), then "best ms=... rss_mb=... (torch V, T threads)" and a
+# line "#vars PT_MS=... PT_RSS=... PT_WHO=..." for callers to eval.
 set -u
 here="$(cd "$(dirname "$0")/.." && pwd)"
 model="$1"; batch="$2"; n="$3"; threads="${4:-1 2}"
@@ -25,3 +26,4 @@ for py in $pys; do
   done
 done
 echo "best ms=$bms rss_mb=$brss ($best)"
+echo "#vars PT_MS=$bms PT_RSS=$brss PT_WHO='$best'"

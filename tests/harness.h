@@ -29,6 +29,16 @@ const char *gf_t_data(void);
 const char *gf_t_fixtures(void);
 /* A fresh scratch directory for this test (created): $GF_TMP/<name>. */
 const char *gf_t_tmpdir(const char *name);
+/* Sets one KEY=VALUE of a config; a bad key is a broken test: message and exit(2). */
+struct gf_config;
+void gf_t_set(struct gf_config *c, const char *kv);
+/* A host copy (malloc) of n floats of backend memory. */
+struct gf__ops;
+float *gf_t_host_copy(const struct gf__ops *o, const float *dev, long n);
+/* Tensor `name` of two open safetensors files: 1 same shape and bytes, 0 different, -1 missing
+   in one of them. */
+struct gf__st_file;
+int gf_t_st_same(const struct gf__st_file *a, const struct gf__st_file *b, const char *name);
 /* Prints "N passed, N failed" and returns the process exit code. */
 int gf_t_done(void);
 

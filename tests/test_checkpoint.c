@@ -69,11 +69,6 @@ static void write_bytes(const char *path, const void *p, size_t n) {
   fclose(f);
 }
 
-static void set(gf_config *c, const char *kv) {
-  int rc = gf_config_set_kv(c, kv);
-  if (rc < 0) { fprintf(stderr, "config %s: %s\n", kv, gf_last_error()); exit(2); }
-}
-
 static int train(const gf_config *cfg, const char *out, const char *resume) {
   gf_train_opts o;
   memset(&o, 0, sizeof o);
@@ -97,16 +92,11 @@ static void compare_checkpoints(const char *what, const char *a, const char *b) 
   int nopt = 0, ndiff = 0;
   for (int i = 0; i < fa.n; i++) {
     const char *name = gf__st_name(&fa, i);
-    const uint8_t *da, *db;
-    int na, nb;
-    int64_t sa[GF_ST_MAXDIM], sb[GF_ST_MAXDIM];
-    if (gf__st_get(&fa, name, &da, &na, sa) || gf__st_get(&fb, name, &db, &nb, sb)) {
+    int same = gf_t_st_same(&fa, &fb, name);
+    if (same < 0) {
       CHECK(0, "%s: tensor %s missing in one checkpoint", what, name);
       continue;
     }
-    size_t cnt = 1;
-    for (int d = 0; d < na; d++) cnt *= (size_t)sa[d];
-    int same = na == nb && !memcmp(sa, sb, sizeof(int64_t) * (size_t)na) && !memcmp(da, db, cnt * 4);
     if (!strncmp(name, "opt.", 4)) {
       nopt++;
       CHECK(same, "%s: optimizer state %s differs between resumed and straight run", what, name);
@@ -208,47 +198,47 @@ static void test_resume(void) {
   gf_config c;
   /* (a) MLP, Adam, BatchNorm (mlp-shapes), 31 batches per epoch, stop mid-epoch */
   gf_preset_apply(&c, "mlp-shapes");
-  set(&c, "data.n=1000");
-  set(&c, "train.batch=32");
-  set(&c, "train.epochs=5");
-  set(&c, "train.grid=16");
-  set(&c, "train.nrow=4");
+  gf_t_set(&c, "data.n=1000");
+  gf_t_set(&c, "train.batch=32");
+  gf_t_set(&c, "train.epochs=5");
+  gf_t_set(&c, "train.grid=16");
+  gf_t_set(&c, "train.nrow=4");
   /* the preset's layout (Linear-ReLU-BN G, LeakyReLU D) at a width that keeps the test fast */
-  set(&c, "data.size=16");
-  set(&c, "model.g_hidden=128,256");
-  set(&c, "model.d_hidden=256,128");
+  gf_t_set(&c, "data.size=16");
+  gf_t_set(&c, "model.g_hidden=128,256");
+  gf_t_set(&c, "model.d_hidden=256,128");
   gf_config mlp = c;
   resume_case("adam_bn_mid", &mlp, 7, 14);
 
   /* (b) Goodfellow-like: uniform noise, maxout D with input and hidden dropout, SGD with momentum
      ramp and lr decay, fresh G noise; 31 batches per epoch; stop mid-epoch */
   gf_preset_apply(&c, "goodfellow-mnist");
-  set(&c, "data.name=shapes");
-  set(&c, "data.size=12");
-  set(&c, "data.n=1000");
-  set(&c, "data.limit=0");
-  set(&c, "model.g_hidden=48,48");
-  set(&c, "model.d_hidden=24,24");
-  set(&c, "model.d_pieces=3");
-  set(&c, "train.batch=32");
-  set(&c, "train.epochs=4");
-  set(&c, "train.lr_decay=1.01");
-  set(&c, "train.momentum_saturate=3");
-  set(&c, "train.grid=16");
-  set(&c, "train.nrow=4");
+  gf_t_set(&c, "data.name=shapes");
+  gf_t_set(&c, "data.size=12");
+  gf_t_set(&c, "data.n=1000");
+  gf_t_set(&c, "data.limit=0");
+  gf_t_set(&c, "model.g_hidden=48,48");
+  gf_t_set(&c, "model.d_hidden=24,24");
+  gf_t_set(&c, "model.d_pieces=3");
+  gf_t_set(&c, "train.batch=32");
+  gf_t_set(&c, "train.epochs=4");
+  gf_t_set(&c, "train.lr_decay=1.01");
+  gf_t_set(&c, "train.momentum_saturate=3");
+  gf_t_set(&c, "train.grid=16");
+  gf_t_set(&c, "train.nrow=4");
   gf_config gf = c;
   resume_case("sgd_maxout_dropout_mid", &gf, 9, 20);
 
   /* (c) across epoch boundaries: 10 batches per epoch */
   c = mlp;
-  set(&c, "data.n=320");
-  set(&c, "model.g_hidden=64,128");
-  set(&c, "model.d_hidden=128,64");
+  gf_t_set(&c, "data.n=320");
+  gf_t_set(&c, "model.g_hidden=64,128");
+  gf_t_set(&c, "model.d_hidden=128,64");
   resume_case("adam_epoch_end", &c, 10, 20);   /* stop exactly at the end of epoch 1 */
   resume_case("adam_across_epoch", &c, 6, 23); /* resume mid-epoch 1, run into epoch 3 */
   c = gf;
-  set(&c, "data.n=320");
-  set(&c, "train.d_steps=2");
+  gf_t_set(&c, "data.n=320");
+  gf_t_set(&c, "train.d_steps=2");
   resume_case("sgd_k2_across_epoch", &c, 3, 12); /* k=2: 5 G steps per epoch */
 }
 
@@ -280,9 +270,9 @@ static void test_kill_mid_write(void) {
   PATH(path, "%s/latest.safetensors", ckdir);
   gf_config c;
   gf_preset_apply(&c, "mlp-shapes");
-  set(&c, "model.nz=64");
-  set(&c, "model.g_hidden=256,256");
-  set(&c, "model.d_hidden=256,256");
+  gf_t_set(&c, "model.nz=64");
+  gf_t_set(&c, "model.g_hidden=256,256");
+  gf_t_set(&c, "model.d_hidden=256,256");
   gf__gan gan, back;
   int rc = gf__gan_create(&gan, &c, gf__ops_cpu(), 1, 28, 28, 8, NULL);
   CHECK(rc == 0, "gan_create: %s", gf_last_error());
@@ -448,11 +438,11 @@ static void test_kill_mid_write(void) {
 static gf_config small_cfg(const char *g_hidden) {
   gf_config c;
   gf_preset_apply(&c, "mlp-shapes");
-  set(&c, "data.size=8");
-  set(&c, "model.nz=8");
-  set(&c, fmt("model.g_hidden=%s", g_hidden));
-  set(&c, "model.g_norm=bn_after");
-  set(&c, "model.d_hidden=16");
+  gf_t_set(&c, "data.size=8");
+  gf_t_set(&c, "model.nz=8");
+  gf_t_set(&c, fmt("model.g_hidden=%s", g_hidden));
+  gf_t_set(&c, "model.g_norm=bn_after");
+  gf_t_set(&c, "model.d_hidden=16");
   return c;
 }
 
@@ -701,8 +691,8 @@ static void test_malformed(void) {
   PATH(rgen, "%s/resume_gen", dir);
   gf_train_opts o = {rgen, NULL, NULL, NULL, genonly};
   gf_config tc = small_cfg("16");
-  set(&tc, "data.n=64");
-  set(&tc, "train.batch=16");
+  gf_t_set(&tc, "data.n=64");
+  gf_t_set(&tc, "train.batch=16");
   expect("gf_train resume from a generator file", gf_train(&tc, &o), GF_EFORMAT, "not a ganforge training checkpoint",
          NULL, NULL);
   /* nothing there */
@@ -770,13 +760,13 @@ static void test_report_gif(void) {
   PATH(run, "%s/report_run", tmp);
   gf_config c;
   gf_preset_apply(&c, "mlp-shapes");
-  set(&c, "data.n=96");
-  set(&c, "train.batch=32");
-  set(&c, "train.epochs=3");
-  set(&c, "train.grid=16");
-  set(&c, "train.nrow=4");
-  set(&c, "model.g_hidden=64,128");
-  set(&c, "model.d_hidden=128,64");
+  gf_t_set(&c, "data.n=96");
+  gf_t_set(&c, "train.batch=32");
+  gf_t_set(&c, "train.epochs=3");
+  gf_t_set(&c, "train.grid=16");
+  gf_t_set(&c, "train.nrow=4");
+  gf_t_set(&c, "model.g_hidden=64,128");
+  gf_t_set(&c, "model.d_hidden=128,64");
   CHECK(train(&c, run, NULL) == 0, "3-epoch run failed");
   /* grid of 16 28x28 samples, 4 per row, upscaled 2x, 2-pixel padding */
   const int G = 4 * (28 * 2 + 2) + 2;

@@ -30,28 +30,17 @@
 static const gf__ops *O;
 static char tmp[2048];
 
-static void set(gf_config *c, const char *kv) {
-  int rc = gf_config_set_kv(c, kv);
-  if (rc < 0) { fprintf(stderr, "config %s: %s\n", kv, gf_last_error()); exit(2); }
-}
-
-static float *host_copy(const float *dev, long n) {
-  float *h = malloc(sizeof(float) * (size_t)(n ? n : 1));
-  O->to_host(h, dev, sizeof(float) * (size_t)n);
-  return h;
-}
-
 /* a ring8 GAN (G Linear-BN-ReLU x2, D maxout) small enough to check on the host */
 static gf_config tiny_cfg(double ema) {
   gf_config c;
   gf_preset_apply(&c, "ring8");
-  set(&c, "model.g_hidden=16,16");
-  set(&c, "model.d_hidden=8,8");
-  set(&c, "model.d_pieces=2");
-  set(&c, "train.batch=20");
-  set(&c, "data.n=200");
-  set(&c, "train.grid=16");
-  set(&c, "train.lr=1e-3");
+  gf_t_set(&c, "model.g_hidden=16,16");
+  gf_t_set(&c, "model.d_hidden=8,8");
+  gf_t_set(&c, "model.d_pieces=2");
+  gf_t_set(&c, "train.batch=20");
+  gf_t_set(&c, "data.n=200");
+  gf_t_set(&c, "train.grid=16");
+  gf_t_set(&c, "train.lr=1e-3");
   c.train_ema = ema;
   return c;
 }
@@ -88,7 +77,7 @@ static void test_update_and_swap(void) {
   CHECK(gan.g_ema && !plain.g_ema, "train.ema 0.9 allocates the average, 0 does not");
   CHECK(nb > 0, "the test generator has BatchNorm statistics");
   double *avg = malloc(sizeof(double) * (size_t)np);
-  float *p = host_copy(gan.G.params, np);
+  float *p = gf_t_host_copy(O, gan.G.params, np);
   for (long i = 0; i < np; i++) avg[i] = p[i];
   free(p);
   float *x = malloc(sizeof(float) * (size_t)c.train_batch * 2);
@@ -101,7 +90,7 @@ static void test_update_and_swap(void) {
     CHECK(gf__gan_d_step(&gan, gan.xr) == 0 && gf__gan_g_step(&gan) == 0, "step %d: %s", s, gf_last_error());
     CHECK(gf__gan_d_step(&plain, plain.xr) == 0 && gf__gan_g_step(&plain) == 0, "plain step %d", s);
     double d = gf__ema_decay(0.9, (long)s);
-    float *live = host_copy(gan.G.params, np), *got = host_copy(gan.g_ema, np);
+    float *live = gf_t_host_copy(O, gan.G.params, np), *got = gf_t_host_copy(O, gan.g_ema, np);
     double maxa = 0, moved = 0;
     for (long i = 0; i < np; i++) {
       avg[i] = d * avg[i] + (1 - d) * live[i];
@@ -116,17 +105,17 @@ static void test_update_and_swap(void) {
     free(got);
   }
   /* the average never feeds back into training */
-  float *a = host_copy(gan.G.params, np), *b = host_copy(plain.G.params, np);
+  float *a = gf_t_host_copy(O, gan.G.params, np), *b = gf_t_host_copy(O, plain.G.params, np);
   CHECK(!memcmp(a, b, sizeof(float) * (size_t)np), "live G weights depend on train.ema");
   free(b);
-  float *bufs = host_copy(gan.G.buffers, nb);
+  float *bufs = gf_t_host_copy(O, gan.G.buffers, nb);
 
   /* (c) swap in: params = average, BN statistics recomputed */
   CHECK(gf__gan_ema_enter(&gan) == 0, "ema_enter: %s", gf_last_error());
   CHECK(gf__gan_ema_enter(&gan) < 0, "a second ema_enter is refused");
-  float *in = host_copy(gan.G.params, np), *e = host_copy(gan.g_ema, np);
+  float *in = gf_t_host_copy(O, gan.G.params, np), *e = gf_t_host_copy(O, gan.g_ema, np);
   CHECK(!memcmp(in, e, sizeof(float) * (size_t)np), "after ema_enter G holds the average");
-  float *rb = host_copy(gan.G.buffers, nb), *eb = host_copy(gan.ema_buf, nb);
+  float *rb = gf_t_host_copy(O, gan.G.buffers, nb), *eb = gf_t_host_copy(O, gan.ema_buf, nb);
   CHECK(!memcmp(rb, eb, sizeof(float) * (size_t)nb), "ema_buf holds the recomputed statistics");
   CHECK(memcmp(rb, bufs, sizeof(float) * (size_t)nb) != 0, "BN statistics were not recomputed");
   /* first BN (layer 1) after Linear 2 -> 16 (layer 0): its running mean is the mean of z W^T + b
@@ -153,12 +142,12 @@ static void test_update_and_swap(void) {
   }
   CHECK(err <= 1e-5 * (1 + scale), "recomputed BN running mean off by %.3g (max |mean| %.3g, %d batches)", err, scale, K);
   gf__gan_ema_leave(&gan);
-  float *back = host_copy(gan.G.params, np), *bb = host_copy(gan.G.buffers, nb);
+  float *back = gf_t_host_copy(O, gan.G.params, np), *bb = gf_t_host_copy(O, gan.G.buffers, nb);
   CHECK(!memcmp(back, a, sizeof(float) * (size_t)np), "ema_leave restores the live weights bit for bit");
   CHECK(!memcmp(bb, bufs, sizeof(float) * (size_t)nb), "ema_leave restores the live BN statistics bit for bit");
   /* deterministic */
   CHECK(gf__gan_ema_enter(&gan) == 0, "second ema_enter");
-  float *rb2 = host_copy(gan.G.buffers, nb);
+  float *rb2 = gf_t_host_copy(O, gan.G.buffers, nb);
   CHECK(!memcmp(rb2, rb, sizeof(float) * (size_t)nb), "recomputed statistics differ between two calls");
   gf__gan_ema_leave(&gan);
   free(rb2);
@@ -193,17 +182,12 @@ static int same_tensors(const char *what, const char *fa_path, const char *fb_pa
   int n = 0;
   for (int i = 0; i < fa.n; i++) {
     const char *name = gf__st_name(&fa, i);
-    const uint8_t *da, *db;
-    int na, nb;
-    int64_t sa[GF_ST_MAXDIM], sb[GF_ST_MAXDIM];
-    if (gf__st_get(&fa, name, &da, &na, sa) || gf__st_get(&fb, name, &db, &nb, sb)) {
+    int same = gf_t_st_same(&fa, &fb, name);
+    if (same < 0) {
       CHECK(0, "%s: tensor %s missing", what, name);
       continue;
     }
-    size_t cnt = 1;
-    for (int d = 0; d < na; d++) cnt *= (size_t)sa[d];
-    CHECK(na == nb && !memcmp(sa, sb, sizeof(int64_t) * (size_t)na) && !memcmp(da, db, cnt * 4), "%s: tensor %s differs",
-          what, name);
+    CHECK(same, "%s: tensor %s differs", what, name);
     n++;
   }
   gf__st_close(&fa);
@@ -220,9 +204,9 @@ static int open_g(const char *path, gf__net *G) {
 
 static void test_runs(void) {
   gf_config c = tiny_cfg(0.99);
-  set(&c, "train.epochs=3");
-  set(&c, "train.report=0");
-  set(&c, "train.checkpoint_every=4");
+  gf_t_set(&c, "train.epochs=3");
+  gf_t_set(&c, "train.report=0");
+  gf_t_set(&c, "train.checkpoint_every=4");
   /* straight 17 steps (10 per epoch: into epoch 2) vs 7 + resume + 10 */
   char straight[2200], split[2200], ck[2300];
   snprintf(straight, sizeof straight, "%s/straight", tmp);
@@ -280,8 +264,8 @@ static void test_runs(void) {
      weights (so after 0 further steps generator == live weights); and one with it resumes
      with train.ema = 0 */
   gf_config p = tiny_cfg(0);
-  set(&p, "train.epochs=3");
-  set(&p, "train.report=0");
+  gf_t_set(&p, "train.epochs=3");
+  gf_t_set(&p, "train.report=0");
   char plain[2200];
   snprintf(plain, sizeof plain, "%s/plain", tmp);
   p.train_max_steps = 5;

@@ -24,20 +24,9 @@
 static const gf__ops *O;
 static char tmp[2048];
 
-static void set(gf_config *c, const char *kv) {
-  int rc = gf_config_set_kv(c, kv);
-  if (rc < 0) { fprintf(stderr, "config %s: %s\n", kv, gf_last_error()); exit(2); }
-}
-
-static float *host_copy(const float *dev, long n) {
-  float *h = malloc(sizeof(float) * (size_t)(n ? n : 1));
-  O->to_host(h, dev, sizeof(float) * (size_t)n);
-  return h;
-}
-
 /* |got - want| <= rtol * max|want| + atol, element by element; returns the worst scaled error. */
 static double compare(const char *what, const float *got_dev, const float *want_dev, long n, double rtol, double atol) {
-  float *g = host_copy(got_dev, n), *w = host_copy(want_dev, n);
+  float *g = gf_t_host_copy(O, got_dev, n), *w = gf_t_host_copy(O, want_dev, n);
   double maxw = 0, worst = 0;
   for (long i = 0; i < n; i++) maxw = fmax(maxw, fabs((double)w[i]));
   long bad = 0, first = -1;
@@ -172,36 +161,36 @@ static void test_equivalence(void) {
   gf_config c;
   /* MLP D without BatchNorm: the fused [real; fake] batch */
   gf_config_defaults(&c);
-  set(&c, "model.arch=mlp");
-  set(&c, "model.nz=6");
-  set(&c, "model.g_hidden=16");
-  set(&c, "model.g_norm=bn");
-  set(&c, "model.d_hidden=12,8");
-  set(&c, "model.d_act=lrelu");
-  set(&c, "train.batch=8");
-  set(&c, "model.pack=2");
+  gf_t_set(&c, "model.arch=mlp");
+  gf_t_set(&c, "model.nz=6");
+  gf_t_set(&c, "model.g_hidden=16");
+  gf_t_set(&c, "model.g_norm=bn");
+  gf_t_set(&c, "model.d_hidden=12,8");
+  gf_t_set(&c, "model.d_act=lrelu");
+  gf_t_set(&c, "train.batch=8");
+  gf_t_set(&c, "model.pack=2");
   equivalence_case("mlp (fused D batch)", &c, 2, 3, 3, 8, 1);
-  set(&c, "model.pack=4");
+  gf_t_set(&c, "model.pack=4");
   equivalence_case("mlp (fused D batch)", &c, 2, 3, 3, 8, 1);
   /* maxout D */
-  set(&c, "model.d_act=maxout");
-  set(&c, "model.d_pieces=3");
-  set(&c, "model.pack=2");
+  gf_t_set(&c, "model.d_act=maxout");
+  gf_t_set(&c, "model.d_pieces=3");
+  gf_t_set(&c, "model.pack=2");
   equivalence_case("mlp maxout", &c, 1, 4, 4, 12, 1);
 
   /* DCGAN 28x28x3 (the dcgan-stacked-mnist networks at width 4): BatchNorm in D, separate passes */
   gf_preset_apply(&c, "pacdcgan2-stacked-mnist");
-  set(&c, "model.ngf=4");
-  set(&c, "model.ndf=4");
-  set(&c, "model.nz=8");
-  set(&c, "train.batch=8");
+  gf_t_set(&c, "model.ngf=4");
+  gf_t_set(&c, "model.ndf=4");
+  gf_t_set(&c, "model.nz=8");
+  gf_t_set(&c, "train.batch=8");
   equivalence_case("dcgan 28x28x3 (BatchNorm D)", &c, 3, 28, 28, 8, 0);
-  set(&c, "model.pack=4");
+  gf_t_set(&c, "model.pack=4");
   equivalence_case("dcgan 28x28x3 (BatchNorm D)", &c, 3, 28, 28, 8, 0);
   /* 16x16 grey */
-  set(&c, "model.size=16");
-  set(&c, "model.nc=1");
-  set(&c, "model.pack=2");
+  gf_t_set(&c, "model.size=16");
+  gf_t_set(&c, "model.nc=1");
+  gf_t_set(&c, "model.pack=2");
   equivalence_case("dcgan 16x16x1", &c, 1, 16, 16, 6, 0);
 }
 
@@ -213,7 +202,7 @@ static void test_errors(void) {
   CHECK(gf_config_validate(&c) == 0, "pacdcgan2-stacked-mnist does not validate: %s", gf_last_error());
   CHECK(c.model_pack == 2 && c.train_batch == 64 && c.model_nc == 3 && !strcmp(c.data_name, "stacked-mnist"),
         "pacdcgan2-stacked-mnist: pack %d batch %d nc %d data %s", c.model_pack, c.train_batch, c.model_nc, c.data_name);
-  set(&c, "train.batch=63");
+  gf_t_set(&c, "train.batch=63");
   int rc = gf_config_validate(&c);
   CHECK(rc == GF_EUSAGE && strstr(gf_last_error(), "model.pack") && strstr(gf_last_error(), "63") &&
             strstr(gf_last_error(), "divisible"),
@@ -225,21 +214,21 @@ static void test_errors(void) {
         gf_last_error());
   /* the library entry below the config check */
   gf__gan g;
-  set(&c, "model.ngf=4");
-  set(&c, "model.ndf=4");
+  gf_t_set(&c, "model.ngf=4");
+  gf_t_set(&c, "model.ndf=4");
   rc = gf__gan_create(&g, &c, O, 3, 28, 28, 7, NULL);
   CHECK(rc == GF_EINVAL && strstr(gf_last_error(), "model.pack"), "gan_create B 7, pack 2: rc %d: %s", rc, gf_last_error());
   if (rc == 0) gf__gan_destroy(&g);
-  set(&c, "train.batch=64");
-  set(&c, "model.pack=0");
+  gf_t_set(&c, "train.batch=64");
+  gf_t_set(&c, "model.pack=0");
   rc = gf_config_validate(&c);
   CHECK(rc == GF_EUSAGE && strstr(gf_last_error(), "model.pack"), "pack 0: rc %d: %s", rc, gf_last_error());
-  set(&c, "model.pack=65");
+  gf_t_set(&c, "model.pack=65");
   rc = gf_config_validate(&c);
   CHECK(rc == GF_EUSAGE && strstr(gf_last_error(), "model.pack"), "pack 65: rc %d: %s", rc, gf_last_error());
   gf_preset_apply(&c, "cyclegan");
-  set(&c, "model.pack=2");
-  set(&c, "train.batch=2");
+  gf_t_set(&c, "model.pack=2");
+  gf_t_set(&c, "train.batch=2");
   rc = gf_config_validate(&c);
   CHECK(rc == GF_EUSAGE && strstr(gf_last_error(), "model.pack"), "cyclegan pack 2: rc %d: %s", rc, gf_last_error());
   /* the key is documented and defaults to off */
@@ -290,19 +279,19 @@ static void test_resume(void) {
   /* PacDCGAN2 at 16x16 on the built-in shapes (no download), 8 batches per epoch */
   gf_config c;
   gf_preset_apply(&c, "pacdcgan2-stacked-mnist");
-  set(&c, "data.name=shapes");
-  set(&c, "data.n=64");
-  set(&c, "data.size=16");
-  set(&c, "model.size=16");
-  set(&c, "model.nc=1");
-  set(&c, "model.ngf=4");
-  set(&c, "model.ndf=4");
-  set(&c, "model.nz=8");
-  set(&c, "train.batch=8");
-  set(&c, "train.epochs=3");
-  set(&c, "train.grid=4");
-  set(&c, "train.nrow=2");
-  set(&c, "train.report=0");
+  gf_t_set(&c, "data.name=shapes");
+  gf_t_set(&c, "data.n=64");
+  gf_t_set(&c, "data.size=16");
+  gf_t_set(&c, "model.size=16");
+  gf_t_set(&c, "model.nc=1");
+  gf_t_set(&c, "model.ngf=4");
+  gf_t_set(&c, "model.ndf=4");
+  gf_t_set(&c, "model.nz=8");
+  gf_t_set(&c, "train.batch=8");
+  gf_t_set(&c, "train.epochs=3");
+  gf_t_set(&c, "train.grid=4");
+  gf_t_set(&c, "train.nrow=2");
+  gf_t_set(&c, "train.report=0");
   char straight[2300], split[2300], path[2400], path2[2400];
   snprintf(straight, sizeof straight, "%s/straight", tmp);
   snprintf(split, sizeof split, "%s/split", tmp);

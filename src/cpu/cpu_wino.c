@@ -18,7 +18,8 @@
 #define PIECE 64 /* tiles of one tile row transformed together (row buffers on the stack) */
 #define TM 4     /* output tile side */
 #define TA 6     /* input tile side: TM + 3 - 1 */
-#define NX 36    /* TA * TA transformed values per tile */
+#define NX GF_WINO_NX /* TA * TA transformed values per tile */
+_Static_assert(TA * TA == NX, "Winograd tile size and GF_WINO_NX disagree");
 #define FB 64    /* (output, input) channel pairs per filter-transform block */
 
 /* A run of tiles inside one tile row: image n, tile row ty, tiles tx0 .. tx0 + nt - 1, stored at

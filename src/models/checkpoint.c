@@ -186,11 +186,13 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
       rc = gf__fail(GF_EMISMATCH, "%s: 'ema.G.buffers' is %s, the generator has %ld BatchNorm statistics", path,
                     has_ema_buf ? "present" : "missing", gan->G.nbuf);
     else if (gan->g_ema) {
+      gan->ema_buf_ok = 0; /* recomputed on first use, as in the run that wrote it */
       rc = load_flat(&f, "ema.G.params", gan->g_ema, gan->G.nparam, gan->ops);
       if (rc == 0 && has_ema_buf) rc = load_flat(&f, "ema.G.buffers", gan->ema_buf, gan->G.nbuf, gan->ops);
     }
   } else if (rc == 0 && gan->g_ema) {
     gan->ops->copy(gan->g_ema, gan->G.params, (size_t)gan->G.nparam);
+    gan->ema_buf_ok = 0;
   }
   double x;
   uint64_t u;

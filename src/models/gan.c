@@ -399,6 +399,7 @@ void gf__gan_ema_update(gf__gan *gan) {
   size_t n = (size_t)gan->G.nparam;
   gan->ops->scale(gan->g_ema, d, n);
   gan->ops->axpy(gan->g_ema, 1.0f - d, gan->G.params, n);
+  gan->ema_buf_ok = 0;
 }
 
 int gf__gan_ema_enter(gf__gan *gan) {
@@ -412,6 +413,10 @@ int gf__gan_ema_enter(gf__gan *gan) {
   o->copy(G->params, gan->g_ema, np);
   gan->ema_in = 1;
   if (!nb) return 0;
+  if (gan->ema_buf_ok) { /* picture, generator file and checkpoint of one step share them */
+    o->copy(G->buffers, gan->ema_buf, nb);
+    return 0;
+  }
   /* BatchNorm statistics of the averaged weights: momentum 1/k on the k-th batch makes the
      running statistics the mean of the k batch statistics so far */
   int B = gan->B, K = (GF_EMA_BN_SAMPLES + B - 1) / B;
@@ -439,6 +444,7 @@ int gf__gan_ema_enter(gf__gan *gan) {
   }
   for (int i = 0; i < G->n; i++) G->layers[i].momentum = mom[i];
   o->copy(gan->ema_buf, G->buffers, nb);
+  gan->ema_buf_ok = 1;
   o->free(z);
   gf__ctx_destroy(&ctx);
   return 0;

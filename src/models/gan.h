@@ -40,6 +40,7 @@ typedef struct gf__gan {
   float *ema_save;       /* [G.nparam + G.nbuf] live parameters and BN statistics while the average is in G */
   float *ema_buf;        /* [G.nbuf] BN running statistics recomputed for the average (gf__gan_ema_enter) */
   int ema_in;            /* the average is swapped into G */
+  int ema_buf_ok;        /* ema_buf belongs to the current average (reset by every update) */
   /* statistics of the last steps */
   float loss_d, loss_g, d_real, d_fake;
 } gf__gan;
