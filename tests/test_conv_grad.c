@@ -22,6 +22,8 @@ typedef struct spec {
   int wino;                       /* > 0: Winograd F(4x4,3x3) with blocks of this many tiles */
   int direct;                     /* 1: the direct loops (stride 1, few output channels) */
   int lib;                        /* 1: whole passes by the backend's library (oneDNN) when it has one */
+  int pwino;                      /* > 0: polyphase Winograd F(4x4,2x2) (4x4 stride 2 padding 1), tiles per block, */
+  int pw_passes;                  /*   for these passes (0: all; the others by the library) */
 } spec;
 
 static int out_hw(const spec *t, int *OH, int *OW) {
@@ -144,6 +146,12 @@ static void run(const spec *t, const char *what) {
   const long lib_before = gf__cpu_conv_lib_count();
   if (t->wino) net.layers[0].wino = t->wino;
   if (t->direct) { net.layers[0].direct = 1; net.layers[0].wino = 0; }
+  if (t->pwino) {
+    net.layers[0].pwino = t->pwino;
+    net.layers[0].pwino_passes = t->pw_passes ? t->pw_passes : 7;
+    net.layers[0].wino = net.layers[0].rows = 0;
+    net.layers[0].lib = t->pw_passes && o->conv_lib;
+  }
   CHECK(gf__net_finalize(&net) == 0, "%s: finalize", what);
   int OH, OW, OC = out_hw(t, &OH, &OW);
   CHECK(net.layers[0].out_c == OC && net.layers[0].out_h == OH && net.layers[0].out_w == OW, "%s: output shape %dx%dx%d, want %dx%dx%d",
@@ -192,7 +200,7 @@ static void run(const spec *t, const char *what) {
   for (size_t i = 0; i < nx; i++) acc_err = fmax(acc_err, fabs(dx2[i] - 2 * dxf[i]));
   CHECK(acc_err < 1e-4, "%s: input gradient does not accumulate (err %.3g)", what, acc_err);
   /* forward, input + weight gradients, input gradient again: all by the library, none lowered */
-  if (t->lib) CHECK(gf__cpu_conv_lib_count() - lib_before == 4, "%s: %ld passes by the library, want 4", what,
+  if (t->lib && !t->pwino) CHECK(gf__cpu_conv_lib_count() - lib_before == 4, "%s: %ld passes by the library, want 4", what,
                     gf__cpu_conv_lib_count() - lib_before);
   free(dx2); free(dxf);
   gf__ctx_destroy(&ctx);
@@ -240,6 +248,54 @@ int main(void) {
       snprintf(what, sizeof what, "conv2d winograd N%d C%d %dx%d OC%d p%d bias%d tiles%d", t.N, t.C, t.H, t.W, t.OC, t.p, t.bias, tb);
       run(&t, what);
     }
+  /* 4x4 stride 2 padding 1 by polyphase Winograd F(4x4, 2x2), Conv2d and ConvTranspose2d: output
+     sides that are and are not multiples of the tile (8, 6 -> 3, 14 -> 7), non-square, bias on
+     and off, blocks that split tile rows and images (3 tiles) or hold several (32), a tile row
+     longer than one transform piece (width 520: 65 tiles) */
+  static const int pconv[][7] = {
+    /* N C H W OC bias (conv input / convT output sides) */
+    {2, 2, 8, 8, 3, 0}, {3, 3, 6, 10, 2, 1}, {2, 2, 14, 14, 2, 0}, {1, 3, 16, 12, 4, 1}, {1, 2, 4, 520, 2, 0},
+  };
+  for (size_t i = 0; i < sizeof pconv / sizeof pconv[0]; i++)
+    for (int tb = 3; tb <= 32; tb += 29)
+      for (int kind = K_CONV; kind <= K_CONVT; kind++) {
+        const int *c = pconv[i];
+        spec t = {.kind = kind, .N = c[0], .C = c[1], .H = c[2], .W = c[3], .OC = c[4], .kh = 4, .kw = 4, .s = 2, .p = 1,
+                  .bias = c[5], .pwino = tb};
+        if (kind == K_CONVT) { t.H /= 2; t.W /= 2; } /* the transpose maps H/2 x W/2 back to H x W */
+        snprintf(what, sizeof what, "%s polyphase winograd N%d C%d %dx%d OC%d bias%d tiles%d",
+                 kind == K_CONV ? "conv2d" : "convt2d", t.N, t.C, t.H, t.W, t.OC, t.bias, tb);
+        run(&t, what);
+      }
+  /* some passes by Winograd, the others by the library (as planned beside oneDNN), or lowered */
+  for (int mask = 1; mask < 7; mask++)
+    for (int kind = K_CONV; kind <= K_CONVT; kind++) {
+      spec t = {.kind = kind, .N = 2, .C = 3, .H = 8, .W = 12, .OC = 2, .kh = 4, .kw = 4, .s = 2, .p = 1, .bias = 1,
+                .pwino = 16, .pw_passes = mask};
+      if (kind == K_CONVT) { t.H /= 2; t.W /= 2; }
+      snprintf(what, sizeof what, "%s polyphase winograd passes %d + library", kind == K_CONV ? "conv2d" : "convt2d", mask);
+      run(&t, what);
+    }
+  /* the planner picks it for DCGAN's layers (4x4 stride 2 padding 1, >= 32 channels, even sides):
+     beside oneDNN for the forward and weight-gradient passes of grids of whole 4x4 tiles, without
+     a library for every pass of every such layer */
+  {
+    const int lib = gf__ops_cpu()->conv_lib != NULL, two = 1 << GF_CONV_FWD | 1 << GF_CONV_BWD_W;
+    const int plan[][6] = {/* conv? C H OC k passes */
+                           {1, 32, 8, 32, 4, lib ? two : 7}, {1, 32, 7, 32, 4, 0}, {1, 3, 8, 32, 4, 0},
+                           {1, 32, 8, 32, 3, 0}, {1, 32, 12, 32, 4, lib ? 0 : 7}, {0, 32, 4, 32, 4, lib ? two : 7},
+                           {0, 32, 4, 3, 4, 0}};
+    for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
+      gf__net pn;
+      gf__net_init(&pn, gf__ops_cpu(), "P", plan[i][1], plan[i][2], plan[i][2]);
+      int rc = plan[i][0] ? gf__net_add_conv2d(&pn, plan[i][3], plan[i][4], plan[i][4], 2, 2, 1, 1, 0)
+                          : gf__net_add_convt2d(&pn, plan[i][3], plan[i][4], plan[i][4], 2, 2, 1, 1, 0, 0, 0);
+      const int got = pn.layers[0].pwino > 0 ? pn.layers[0].pwino_passes : 0;
+      CHECK(rc == 0 && got == plan[i][5], "plan %zu: %s C%d %dx%d OC%d k%d: polyphase winograd passes %d, want %d", i,
+            plan[i][0] ? "conv" : "convt", plan[i][1], plan[i][2], plan[i][2], plan[i][3], plan[i][4], got, plan[i][5]);
+      gf__net_free(&pn);
+    }
+  }
   /* direct loops: stride 1, 1-4 output channels, paddings 0..3, widths across a 256 block */
   static const int dconv[][9] = {
     /* N C H W OC k s p bias */

@@ -119,8 +119,10 @@ expect_has "run folder without generator: message" "$ERR" 'empty_run/generator.s
 
 # ---- classifier-space metrics (fid-/kid-/pr-/score-shapes) and train.eval_metric ---------------------
 PNGTOOL="python3 ${GF_SRC:-$(dirname "$0")/..}/tests/runs_png.py"
+# (the decaying rate settles the last epochs: at a constant rate the final accuracy of so small a
+# run swings between 0.85 and 0.99 with the last bits of the convolutions' rounding)
 timeout 300 "$GF" train classifier-shapes --out "$T/cls" --set data.n=2048 --set data.size=16 --set model.ndf=16 \
-  --set train.batch=64 --epochs 6 --quiet
+  --set train.batch=64 --set train.lr_decay=1.004 --epochs 6 --quiet
 expect_eq "train a small classifier-shapes" "$?" 0
 acc=$(tail -n 1 "$T/cls/accuracy.csv" | cut -d, -f2)
 expect_eq "classifier-shapes test accuracy $acc >= 0.9" "$(awk -v a="$acc" 'BEGIN { print (a >= 0.9) ? "yes" : "no" }')" yes

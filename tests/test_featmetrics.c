@@ -157,6 +157,9 @@ static void test_classifier(void) {
   gf_config_set_kv(&c, "model.ndf=16");
   gf_config_set_kv(&c, "train.batch=64");
   gf_config_set_kv(&c, "train.epochs=6");
+  /* a decaying rate settles the last epochs: at a constant 1e-3 this small run's final test
+     accuracy swings between 0.85 and 0.99 with the last bits of the convolutions' rounding */
+  gf_config_set_kv(&c, "train.lr_decay=1.004");
   gf_train_opts o = {dir, NULL, NULL, NULL, NULL};
   int rc = gf_train(&c, &o);
   CHECK(rc == 0, "train classifier-shapes: %s", gf_last_error());

@@ -36,6 +36,9 @@ enum { GF_CONV_FWD, GF_CONV_BWD_DATA, GF_CONV_BWD_W };
 #define GF_WINO_NX 36 /* F(4x4, 3x3): 6x6 transformed values per tile */
 #define GF_WINO_WS_FLOATS(IC, OC, tb) ((size_t)GF_WINO_NX * ((size_t)(IC) * (OC) + ((size_t)(IC) + (OC)) * (size_t)(tb)))
 #define GF_WINO_MAX_TB 1024
+#define GF_PWINO_NX 25 /* polyphase F(4x4, 2x2): 5x5 transformed values per tile */
+#define GF_PWINO_WS_FLOATS(IC, OC, tb) \
+  ((size_t)GF_PWINO_NX * (4 * (size_t)(IC) * (OC) + (4 * (size_t)(IC) + (OC)) * (size_t)(tb)))
 #define GF_DIRECT_MAX_OC 4
 
 typedef struct gf__ops {
@@ -117,6 +120,17 @@ typedef struct gf__ops {
                    int flip, float beta, float *ws, int tb);
   void (*wino_dw)(float *dw, const float *x, const float *dy, int N, int IC, int H, int W, int OC, int ph, int pw,
                   float *ws, int tb);
+  /* 4x4 stride-2 padding-1 convolutions over even H x W by polyphase Winograd F(4x4, 2x2) (may
+     be NULL: conv.c then uses the library or im2col), weights w [OC, IC, 4, 4]:
+     pwino_fwd: y [N, OC, H/2, W/2] (beta 0: =, beta 1: +=) the convolution of x [N, IC, H, W];
+     pwino_bwd_data: dx [N, IC, H, W] (= / +=) its input gradient for dy [N, OC, H/2, W/2];
+     pwino_dw: dw += its weight gradient. Tiles go tb (<= 1024) at a time through ws:
+     GF_PWINO_WS_FLOATS(IC, OC, tb) floats. */
+  void (*pwino_fwd)(float *y, const float *x, const float *w, int N, int IC, int H, int W, int OC, float beta,
+                    float *ws, int tb);
+  void (*pwino_bwd_data)(float *dx, const float *dy, const float *w, int N, int IC, int H, int W, int OC, float beta,
+                         float *ws, int tb);
+  void (*pwino_dw)(float *dw, const float *x, const float *dy, int N, int IC, int H, int W, int OC, float *ws, int tb);
   /* Direct stride-1 convolutions into OC <= GF_DIRECT_MAX_OC channels, kh, kw <= 16 (may be
      NULL: conv.c then uses im2col): y [N, OC, OH, OW] = conv(x, w [OC, C, kh, kw]) (written);
      dx [N, C, H, W] += its input gradient; dw += its weight gradient. */

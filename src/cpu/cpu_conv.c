@@ -168,11 +168,6 @@ void gf__cpu_reflect_pad_bwd(float *dx, const float *dy, int NC, int H, int W, i
    col2im move it through memory for a handful of multiply-adds per element. These loops read
    the input rows directly: every (c, i, j) tap adds w * (a shifted input row) to OC row
    accumulators held in L1. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define GF_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
-#else
-#define GF_CLONES
-#endif
 #define DBLK 256 /* output columns per accumulator block */
 
 /* acc[oc][0..nx) = sum_{c,i,j} w[oc, c, i, j] x[c, oy - ph + i, ox0 + k - pw + j] (zero outside). */

@@ -4,6 +4,14 @@
 
 #include "core/ops.h"
 
+/* Hot element-wise kernels are compiled for several instruction sets and picked at load time.
+   With -std=c11 GCC does not contract a*b+c into FMA, so every clone computes identical bits. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define GF_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define GF_CLONES
+#endif
+
 void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g);
 void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g);
 void gf__cpu_swap01(float *dst, const float *src, int A, int B, int S, float beta);
@@ -13,6 +21,14 @@ void gf__cpu_wino_fwd(float *y, const float *x, const float *w, int N, int IC, i
                       int flip, float beta, float *ws, int tb);
 void gf__cpu_wino_dw(float *dw, const float *x, const float *dy, int N, int IC, int H, int W, int OC, int ph, int pw,
                      float *ws, int tb);
+/* The count GEMMs of a Winograd block over the threads (cpu_wino.c; also cpu_pwino.c). */
+void gf__cpu_gemm_batch(int count, int tb, int M, int N, int K, const float *A, size_t as, int lda, const float *B,
+                        size_t bs, int ldb, float beta, float *C, size_t cs, int ldc);
+void gf__cpu_pwino_fwd(float *y, const float *x, const float *w, int N, int IC, int H, int W, int OC, float beta,
+                       float *ws, int tb);
+void gf__cpu_pwino_bwd_data(float *dx, const float *dy, const float *w, int N, int IC, int H, int W, int OC, float beta,
+                            float *ws, int tb);
+void gf__cpu_pwino_dw(float *dw, const float *x, const float *dy, int N, int IC, int H, int W, int OC, float *ws, int tb);
 void gf__cpu_conv_direct_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
 void gf__cpu_conv_direct_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
 void gf__cpu_conv_direct_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);

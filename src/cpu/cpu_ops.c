@@ -12,13 +12,6 @@
 /* Element-wise loops go parallel only when there is enough work to pay for the threads. */
 #define PAR_MIN 32768
 
-/* Hot element-wise kernels are compiled for several instruction sets and picked at load time.
-   With -std=c11 GCC does not contract a*b+c into FMA, so every clone computes identical bits. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define GF_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
-#else
-#define GF_CLONES
-#endif
 
 /* Splits [0, n) into one contiguous chunk per thread and runs fn on each. */
 #define PAR_CHUNKS(n, body)                                                                     \
@@ -478,6 +471,7 @@ static const gf__ops cpu_ops = {
   .adam = cpu_adam, .sgd = cpu_sgd,
   .im2col = gf__cpu_im2col, .col2im = gf__cpu_col2im, .swap01 = gf__cpu_swap01,
   .wino_fwd = gf__cpu_wino_fwd, .wino_dw = gf__cpu_wino_dw,
+  .pwino_fwd = gf__cpu_pwino_fwd, .pwino_bwd_data = gf__cpu_pwino_bwd_data, .pwino_dw = gf__cpu_pwino_dw,
   .direct_fwd = gf__cpu_conv_direct_fwd, .direct_bwd_data = gf__cpu_conv_direct_bwd_data,
   .direct_bwd_w = gf__cpu_conv_direct_bwd_w,
 #ifdef GF_HAVE_DNNL

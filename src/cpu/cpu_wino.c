@@ -45,6 +45,20 @@ static int segments(seg *s, int cap, long t0, long t1, int TH, int TW) {
   return k;
 }
 
+/* The count GEMMs of a Winograd block, split over the threads (OpenBLAS single-threaded inside),
+   or threaded GEMMs one after the other when there is one thread (shared with cpu_pwino.c).
+   C[x] = A[x] op(B[x]) + beta C[x] (op: transposed when tb). */
+void gf__cpu_gemm_batch(int count, int tb, int M, int N, int K, const float *A, size_t as, int lda, const float *B,
+                        size_t bs, int ldb, float beta, float *C, size_t cs, int ldc) {
+  const int nt = omp_get_max_threads();
+  if (nt > 1) openblas_set_num_threads(1);
+  #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+  for (int x = 0; x < count; x++)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A + (size_t)x * as, lda,
+                B + (size_t)x * bs, ldb, beta, C + (size_t)x * cs, ldc);
+  if (nt > 1) openblas_set_num_threads(nt);
+}
+
 /* r[0..5] = G x for x = (x0, x1, x2): G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
    1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]. */
 #define G_APPLY(r0, r1, r2, r3, r4, r5, x0, x1, x2)                     \
@@ -233,19 +247,6 @@ static void output_segment(float *yp, int OH, int OW, const float *M, size_t ms,
   }
 }
 
-/* The 36 GEMMs of a block, split over the threads (OpenBLAS single-threaded inside), or threaded
-   GEMMs one after the other when there is one thread. C[xi] = A[xi] op(B[xi]) + beta C[xi]. */
-static void gemm_nx(int tb, int M, int N, int K, const float *A, size_t as, int lda, const float *B, size_t bs,
-                    int ldb, float beta, float *C, size_t cs, int ldc) {
-  const int nt = omp_get_max_threads();
-  if (nt > 1) openblas_set_num_threads(1);
-  #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int x = 0; x < NX; x++)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A + (size_t)x * as, lda,
-                B + (size_t)x * bs, ldb, beta, C + (size_t)x * cs, ldc);
-  if (nt > 1) openblas_set_num_threads(nt);
-}
-
 #define MAXSEG GF_WINO_MAX_TB /* a block of tb tiles has at most tb segments */
 
 void gf__cpu_wino_fwd(float *y, const float *x, const float *w, int N, int IC, int H, int W, int OC, int ph, int pw,
@@ -264,7 +265,7 @@ void gf__cpu_wino_fwd(float *y, const float *x, const float *w, int N, int IC, i
     for (int i = 0; i < IC; i++)
       for (int k = 0; k < ns; k++)
         input_segment(V + (size_t)i * TB, vs, x + ((size_t)sg[k].n * IC + i) * H * W, H, W, ph, pw, &sg[k]);
-    gemm_nx(0, OC, nb, IC, U, (size_t)OC * IC, IC, V, vs, TB, 0.0f, M, ms, TB);
+    gf__cpu_gemm_batch(NX, 0, OC, nb, IC, U, (size_t)OC * IC, IC, V, vs, TB, 0.0f, M, ms, TB);
     #pragma omp parallel for collapse(2) if ((long)OC * nb * NX > PAR_MIN) schedule(static)
     for (int o = 0; o < OC; o++)
       for (int k = 0; k < ns; k++)
@@ -292,7 +293,7 @@ void gf__cpu_wino_dw(float *dw, const float *x, const float *dy, int N, int IC, 
       for (int k = 0; k < ns; k++)
         grad_segment(Z + (size_t)o * TB, zs, dy + ((size_t)sg[k].n * OC + o) * OH * OW, OH, OW, &sg[k]);
     /* D[xi] [OC, IC] (+)= Z[xi] [OC, nb] . V[xi]^T [nb, IC] */
-    gemm_nx(1, OC, IC, nb, Z, zs, TB, V, vs, TB, t0 ? 1.0f : 0.0f, D, (size_t)OC * IC, IC);
+    gf__cpu_gemm_batch(NX, 1, OC, IC, nb, Z, zs, TB, V, vs, TB, t0 ? 1.0f : 0.0f, D, (size_t)OC * IC, IC);
   }
   filter_transform_adj(dw, D, OC, IC);
 }

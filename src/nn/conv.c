@@ -3,21 +3,32 @@
    fields of `chunk` images into col [IC*kh*kw, chunk*OH*OW], so the weight multiplies all of
    them at once (a few large GEMMs instead of many thin ones). ConvTranspose2d is the adjoint:
    sgemm into col, then col2im scatters into the output. A layer marked `lib` hands each pass
-   whole to the backend's vendor library first (CPU: oneDNN) and lowers it only if that declines. */
+   whole to the backend's vendor library first (CPU: oneDNN) and lowers it only if that declines;
+   a layer with `pwino` runs the passes in its mask as polyphase Winograd (4x4 stride 2 padding 1). */
 #include "nn/nn.h"
 
-static size_t conv_need(const gf__layer *l, int chunk) {
+/* Work space of the im2col lowering (or of Winograd F(4x4,3x3)). */
+static size_t lowered_need(const gf__layer *l, int chunk) {
   const gf__conv_geom *g = &l->geom;
   size_t K = (size_t)g->C * g->kh * g->kw, P = (size_t)g->OH * g->OW;
   if (l->kind == GF_LAYER_CONV && l->direct) return 0;
-  if (l->kind == GF_LAYER_CONV && l->wino > 0) {
-    size_t f = GF_WINO_WS_FLOATS(g->C, l->out_c, l->wino);
-    (void)chunk;
-    return f;
-  }
+  if (l->kind == GF_LAYER_CONV && l->wino > 0) return GF_WINO_WS_FLOATS(g->C, l->out_c, l->wino);
   if (l->rows > 0 && l->rows < g->OH) return K * (size_t)l->rows * g->OW; /* one band of col */
   if (l->kind == GF_LAYER_CONV) return (K + (size_t)l->out_c) * chunk * P; /* col + [OC, chunk*P] */
   return (K + (size_t)l->in_c) * chunk * P;                                /* col + [IC, chunk*Pin] */
+}
+
+#define PW_ALL (1 << GF_CONV_FWD | 1 << GF_CONV_BWD_DATA | 1 << GF_CONV_BWD_W)
+
+/* Whether pass (GF_CONV_*, of the conv or the transpose's adjoint) runs as polyphase Winograd. */
+static int pw(const gf__layer *l, int pass) { return l->pwino > 0 && (l->pwino_passes >> pass & 1); }
+
+static size_t conv_need(const gf__layer *l, int chunk) {
+  if (l->pwino <= 0) return lowered_need(l, chunk);
+  size_t p = GF_PWINO_WS_FLOATS(l->geom.C, l->kind == GF_LAYER_CONV ? l->out_c : l->in_c, l->pwino);
+  if (l->pwino_passes == PW_ALL) return p;
+  size_t low = lowered_need(l, chunk); /* the other passes are lowered if the library declines */
+  return p > low ? p : low;
 }
 
 size_t gf__conv_ws_floats(const gf__layer *l, int chunk) { return conv_need(l, chunk); }
@@ -40,6 +51,11 @@ void gf__conv2d_forward(const gf__ops *o, float *out, const float *inp, const fl
   const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
   if (l->direct) {
     o->direct_fwd(out, inp, w, B, OC, g);
+    if (b) o->bias_fwd(out, b, B, OC, P);
+    return;
+  }
+  if (pw(l, GF_CONV_FWD)) {
+    o->pwino_fwd(out, inp, w, B, g->C, g->H, g->W, OC, 0.0f, ws, l->pwino);
     if (b) o->bias_fwd(out, b, B, OC, P);
     return;
   }
@@ -91,6 +107,15 @@ void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, co
     if (dinp) o->direct_bwd_data(dinp, dout, w, B, OC, g);
     return;
   }
+  if (dinp && pw(l, GF_CONV_BWD_DATA)) {
+    o->pwino_bwd_data(dinp, dout, w, B, g->C, g->H, g->W, OC, 1.0f, ws, l->pwino);
+    dinp = NULL;
+  }
+  if (dw && pw(l, GF_CONV_BWD_W)) {
+    o->pwino_dw(dw, inp, dout, B, g->C, g->H, g->W, OC, ws, l->pwino);
+    dw = NULL;
+  }
+  if (!dw && !dinp) return;
   if (l->wino > 0) {
     /* dx += the convolution of dY (padding 2 - p) with the flipped, transposed weights */
     if (dinp) o->wino_fwd(dinp, dout, w, B, OC, g->OH, g->OW, g->C, 2 - g->ph, 2 - g->pw, 1, 1.0f, ws, l->wino);
@@ -143,6 +168,11 @@ void gf__convt2d_forward(const gf__ops *o, float *out, const float *inp, const f
   const int IC = l->in_c, OC = l->out_c, K = OC * g->kh * g->kw, P = g->OH * g->OW;
   const long in_sz = (long)IC * P, out_sz = (long)OC * g->H * g->W;
   /* the adjoint conv has OC = IC outputs, and the forward of the transpose is its input gradient */
+  if (pw(l, GF_CONV_BWD_DATA)) {
+    o->pwino_bwd_data(out, inp, w, B, g->C, g->H, g->W, IC, 0.0f, ws, l->pwino);
+    if (b) o->bias_fwd(out, b, B, OC, g->H * g->W);
+    return;
+  }
   if (l->lib && o->conv_lib(GF_CONV_BWD_DATA, out, inp, w, B, IC, g, 0.0f) == 0) {
     if (b) o->bias_fwd(out, b, B, OC, g->H * g->W);
     return;
@@ -180,6 +210,15 @@ void gf__convt2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, c
   if (db) o->bias_bwd(db, dout, B, OC, g->H * g->W);
   if (!dw && !dinp) return;
   /* of the adjoint conv (x = dout, dy = inp, OC = IC): the input gradient is its forward */
+  if (dinp && pw(l, GF_CONV_FWD)) {
+    o->pwino_fwd(dinp, dout, w, B, g->C, g->H, g->W, IC, 1.0f, ws, l->pwino);
+    dinp = NULL;
+  }
+  if (dw && pw(l, GF_CONV_BWD_W)) {
+    o->pwino_dw(dw, dout, inp, B, g->C, g->H, g->W, IC, ws, l->pwino);
+    dw = NULL;
+  }
+  if (!dw && !dinp) return;
   if (l->lib && (!dw || o->conv_lib(GF_CONV_BWD_W, dw, dout, inp, B, IC, g, 1.0f) == 0)) {
     if (!dinp || o->conv_lib(GF_CONV_FWD, dinp, dout, w, B, IC, g, 1.0f) == 0) return;
     dw = NULL;

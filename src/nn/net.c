@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
@@ -99,6 +100,31 @@ int gf__net_add_batchnorm(gf__net *net, int affine, float eps, float momentum) {
    F(4x4, 3x3) (4x fewer multiply-adds; below it the transforms cost more than they save). */
 #define GF_WINO_MIN_C 32
 
+/* 4x4 stride-2 padding-1 layers over an even grid with at least GF_WINO_MIN_C channels on both
+   sides run as polyphase Winograd F(4x4, 2x2) (cpu_pwino.c: 2.56x fewer multiply-adds); g is the
+   convolution (for a ConvTranspose2d, its adjoint), oc its outputs. Sets l->pwino (tiles per
+   block, 0: none) and the passes it takes. Against oneDNN's near-peak kernels it wins only the
+   forward and weight-gradient passes of grids that are whole 4x4 tiles (docs/BENCHMARKS.md:
+   13-25% less time per pass); without a library it takes every pass. GANFORGE_PWINO=0 in the
+   environment turns it off, GANFORGE_PWINO=all makes it take every pass (to compare). */
+static void plan_pwino(const gf__net *net, gf__layer *l, int oc) {
+  const gf__ops *o = net->ops;
+  const gf__conv_geom *g = &l->geom;
+  l->pwino = l->pwino_passes = 0;
+  if (g->kh != 4 || g->kw != 4 || g->sh != 2 || g->sw != 2 || g->ph != 1 || g->pw != 1 || g->H % 2 || g->W % 2 ||
+      g->C < GF_WINO_MIN_C || oc < GF_WINO_MIN_C || !o->pwino_fwd || !o->pwino_bwd_data || !o->pwino_dw)
+    return;
+  const char *env = getenv("GANFORGE_PWINO");
+  if (env && strcmp(env, "0") == 0) return;
+  const int all = 1 << GF_CONV_FWD | 1 << GF_CONV_BWD_DATA | 1 << GF_CONV_BWD_W;
+  if (!o->conv_lib || (env && strcmp(env, "all") == 0)) l->pwino_passes = all;
+  else if (g->OH % 4 == 0 && g->OW % 4 == 0) l->pwino_passes = 1 << GF_CONV_FWD | 1 << GF_CONV_BWD_W;
+  if (!l->pwino_passes) return;
+  long tb = GF_CONV_BAND_TARGET / ((long)GF_PWINO_NX * (4L * g->C + oc)) / 16 * 16;
+  l->pwino = tb < 32 ? 32 : tb > GF_WINO_MAX_TB ? GF_WINO_MAX_TB : (int)tb;
+  if (l->pwino_passes == all) l->rows = 0; /* no pass is lowered: no bands */
+}
+
 static void plan_chunk(gf__layer *l) {
   l->rows = 0;
   long per = (long)gf__conv_ws_floats(l, 1);
@@ -139,6 +165,7 @@ int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int
   l->direct = sh == 1 && sw == 1 && oc <= GF_DIRECT_MAX_OC && kh <= 16 && kw <= 16 && ow >= 16 &&
               (long)l->in_c * kh * kw >= 64 && net->ops->direct_fwd && net->ops->direct_bwd_data && net->ops->direct_bwd_w;
   if (l->direct) l->wino = 0;
+  plan_pwino(net, l, oc);
   l->lib = net->ops->conv_lib && !l->wino && !l->direct && !l->rows;
   return 0;
 }
@@ -161,6 +188,7 @@ int gf__net_add_convt2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, in
   l->w_n = (long)l->in_c * oc * kh * kw;
   l->b_n = bias ? oc : 0;
   plan_chunk(l);
+  plan_pwino(net, l, l->in_c);
   l->lib = net->ops->conv_lib && !l->rows;
   return 0;
 }

@@ -51,6 +51,8 @@ typedef struct gf__layer {
   int chunk;                 /* CONV/CONVT: samples per im2col + sgemm batch */
   int direct;                /* CONV: stride 1 into <= GF_DIRECT_MAX_OC channels by the direct loops */
   int wino;                  /* CONV: > 0: 3x3 stride 1 by Winograd F(4x4,3x3), this many tiles per block */
+  int pwino;                 /* CONV, CONVT: > 0: 4x4 stride 2 padding 1 by polyphase Winograd F(4x4,2x2), tiles per block, */
+  int pwino_passes;          /*   for the passes (1 << GF_CONV_FWD / _BWD_DATA / _BWD_W of the conv or adjoint) in this mask */
   int rows;                  /* CONV/CONVT: rows of geom.OH per im2col band (chunk 1); geom.OH: no bands */
   int lib;                   /* CONV/CONVT: passes go whole to ops.conv_lib (im2col only if it declines) */
   int pad[4];                /* REFLPAD: top, bottom, left, right */
