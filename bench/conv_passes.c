@@ -27,7 +27,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < nx; i++) x[i] = (float)(i % 7) - 3;
     for (size_t i = 0; i < ny; i++) y[i] = (float)(i % 5) - 2;
     for (size_t i = 0; i < nw; i++) w[i] = 0.01f * ((float)(i % 3) - 1);
-    int tb = (int)((4L << 20) / (25L * (4 * C + OC)) / 16 * 16); /* as plan_pwino */
+    int tb = (int)((4L << 20) / (25L * 4 * (C + OC)) / 16 * 16); /* as plan_pwino */
     tb = tb < 32 ? 32 : tb > GF_WINO_MAX_TB ? GF_WINO_MAX_TB : tb;
     float *ws = malloc(GF_PWINO_WS_FLOATS(C, OC, tb) * 4);
     double t[2][3];

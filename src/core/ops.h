@@ -38,7 +38,7 @@ enum { GF_CONV_FWD, GF_CONV_BWD_DATA, GF_CONV_BWD_W };
 #define GF_WINO_MAX_TB 1024
 #define GF_PWINO_NX 25 /* polyphase F(4x4, 2x2): 5x5 transformed values per tile */
 #define GF_PWINO_WS_FLOATS(IC, OC, tb) \
-  ((size_t)GF_PWINO_NX * (4 * (size_t)(IC) * (OC) + (4 * (size_t)(IC) + (OC)) * (size_t)(tb)))
+  ((size_t)GF_PWINO_NX * 4 * ((size_t)(IC) * (OC) + ((size_t)(IC) + (OC)) * (size_t)(tb)))
 #define GF_DIRECT_MAX_OC 4
 
 typedef struct gf__ops {

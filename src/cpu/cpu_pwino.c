@@ -155,46 +155,30 @@ static inline void tile_at(long t, int TH, int TW, int *n, int *y, int *x) {
   *x = TM * (int)(t % TW);
 }
 
-/* d[TA r + c][k] = the grid patch of side S at (y, x) of plane pl through g (zero outside). */
-#define GATHER(d, k, S, pl, g, y, x)                                                                  \
-  do {                                                                                                \
-    const int ry_ = (y) * (g)->s + (g)->oy, rx_ = (x) * (g)->s + (g)->ox, sp_ = (S - 1) * (g)->s;     \
-    if (ry_ >= 0 && rx_ >= 0 && ry_ + sp_ < (g)->H && rx_ + sp_ < (g)->W) { /* inside: no tests */    \
-      const float *b_ = (pl) + (size_t)ry_ * (g)->W + rx_;                                            \
-      for (int r_ = 0; r_ < S; r_++)                                                                  \
-        for (int c_ = 0; c_ < S; c_++) d[S * r_ + c_][k] = b_[(size_t)r_ * (g)->s * (g)->W + c_ * (g)->s]; \
-    } else {                                                                                          \
-      for (int r_ = 0; r_ < S; r_++) {                                                                \
-        const int yy_ = ry_ + r_ * (g)->s;                                                            \
-        for (int c_ = 0; c_ < S; c_++) {                                                              \
-          const int xx_ = rx_ + c_ * (g)->s;                                                          \
-          d[S * r_ + c_][k] = yy_ >= 0 && yy_ < (g)->H && xx_ >= 0 && xx_ < (g)->W                   \
-                                  ? (pl)[(size_t)yy_ * (g)->W + xx_] : 0.0f;                          \
-        }                                                                                             \
-      }                                                                                               \
-    }                                                                                                 \
-  } while (0)
-
-/* V[xi][k] = (B^T d B)[xi] for the m <= JB tiles from t0, d their 5x5 patches of the planes
-   p + n * pst read through grid g (vs: floats between consecutive xi). */
-GF_CLONES static void input_tiles(float *restrict V, size_t vs, const float *p, size_t pst, const grid *g, long t0,
-                                  int m, int TH, int TW) {
-  float d[NX][JB], t[NX][JB];
-  for (int k = 0; k < m; k++) {
-    int n, y, x;
-    tile_at(t0 + k, TH, TW, &n, &y, &x);
-    GATHER(d, k, TA, p + (size_t)n * pst, g, y, x);
-  }
-  for (int c = 0; c < TA; c++) /* B^T d: down the columns */
-    for (int k = 0; k < m; k++)
-      BT_APPLY(t[c][k], t[TA + c][k], t[2 * TA + c][k], t[3 * TA + c][k], t[4 * TA + c][k], d[c][k], d[TA + c][k],
-               d[2 * TA + c][k], d[3 * TA + c][k], d[4 * TA + c][k]);
-  for (int r = 0; r < TA; r++) { /* (B^T d) B: along the rows */
-    float *v0 = V + (size_t)(TA * r) * vs, *v1 = v0 + vs, *v2 = v1 + vs, *v3 = v2 + vs, *v4 = v3 + vs;
-    const float *e0 = t[TA * r], *e1 = t[TA * r + 1], *e2 = t[TA * r + 2], *e3 = t[TA * r + 3], *e4 = t[TA * r + 4];
-    for (int k = 0; k < m; k++) BT_APPLY(v0[k], v1[k], v2[k], v3[k], v4[k], e0[k], e1[k], e2[k], e3[k], e4[k]);
-  }
+/* [lo, hi): the points i < S of a grid line whose plane coordinate a + i s lies in [0, n). */
+static inline void span(int a, int s, int n, int S, int *lo, int *hi) {
+  int l = a >= 0 ? 0 : (-a + s - 1) / s, h = a > n - 1 ? 0 : (n - 1 - a) / s + 1;
+  if (h > S) h = S;
+  *lo = l < h ? l : h;
+  *hi = h;
 }
+
+/* d[S r + c][k] = the S x S grid patch at (y, x) of plane pl through g (zero outside): a patch
+   inside the plane is copied without tests, one on its border is zeroed and its inside copied. */
+#define GATHER(d, k, S, pl, g, y, x)                                                                    \
+  do {                                                                                                  \
+    const int ry_ = (y) * (g)->s + (g)->oy, rx_ = (x) * (g)->s + (g)->ox;                               \
+    int r0_ = 0, r1_ = (S), c0_ = 0, c1_ = (S);                                                         \
+    if (ry_ < 0 || rx_ < 0 || ry_ + ((S) - 1) * (g)->s >= (g)->H || rx_ + ((S) - 1) * (g)->s >= (g)->W) { \
+      for (int i_ = 0; i_ < (S) * (S); i_++) d[i_][k] = 0.0f;                                           \
+      span(ry_, (g)->s, (g)->H, (S), &r0_, &r1_);                                                       \
+      span(rx_, (g)->s, (g)->W, (S), &c0_, &c1_);                                                       \
+    }                                                                                                   \
+    for (int r_ = r0_; r_ < r1_; r_++) {                                                                \
+      const float *row_ = (pl) + (size_t)(ry_ + r_ * (g)->s) * (g)->W;                                  \
+      for (int c_ = c0_; c_ < c1_; c_++) d[(S) * r_ + c_][k] = row_[rx_ + c_ * (g)->s];                 \
+    }                                                                                                   \
+  } while (0)
 
 /* Z[xi][k] = (A q A^T)[xi] for the m <= JB tiles from t0, q their 4x4 patches of the
    output-gradient planes dy + n * pst (OH x OW, zero beyond). */
@@ -253,14 +237,113 @@ GF_CLONES static void output_tiles(float *p, size_t pst, const grid *g, const fl
   }
 }
 
-/* The polyphase component c = 4 i + 2 by + bx of an H x W plane (a grid of H/2 + 1 rows). */
-static grid phase(int H, int W, int c) { return (grid){H, W, 2, ((c >> 1) & 1) - 1, (c & 1) - 1}; }
+/* The four polyphase components of the input from one gather: for the m <= JB tiles from t0 at
+   grid point (y, x), the 10x10 block of the H x W plane p + n * pst from (2y - 1, 2x - 1) (zero
+   outside) holds phase (by, bx)'s 5x5 patch at rows 2r + by, columns 2c + bx; phase ph = 2 by + bx
+   writes V + ph * phs, V[xi][k] = (B^T d B)[xi]. Whole rows of the input are read, not four
+   stride-2 passes over them. */
+GF_CLONES static void input_tiles_x(float *restrict V, size_t vs, size_t phs, const float *p, size_t pst, int H, int W,
+                                    long t0, int m, int TH, int TW) {
+  float d[4 * NX][JB], t[NX][JB];
+  const grid g = {H, W, 1, -1, -1};
+  for (int k = 0; k < m; k++) {
+    int n, y, x;
+    tile_at(t0 + k, TH, TW, &n, &y, &x);
+    GATHER(d, k, 2 * TA, p + (size_t)n * pst, &g, 2 * y, 2 * x);
+  }
+  for (int ph = 0; ph < 4; ph++) {
+    const int by = ph >> 1, bx = ph & 1;
+#define D10(r, c) d[2 * TA * (2 * (r) + by) + 2 * (c) + bx]
+    for (int c = 0; c < TA; c++) /* B^T d: down the columns */
+      for (int k = 0; k < m; k++)
+        BT_APPLY(t[c][k], t[TA + c][k], t[2 * TA + c][k], t[3 * TA + c][k], t[4 * TA + c][k], D10(0, c)[k],
+                 D10(1, c)[k], D10(2, c)[k], D10(3, c)[k], D10(4, c)[k]);
+#undef D10
+    for (int r = 0; r < TA; r++) { /* (B^T d) B: along the rows */
+      float *v0 = V + ph * phs + (size_t)(TA * r) * vs, *v1 = v0 + vs, *v2 = v1 + vs, *v3 = v2 + vs, *v4 = v3 + vs;
+      const float *e0 = t[TA * r], *e1 = t[TA * r + 1], *e2 = t[TA * r + 2], *e3 = t[TA * r + 3], *e4 = t[TA * r + 4];
+      for (int k = 0; k < m; k++) BT_APPLY(v0[k], v1[k], v2[k], v3[k], v4[k], e0[k], e1[k], e2[k], e3[k], e4[k]);
+    }
+  }
+}
+
+/* The input gradient's four phases from one gather: for the m <= JB tiles from t0, the 6x6
+   patch of dy (OH x OW, zero outside) from grid point (y - 1, x - 1); phase (by, bx) reads its
+   5x5 sub-patch from (1 - by, 1 - bx) and writes V + ph * phs, V[xi][k] = (B^T d B)[xi]. */
+GF_CLONES static void input_tiles4(float *restrict V, size_t vs, size_t phs, const float *dy, size_t pst, int OH,
+                                   int OW, long t0, int m, int TH, int TW) {
+  float d[(TA + 1) * (TA + 1)][JB], t[NX][JB];
+  const grid g = {OH, OW, 1, -1, -1};
+  for (int k = 0; k < m; k++) {
+    int n, y, x;
+    tile_at(t0 + k, TH, TW, &n, &y, &x);
+    GATHER(d, k, TA + 1, dy + (size_t)n * pst, &g, y, x);
+  }
+  for (int ph = 0; ph < 4; ph++) {
+    const int r0 = 1 - (ph >> 1), c0 = 1 - (ph & 1);
+#define D6(r, c) d[(TA + 1) * (r0 + (r)) + c0 + (c)]
+    for (int c = 0; c < TA; c++) /* B^T d: down the columns */
+      for (int k = 0; k < m; k++)
+        BT_APPLY(t[c][k], t[TA + c][k], t[2 * TA + c][k], t[3 * TA + c][k], t[4 * TA + c][k], D6(0, c)[k], D6(1, c)[k],
+                 D6(2, c)[k], D6(3, c)[k], D6(4, c)[k]);
+#undef D6
+    for (int r = 0; r < TA; r++) { /* (B^T d) B: along the rows */
+      float *v0 = V + ph * phs + (size_t)(TA * r) * vs, *v1 = v0 + vs, *v2 = v1 + vs, *v3 = v2 + vs, *v4 = v3 + vs;
+      const float *e0 = t[TA * r], *e1 = t[TA * r + 1], *e2 = t[TA * r + 2], *e3 = t[TA * r + 3], *e4 = t[TA * r + 4];
+      for (int k = 0; k < m; k++) BT_APPLY(v0[k], v1[k], v2[k], v3[k], v4[k], e0[k], e1[k], e2[k], e3[k], e4[k]);
+    }
+  }
+}
+
+/* The input gradient's four phases written together: for the m <= JB tiles from t0, phase
+   (by, bx)'s 4x4 tile A^T m A (m = M + ph * phs) holds dx rows 2(y + a) + 1 - by, columns
+   2(x + b) + 1 - bx: the four make the 8x8 block of dx (H x W) at (2y, 2x), written (beta 0) or
+   added (beta 1) row by row. */
+GF_CLONES static void output_tiles4(float *p, size_t pst, int H, int W, const float *restrict M, size_t ms, size_t phs,
+                                    long t0, int m, int TH, int TW, float beta) {
+  float u[TM * TA][JB], y[4][TM * TM][JB];
+  for (int ph = 0; ph < 4; ph++) {
+    const float *Mp = M + ph * phs;
+    for (int c = 0; c < TA; c++) { /* A^T m: down the columns */
+      const float *m0 = Mp + (size_t)c * ms, *m1 = m0 + TA * ms, *m2 = m1 + TA * ms, *m3 = m2 + TA * ms,
+                  *m4 = m3 + TA * ms;
+      for (int k = 0; k < m; k++)
+        AT_APPLY(u[c][k], u[TA + c][k], u[2 * TA + c][k], u[3 * TA + c][k], m0[k], m1[k], m2[k], m3[k], m4[k]);
+    }
+    for (int a = 0; a < TM; a++) { /* (A^T m) A: along the rows */
+      const float *e0 = u[TA * a], *e1 = u[TA * a + 1], *e2 = u[TA * a + 2], *e3 = u[TA * a + 3], *e4 = u[TA * a + 4];
+      float *y0 = y[ph][TM * a], *y1 = y[ph][TM * a + 1], *y2 = y[ph][TM * a + 2], *y3 = y[ph][TM * a + 3];
+      for (int k = 0; k < m; k++) AT_APPLY(y0[k], y1[k], y2[k], y3[k], e0[k], e1[k], e2[k], e3[k], e4[k]);
+    }
+  }
+  for (int k = 0; k < m; k++) {
+    int n, ty, tx;
+    tile_at(t0 + k, TH, TW, &n, &ty, &tx);
+    const int ry = 2 * ty, rx = 2 * tx, nr = H - ry < 2 * TM ? H - ry : 2 * TM, nc = W - rx < 2 * TM ? W - rx : 2 * TM;
+    float *blk = p + (size_t)n * pst + (size_t)ry * W + rx;
+    for (int rr = 0; rr < nr; rr++) {
+      const int a = rr >> 1, by = 1 - (rr & 1);
+      float *row = blk + (size_t)rr * W, v[2 * TM];
+      for (int cc = 0; cc < 2 * TM; cc++) v[cc] = y[2 * by + 1 - (cc & 1)][TM * a + (cc >> 1)][k];
+      if (beta == 0.0f) memcpy(row, v, sizeof(float) * (size_t)nc);
+      else for (int cc = 0; cc < nc; cc++) row[cc] += v[cc];
+    }
+  }
+}
+
+/* Blocks of at most tb (<= GF_WINO_MAX_TB) tiles, all about the same size: the last block of T
+   tiles in blocks of tb could be nearly empty, and the GEMMs of a block are split over the threads. */
+static int balanced(long T, int tb) {
+  if (tb > GF_WINO_MAX_TB) tb = GF_WINO_MAX_TB;
+  const long nblk = (T + tb - 1) / tb;
+  return nblk > 0 ? (int)((T + nblk - 1) / nblk) : tb;
+}
 
 void gf__cpu_pwino_fwd(float *y, const float *x, const float *w, int N, int IC, int H, int W, int OC, float beta,
                        float *ws, int TB) {
   const int OH = H / 2, OW = W / 2, TH = (OH + TM - 1) / TM, TW = (OW + TM - 1) / TM, C4 = 4 * IC;
   const long T = (long)N * TH * TW;
-  if (TB > GF_WINO_MAX_TB) TB = GF_WINO_MAX_TB;
+  TB = balanced(T, TB);
   float *U = ws, *V = U + (size_t)NX * OC * C4, *M = V + (size_t)NX * C4 * TB;
   const size_t vs = (size_t)C4 * TB, ms = (size_t)OC * TB;
   const grid out = {OH, OW, 1, 0, 0};
@@ -269,12 +352,11 @@ void gf__cpu_pwino_fwd(float *y, const float *x, const float *w, int N, int IC, 
     const long t1 = t0 + TB < T ? t0 + TB : T;
     const int nb = (int)(t1 - t0), nj = (nb + JB - 1) / JB;
     #pragma omp parallel for collapse(2) if ((long)C4 * nb * NX > PAR_MIN) schedule(static)
-    for (int c = 0; c < C4; c++)
+    for (int i = 0; i < IC; i++)
       for (int j = 0; j < nj; j++) {
-        const grid gi = phase(H, W, c);
         const int m = nb - j * JB < JB ? nb - j * JB : JB;
-        input_tiles(V + (size_t)c * TB + j * JB, vs, x + (size_t)(c >> 2) * H * W, (size_t)IC * H * W, &gi,
-                    t0 + j * JB, m, TH, TW);
+        input_tiles_x(V + (size_t)4 * i * TB + j * JB, vs, TB, x + (size_t)i * H * W, (size_t)IC * H * W, H, W,
+                      t0 + j * JB, m, TH, TW);
       }
     /* M[xi] [OC, nb] = U[xi] [OC, 4IC] . V[xi] [4IC, nb] */
     gf__cpu_gemm_batch(NX, 0, OC, nb, C4, U, (size_t)OC * C4, C4, V, vs, TB, 0.0f, M, ms, TB);
@@ -290,40 +372,37 @@ void gf__cpu_pwino_fwd(float *y, const float *x, const float *w, int N, int IC, 
 
 /* Phase (by, bx) of dx (rows 2r + 1 - by, columns 2c + 1 - bx, r < H/2, c < W/2) is a 2x2
    convolution of dy, zero-padded by 1 before the phase's rows (by = 1) or after them (by = 0),
-   with the rotated kernels w'[o][(i, by, bx)]: four passes over the H/2 x W/2 grid, so no tile
-   is spent on the extra row and column of the (H/2 + 1) x (W/2 + 1) phase grid. */
+   with the rotated kernels w'[o][(i, by, bx)]: four convolutions over the H/2 x W/2 grid (no tile
+   spent on the extra row and column of the (H/2 + 1)-sided phase grid), whose input transforms
+   share one gather of dy and whose outputs are written together as 8x8 blocks of dx. */
 void gf__cpu_pwino_bwd_data(float *dx, const float *dy, const float *w, int N, int IC, int H, int W, int OC, float beta,
                             float *ws, int TB) {
   const int OH = H / 2, OW = W / 2, TH = (OH + TM - 1) / TM, TW = (OW + TM - 1) / TM;
   const long T = (long)N * TH * TW;
-  if (TB > GF_WINO_MAX_TB) TB = GF_WINO_MAX_TB;
+  TB = balanced(T, TB);
   const size_t us = (size_t)NX * IC * OC; /* floats of one phase's transformed filter */
-  float *U = ws, *V = U + 4 * us, *M = V + (size_t)NX * OC * TB;
-  const size_t vs = (size_t)OC * TB, ms = (size_t)IC * TB;
+  const size_t vs = (size_t)OC * TB, ms = (size_t)IC * TB, vph = (size_t)NX * vs, mph = (size_t)NX * ms;
+  float *U = ws, *V = U + 4 * us, *M = V + 4 * vph;
   for (int ph = 0; ph < 4; ph++) filter_transform(U + ph * us, w, OC, IC, ph);
   for (long t0 = 0; t0 < T; t0 += TB) {
     const long t1 = t0 + TB < T ? t0 + TB : T;
     const int nb = (int)(t1 - t0), nj = (nb + JB - 1) / JB;
-    for (int ph = 0; ph < 4; ph++) {
-      const int by = ph >> 1, bx = ph & 1;
-      const grid in = {OH, OW, 1, -by, -bx}, out = {H, W, 2, 1 - by, 1 - bx};
-      #pragma omp parallel for collapse(2) if ((long)OC * nb * NX > PAR_MIN) schedule(static)
-      for (int o = 0; o < OC; o++)
-        for (int j = 0; j < nj; j++) {
-          const int m = nb - j * JB < JB ? nb - j * JB : JB;
-          input_tiles(V + (size_t)o * TB + j * JB, vs, dy + (size_t)o * OH * OW, (size_t)OC * OH * OW, &in,
-                      t0 + j * JB, m, TH, TW);
-        }
-      /* M[xi] [IC, nb] = U[ph][xi] [IC, OC] . V[xi] [OC, nb] */
-      gf__cpu_gemm_batch(NX, 0, IC, nb, OC, U + ph * us, (size_t)IC * OC, OC, V, vs, TB, 0.0f, M, ms, TB);
-      #pragma omp parallel for collapse(2) if ((long)IC * nb * NX > PAR_MIN) schedule(static)
-      for (int i = 0; i < IC; i++)
-        for (int j = 0; j < nj; j++) {
-          const int m = nb - j * JB < JB ? nb - j * JB : JB;
-          output_tiles(dx + (size_t)i * H * W, (size_t)IC * H * W, &out, M + (size_t)i * TB + j * JB, ms,
-                       t0 + j * JB, m, TH, TW, beta);
-        }
-    }
+    #pragma omp parallel for collapse(2) if ((long)OC * nb * NX > PAR_MIN) schedule(static)
+    for (int o = 0; o < OC; o++)
+      for (int j = 0; j < nj; j++) {
+        const int m = nb - j * JB < JB ? nb - j * JB : JB;
+        input_tiles4(V + (size_t)o * TB + j * JB, vs, vph, dy + (size_t)o * OH * OW, (size_t)OC * OH * OW, OH, OW,
+                     t0 + j * JB, m, TH, TW);
+      }
+    /* M[ph][xi] [IC, nb] = U[ph][xi] [IC, OC] . V[ph][xi] [OC, nb]: 4 x 25 GEMMs */
+    gf__cpu_gemm_batch(4 * NX, 0, IC, nb, OC, U, (size_t)IC * OC, OC, V, vs, TB, 0.0f, M, ms, TB);
+    #pragma omp parallel for collapse(2) if ((long)IC * nb * NX > PAR_MIN) schedule(static)
+    for (int i = 0; i < IC; i++)
+      for (int j = 0; j < nj; j++) {
+        const int m = nb - j * JB < JB ? nb - j * JB : JB;
+        output_tiles4(dx + (size_t)i * H * W, (size_t)IC * H * W, H, W, M + (size_t)i * TB + j * JB, ms, mph,
+                      t0 + j * JB, m, TH, TW, beta);
+      }
   }
 }
 
@@ -331,19 +410,18 @@ void gf__cpu_pwino_dw(float *dw, const float *x, const float *dy, int N, int IC,
                       int TB) {
   const int OH = H / 2, OW = W / 2, TH = (OH + TM - 1) / TM, TW = (OW + TM - 1) / TM, C4 = 4 * IC;
   const long T = (long)N * TH * TW;
-  if (TB > GF_WINO_MAX_TB) TB = GF_WINO_MAX_TB;
+  TB = balanced(T, TB);
   float *D = ws, *V = D + (size_t)NX * OC * C4, *Z = V + (size_t)NX * C4 * TB;
   const size_t vs = (size_t)C4 * TB, zs = (size_t)OC * TB;
   for (long t0 = 0; t0 < T; t0 += TB) {
     const long t1 = t0 + TB < T ? t0 + TB : T;
     const int nb = (int)(t1 - t0), nj = (nb + JB - 1) / JB;
     #pragma omp parallel for collapse(2) if ((long)C4 * nb * NX > PAR_MIN) schedule(static)
-    for (int c = 0; c < C4; c++)
+    for (int i = 0; i < IC; i++)
       for (int j = 0; j < nj; j++) {
-        const grid gi = phase(H, W, c);
         const int m = nb - j * JB < JB ? nb - j * JB : JB;
-        input_tiles(V + (size_t)c * TB + j * JB, vs, x + (size_t)(c >> 2) * H * W, (size_t)IC * H * W, &gi,
-                    t0 + j * JB, m, TH, TW);
+        input_tiles_x(V + (size_t)4 * i * TB + j * JB, vs, TB, x + (size_t)i * H * W, (size_t)IC * H * W, H, W,
+                      t0 + j * JB, m, TH, TW);
       }
     #pragma omp parallel for collapse(2) if ((long)OC * nb * NX > PAR_MIN) schedule(static)
     for (int o = 0; o < OC; o++)

@@ -120,7 +120,7 @@ static void plan_pwino(const gf__net *net, gf__layer *l, int oc) {
   if (!o->conv_lib || (env && strcmp(env, "all") == 0)) l->pwino_passes = all;
   else if (g->OH % 4 == 0 && g->OW % 4 == 0) l->pwino_passes = 1 << GF_CONV_FWD | 1 << GF_CONV_BWD_W;
   if (!l->pwino_passes) return;
-  long tb = GF_CONV_BAND_TARGET / ((long)GF_PWINO_NX * (4L * g->C + oc)) / 16 * 16;
+  long tb = GF_CONV_BAND_TARGET / ((long)GF_PWINO_NX * 4 * (g->C + oc)) / 16 * 16;
   l->pwino = tb < 32 ? 32 : tb > GF_WINO_MAX_TB ? GF_WINO_MAX_TB : (int)tb;
   if (l->pwino_passes == all) l->rows = 0; /* no pass is lowered: no bands */
 }
