@@ -339,6 +339,20 @@ static int balanced(long T, int tb) {
   return nblk > 0 ? (int)((T + nblk - 1) / nblk) : tb;
 }
 
+/* V[xi][4 i + ph][0 .. nb) (row length TB) = the transformed phase ph of input channel i, for
+   tiles t0 .. t0 + nb - 1 of x [N, IC, H, W]. */
+static void transform_x(float *V, int TB, const float *x, int IC, int H, int W, long t0, int nb) {
+  const int TH = (H / 2 + TM - 1) / TM, TW = (W / 2 + TM - 1) / TM, nj = (nb + JB - 1) / JB;
+  const size_t vs = (size_t)4 * IC * TB;
+  #pragma omp parallel for collapse(2) if ((long)4 * IC * nb * NX > PAR_MIN) schedule(static)
+  for (int i = 0; i < IC; i++)
+    for (int j = 0; j < nj; j++) {
+      const int m = nb - j * JB < JB ? nb - j * JB : JB;
+      input_tiles_x(V + (size_t)4 * i * TB + j * JB, vs, TB, x + (size_t)i * H * W, (size_t)IC * H * W, H, W,
+                    t0 + j * JB, m, TH, TW);
+    }
+}
+
 void gf__cpu_pwino_fwd(float *y, const float *x, const float *w, int N, int IC, int H, int W, int OC, float beta,
                        float *ws, int TB) {
   const int OH = H / 2, OW = W / 2, TH = (OH + TM - 1) / TM, TW = (OW + TM - 1) / TM, C4 = 4 * IC;
@@ -351,13 +365,7 @@ void gf__cpu_pwino_fwd(float *y, const float *x, const float *w, int N, int IC, 
   for (long t0 = 0; t0 < T; t0 += TB) {
     const long t1 = t0 + TB < T ? t0 + TB : T;
     const int nb = (int)(t1 - t0), nj = (nb + JB - 1) / JB;
-    #pragma omp parallel for collapse(2) if ((long)C4 * nb * NX > PAR_MIN) schedule(static)
-    for (int i = 0; i < IC; i++)
-      for (int j = 0; j < nj; j++) {
-        const int m = nb - j * JB < JB ? nb - j * JB : JB;
-        input_tiles_x(V + (size_t)4 * i * TB + j * JB, vs, TB, x + (size_t)i * H * W, (size_t)IC * H * W, H, W,
-                      t0 + j * JB, m, TH, TW);
-      }
+    transform_x(V, TB, x, IC, H, W, t0, nb);
     /* M[xi] [OC, nb] = U[xi] [OC, 4IC] . V[xi] [4IC, nb] */
     gf__cpu_gemm_batch(NX, 0, OC, nb, C4, U, (size_t)OC * C4, C4, V, vs, TB, 0.0f, M, ms, TB);
     #pragma omp parallel for collapse(2) if ((long)OC * nb * NX > PAR_MIN) schedule(static)
@@ -416,13 +424,7 @@ void gf__cpu_pwino_dw(float *dw, const float *x, const float *dy, int N, int IC,
   for (long t0 = 0; t0 < T; t0 += TB) {
     const long t1 = t0 + TB < T ? t0 + TB : T;
     const int nb = (int)(t1 - t0), nj = (nb + JB - 1) / JB;
-    #pragma omp parallel for collapse(2) if ((long)C4 * nb * NX > PAR_MIN) schedule(static)
-    for (int i = 0; i < IC; i++)
-      for (int j = 0; j < nj; j++) {
-        const int m = nb - j * JB < JB ? nb - j * JB : JB;
-        input_tiles_x(V + (size_t)4 * i * TB + j * JB, vs, TB, x + (size_t)i * H * W, (size_t)IC * H * W, H, W,
-                      t0 + j * JB, m, TH, TW);
-      }
+    transform_x(V, TB, x, IC, H, W, t0, nb);
     #pragma omp parallel for collapse(2) if ((long)OC * nb * NX > PAR_MIN) schedule(static)
     for (int o = 0; o < OC; o++)
       for (int j = 0; j < nj; j++) {

@@ -23,6 +23,25 @@ static size_t lowered_need(const gf__layer *l, int chunk) {
 /* Whether pass (GF_CONV_*, of the conv or the transpose's adjoint) runs as polyphase Winograd. */
 static int pw(const gf__layer *l, int pass) { return l->pwino > 0 && (l->pwino_passes >> pass & 1); }
 
+/* The backward passes polyphase Winograd takes, of the conv (x = its input, dy = its output
+   gradient) or of a transpose's adjoint (x = the layer's output gradient, dy = its input; the
+   layer's input gradient is then the adjoint's forward); OC: the (adjoint) conv's outputs.
+   Clears *dinp / *dw for the passes done. */
+static void pw_backward(const gf__ops *o, const gf__layer *l, float **dinp, float **dw, const float *x,
+                        const float *dy, const float *w, float *ws, int B, int OC) {
+  const gf__conv_geom *g = &l->geom;
+  const int tr = l->kind == GF_LAYER_CONVT;
+  if (*dinp && pw(l, tr ? GF_CONV_FWD : GF_CONV_BWD_DATA)) {
+    if (tr) o->pwino_fwd(*dinp, x, w, B, g->C, g->H, g->W, OC, 1.0f, ws, l->pwino);
+    else o->pwino_bwd_data(*dinp, dy, w, B, g->C, g->H, g->W, OC, 1.0f, ws, l->pwino);
+    *dinp = NULL;
+  }
+  if (*dw && pw(l, GF_CONV_BWD_W)) {
+    o->pwino_dw(*dw, x, dy, B, g->C, g->H, g->W, OC, ws, l->pwino);
+    *dw = NULL;
+  }
+}
+
 static size_t conv_need(const gf__layer *l, int chunk) {
   if (l->pwino <= 0) return lowered_need(l, chunk);
   size_t p = GF_PWINO_WS_FLOATS(l->geom.C, l->kind == GF_LAYER_CONV ? l->out_c : l->in_c, l->pwino);
@@ -107,14 +126,7 @@ void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, co
     if (dinp) o->direct_bwd_data(dinp, dout, w, B, OC, g);
     return;
   }
-  if (dinp && pw(l, GF_CONV_BWD_DATA)) {
-    o->pwino_bwd_data(dinp, dout, w, B, g->C, g->H, g->W, OC, 1.0f, ws, l->pwino);
-    dinp = NULL;
-  }
-  if (dw && pw(l, GF_CONV_BWD_W)) {
-    o->pwino_dw(dw, inp, dout, B, g->C, g->H, g->W, OC, ws, l->pwino);
-    dw = NULL;
-  }
+  pw_backward(o, l, &dinp, &dw, inp, dout, w, ws, B, OC);
   if (!dw && !dinp) return;
   if (l->wino > 0) {
     /* dx += the convolution of dY (padding 2 - p) with the flipped, transposed weights */
@@ -210,14 +222,7 @@ void gf__convt2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, c
   if (db) o->bias_bwd(db, dout, B, OC, g->H * g->W);
   if (!dw && !dinp) return;
   /* of the adjoint conv (x = dout, dy = inp, OC = IC): the input gradient is its forward */
-  if (dinp && pw(l, GF_CONV_FWD)) {
-    o->pwino_fwd(dinp, dout, w, B, g->C, g->H, g->W, IC, 1.0f, ws, l->pwino);
-    dinp = NULL;
-  }
-  if (dw && pw(l, GF_CONV_BWD_W)) {
-    o->pwino_dw(dw, dout, inp, B, g->C, g->H, g->W, IC, ws, l->pwino);
-    dw = NULL;
-  }
+  pw_backward(o, l, &dinp, &dw, dout, inp, w, ws, B, IC);
   if (!dw && !dinp) return;
   if (l->lib && (!dw || o->conv_lib(GF_CONV_BWD_W, dw, dout, inp, B, IC, g, 1.0f) == 0)) {
     if (!dinp || o->conv_lib(GF_CONV_FWD, dinp, dout, w, B, IC, g, 1.0f) == 0) return;
