@@ -30,7 +30,8 @@ const char *gf_backend_info(const char *device) {
   static _Thread_local char buf[160];
   const gf__ops *o;
   if (gf__ops_get(device, &o) < 0) return NULL;
-  snprintf(buf, sizeof buf, "%s: convolutions by %s%s", o->name,
-           o->conv_lib ? o->conv_lib_name : "im2col + gemm", o->wino_fwd ? ", Winograd F(4x4,3x3) for 3x3" : "");
+  snprintf(buf, sizeof buf, "%s: convolutions by %s%s%s", o->name,
+           o->conv_lib ? o->conv_lib_name : "im2col + gemm", o->wino_fwd ? ", Winograd F(4x4,3x3) for 3x3" : "",
+           o->pwino_fwd ? ", polyphase Winograd F(4x4,2x2) for 4x4 stride 2" : "");
   return buf;
 }
