@@ -210,6 +210,7 @@ static void run(const spec *t, const char *what) {
 
 int main(void) {
   char what[160];
+  unsetenv("GANFORGE_PWINO"); /* the planner's own choices are tested below */
   /* Conv2d: kernels 1,3,4,7; strides 1,2; paddings 0,1,2; bias on/off; non-square; chunking */
   static const int conv[][9] = {
     /* N C H W OC k s p bias */

@@ -1,6 +1,8 @@
 /* test_dcgan_parity.c: 3 DCGAN training iterations (D step + G step on the same fakes) of reduced
    dcgan64 and dcgan-mnist models against PyTorch 1.13 (fixtures from tools/make_dcgan_fixtures.py):
-   losses, weights and BatchNorm running statistics within 1e-4 relative. */
+   losses, weights and BatchNorm running statistics within 1e-4 relative; each model twice: as
+   planned, and with every 4x4 stride-2 layer on polyphase Winograd (GANFORGE_PWINO=force: the
+   reduced models have too few channels for the planner to choose it). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,7 +93,24 @@ static void parity(const char *file, const char *preset, int ngf, int nc, int si
 }
 
 int main(void) {
-  parity("dcgan64_small.safetensors", "dcgan64", 4, 3, 64);
-  parity("dcgan28_small.safetensors", "dcgan-mnist", 8, 1, 28);
+  for (int force = 0; force <= 1; force++) {
+    if (force) setenv("GANFORGE_PWINO", "force", 1);
+    parity("dcgan64_small.safetensors", "dcgan64", 4, 3, 64);
+    parity("dcgan28_small.safetensors", "dcgan-mnist", 8, 1, 28);
+  }
+  /* the forced plan really ran: a layer of the reduced dcgan64's G is on polyphase Winograd */
+  gf_config cfg;
+  gf_preset_apply(&cfg, "dcgan64");
+  gf_config_set_kv(&cfg, "model.ngf=4");
+  gf_config_set_kv(&cfg, "model.ndf=4");
+  gf_config_set_kv(&cfg, "model.nz=16");
+  gf__gan gan;
+  if (gf__gan_create(&gan, &cfg, gf__ops_cpu(), 3, 64, 64, 4, NULL) == 0) {
+    int n = 0;
+    for (int i = 0; i < gan.G.n; i++) n += gan.G.layers[i].pwino > 0 && gan.G.layers[i].pwino_passes == 7;
+    for (int i = 0; i < gan.D.n; i++) n += gan.D.layers[i].pwino > 0 && gan.D.layers[i].pwino_passes == 7;
+    CHECK(n == 8, "GANFORGE_PWINO=force: %d of the 8 4x4 stride-2 layers on polyphase Winograd", n);
+    gf__gan_destroy(&gan);
+  } else CHECK(0, "create: %s", gf_last_error());
   return gf_t_done();
 }

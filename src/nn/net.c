@@ -105,19 +105,22 @@ int gf__net_add_batchnorm(gf__net *net, int affine, float eps, float momentum) {
    convolution (for a ConvTranspose2d, its adjoint), oc its outputs. Sets l->pwino (tiles per
    block, 0: none) and the passes it takes. Against oneDNN's near-peak kernels it wins only the
    forward and weight-gradient passes of grids that are whole 4x4 tiles (docs/BENCHMARKS.md:
-   13-25% less time per pass); without a library it takes every pass. GANFORGE_PWINO=0 in the
-   environment turns it off, GANFORGE_PWINO=all makes it take every pass (to compare). */
+   up to 26% less time per pass); without a library it takes every pass. GANFORGE_PWINO=0 in the
+   environment turns it off, GANFORGE_PWINO=all makes it take every pass (to compare), and
+   GANFORGE_PWINO=force every pass of every 4x4 stride-2 padding-1 layer over an even grid, however
+   few its channels (so that the small PyTorch-parity models exercise it). */
 static void plan_pwino(const gf__net *net, gf__layer *l, int oc) {
   const gf__ops *o = net->ops;
   const gf__conv_geom *g = &l->geom;
   l->pwino = l->pwino_passes = 0;
-  if (g->kh != 4 || g->kw != 4 || g->sh != 2 || g->sw != 2 || g->ph != 1 || g->pw != 1 || g->H % 2 || g->W % 2 ||
-      g->C < GF_WINO_MIN_C || oc < GF_WINO_MIN_C || !o->pwino_fwd || !o->pwino_bwd_data || !o->pwino_dw)
-    return;
   const char *env = getenv("GANFORGE_PWINO");
+  const int force = env && strcmp(env, "force") == 0;
+  if (g->kh != 4 || g->kw != 4 || g->sh != 2 || g->sw != 2 || g->ph != 1 || g->pw != 1 || g->H % 2 || g->W % 2 ||
+      (!force && (g->C < GF_WINO_MIN_C || oc < GF_WINO_MIN_C)) || !o->pwino_fwd || !o->pwino_bwd_data || !o->pwino_dw)
+    return;
   if (env && strcmp(env, "0") == 0) return;
   const int all = 1 << GF_CONV_FWD | 1 << GF_CONV_BWD_DATA | 1 << GF_CONV_BWD_W;
-  if (!o->conv_lib || (env && strcmp(env, "all") == 0)) l->pwino_passes = all;
+  if (!o->conv_lib || force || (env && strcmp(env, "all") == 0)) l->pwino_passes = all;
   else if (g->OH % 4 == 0 && g->OW % 4 == 0) l->pwino_passes = 1 << GF_CONV_FWD | 1 << GF_CONV_BWD_W;
   if (!l->pwino_passes) return;
   long tb = GF_CONV_BAND_TARGET / ((long)GF_PWINO_NX * 4 * (g->C + oc)) / 16 * 16;
