@@ -7,11 +7,12 @@
    Winograd F(4x4, 2x2) (interpolation points 0, 1, -1, -2, infinity) computes a 4x4 output tile
    as A^T [(G g G^T) . (B^T d B)] A from its 5x5 patch d: 25 products per (output, input) channel
    pair instead of 4 x 4 x 4 = 64 multiply-adds, 2.56x fewer FLOPs than im2col + sgemm, and over
-   the channels those products are 25 GEMMs, as in cpu_wino.c (whose tile runs and batched GEMMs
-   this file shares). The split is never stored: the transforms read x, and write dx, with stride 2.
-   The input gradient is, for each phase of dx, a 2x2 convolution of dy (zero-padded by 1 on one
-   side) with the flipped phase kernels, written back with stride 2; the weight gradient
-   is the adjoint of the filter transform applied to sum_tiles (A dy A^T) . (B^T d B).
+   the channels those products are 25 GEMMs, as in cpu_wino.c (whose batched GEMM this file
+   shares). The split is never stored: a tile's four 5x5 phase patches are read as one 10x10 block
+   of whole input rows. The input gradient is, for each phase of dx, a 2x2 convolution of dy
+   (zero-padded by 1 on one side) with the flipped phase kernels; the four share one gather of dy
+   and are written back together as 8x8 blocks of dx. The weight gradient is the adjoint of the
+   filter transform applied to sum_tiles (A dy A^T) . (B^T d B).
    test_conv_grad checks all three passes, for Conv2d and ConvTranspose2d, against a double
    reference. Static partitions only: results do not depend on timing. */
 #include <omp.h>
@@ -140,7 +141,7 @@ static void filter_transform_adj(float *dw, const float *D, int OC, int IC) {
 }
 
 /* A plane read (or written) through a grid: grid point (r, c) is plane[(r s + oy) W + c s + ox],
-   zero outside the H x W plane. s = 2 with offsets (by - 1, bx - 1) is a polyphase component. */
+   zero outside the H x W plane (offsets -1: a zero border of 1). */
 typedef struct grid {
   int H, W, s, oy, ox;
 } grid;
