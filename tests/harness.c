@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include "core/ops.h"
+#include "core/util.h"
 #include "ganforge/ganforge.h"
 #include "io/safetensors.h"
 
@@ -42,6 +43,15 @@ void gf_t_set(gf_config *c, const char *kv) {
     fprintf(stderr, "config %s: %s\n", kv, gf_last_error());
     exit(2);
   }
+}
+
+int gf_t_same_file(const char *a, const char *b) {
+  char *x = NULL, *y = NULL;
+  size_t lx = 0, ly = 0;
+  int ok = gf__read_file(a, &x, &lx) == 0 && gf__read_file(b, &y, &ly) == 0 && lx == ly && memcmp(x, y, lx) == 0;
+  free(x);
+  free(y);
+  return ok;
 }
 
 float *gf_t_host_copy(const gf__ops *o, const float *dev, long n) {

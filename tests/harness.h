@@ -39,6 +39,8 @@ float *gf_t_host_copy(const struct gf__ops *o, const float *dev, long n);
    in one of them. */
 struct gf__st_file;
 int gf_t_st_same(const struct gf__st_file *a, const struct gf__st_file *b, const char *name);
+/* 1 when both files can be read and are byte-identical. */
+int gf_t_same_file(const char *a, const char *b);
 /* Prints "N passed, N failed" and returns the process exit code. */
 int gf_t_done(void);
 

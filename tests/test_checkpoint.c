@@ -52,16 +52,6 @@ static int exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
-/* 1 when both files exist and are byte-identical */
-static int same_file(const char *a, const char *b) {
-  char *x = NULL, *y = NULL;
-  size_t lx = 0, ly = 0;
-  int ok = gf__read_file(a, &x, &lx) == 0 && gf__read_file(b, &y, &ly) == 0 && lx == ly && memcmp(x, y, lx) == 0;
-  free(x);
-  free(y);
-  return ok;
-}
-
 static void write_bytes(const char *path, const void *p, size_t n) {
   FILE *f = fopen(path, "wb");
   if (!f) { fprintf(stderr, "cannot write %s\n", path); exit(2); }
@@ -181,7 +171,7 @@ static void resume_case(const char *name, const gf_config *base, int n1, int n2)
   rc_cfg.train_max_steps = n2;
   CHECK(train(&rc_cfg, split, ckpt) == 0, "%s: resumed run failed", name);
 
-  CHECK(same_file(fmt("%s/generator.safetensors", straight), fmt("%s/generator.safetensors", split)),
+  CHECK(gf_t_same_file(fmt("%s/generator.safetensors", straight), fmt("%s/generator.safetensors", split)),
         "%s: generator.safetensors after %d + %d resumed steps differs from a straight %d-step run", name, n1,
         n2 - n1, n2);
   compare_checkpoints(name, fmt("%s/checkpoints/latest.safetensors", straight),

@@ -164,15 +164,6 @@ static int train(const gf_config *cfg, const char *out, const char *resume) {
   return gf_train(cfg, &o);
 }
 
-static int same_file(const char *a, const char *b) {
-  char *x = NULL, *y = NULL;
-  size_t lx = 0, ly = 0;
-  int ok = gf__read_file(a, &x, &lx) == 0 && gf__read_file(b, &y, &ly) == 0 && lx == ly && memcmp(x, y, lx) == 0;
-  free(x);
-  free(y);
-  return ok;
-}
-
 /* every tensor of two safetensors files byte-equal; returns how many were compared */
 static int same_tensors(const char *what, const char *fa_path, const char *fb_path) {
   gf__st_file fa, fb;
@@ -221,7 +212,7 @@ static void test_runs(void) {
   char a[2300], b[2300];
   snprintf(a, sizeof a, "%s/generator.safetensors", straight);
   snprintf(b, sizeof b, "%s/generator.safetensors", split);
-  CHECK(same_file(a, b), "generator.safetensors after 7 + resume + 10 steps differs from 17 straight steps");
+  CHECK(gf_t_same_file(a, b), "generator.safetensors after 7 + resume + 10 steps differs from 17 straight steps");
   snprintf(a, sizeof a, "%s/checkpoints/latest.safetensors", straight);
   snprintf(b, sizeof b, "%s/checkpoints/latest.safetensors", split);
   int n = same_tensors("resume with train.ema", a, b);

@@ -140,10 +140,10 @@ static void filter_transform_adj(float *dw, const float *D, int OC, int IC) {
   }
 }
 
-/* A plane read (or written) through a grid: grid point (r, c) is plane[(r s + oy) W + c s + ox],
-   zero outside the H x W plane (offsets -1: a zero border of 1). */
+/* An H x W plane read with a zero border: grid point (r, c) is plane[(r + o) W + c + o], zero
+   outside the plane (o = -1: a border of 1). */
 typedef struct grid {
-  int H, W, s, oy, ox;
+  int H, W, o;
 } grid;
 
 #define JB 64 /* tiles transformed together: the transforms are vector loops over them */
@@ -156,9 +156,9 @@ static inline void tile_at(long t, int TH, int TW, int *n, int *y, int *x) {
   *x = TM * (int)(t % TW);
 }
 
-/* [lo, hi): the points i < S of a grid line whose plane coordinate a + i s lies in [0, n). */
-static inline void span(int a, int s, int n, int S, int *lo, int *hi) {
-  int l = a >= 0 ? 0 : (-a + s - 1) / s, h = a > n - 1 ? 0 : (n - 1 - a) / s + 1;
+/* [lo, hi): the points i < S of a grid line whose plane coordinate a + i lies in [0, n). */
+static inline void span(int a, int n, int S, int *lo, int *hi) {
+  int l = a >= 0 ? 0 : -a, h = a > n - 1 ? 0 : n - a;
   if (h > S) h = S;
   *lo = l < h ? l : h;
   *hi = h;
@@ -166,19 +166,19 @@ static inline void span(int a, int s, int n, int S, int *lo, int *hi) {
 
 /* d[S r + c][k] = the S x S grid patch at (y, x) of plane pl through g (zero outside): a patch
    inside the plane is copied without tests, one on its border is zeroed and its inside copied. */
-#define GATHER(d, k, S, pl, g, y, x)                                                                    \
-  do {                                                                                                  \
-    const int ry_ = (y) * (g)->s + (g)->oy, rx_ = (x) * (g)->s + (g)->ox;                               \
-    int r0_ = 0, r1_ = (S), c0_ = 0, c1_ = (S);                                                         \
-    if (ry_ < 0 || rx_ < 0 || ry_ + ((S) - 1) * (g)->s >= (g)->H || rx_ + ((S) - 1) * (g)->s >= (g)->W) { \
-      for (int i_ = 0; i_ < (S) * (S); i_++) d[i_][k] = 0.0f;                                           \
-      span(ry_, (g)->s, (g)->H, (S), &r0_, &r1_);                                                       \
-      span(rx_, (g)->s, (g)->W, (S), &c0_, &c1_);                                                       \
-    }                                                                                                   \
-    for (int r_ = r0_; r_ < r1_; r_++) {                                                                \
-      const float *row_ = (pl) + (size_t)(ry_ + r_ * (g)->s) * (g)->W;                                  \
-      for (int c_ = c0_; c_ < c1_; c_++) d[(S) * r_ + c_][k] = row_[rx_ + c_ * (g)->s];                 \
-    }                                                                                                   \
+#define GATHER(d, k, S, pl, g, y, x)                                                                  \
+  do {                                                                                                \
+    const int ry_ = (y) + (g)->o, rx_ = (x) + (g)->o;                                                 \
+    int r0_ = 0, r1_ = (S), c0_ = 0, c1_ = (S);                                                       \
+    if (ry_ < 0 || rx_ < 0 || ry_ + (S) > (g)->H || rx_ + (S) > (g)->W) {                             \
+      for (int i_ = 0; i_ < (S) * (S); i_++) d[i_][k] = 0.0f;                                         \
+      span(ry_, (g)->H, (S), &r0_, &r1_);                                                             \
+      span(rx_, (g)->W, (S), &c0_, &c1_);                                                             \
+    }                                                                                                 \
+    for (int r_ = r0_; r_ < r1_; r_++) {                                                              \
+      const float *row_ = (pl) + (size_t)(ry_ + r_) * (g)->W;                                         \
+      for (int c_ = c0_; c_ < c1_; c_++) d[(S) * r_ + c_][k] = row_[rx_ + c_];                        \
+    }                                                                                                 \
   } while (0)
 
 /* Z[xi][k] = (A q A^T)[xi] for the m <= JB tiles from t0, q their 4x4 patches of the
@@ -186,7 +186,7 @@ static inline void span(int a, int s, int n, int S, int *lo, int *hi) {
 GF_CLONES static void grad_tiles(float *restrict Z, size_t zs, const float *dy, size_t pst, int OH, int OW, long t0,
                                  int m, int TH, int TW) {
   float q[TM * TM][JB], t[TA * TM][JB];
-  const grid g = {OH, OW, 1, 0, 0};
+  const grid g = {OH, OW, 0};
   for (int k = 0; k < m; k++) {
     int n, y, x;
     tile_at(t0 + k, TH, TW, &n, &y, &x);
@@ -203,9 +203,9 @@ GF_CLONES static void grad_tiles(float *restrict Z, size_t zs, const float *dy, 
   }
 }
 
-/* The 4x4 output tiles A^T m A of the m <= JB tiles from t0 (m = M[xi][k]) into the planes
-   p + n * pst through grid g: written (beta 0) or added (beta 1); points outside are dropped. */
-GF_CLONES static void output_tiles(float *p, size_t pst, const grid *g, const float *restrict M, size_t ms, long t0,
+/* The 4x4 output tiles A^T m A of the m <= JB tiles from t0 (m = M[xi][k]) into the OH x OW
+   planes p + n * pst: written (beta 0) or added (beta 1); points beyond the plane are dropped. */
+GF_CLONES static void output_tiles(float *p, size_t pst, int OH, int OW, const float *restrict M, size_t ms, long t0,
                                    int m, int TH, int TW, float beta) {
   float u[TM * TA][JB], y[TM * TM][JB];
   for (int c = 0; c < TA; c++) { /* A^T m: down the columns */
@@ -221,18 +221,12 @@ GF_CLONES static void output_tiles(float *p, size_t pst, const grid *g, const fl
   for (int k = 0; k < m; k++) {
     int n, ty, tx;
     tile_at(t0 + k, TH, TW, &n, &ty, &tx);
-    float *pl = p + (size_t)n * pst;
-    const int ry = ty * g->s + g->oy, rx = tx * g->s + g->ox, sp = (TM - 1) * g->s;
-    const int inside = ry >= 0 && rx >= 0 && ry + sp < g->H && rx + sp < g->W;
-    for (int a = 0; a < TM; a++) {
-      const int yy = ry + a * g->s;
-      if (!inside && (yy < 0 || yy >= g->H)) continue;
-      float *row = pl + (size_t)yy * g->W;
-      for (int b = 0; b < TM; b++) {
-        const int xx = rx + b * g->s;
-        if (!inside && (xx < 0 || xx >= g->W)) continue;
-        if (beta == 0.0f) row[xx] = y[TM * a + b][k];
-        else row[xx] += y[TM * a + b][k];
+    const int nr = OH - ty < TM ? OH - ty : TM, nc = OW - tx < TM ? OW - tx : TM;
+    for (int a = 0; a < nr; a++) {
+      float *row = p + (size_t)n * pst + (size_t)(ty + a) * OW + tx;
+      for (int b = 0; b < nc; b++) {
+        if (beta == 0.0f) row[b] = y[TM * a + b][k];
+        else row[b] += y[TM * a + b][k];
       }
     }
   }
@@ -246,7 +240,7 @@ GF_CLONES static void output_tiles(float *p, size_t pst, const grid *g, const fl
 GF_CLONES static void input_tiles_x(float *restrict V, size_t vs, size_t phs, const float *p, size_t pst, int H, int W,
                                     long t0, int m, int TH, int TW) {
   float d[4 * NX][JB], t[NX][JB];
-  const grid g = {H, W, 1, -1, -1};
+  const grid g = {H, W, -1};
   for (int k = 0; k < m; k++) {
     int n, y, x;
     tile_at(t0 + k, TH, TW, &n, &y, &x);
@@ -274,7 +268,7 @@ GF_CLONES static void input_tiles_x(float *restrict V, size_t vs, size_t phs, co
 GF_CLONES static void input_tiles4(float *restrict V, size_t vs, size_t phs, const float *dy, size_t pst, int OH,
                                    int OW, long t0, int m, int TH, int TW) {
   float d[(TA + 1) * (TA + 1)][JB], t[NX][JB];
-  const grid g = {OH, OW, 1, -1, -1};
+  const grid g = {OH, OW, -1};
   for (int k = 0; k < m; k++) {
     int n, y, x;
     tile_at(t0 + k, TH, TW, &n, &y, &x);
@@ -361,7 +355,6 @@ void gf__cpu_pwino_fwd(float *y, const float *x, const float *w, int N, int IC, 
   TB = balanced(T, TB);
   float *U = ws, *V = U + (size_t)NX * OC * C4, *M = V + (size_t)NX * C4 * TB;
   const size_t vs = (size_t)C4 * TB, ms = (size_t)OC * TB;
-  const grid out = {OH, OW, 1, 0, 0};
   filter_transform(U, w, OC, IC, -1);
   for (long t0 = 0; t0 < T; t0 += TB) {
     const long t1 = t0 + TB < T ? t0 + TB : T;
@@ -373,7 +366,7 @@ void gf__cpu_pwino_fwd(float *y, const float *x, const float *w, int N, int IC, 
     for (int o = 0; o < OC; o++)
       for (int j = 0; j < nj; j++) {
         const int m = nb - j * JB < JB ? nb - j * JB : JB;
-        output_tiles(y + (size_t)o * OH * OW, (size_t)OC * OH * OW, &out, M + (size_t)o * TB + j * JB, ms,
+        output_tiles(y + (size_t)o * OH * OW, (size_t)OC * OH * OW, OH, OW, M + (size_t)o * TB + j * JB, ms,
                      t0 + j * JB, m, TH, TW, beta);
       }
   }
