@@ -42,7 +42,7 @@ static int net_io(gf__st_file *f, gf__net *net, const char *prefix, int compare,
   return 0;
 }
 
-static void parity(const char *file, const char *preset, int ngf, int nc, int size) {
+static void parity(const char *file, const char *preset, int ngf, int nc, int size, const char *extra) {
   char path[1024];
   snprintf(path, sizeof path, "%s/%s", gf_t_fixtures(), file);
   gf__st_file f;
@@ -57,6 +57,7 @@ static void parity(const char *file, const char *preset, int ngf, int nc, int si
   snprintf(kv, sizeof kv, "model.ndf=%d", ngf); gf_config_set_kv(&cfg, kv);
   snprintf(kv, sizeof kv, "model.nz=%d", nz); gf_config_set_kv(&cfg, kv);
   snprintf(kv, sizeof kv, "train.batch=%d", B); gf_config_set_kv(&cfg, kv);
+  if (extra) CHECK(gf_config_set_kv(&cfg, extra) == 0, "%s: %s", extra, gf_last_error());
   CHECK(gf_config_validate(&cfg) == 0, "config: %s", gf_last_error());
   gf__gan gan;
   rc = gf__gan_create(&gan, &cfg, gf__ops_cpu(), nc, size, size, B, NULL);
@@ -95,8 +96,10 @@ static void parity(const char *file, const char *preset, int ngf, int nc, int si
 int main(void) {
   for (int force = 0; force <= 1; force++) {
     if (force) setenv("GANFORGE_PWINO", "force", 1);
-    parity("dcgan64_small.safetensors", "dcgan64", 4, 3, 64);
-    parity("dcgan28_small.safetensors", "dcgan-mnist", 8, 1, 28);
+    parity("dcgan64_small.safetensors", "dcgan64", 4, 3, 64, NULL);
+    parity("dcgan28_small.safetensors", "dcgan-mnist", 8, 1, 28, NULL);
+    /* D without BatchNorm: real and fake rows go through D in one fused pass */
+    parity("dcgan28_nobn_small.safetensors", "dcgan-mnist", 8, 1, 28, "model.dcgan_d_norm=none");
   }
   /* the forced plan really ran: a layer of the reduced dcgan64's G is on polyphase Winograd */
   gf_config cfg;

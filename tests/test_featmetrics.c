@@ -238,7 +238,23 @@ static void test_stacked(void) {
   /* 5,000 draws over 1,000 equally likely triples hit ~993 of them; KL ~ 0.1 from sampling alone */
   CHECK(rc == 0 && r.stacked_modes >= 950, "real stacked data: %d modes of 1000", r.stacked_modes);
   CHECK(rc == 0 && r.stacked_kl < 0.3, "real stacked data: KL %.4f", r.stacked_kl);
+  for (int k = 0; k < 3 && rc == 0; k++) {
+    double sum = 0, lo = 1;
+    for (int c = 0; c < 10; c++) sum += r.stacked_digits[k][c], lo = fmin(lo, r.stacked_digits[k][c]);
+    CHECK(fabs(sum - 1) < 1e-9 && lo > 0.05, "real stacked data, channel %d: digit shares sum %.6f, smallest %.4f", k, sum, lo);
+  }
+  /* the marginals' KL is part of the joint's (KL = sum of channel KLs + the channels' dependence) */
+  CHECK(rc == 0 && r.stacked_kl_channels >= 0 && r.stacked_kl_channels < r.stacked_kl, "real stacked data: channel KL %.4f of %.4f",
+        r.stacked_kl_channels, r.stacked_kl);
   rc = gf_eval(one, &eo, &r);
+  {
+    int hits = 0;
+    for (int k = 0; k < 3; k++)
+      for (int c = 0; c < 10; c++) hits += r.stacked_digits[k][c] == 1.0 ? 1 : r.stacked_digits[k][c] == 0 ? 0 : 100;
+    CHECK(rc == 0 && hits == 3, "one repeated sample: one digit per channel at 100%% (%d)", hits);
+    CHECK(rc == 0 && fabs(r.stacked_kl_channels - log(1000.0)) < 1e-9, "one repeated sample: channel KL %.6f = 3 log 10",
+          r.stacked_kl_channels);
+  }
   CHECK(rc == 0 && r.stacked_modes == 1, "one repeated sample: %d modes", r.stacked_modes);
   CHECK(rc == 0 && fabs(r.stacked_kl - log(1000.0)) < 1e-9, "one repeated sample: KL %.6f = log 1000", r.stacked_kl);
   eo.metric = "fid-mnist";

@@ -6,7 +6,7 @@ safetensors (by hand: no safetensors package needed).
   /usr/bin/python3 tools/make_dcgan_fixtures.py [outdir=tests/fixtures]
 
 Per model <name> (dcgan64_small: 64x64x3, ngf=ndf=4, nz=16, batch 4; dcgan28_small: 28x28x1,
-ngf=ndf=8, nz=16, batch 4) one file <name>.safetensors holding
+ngf=ndf=8, nz=16, batch 4; dcgan28_nobn_small: the same with model.dcgan_d_norm=none) one file <name>.safetensors holding
   init.G.net.<i>.<param>  / init.D.net.<i>.<param>   initial weights and BN buffers
   real    [3, B, nc, S, S]   real batches,  z [3, B, nz]  noise
   loss_d, loss_g [3]         losses of each iteration
@@ -40,6 +40,15 @@ def dcgan28(nz, nc, ngf, ndf):
         nn.Conv2d(ndf, ndf*2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf*2), nn.LeakyReLU(0.2, True),
         nn.Conv2d(ndf*2, 1, 7, 1, 0, bias=False), nn.Flatten())
     return G, D, 28
+
+def dcgan28_nobn(nz, nc, ngf, ndf):
+    # model.dcgan_d_norm=none: no BatchNorm in D; the convolution it followed gets a bias
+    G, _, S = dcgan28(nz, nc, ngf, ndf)
+    D = nn.Sequential(
+        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf, ndf*2, 4, 2, 1, bias=True), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf*2, 1, 7, 1, 0, bias=False), nn.Flatten())
+    return G, D, S
 
 def dcgan_init(m):  # pytorch/examples dcgan weights_init
     name = m.__class__.__name__
@@ -99,3 +108,4 @@ if __name__ == '__main__':
     torch.set_num_threads(1)
     make('dcgan64_small', dcgan64, out, nc=3, ngf=4, ndf=4)
     make('dcgan28_small', dcgan28, out, nc=1)
+    make('dcgan28_nobn_small', dcgan28_nobn, out, nc=1)

@@ -37,6 +37,7 @@ extern "C" {
   X(model, d_slope, REAL, 0.2, "LeakyReLU negative slope")                                         \
   X(model, d_pieces, INT, 5, "maxout pieces per unit")                                             \
   X(model, d_norm, STR, "none", "discriminator norm: none | bn")                                   \
+  X(model, dcgan_d_norm, STR, "bn", "DCGAN discriminator norm after its inner convolutions: bn | none") \
   X(model, d_dropout_in, REAL, 0.0, "discriminator input dropout probability")                     \
   X(model, d_dropout, REAL, 0.0, "discriminator hidden dropout probability")                       \
   X(model, d_init, STR, "torch", "discriminator init: torch | normal | uniform | xavier | kaiming") \

@@ -100,6 +100,9 @@ typedef struct gf_eval_result {
   double cscore, cscore_std;                       /* score-SET: classifier score, 10 splits */
   int stacked_modes;                               /* stacked-modes: distinct digit triples of 1000 */
   double stacked_kl;
+  double stacked_digits[3][10];                    /* share of each digit per channel (R, G, B) */
+  double stacked_kl_channels;                      /* sum of the channels' KL(digit shares || uniform 10):
+                                                      the part of stacked_kl the marginals explain */
   int n_real;                                      /* real images the metric compared with */
   double classifier_acc;                           /* the classifier's recorded test accuracy */
   char feature_set[24];                            /* SET of the classifier (mnist, shapes, ...) */

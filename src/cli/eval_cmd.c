@@ -165,6 +165,13 @@ int gf_cli_eval(int argc, char **argv) {
       printf("Stacked MNIST: %d of 1000 digit triples hit by %d samples, KL to uniform %.4f nats (each channel classified "
              "by ganforge's MNIST classifier, test accuracy %s; VEEGAN/PacGAN protocol%s%s).\n", r.stacked_modes,
              r.n_samples, r.stacked_kl, acc, r.note[0] ? ", except: " : " followed", r.note);
+      printf("Digit shares (%%) per channel, 0-9 (the channels' own KL to uniform add up to %.4f of the %.4f):\n",
+             r.stacked_kl_channels, r.stacked_kl);
+      for (int k = 0; k < 3; k++) {
+        printf("  %c:", "RGB"[k]);
+        for (int d = 0; d < 10; d++) printf(" %5.2f", 100 * r.stacked_digits[k][d]);
+        printf("\n");
+      }
     }
     if (r.note[0] && strcmp(m, "stacked-modes")) printf("note: %s\n", r.note);
   }

@@ -250,6 +250,7 @@ int gf_config_validate(const gf_config *c) {
   GF_TRY(one_of("model.g_init", c->model_g_init, inits));
   GF_TRY(one_of("model.d_act", c->model_d_act, dacts));
   GF_TRY(one_of("model.d_norm", c->model_d_norm, dnorms));
+  GF_TRY(one_of("model.dcgan_d_norm", c->model_dcgan_d_norm, dnorms));
   GF_TRY(one_of("model.d_init", c->model_d_init, inits));
   GF_TRY(one_of("model.sample_bn", c->model_sample_bn, sbn));
   GF_TRY(one_of("data.name", c->data_name, datas));

@@ -180,9 +180,15 @@ static int score_features(const char *input, const gf_eval_opts *o, samples *s, 
         for (int c = 1; c < cl.nclass; c++)
           if (p[c] > p[best]) best = c;
         lab[i] = lab[i] * 10 + best;
+        res->stacked_digits[k][best] += 1; /* a count until the end */
       }
     }
     free(ch);
+    res->stacked_kl_channels = 0;
+    for (int k = 0; k < 3; k++)
+      for (int d = 0; d < 10; d++)
+        if ((res->stacked_digits[k][d] /= s->n) > 0)
+          res->stacked_kl_channels += res->stacked_digits[k][d] * log(10 * res->stacked_digits[k][d]);
     if (rc == 0) rc = gf__label_hist(lab, s->n, 1000, &res->stacked_modes, &res->stacked_kl);
     goto done;
   }

@@ -78,6 +78,7 @@ static int build_dcgan_g(gf__net *net, const gf_config *cfg, const gf__ops *ops,
 static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w, int pack) {
   int ndf = cfg->model_ndf, nc = cfg->model_nc, size = cfg->model_size;
   float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum, slope = (float)cfg->model_d_slope;
+  int bn = !strcmp(cfg->model_dcgan_d_norm, "bn"); /* none: real and fake rows then share one D pass */
   if (c != nc || h != size || w != size)
     return gf__fail(GF_EINVAL, "dcgan discriminator takes %dx%dx%d images, the data is %dx%dx%d (set model.nc / model.size)",
                     nc, size, size, c, h, w);
@@ -85,15 +86,15 @@ static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops,
   GF_TRY(gf__net_add_conv2d(net, ndf, 4, 4, 2, 2, 1, 1, 0));
   GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
   if (size == 28) {
-    GF_TRY(gf__net_add_conv2d(net, 2 * ndf, 4, 4, 2, 2, 1, 1, 0));
-    GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    GF_TRY(gf__net_add_conv2d(net, 2 * ndf, 4, 4, 2, 2, 1, 1, !bn));
+    if (bn) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
     GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
     GF_TRY(gf__net_add_conv2d(net, 1, 7, 7, 1, 1, 0, 0, 0));
   } else {
     int L = dcgan_levels(size);
     for (int k = 1; k < L; k++) {
-      GF_TRY(gf__net_add_conv2d(net, ndf << k, 4, 4, 2, 2, 1, 1, 0));
-      GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+      GF_TRY(gf__net_add_conv2d(net, ndf << k, 4, 4, 2, 2, 1, 1, !bn));
+      if (bn) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
       GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
     }
     GF_TRY(gf__net_add_conv2d(net, 1, 4, 4, 1, 1, 0, 0, 0));
