@@ -148,7 +148,7 @@ static void run(const spec *t, const char *what) {
   if (t->direct) { net.layers[0].direct = 1; net.layers[0].wino = 0; }
   if (t->pwino) {
     net.layers[0].pwino = t->pwino;
-    net.layers[0].pwino_passes = t->pw_passes ? t->pw_passes : 7;
+    net.layers[0].pwino_passes = t->pw_passes ? t->pw_passes : GF_PWINO_ALL;
     net.layers[0].wino = net.layers[0].rows = 0;
     net.layers[0].lib = t->pw_passes && o->conv_lib;
   }
@@ -283,8 +283,8 @@ int main(void) {
   {
     const int lib = gf__ops_cpu()->conv_lib != NULL, two = 1 << GF_CONV_FWD | 1 << GF_CONV_BWD_W;
     const int plan[][6] = {/* conv? C H OC k passes */
-                           {1, 32, 8, 32, 4, lib ? two : 7}, {1, 32, 7, 32, 4, 0}, {1, 3, 8, 32, 4, 0},
-                           {1, 32, 8, 32, 3, 0}, {1, 32, 12, 32, 4, lib ? 0 : 7}, {0, 32, 4, 32, 4, lib ? two : 7},
+                           {1, 32, 8, 32, 4, lib ? two : GF_PWINO_ALL}, {1, 32, 7, 32, 4, 0}, {1, 3, 8, 32, 4, 0},
+                           {1, 32, 8, 32, 3, 0}, {1, 32, 12, 32, 4, lib ? 0 : GF_PWINO_ALL}, {0, 32, 4, 32, 4, lib ? two : GF_PWINO_ALL},
                            {0, 32, 4, 3, 4, 0}};
     for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
       gf__net pn;

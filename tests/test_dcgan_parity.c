@@ -110,8 +110,8 @@ int main(void) {
   gf__gan gan;
   if (gf__gan_create(&gan, &cfg, gf__ops_cpu(), 3, 64, 64, 4, NULL) == 0) {
     int n = 0;
-    for (int i = 0; i < gan.G.n; i++) n += gan.G.layers[i].pwino > 0 && gan.G.layers[i].pwino_passes == 7;
-    for (int i = 0; i < gan.D.n; i++) n += gan.D.layers[i].pwino > 0 && gan.D.layers[i].pwino_passes == 7;
+    for (int i = 0; i < gan.G.n; i++) n += gan.G.layers[i].pwino > 0 && gan.G.layers[i].pwino_passes == GF_PWINO_ALL;
+    for (int i = 0; i < gan.D.n; i++) n += gan.D.layers[i].pwino > 0 && gan.D.layers[i].pwino_passes == GF_PWINO_ALL;
     CHECK(n == 8, "GANFORGE_PWINO=force: %d of the 8 4x4 stride-2 layers on polyphase Winograd", n);
     gf__gan_destroy(&gan);
   } else CHECK(0, "create: %s", gf_last_error());

@@ -18,8 +18,6 @@ static size_t lowered_need(const gf__layer *l, int chunk) {
   return (K + (size_t)l->in_c) * chunk * P;                                /* col + [IC, chunk*Pin] */
 }
 
-#define PW_ALL (1 << GF_CONV_FWD | 1 << GF_CONV_BWD_DATA | 1 << GF_CONV_BWD_W)
-
 /* Whether pass (GF_CONV_*, of the conv or the transpose's adjoint) runs as polyphase Winograd. */
 static int pw(const gf__layer *l, int pass) { return l->pwino > 0 && (l->pwino_passes >> pass & 1); }
 
@@ -45,7 +43,7 @@ static void pw_backward(const gf__ops *o, const gf__layer *l, float **dinp, floa
 static size_t conv_need(const gf__layer *l, int chunk) {
   if (l->pwino <= 0) return lowered_need(l, chunk);
   size_t p = GF_PWINO_WS_FLOATS(l->geom.C, l->kind == GF_LAYER_CONV ? l->out_c : l->in_c, l->pwino);
-  if (l->pwino_passes == PW_ALL) return p;
+  if (l->pwino_passes == GF_PWINO_ALL) return p;
   size_t low = lowered_need(l, chunk); /* the other passes are lowered if the library declines */
   return p > low ? p : low;
 }

@@ -119,13 +119,12 @@ static void plan_pwino(const gf__net *net, gf__layer *l, int oc) {
       (!force && (g->C < GF_WINO_MIN_C || oc < GF_WINO_MIN_C)) || !o->pwino_fwd || !o->pwino_bwd_data || !o->pwino_dw)
     return;
   if (env && strcmp(env, "0") == 0) return;
-  const int all = 1 << GF_CONV_FWD | 1 << GF_CONV_BWD_DATA | 1 << GF_CONV_BWD_W;
-  if (!o->conv_lib || force || (env && strcmp(env, "all") == 0)) l->pwino_passes = all;
+  if (!o->conv_lib || force || (env && strcmp(env, "all") == 0)) l->pwino_passes = GF_PWINO_ALL;
   else if (g->OH % 4 == 0 && g->OW % 4 == 0) l->pwino_passes = 1 << GF_CONV_FWD | 1 << GF_CONV_BWD_W;
   if (!l->pwino_passes) return;
   long tb = GF_CONV_BAND_TARGET / ((long)GF_PWINO_NX * 4 * (g->C + oc)) / 16 * 16;
   l->pwino = tb < 32 ? 32 : tb > GF_WINO_MAX_TB ? GF_WINO_MAX_TB : (int)tb;
-  if (l->pwino_passes == all) l->rows = 0; /* no pass is lowered: no bands */
+  if (l->pwino_passes == GF_PWINO_ALL) l->rows = 0; /* no pass is lowered: no bands */
 }
 
 static void plan_chunk(gf__layer *l) {

@@ -34,6 +34,9 @@ typedef enum gf__init {
   GF_INIT_KAIMING   /* N(0, a*sqrt(2/fan_in)) (a = gain, 1 for ReLU); bias 0 */
 } gf__init;
 
+/* pwino_passes with every pass of a convolution on polyphase Winograd. */
+#define GF_PWINO_ALL (1 << GF_CONV_FWD | 1 << GF_CONV_BWD_DATA | 1 << GF_CONV_BWD_W)
+
 typedef struct gf__layer {
   gf__layer_kind kind;
   int in_c, in_h, in_w;      /* per-sample input shape */
@@ -52,7 +55,8 @@ typedef struct gf__layer {
   int direct;                /* CONV: stride 1 into <= GF_DIRECT_MAX_OC channels by the direct loops */
   int wino;                  /* CONV: > 0: 3x3 stride 1 by Winograd F(4x4,3x3), this many tiles per block */
   int pwino;                 /* CONV, CONVT: > 0: 4x4 stride 2 padding 1 by polyphase Winograd F(4x4,2x2), tiles per block, */
-  int pwino_passes;          /*   for the passes (1 << GF_CONV_FWD / _BWD_DATA / _BWD_W of the conv or adjoint) in this mask */
+  int pwino_passes;          /*   for the passes (1 << GF_CONV_FWD / _BWD_DATA / _BWD_W of the conv or adjoint) in this mask
+                                  (GF_PWINO_ALL: every pass) */
   int rows;                  /* CONV/CONVT: rows of geom.OH per im2col band (chunk 1); geom.OH: no bands */
   int lib;                   /* CONV/CONVT: passes go whole to ops.conv_lib (im2col only if it declines) */
   int pad[4];                /* REFLPAD: top, bottom, left, right */
