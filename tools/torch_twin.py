@@ -1,14 +1,23 @@
 #!/usr/bin/env python3
 """torch_twin.py: trains the PyTorch twin of a ganforge MLP or DCGAN run (same architecture,
-initialisation scheme, optimiser, batch, epochs and step order, read from the run's config.txt) on
-MNIST, then writes 10,000 samples as a float32 .npy [n, 1, 28, 28] in [-1, 1] for `ganforge eval`,
-so that both runs are scored by the same code.
+initialisation scheme, optimiser, learning-rate decay, generator EMA, packing, batch, epochs and
+step order, read from the run's config.txt), then writes samples as a float32 .npy for
+`ganforge eval`, so that both runs are scored by the same code.
 
-  python3 tools/torch_twin.py RUN/config.txt MNIST_DIR OUT.npy [--threads 2] [--seed 1]
+  python3 tools/torch_twin.py RUN/config.txt MNIST_DIR OUT.npy [--threads 2] [--seed 1] [--epochs N]
+
+Data sets: mnist (10,000 samples [n, 1, 28, 28] in [-1, 1]), stacked-mnist (26,000 [n, 3, 28, 28]:
+three random MNIST training digits as the channels; score with --metric stacked-modes), ring8 and
+grid25 (2,500 points [n, 2], the same mixtures as src/data/synth.c; score with --metric modes
+--modes ring8|grid25; MNIST_DIR is then unused).
 
 The step is the one ganforge takes (src/models/gan.c): D on a real batch and a fake batch (BCE with
-logits, labels 1 / 0), then G with the non-saturating loss on the same fakes."""
-import argparse, gzip, os, struct, sys, time
+logits, labels 1 / 0), then G with the non-saturating loss on the same fakes. With model.pack = k
+the discriminator reads k consecutive samples as one (concatenated along the channels); with
+train.lr_decay the rate is divided by it after every optimiser step; with train.ema the samples
+come from the weight average (decay min(ema, (1 + t) / (10 + t)) after G step t) whose BatchNorm
+statistics are recomputed as the mean over ceil(2048 / batch) batches, as gf__gan_ema_enter does."""
+import argparse, gzip, math, os, struct, sys, time
 
 import numpy as np
 import torch
@@ -18,38 +27,130 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from load_in_pytorch import build_generator, parse_config  # noqa: E402
 
 
-def read_idx(path):
+def read_idx(path, magic_want=0x803):
     op = gzip.open if path.endswith(".gz") else open
     with op(path, "rb") as f:
         data = f.read()
     magic, n = struct.unpack(">II", data[:8])
-    if magic != 0x803:
-        raise SystemExit(f"{path}: not an IDX image file")
-    return np.frombuffer(data, np.uint8, offset=16).reshape(n, 28, 28)
+    if magic != magic_want:
+        raise SystemExit(f"{path}: not an IDX file of the expected kind")
+    if magic == 0x803:
+        return np.frombuffer(data, np.uint8, offset=16).reshape(n, 28, 28)
+    return np.frombuffer(data, np.uint8, offset=8)
 
 
-def build_discriminator(cfg):
+def mnist_train(mnist_dir):
+    for f in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"):
+        if os.path.exists(os.path.join(mnist_dir, f)):
+            return read_idx(os.path.join(mnist_dir, f)).astype(np.float32) / 127.5 - 1.0
+    raise SystemExit(f"{mnist_dir}: no train-images-idx3-ubyte[.gz]")
+
+
+def mixture_modes(name):
+    if name == "ring8":
+        a = 2 * np.pi * np.arange(8) / 8
+        return np.stack([np.cos(a), np.sin(a)], 1).astype(np.float32), 0.01
+    g = np.array([(-4 + 2 * i, -4 + 2 * j) for i in range(5) for j in range(5)], np.float32)
+    return g, 0.05
+
+
+def load_data(cfg, mnist_dir, rng):
+    """Training set as a float32 tensor [n, c, h, w]."""
+    name = cfg["data.name"]
+    if name in ("ring8", "grid25"):
+        modes, sigma = mixture_modes(name)
+        n = int(cfg["data.n"])
+        x = modes[rng.integers(0, len(modes), n)] + rng.normal(0.0, sigma, (n, 2)).astype(np.float32)
+        return torch.from_numpy(x.astype(np.float32)).view(n, 2, 1, 1)
+    m = mnist_train(mnist_dir)
+    if name == "mnist":
+        return torch.from_numpy(m).unsqueeze(1)
+    if name == "stacked-mnist":
+        n = int(cfg.get("data.n", "0")) or 60000  # the presets set data.n = 60000
+        idx = rng.integers(0, m.shape[0], (n, 3))
+        return torch.from_numpy(m[idx])  # [n, 3, 28, 28]
+    raise SystemExit(f"torch_twin.py: data set {name} is not covered (mnist, stacked-mnist, ring8, grid25)")
+
+
+class Maxout(nn.Module):
+    def __init__(self, pieces):
+        super().__init__()
+        self.k = pieces
+
+    def forward(self, x):  # units of k consecutive values, as cpu_maxout_fwd
+        return x.view(x.shape[0], -1, self.k).max(-1).values
+
+
+def build_discriminator(cfg, in_c):
+    """The twin of build_dcgan_d / gf__build_discriminator; in_c = pack * channels (DCGAN) or
+    pack * values per sample (MLP)."""
     slope = float(cfg["model.d_slope"])
+    eps, mom = float(cfg["model.bn_eps"]), float(cfg["model.bn_momentum"])
     if cfg["model.arch"] == "dcgan":
-        ndf, eps, mom = int(cfg["model.ndf"]), float(cfg["model.bn_eps"]), float(cfg["model.bn_momentum"])
-        return nn.Sequential(nn.Conv2d(1, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(slope),
-                             nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * ndf, eps=eps, momentum=mom),
+        if int(cfg["model.size"]) != 28:
+            raise SystemExit("torch_twin.py covers the 28x28 DCGAN")
+        ndf = int(cfg["model.ndf"])
+        if cfg.get("model.dcgan_d_norm", "bn") == "none":  # no BatchNorm: the convolution it followed gets a bias
+            mid = [nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=True)]
+        else:
+            mid = [nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * ndf, eps=eps, momentum=mom)]
+        return nn.Sequential(nn.Conv2d(in_c, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(slope), *mid,
                              nn.LeakyReLU(slope), nn.Conv2d(2 * ndf, 1, 7, 1, 0, bias=False), nn.Flatten())
+    if cfg["model.d_norm"] != "none" or float(cfg["model.d_dropout"]) > 0 or float(cfg["model.d_dropout_in"]) > 0:
+        raise SystemExit("torch_twin.py covers MLP discriminators without BatchNorm or dropout")
     widths = [int(x) for x in cfg["model.d_hidden"].split(",") if x]
-    layers, prev = [nn.Flatten()], 784
+    maxout, k = cfg["model.d_act"] == "maxout", int(cfg["model.d_pieces"])
+    layers, prev = [nn.Flatten()], in_c
     for w in widths:
-        layers += [nn.Linear(prev, w), nn.LeakyReLU(slope)]
+        if maxout:
+            layers += [nn.Linear(prev, w * k), Maxout(k)]
+        else:
+            layers += [nn.Linear(prev, w), nn.LeakyReLU(slope) if cfg["model.d_act"] == "lrelu" else nn.ReLU()]
         prev = w
     layers.append(nn.Linear(prev, 1))
     return nn.Sequential(*layers)
 
 
-def dcgan_init(m, std):
-    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(m.weight, 0.0, std)
-    elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
-        nn.init.normal_(m.weight, 1.0, std)
-        nn.init.zeros_(m.bias)
+def init_net(net, kind, std, bn_std):
+    """ganforge's initialisers (gf__net_init_params): torch = PyTorch's defaults; normal = N(0, std)
+    weights and zero biases; BatchNorm weight N(1, bn_std) (1 when bn_std = 0), bias 0."""
+    if kind not in ("torch", "normal"):
+        raise SystemExit(f"torch_twin.py covers the torch and normal initialisers, not {kind}")
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and kind == "normal":
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+            if bn_std > 0:
+                nn.init.normal_(m.weight, 1.0, bn_std)
+            else:
+                nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+def noise(cfg, n, nz):
+    if cfg["model.noise"] == "uniform":
+        lo, hi = float(cfg["model.noise_lo"]), float(cfg["model.noise_hi"])
+        return torch.rand(n, nz) * (hi - lo) + lo
+    return torch.randn(n, nz)
+
+
+def ema_batchnorm_stats(G, cfg, B, nz):
+    """Running statistics of the averaged weights: the mean of ceil(2048 / B) batch statistics."""
+    bns = [m for m in G.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+    if not bns:
+        return
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    G.train()
+    with torch.no_grad():
+        for _ in range((2048 + B - 1) // B):
+            G(noise(cfg, B, nz))
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
 
 
 def main():
@@ -59,27 +160,46 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--epochs", type=int, default=0, help="override train.epochs")
+    ap.add_argument("--n", type=int, default=0, help="samples to write (default: the metric's count)")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after N steps (smoke tests)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
     cfg = parse_config(open(a.config).read())
-    if cfg["data.name"] != "mnist" or cfg["model.arch"] not in ("mlp", "dcgan"):
-        raise SystemExit("torch_twin.py covers MLP and DCGAN runs on MNIST")
+    if cfg["model.arch"] not in ("mlp", "dcgan"):
+        raise SystemExit("torch_twin.py covers MLP and DCGAN runs")
     if cfg["train.optimizer"] != "adam" or cfg["train.g_loss"] != "nonsaturating" or cfg["train.d_steps"] != "1":
         raise SystemExit("torch_twin.py covers Adam, non-saturating G loss, k = 1")
-    imgs = [f for f in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte") if os.path.exists(os.path.join(a.mnist, f))]
-    x = torch.from_numpy(read_idx(os.path.join(a.mnist, imgs[0])).astype(np.float32) / 127.5 - 1.0).unsqueeze(1)
-    G, D = build_generator(cfg), build_discriminator(cfg)
-    if cfg["model.arch"] == "dcgan":
-        G.apply(lambda m: dcgan_init(m, float(cfg["model.g_init_scale"])))
-        D.apply(lambda m: dcgan_init(m, float(cfg["model.d_init_scale"])))
+    if float(cfg.get("train.lr_d", "0")) > 0 or float(cfg.get("train.weight_decay", "0")) > 0:
+        raise SystemExit("torch_twin.py covers one learning rate for both networks and no weight decay")
+    x = load_data(cfg, a.mnist, rng)
+    name = cfg["data.name"]
+    n_out = a.n or {"ring8": 2500, "grid25": 2500, "stacked-mnist": 26000}.get(name, 10000)
+    pack = max(1, int(cfg.get("model.pack", "1")))
+    per_sample = x.shape[1] if cfg["model.arch"] == "dcgan" else int(np.prod(x.shape[1:]))  # channels / values
+    G, D = build_generator(cfg), build_discriminator(cfg, pack * per_sample)
+    bn_std = float(cfg.get("model.bn_init_std", "0"))
+    init_net(G, cfg["model.g_init"], float(cfg["model.g_init_scale"]), bn_std)
+    init_net(D, cfg["model.d_init"], float(cfg["model.d_init_scale"]), bn_std)
     lr, b1, b2 = float(cfg["train.lr"]), float(cfg["train.beta1"]), float(cfg["train.beta2"])
-    oG = torch.optim.Adam(G.parameters(), lr, betas=(b1, b2))
-    oD = torch.optim.Adam(D.parameters(), lr, betas=(b1, b2))
+    eps = float(cfg.get("train.adam_eps", "1e-8"))
+    decay, lr_min = float(cfg.get("train.lr_decay", "1")), float(cfg.get("train.lr_min", "0"))
+    ema = float(cfg.get("train.ema", "0"))
+    oG = torch.optim.Adam(G.parameters(), lr, betas=(b1, b2), eps=eps)
+    oD = torch.optim.Adam(D.parameters(), lr, betas=(b1, b2), eps=eps)
+    avg = [p.detach().clone() for p in G.parameters()] if ema > 0 else None
     bce = nn.BCEWithLogitsLoss()
-    B, epochs, nz = int(cfg["train.batch"]), int(cfg["train.epochs"]), int(cfg["model.nz"])
+    B, nz = int(cfg["train.batch"]), int(cfg["model.nz"])
+    epochs = a.epochs or int(cfg["train.epochs"])
+    if B % pack:
+        raise SystemExit(f"batch {B} is not divisible by model.pack {pack}")
+    Bd = B // pack
+
+    def packed(t):  # [B, c, h, w] read as [B / pack, pack * c, h, w]
+        return t.reshape(Bd, pack * t.shape[1], *t.shape[2:])
+
     nb = x.shape[0] // B
     t0 = time.time()
     step = 0
@@ -92,23 +212,38 @@ def main():
                 break
             step += 1
             real = x[perm[b * B:(b + 1) * B]]
-            fake = G(torch.randn(B, nz))
-            dr, df = D(real), D(fake.detach())
+            fake = G(noise(cfg, B, nz))
+            dr, df = D(packed(real)), D(packed(fake.detach()))
             ld = bce(dr, torch.ones_like(dr)) + bce(df, torch.zeros_like(df))
             oD.zero_grad()
             ld.backward()
             oD.step()
-            dg = D(fake)
+            dg = D(packed(fake))
             lg = bce(dg, torch.ones_like(dg))
             oG.zero_grad()
             lg.backward()
             oG.step()
+            if decay > 1:
+                for o in (oD, oG):
+                    for g in o.param_groups:
+                        g["lr"] = max(g["lr"] / decay, lr_min)
+            if avg is not None:
+                d = min(ema, (1.0 + step) / (10.0 + step))
+                with torch.no_grad():
+                    torch._foreach_lerp_(avg, [p.detach() for p in G.parameters()], 1.0 - d)
         print(f"epoch {ep + 1}/{epochs} loss_D {ld.item():.4f} loss_G {lg.item():.4f} {time.time() - t0:.0f} s", flush=True)
+    if avg is not None:
+        with torch.no_grad():
+            for q, p in zip(avg, G.parameters()):
+                p.copy_(q)
+        ema_batchnorm_stats(G, cfg, B, nz)
     G.eval()
+    chunk = 500
     with torch.no_grad():
-        s = torch.cat([G(torch.randn(500, nz)) for _ in range(a.n // 500)]).reshape(-1, 1, 28, 28)
+        s = torch.cat([G(noise(cfg, min(chunk, n_out - i), nz)) for i in range(0, n_out, chunk)])
+    s = s.reshape(n_out, -1) if name in ("ring8", "grid25") else s.reshape(n_out, *x.shape[1:])
     np.save(a.out, s.numpy().astype(np.float32))
-    print(f"wrote {a.out}: {tuple(s.shape)}, {time.time() - t0:.0f} s")
+    print(f"wrote {a.out}: {tuple(s.shape)}, {step} steps, {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":
