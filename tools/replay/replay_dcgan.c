@@ -1,0 +1,114 @@
+/* replay_dcgan.c: replays a PyTorch dcgan-mnist trajectory in ganforge (same initial weights, real
+   batches and noise, from tools/replay/trajectory.py) and dumps G's and D's tensors after steps
+   1, 3, 10, 30, 100, 200, 300, 500 and 1000, for tools/replay/compare.py. A diagnostic, not
+   installed: it tells a systematic difference from the float32 rounding that every run has.
+
+     gf_replay_dcgan DATA.safetensors STEPS OUT.bin [KEY=VALUE ...]
+
+   OUT.bin: per dumped tensor a text line "<step> <name> <count>\n", then count float32 values. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ganforge/ganforge.h"
+#include "io/safetensors.h"
+#include "models/gan.h"
+
+#define NZ 100
+#define BATCH 64
+#define DIM 784
+
+static const int marks[] = {1, 3, 10, 30, 100, 200, 300, 500, 1000};
+
+/* Sets every tensor of net from "init.<name>" in the trajectory file. */
+static int load_init(gf__st_file *f, gf__net *net) {
+  gf__tensor_ref refs[128];
+  int m = gf__net_tensors(net, refs, 128);
+  for (int i = 0; i < m; i++) {
+    char name[200];
+    snprintf(name, sizeof name, "init.%.190s", refs[i].name);
+    int64_t shape[4];
+    for (int d = 0; d < refs[i].ndim; d++) shape[d] = refs[i].shape[d];
+    if (gf__st_read_into(f, name, refs[i].data, refs[i].ndim, shape) < 0) return -1;
+  }
+  return 0;
+}
+
+static int dump(FILE *o, const gf__net *net, int step) {
+  gf__tensor_ref refs[128];
+  int m = gf__net_tensors(net, refs, 128);
+  for (int i = 0; i < m; i++) {
+    fprintf(o, "%d %s %ld\n", step, refs[i].name, refs[i].n);
+    if (fwrite(refs[i].data, sizeof(float), (size_t)refs[i].n, o) != (size_t)refs[i].n) return -1;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: gf_replay_dcgan DATA.safetensors STEPS OUT.bin [KEY=VALUE ...]\n");
+    return 2;
+  }
+  int steps = atoi(argv[2]);
+  if (steps < 1) {
+    fprintf(stderr, "gf_replay_dcgan: STEPS must be a positive integer (got '%s')\n", argv[2]);
+    return 2;
+  }
+  gf_config cfg;
+  gf_preset_apply(&cfg, "dcgan-mnist");
+  for (int i = 4; i < argc; i++)
+    if (gf_config_set_kv(&cfg, argv[i]) < 0) {
+      fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error());
+      return 2;
+    }
+  gf__st_file f;
+  if (gf_config_validate(&cfg) < 0 || gf__st_open(&f, argv[1]) < 0) {
+    fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error());
+    return 1;
+  }
+  gf__gan gan;
+  if (gf__gan_create(&gan, &cfg, gf__ops_cpu(), 1, 28, 28, BATCH, NULL) < 0) {
+    fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error());
+    gf__st_close(&f);
+    return 1;
+  }
+  int rc = 1;
+  float *real = malloc(sizeof(float) * (size_t)steps * BATCH * DIM);
+  float *z = malloc(sizeof(float) * (size_t)steps * BATCH * NZ);
+  int64_t sr[5] = {steps, BATCH, 1, 28, 28}, sz[3] = {steps, BATCH, NZ};
+  FILE *o = NULL;
+  if (!real || !z) fprintf(stderr, "gf_replay_dcgan: out of memory for %d steps\n", steps);
+  else if (load_init(&f, &gan.G) < 0 || load_init(&f, &gan.D) < 0 || gf__st_read_into(&f, "real", real, 5, sr) < 0 ||
+           gf__st_read_into(&f, "z", z, 3, sz) < 0)
+    fprintf(stderr, "gf_replay_dcgan: %s: %s\n", argv[1], gf_last_error());
+  else if (!(o = fopen(argv[3], "wb")))
+    fprintf(stderr, "gf_replay_dcgan: %s: cannot create\n", argv[3]);
+  else {
+    rc = 0;
+    for (int it = 0; it < steps && !rc; it++) {
+      gan.z_override = z + (size_t)it * BATCH * NZ;
+      if (gf__gan_d_step(&gan, real + (size_t)it * BATCH * DIM) < 0 || gf__gan_g_step(&gan) < 0) {
+        fprintf(stderr, "gf_replay_dcgan: step %d: %s\n", it + 1, gf_last_error());
+        rc = 1;
+        break;
+      }
+      for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++)
+        if (it + 1 == marks[k]) {
+          if (dump(o, &gan.G, it + 1) < 0 || dump(o, &gan.D, it + 1) < 0) {
+            fprintf(stderr, "gf_replay_dcgan: %s: write failed\n", argv[3]);
+            rc = 1;
+          }
+          printf("step %d loss_D %.6f loss_G %.6f\n", it + 1, gan.loss_d, gan.loss_g);
+        }
+    }
+    if (fclose(o) != 0 && !rc) {
+      fprintf(stderr, "gf_replay_dcgan: %s: write failed\n", argv[3]);
+      rc = 1;
+    }
+  }
+  free(real);
+  free(z);
+  gf__gan_destroy(&gan);
+  gf__st_close(&f);
+  return rc;
+}
