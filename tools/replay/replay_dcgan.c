@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
   if (!real || !z) fprintf(stderr, "gf_replay_dcgan: out of memory for %d steps\n", steps);
   else if (load_init(&f, &gan.G) < 0 || load_init(&f, &gan.D) < 0 || gf__st_read_into(&f, "real", real, 5, sr) < 0 ||
            gf__st_read_into(&f, "z", z, 3, sz) < 0)
-    fprintf(stderr, "gf_replay_dcgan: %s: %s\n", argv[1], gf_last_error());
+    fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error()); /* the message names the file */
   else if (!(o = fopen(argv[3], "wb")))
     fprintf(stderr, "gf_replay_dcgan: %s: cannot create\n", argv[3]);
   else {
