@@ -73,6 +73,18 @@ def write_st(path, tensors):
         f.write(struct.pack('<Q', len(h))); f.write(h)
         for b in blobs: f.write(b)
 
+def train_iteration(G, D, oG, oD, bce, real, z, ones, zeros):
+    """One ganforge iteration (gf__gan_d_step, gf__gan_g_step): D on a real and a fake batch, then G
+    with the non-saturating loss on the same fakes. Returns the two losses."""
+    fake = G(z.view(z.shape[0], -1, 1, 1))
+    oD.zero_grad()
+    ld = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+    ld.backward(); oD.step()
+    oG.zero_grad()
+    lg = bce(D(fake), ones)
+    lg.backward(); oG.step()
+    return ld.item(), lg.item()
+
 def make(name, build, out, nz=16, nc=3, ngf=8, ndf=8, B=4, iters=3, seed=0):
     torch.manual_seed(seed)
     G, D, S = build(nz, nc, ngf, ndf)
@@ -87,14 +99,8 @@ def make(name, build, out, nz=16, nc=3, ngf=8, ndf=8, B=4, iters=3, seed=0):
     ones, zeros = torch.ones(B, 1), torch.zeros(B, 1)
     ld_all, lg_all = [], []
     for it in range(iters):
-        fake = G(z[it].view(B, nz, 1, 1))
-        oD.zero_grad()
-        ld = bce(D(real[it]), ones) + bce(D(fake.detach()), zeros)
-        ld.backward(); oD.step()
-        oG.zero_grad()
-        lg = bce(D(fake), ones)
-        lg.backward(); oG.step()
-        ld_all.append(ld.item()); lg_all.append(lg.item())
+        ld, lg = train_iteration(G, D, oG, oD, bce, real[it], z[it], ones, zeros)
+        ld_all.append(ld); lg_all.append(lg)
     for k, v in {**state('G', G), **state('D', D)}.items(): T['final.' + k] = v
     T['real'] = real; T['z'] = z
     T['loss_d'] = torch.tensor(ld_all); T['loss_g'] = torch.tensor(lg_all)

@@ -63,16 +63,20 @@ done:
   return rc;
 }
 
-int gf__weights_load_net(const gf__st_file *f, gf__net *net) {
+int gf__weights_load_net(const gf__st_file *f, gf__net *net) { return gf__weights_load_net_prefixed(f, net, ""); }
+
+int gf__weights_load_net_prefixed(const gf__st_file *f, gf__net *net, const char *prefix) {
   gf__tensor_ref refs[256];
   int m = gf__net_tensors(net, refs, 256);
   if (m > 256) return gf__fail(GF_EINVAL, "too many tensors");
   for (int i = 0; i < m; i++) {
     int64_t shape[4];
     for (int d = 0; d < refs[i].ndim; d++) shape[d] = refs[i].shape[d];
+    char name[224];
+    snprintf(name, sizeof name, "%.60s%.160s", prefix, refs[i].name);
     float *tmp = malloc(sizeof(float) * (size_t)(refs[i].n + 1));
     if (!tmp) return gf__fail(GF_ENOMEM, "out of memory");
-    int rc = gf__st_read_into(f, refs[i].name, tmp, refs[i].ndim, shape);
+    int rc = gf__st_read_into(f, name, tmp, refs[i].ndim, shape);
     if (rc == 0) net->ops->to_device(refs[i].data, tmp, sizeof(float) * (size_t)refs[i].n);
     free(tmp);
     if (rc < 0) return rc;

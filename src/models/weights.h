@@ -17,9 +17,11 @@ typedef struct gf__flat_tensor {
 } gf__flat_tensor;
 int gf__weights_save_ex(const char *path, gf__net *const *nets, int n, const gf__flat_tensor *extra, int n_extra,
                         const gf_config *cfg, const char *const *meta_kv, int n_meta);
-/* Loads every tensor of `net` from an opened file, checking names and shapes. */
+/* Loads every tensor of `net` from an opened file, checking names and shapes; the _prefixed form
+   reads "<prefix><name>" (e.g. "init.G.net.0.weight" from a trajectory file). */
 struct gf__st_file;
 int gf__weights_load_net(const struct gf__st_file *f, gf__net *net);
+int gf__weights_load_net_prefixed(const struct gf__st_file *f, gf__net *net, const char *prefix);
 /* Opens a run folder (uses RUN/generator.safetensors) or a .safetensors file, reads its config
    and builds and loads the generator on ops. *dim receives the sample size, shape into c/h/w. */
 int gf__generator_open(const char *run, const gf__ops *ops, gf_config *cfg, gf__net *G, int *c, int *h, int *w);

@@ -6,20 +6,13 @@ reference trajectory and others, at every step both recorded.
 
 Each argument is a PyTorch trajectory (PREFIX_<dtype>_t<n>.safetensors from trajectory.py) or a
 ganforge replay (OUT.bin from gf_replay_dcgan)."""
-import json, os, struct, sys
+import os, sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from make_dcgan_fixtures import dcgan28  # noqa: E402
-
-
-def read_safetensors(path):
-    d = open(path, "rb").read()
-    n = struct.unpack("<Q", d[:8])[0]
-    h = json.loads(d[8:8 + n])
-    return {k: np.frombuffer(d[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], np.float32)
-            for k, v in h.items() if k != "__metadata__"}
+from load_in_pytorch import read_safetensors  # noqa: E402
 
 
 def read_replay(path):
@@ -41,7 +34,7 @@ def read_replay(path):
 
 
 def load(path):
-    return read_replay(path) if path.endswith(".bin") else read_safetensors(path)
+    return read_replay(path) if path.endswith(".bin") else read_safetensors(path)[0]
 
 
 def main():

@@ -13,26 +13,13 @@
 #include "ganforge/ganforge.h"
 #include "io/safetensors.h"
 #include "models/gan.h"
+#include "models/weights.h"
 
 #define NZ 100
 #define BATCH 64
 #define DIM 784
 
 static const int marks[] = {1, 3, 10, 30, 100, 200, 300, 500, 1000};
-
-/* Sets every tensor of net from "init.<name>" in the trajectory file. */
-static int load_init(gf__st_file *f, gf__net *net) {
-  gf__tensor_ref refs[128];
-  int m = gf__net_tensors(net, refs, 128);
-  for (int i = 0; i < m; i++) {
-    char name[200];
-    snprintf(name, sizeof name, "init.%.190s", refs[i].name);
-    int64_t shape[4];
-    for (int d = 0; d < refs[i].ndim; d++) shape[d] = refs[i].shape[d];
-    if (gf__st_read_into(f, name, refs[i].data, refs[i].ndim, shape) < 0) return -1;
-  }
-  return 0;
-}
 
 static int dump(FILE *o, const gf__net *net, int step) {
   gf__tensor_ref refs[128];
@@ -78,7 +65,8 @@ int main(int argc, char **argv) {
   int64_t sr[5] = {steps, BATCH, 1, 28, 28}, sz[3] = {steps, BATCH, NZ};
   FILE *o = NULL;
   if (!real || !z) fprintf(stderr, "gf_replay_dcgan: out of memory for %d steps\n", steps);
-  else if (load_init(&f, &gan.G) < 0 || load_init(&f, &gan.D) < 0 || gf__st_read_into(&f, "real", real, 5, sr) < 0 ||
+  else if (gf__weights_load_net_prefixed(&f, &gan.G, "init.") < 0 ||
+           gf__weights_load_net_prefixed(&f, &gan.D, "init.") < 0 || gf__st_read_into(&f, "real", real, 5, sr) < 0 ||
            gf__st_read_into(&f, "z", z, 3, sz) < 0)
     fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error()); /* the message names the file */
   else if (!(o = fopen(argv[3], "wb")))

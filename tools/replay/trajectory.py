@@ -17,7 +17,7 @@ import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
-from make_dcgan_fixtures import dcgan28, dcgan_init, state, write_st  # noqa: E402
+from make_dcgan_fixtures import dcgan28, dcgan_init, state, train_iteration, write_st  # noqa: E402
 from torch_twin import mnist_train  # noqa: E402
 
 MARKS = (1, 3, 10, 30, 100, 200, 300, 500, 1000)
@@ -52,19 +52,11 @@ def main():
     ones, zeros = torch.ones(B, 1, dtype=dt), torch.zeros(B, 1, dtype=dt)
     out = {}
     for it in range(a.steps):
-        fake = G(z[it].view(B, nz, 1, 1))
-        oD.zero_grad()
-        ld = bce(D(real[it]), ones) + bce(D(fake.detach()), zeros)
-        ld.backward()
-        oD.step()
-        oG.zero_grad()
-        lg = bce(D(fake), ones)
-        lg.backward()
-        oG.step()
+        ld, lg = train_iteration(G, D, oG, oD, bce, real[it], z[it], ones, zeros)
         if it + 1 in MARKS:
             out[f"G{it + 1}"] = torch.cat([p.detach().flatten() for p in G.parameters()]).float()
             out[f"D{it + 1}"] = torch.cat([p.detach().flatten() for p in D.parameters()]).float()
-            print(f"step {it + 1} loss_D {ld.item():.6f} loss_G {lg.item():.6f}", flush=True)
+            print(f"step {it + 1} loss_D {ld:.6f} loss_G {lg:.6f}", flush=True)
     write_st(f"{a.prefix}_{a.dtype}_t{a.threads}.safetensors", out)
 
 
