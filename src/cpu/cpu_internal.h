@@ -32,6 +32,9 @@ void gf__cpu_pwino_dw(float *dw, const float *x, const float *dy, int N, int IC,
 void gf__cpu_conv_direct_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
 void gf__cpu_conv_direct_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
 void gf__cpu_conv_direct_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
+void gf__cpu_dw_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
+void gf__cpu_dw_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
+void gf__cpu_dw_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
 #ifdef GF_HAVE_DNNL
 #include <dnnl_version.h>
 #define GF_STR2(x) #x
