@@ -13,6 +13,7 @@
 #define EXIT_RUNTIME 1
 
 int gf_cli_eval(int argc, char **argv); /* eval_cmd.c */
+int gf_cli_compress(int argc, char **argv); /* compress_cmd.c */
 
 static int die(int status, const char *hint) {
   const char *msg = gf_last_error();
@@ -442,6 +443,7 @@ static const char *MAIN_HELP =
     "  interpolate RUN      latent-space walks from a trained run\n"
     "  info CHECKPOINT      describe a checkpoint or run\n"
     "  translate RUN ...    image-to-image translation with a cyclegan / pix2pix run\n"
+    "  compress TEACHER     prune + distil an inception cyclegan / pix2pix generator (CAT)\n"
     "  presets              list the presets\n"
     "  bench [PRESET]       time the training step\n"
     "  eval RUN|NPY         score samples: --metric parzen (MNIST) | modes (ring8/grid25)\n"
@@ -475,6 +477,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "presets")) return cmd_presets();
   if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
   if (!strcmp(cmd, "translate")) return cmd_translate(argc - 1, argv + 1);
+  if (!strcmp(cmd, "compress")) return gf_cli_compress(argc - 1, argv + 1);
   if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
   if (!strcmp(cmd, "eval")) return gf_cli_eval(argc - 1, argv + 1);

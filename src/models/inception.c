@@ -123,7 +123,7 @@ static int add_block(gf__net *net, const gf_config *cfg, const gf__inc_spec *s, 
     for (int k = 0; k < s->nk; k++) {
       const int w = pass ? s->dw[b][k] : s->res[b][k], ks = s->ks[k], p = (ks - 1) / 2;
       if (w <= 0) continue;
-      if (prev_end >= 0) GF_TRY(gf__net_add_tap(net, x0));
+      if (prev_end >= 0) { GF_TRY(gf__net_add_tap(net, x0)); NAME("features.%d.branch", b); }
       gf__inc_branch *br = pass ? &m->dw[b][k] : &m->res[b][k];
       if (!pass) { /* ReflectionPad, ConvBNReLU(k), Dropout, ReflectionPad, Conv(k) */
         const int i = ri++;
