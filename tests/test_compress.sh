@@ -75,5 +75,30 @@ timeout 60 "$gf" train --resume "$T/b" --quiet > /dev/null 2> "$T/tr3.err"
 # the from-scratch variant (CAT's code re-initialises the pruned convolutions) runs too
 timeout 300 "$gf" compress "$T/teacher" --macs 35% --out "$T/s" "${C[@]}" --set compress.init=scratch --set train.max_steps=1 \
   2> "$T/s.err" && grep -q "^init: scratch" "$T/s/compress.txt" && ok || bad "scratch: $(tail -2 "$T/s.err")"
+# a pix2pix teacher (paired A|B images made here): the discriminator sees (input, output) pairs and
+# the L1 goes to the target
+python3 - "$T/paired/train" <<'PY'
+import os, struct, sys, zlib
+d = sys.argv[1]; os.makedirs(d, exist_ok=True)
+def png(path, w, h, px):
+    raw = b''.join(b'\x00' + bytes(px[y * w * 3:(y + 1) * w * 3]) for y in range(h))
+    def chunk(k, b): return struct.pack('>I', len(b)) + k + b + struct.pack('>I', zlib.crc32(k + b))
+    open(path, 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)) +
+                           chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+for i in range(8):
+    S = 36; px = []
+    for y in range(S):
+        row_a = [((x * 7 + y * 3 + i * 40) % 256, (x * y + i * 9) % 256, (y * 11 + i) % 256) for x in range(S)]
+        row = row_a + [(255 - r, 255 - g, 255 - b) for r, g, b in row_a]
+        px += [c for p in row for c in p]
+    png(os.path.join(d, f'{i}.png'), 2 * S, S, px)
+PY
+timeout 300 "$gf" train pix2pix --data "$T/paired" --set data.load_size=36 --set data.crop_size=32 --set model.ngf=8 \
+  --set model.ndf=8 --set model.netG=resnet_9blocks --set model.n_blocks=3 --set model.g_block=inception --quiet \
+  --set train.max_steps=2 --out "$T/p2p" 2> "$T/p.err" && ok || bad "pix2pix teacher: $(tail -2 "$T/p.err")"
+timeout 300 "$gf" compress "$T/p2p" --macs 35% --out "$T/pc" --epochs 2 --set compress.min_channels=4 --quiet 2> "$T/pc.err" &&
+  [ -s "$T/pc/pix2pix.safetensors" ] && [ "$(wc -l < "$T/pc/log.csv")" = 5 ] && ok || bad "pix2pix compress: $(tail -2 "$T/pc.err")"
+timeout 120 "$gf" translate "$T/pc" --direction AtoB "$T/paired/train/0.png" -o "$T/ptr" > /dev/null 2> "$T/ptr.err" &&
+  [ -s "$T/ptr/0.png" ] && ok || bad "translate with the pix2pix student: $(cat "$T/ptr.err")"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

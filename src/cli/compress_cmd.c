@@ -207,8 +207,10 @@ int gf_cli_compress(int argc, char **argv) {
     if (!quiet) fprintf(stderr, "ganforge: stopped by signal; checkpoint saved: resume with 'ganforge compress --resume %s'\n", out);
     return 130;
   }
-  if (!quiet)
-    fprintf(stderr, "ganforge: done: %s/compress.txt, %s/samples/, %s/cyclegan.safetensors (student as G_A: ganforge translate %s "
-            "--direction AtoB ...)\n", out, out, out, out);
+  if (!quiet) {
+    const int pix = !strcmp(tcfg.model_arch, "pix2pix");
+    fprintf(stderr, "ganforge: done: %s/compress.txt, %s/samples/, %s/%s.safetensors (the student as %s: ganforge translate %s "
+            "--direction AtoB ...)\n", out, out, out, pix ? "pix2pix" : "cyclegan", pix ? "G" : "G_A", out);
+  }
   return 0;
 }
