@@ -32,6 +32,14 @@ static void macs_resnet(void) {
   gf__net_plan(&G);
   /* junyanz's resnet_9blocks: 11,378,179 parameters */
   CHECK(G.nparam == 11378179, "resnet_9blocks parameters %ld", G.nparam);
+  /* CAT's horse2zebra teacher (ngf 64, kernels 1,3,5, branch width 256 / 6 = 42) at 256 px: 43.5 G
+     and 8.15 M (shared/REFERENCE.md, counted from CAT's layer list) */
+  gf_preset_apply(&cfg, "cat-teacher128");
+  gf_t_set(&cfg, "model.ngf=64");
+  long long m;
+  long p;
+  CHECK(gf_generator_cost(&cfg, 256, 256, &m, &p) == 0, "CAT teacher: %s", gf_last_error());
+  CHECK(m == 43527405568LL && p == 8154255, "CAT's teacher at 256 px: %lld MACs, %ld parameters", m, p);
 }
 
 typedef struct teacher {
