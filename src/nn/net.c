@@ -192,7 +192,10 @@ int gf__net_add_conv2d_grouped(gf__net *net, int oc, int kh, int kw, int sh, int
               (long)l->in_c * kh * kw >= 64 && net->ops->direct_fwd && net->ops->direct_bwd_data && net->ops->direct_bwd_w;
   if (l->direct) l->wino = 0;
   plan_pwino(net, l, oc);
-  l->lib = net->ops->conv_lib && !l->wino && !l->direct && !l->rows;
+  /* banded layers stay lowered, except the forward pass of an RGB stem (<= 4 input channels: a 7x7
+     conv of a 256x256 image took 20 ms as bands of im2col + sgemm, 3 ms in oneDNN; its backward
+     passes are slower in oneDNN and stay banded) */
+  l->lib = net->ops->conv_lib && !l->wino && !l->direct && (!l->rows || l->in_c <= 4);
   return 0;
 }
 

@@ -61,7 +61,8 @@ typedef struct gf__layer {
   int pwino_passes;          /*   for the passes (1 << GF_CONV_FWD / _BWD_DATA / _BWD_W of the conv or adjoint) in this mask
                                   (GF_PWINO_ALL: every pass) */
   int rows;                  /* CONV/CONVT: rows of geom.OH per im2col band (chunk 1); geom.OH: no bands */
-  int lib;                   /* CONV/CONVT: passes go whole to ops.conv_lib (im2col only if it declines) */
+  int lib;                   /* CONV/CONVT: passes go whole to ops.conv_lib (im2col only if it declines; a banded
+                                layer: its forward only) */
   int pad[4];                /* REFLPAD: top, bottom, left, right */
   int inplace;               /* ACT: output aliases the input (set by gf__ctx_create) */
   gf__init init;             /* weight initialisation */
