@@ -124,10 +124,17 @@ static int build(gf__net *net, refnet *r, const rl *L, int n, int N, shape in) {
   return rc;
 }
 
+/* A second loss term on an intermediate output (gf__ctx.ginj): sum(out[inj_layer] * inj_q). */
+static int inj_layer = -1;
+static const double *inj_q;
+static size_t inj_n;
+
 static double loss(const refnet *r, const double *x, const double *P, double **acts, const double *R, size_t ny) {
   const double *y = ref_forward(r, x, P, acts);
   double l = 0;
   for (size_t k = 0; k < ny; k++) l += y[k] * R[k];
+  if (inj_layer >= 0)
+    for (size_t k = 0; k < inj_n; k++) l += acts[inj_layer][k] * inj_q[k];
   return l;
 }
 
@@ -218,6 +225,32 @@ static void run(const char *what, const rl *L, int n, int N, shape in) {
   for (long k = 0; k < net.nparam; k++) err = fmax(err, fabs(net.grads[k] - 2 * g1[k]) / (1e-3 + fabs(g1[k])));
   CHECK(err < 1e-3, "%s: two contexts: gradients do not add up (rel err %.3g)", what, err);
   free(g1);
+  /* a loss on an intermediate output too (a distillation term): its gradient injected there */
+  {
+    const int k = n / 2;
+    const size_t nk = (size_t)N * r.out[k].c * r.out[k].h * r.out[k].w;
+    float *qf = malloc(sizeof(float) * nk);
+    double *q = malloc(sizeof(double) * nk);
+    gf__rng_normal(&rng, qf, (long)nk, 0, 1);
+    for (size_t j = 0; j < nk; j++) q[j] = qf[j];
+    gf__net_forward(&net, &ctx, xf, N, 1, NULL);
+    memcpy(gf__ctx_dout(&net, &ctx), Rf, sizeof(float) * ny);
+    ctx.ginj[k] = qf;
+    memset(dxf, 0, sizeof(float) * nx);
+    gf__net_backward(&net, &ctx, dxf, GF_GRAD_OVERWRITE);
+    ctx.ginj[k] = NULL;
+    inj_layer = k; inj_q = q; inj_n = nk;
+    snprintf(nm, sizeof nm, "input (loss on layer %d too)", k);
+    check_fd(what, nm, x, (long)nx, dxf, &r, x, P, acts, R, ny);
+    for (int i = 0; i < k; i++)
+      if (r.w_off[i] >= 0) {
+        snprintf(nm, sizeof nm, "layer %d weight (loss on layer %d too)", i, k);
+        check_fd(what, nm, P + r.w_off[i], net.layers[i].w_n, net.grads + r.w_off[i], &r, x, P, acts, R, ny);
+        break;
+      }
+    inj_layer = -1;
+    free(qf); free(q);
+  }
   gf__ctx_destroy(&c2);
   gf__ctx_destroy(&ctx);
   gf__net_free(&net);
