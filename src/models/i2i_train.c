@@ -341,12 +341,18 @@ typedef struct tr_cache {
   int h, w;
   gf__net *G;
   gf__ctx ctx;
+  float *x;     /* [3, h, w] the input */
+  uint8_t *o8;  /* [h, w, 3] the output */
   double fwd_s, all_s;
   int n;
 } tr_cache;
 
 static void cache_drop(tr_cache *c) {
   gf__ctx_destroy(&c->ctx);
+  free(c->x);
+  free(c->o8);
+  c->x = NULL;
+  c->o8 = NULL;
   if (c->G) gf__net_free(c->G);
   free(c->G);
   c->G = NULL;
@@ -368,17 +374,12 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
   }
   const gf__ops *ops = gf__ops_cpu();
   size_t plane = (size_t)w * h;
-  float *x = malloc(sizeof(float) * 3 * plane);
-  uint8_t *o8 = malloc(3 * plane);
-  rc = x && o8 ? 0 : gf__fail(GF_ENOMEM, "out of memory");
-  if (rc == 0)
-    for (size_t i = 0; i < plane; i++)
-      for (int k = 0; k < 3; k++) x[k * plane + i] = pix[i * ch + (ch >= 3 ? k : 0)] * (2.0f / 255.0f) - 1.0f;
-  free(pix);
-  if (rc == 0 && (c->h != h || c->w != w)) {
+  if (c->h != h || c->w != w) {
     cache_drop(c);
     c->G = calloc(1, sizeof *c->G);
-    rc = c->G ? 0 : gf__fail(GF_ENOMEM, "out of memory");
+    c->x = malloc(sizeof(float) * 3 * plane);
+    c->o8 = malloc(3 * plane);
+    rc = c->G && c->x && c->o8 ? 0 : gf__fail(GF_ENOMEM, "out of memory");
     if (rc == 0) rc = gf__build_i2i_generator(c->G, cfg, ops, net_name, 3, 3, h, w);
     if (rc == 0) rc = gf__net_finalize(c->G);
     if (rc == 0) rc = gf__weights_load_net(f, c->G);
@@ -386,6 +387,12 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
     if (rc == 0) { c->h = h; c->w = w; }
     else cache_drop(c);
   }
+  float *x = c->x;
+  uint8_t *o8 = c->o8;
+  if (rc == 0)
+    for (size_t i = 0; i < plane; i++)
+      for (int k = 0; k < 3; k++) x[k * plane + i] = pix[i * ch + (ch >= 3 ? k : 0)] * (2.0f / 255.0f) - 1.0f;
+  free(pix);
   if (rc == 0) {
     const double t1 = gf__now();
     const float *y = gf__net_forward(c->G, &c->ctx, x, 1, 1, NULL);
@@ -405,8 +412,6 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
     rc = gf__png_write(path, o8, w, h, 3);
     if (rc == 0) printf("%s\n", path);
   }
-  free(x);
-  free(o8);
   c->all_s += gf__now() - t0;
   c->n += rc == 0;
   return rc;
