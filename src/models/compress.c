@@ -26,6 +26,7 @@
 #include "models/weights.h"
 
 typedef struct gf__compress {
+  char teacher_at[96];       /* the teacher file's steps / epoch metadata, for compress.txt */
   gf_config cfg;             /* the student's: the teacher's config, the run's overrides, model.g_channels */
   gf_config tcfg;            /* the teacher's, as trained */
   const gf__ops *ops;
@@ -454,8 +455,8 @@ static int write_summary(gf__compress *m, const gf__prune_plan *p, const char *d
   human((double)p->student_macs, b, sizeof b);
   human((double)macs_at(&m->tcfg, 256), c, sizeof c);
   human((double)macs_at(&m->cfg, 256), d, sizeof d);
-  fprintf(f, "teacher: %s\nteacher_macs_%dpx: %lld (%s)\nteacher_macs_256px: %lld (%s)\nteacher_params: %ld\n",
-          m->cfg.compress_teacher, m->h, p->teacher_macs, a, macs_at(&m->tcfg, 256), c, m->T->nparam);
+  fprintf(f, "teacher: %s (%s)\nteacher_macs_%dpx: %lld (%s)\nteacher_macs_256px: %lld (%s)\nteacher_params: %ld\n",
+          m->cfg.compress_teacher, m->teacher_at, m->h, p->teacher_macs, a, macs_at(&m->tcfg, 256), c, m->T->nparam);
   fprintf(f, "budget_%dpx: %.0f\nstudent_macs_%dpx: %lld (%s, %.1fx fewer)\nstudent_macs_256px: %lld (%s)\n"
           "student_params: %ld (%.1fx fewer)\n", m->h, m->cfg.compress_macs, m->h, p->student_macs, b,
           (double)p->teacher_macs / (double)p->student_macs, macs_at(&m->cfg, 256), d, m->S->nparam,
@@ -631,6 +632,13 @@ static int setup(gf__compress *m, const gf_config *cfg_in, const gf_train_opts *
   GF_TRY(compress_create(m, &pc, &tcfg, ops, cfg.train_batch)); /* the student = the teacher until planned */
   int rc = load_net_from(tpath, m->T);
   if (rc == 0) rc = load_net_from(tpath, m->D);
+  gf__st_file tf;
+  char at[96] = "";
+  if (rc == 0 && gf__st_open(&tf, tpath) == 0) {
+    const char *st = gf__st_meta(&tf, "steps"), *ep = gf__st_meta(&tf, "epoch");
+    snprintf(at, sizeof at, "after %.20s steps, epoch %.20s", st ? st : "?", ep ? ep : "?");
+    gf__st_close(&tf);
+  }
   gf__prune_plan plan;
   if (rc == 0)
     rc = gf__prune_search(&tcfg, m->T, &m->tmap, &m->tspec, m->h, m->w, cfg.compress_macs, cfg.compress_min_channels, &plan);
@@ -649,6 +657,7 @@ static int setup(gf__compress *m, const gf_config *cfg_in, const gf_train_opts *
   }
   free_net(&T);
   free_net(&D);
+  snprintf(m->teacher_at, sizeof m->teacher_at, "%s", at);
   if (rc == 0) rc = gf__prune_transfer(m->T, &m->tmap, &m->tspec, m->S, &m->smap, &plan, cfg.compress_min_channels);
   if (rc == 0 && !strcmp(cfg.compress_init, "scratch")) init_scratch(m);
   if (rc == 0) rc = gf__run_dir_prepare(out); /* the plan holds: now the run folder */
