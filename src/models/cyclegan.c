@@ -348,12 +348,25 @@ void gf__cyclegan_set_epoch(gf__cyclegan *m, int epoch) {
   m->og.lr = m->od.lr = c->train_lr * f;
 }
 
-static void adam(gf__cyclegan *m, gf__net *net, const gf__opt_state *st) {
+static int adam(gf__cyclegan *m, gf__net *net, const gf__opt_state *st) {
   const gf_config *c = &m->cfg;
+  if (m->dist) /* data-parallel: the gradients averaged over the ranks */
+    GF_TRY(gf__dist_allreduce(m->dist, net->grads, (size_t)net->nparam, GF_DIST_MEAN, net->name));
   float bc1 = (float)(1.0 - pow(c->train_beta1, (double)st->t));
   float bc2 = (float)(1.0 - pow(c->train_beta2, (double)st->t));
   m->ops->adam(net->params, net->grads, net->opt_m, net->opt_v, (size_t)net->nparam, (float)st->lr,
                (float)c->train_beta1, (float)c->train_beta2, (float)c->train_adam_eps, bc1, bc2, 0.0f);
+  return 0;
+}
+
+/* Data-parallel: losses as means over the ranks (the same log and decisions on every rank). */
+static int losses_mean(gf__cyclegan *m, float **v, int n) {
+  if (!m->dist) return 0;
+  double d[8];
+  for (int i = 0; i < n; i++) d[i] = *v[i];
+  GF_TRY(gf__dist_allreduce_host(m->dist, d, n, GF_DIST_MEAN, "the losses"));
+  for (int i = 0; i < n; i++) *v[i] = (float)d[i];
+  return 0;
 }
 
 static gf__gan_loss loss_kind(const gf__cyclegan *m, int real) {
@@ -385,13 +398,14 @@ static int pix2pix_step(gf__cyclegan *m, const float *a, const float *b) {
   /* D: fake then real, each halved */
   m->loss_D_fake = d_loss(m, &m->D_A, &m->cDA_f, m->cat_f, 0, 0.5f);
   m->loss_D_real = d_loss(m, &m->D_A, &m->cDA_r, m->cat_r, 1, 0.5f);
+  GF_TRY(losses_mean(m, (float *[]){&m->loss_D_fake, &m->loss_D_real}, 2));
   m->loss_D_A = 0.5f * (m->loss_D_fake + m->loss_D_real);
   if (!isfinite(m->loss_D_A)) return gf__fail(GF_ENUMERIC, "loss_D is %g at step %ld", (double)m->loss_D_A, m->steps + 1);
   gf__net_zero_grad(&m->D_A);
   gf__net_backward(&m->D_A, &m->cDA_f, NULL, 1);
   gf__net_backward(&m->D_A, &m->cDA_r, NULL, 1);
   m->od.t++;
-  adam(m, &m->D_A, &m->od);
+  GF_TRY(adam(m, &m->D_A, &m->od));
   /* G: GAN loss through the updated D, plus lambda_L1 * L1(fake_B, real_B) */
   m->loss_G_GAN = d_loss(m, &m->D_A, &m->cDA_f, m->cat_f, 1, 1.0f);
   o->fill(m->dcat, 0.0f, 2 * d * B);
@@ -402,12 +416,13 @@ static int pix2pix_step(gf__cyclegan *m, const float *a, const float *b) {
   float l1;
   o->l1_loss(&l1, dfake, fake, b, d * B, (float)c->train_lambda_L1);
   m->loss_G_L1 = (float)(l1 * c->train_lambda_L1);
+  GF_TRY(losses_mean(m, (float *[]){&m->loss_G_GAN, &m->loss_G_L1}, 2));
   m->loss_G = m->loss_G_GAN + m->loss_G_L1;
   if (!isfinite(m->loss_G)) return gf__fail(GF_ENUMERIC, "loss_G is %g at step %ld", (double)m->loss_G, m->steps + 1);
   gf__net_zero_grad(&m->G_A);
   gf__net_backward(&m->G_A, &m->cA_fwd, NULL, 1);
   m->og.t++;
-  adam(m, &m->G_A, &m->og);
+  GF_TRY(adam(m, &m->G_A, &m->og));
   m->steps++;
   return 0;
 }
@@ -447,6 +462,8 @@ int gf__cyclegan_step(gf__cyclegan *m, const float *a, const float *b) {
   m->loss_cycle_A = l * la;
   o->l1_loss(&l, gf__ctx_dout(GA, &m->cA_rec), rec_B, b, n, lb);
   m->loss_cycle_B = l * lb;
+  GF_TRY(losses_mean(m, (float *[]){&m->loss_G_A, &m->loss_G_B, &m->loss_cycle_A, &m->loss_cycle_B, &m->loss_idt_A,
+                                    &m->loss_idt_B}, 6));
   m->loss_G = m->loss_G_A + m->loss_G_B + m->loss_cycle_A + m->loss_cycle_B + m->loss_idt_A + m->loss_idt_B;
   if (!isfinite(m->loss_G)) return gf__fail(GF_ENUMERIC, "loss_G is %g at step %ld", (double)m->loss_G, m->steps + 1);
   gf__net_zero_grad(GA);
@@ -467,8 +484,8 @@ int gf__cyclegan_step(gf__cyclegan *m, const float *a, const float *b) {
     gf__net_backward(GB, &m->cB_idt, NULL, 1);
   }
   m->og.t++;
-  adam(m, GA, &m->og);
-  adam(m, GB, &m->og);
+  GF_TRY(adam(m, GA, &m->og));
+  GF_TRY(adam(m, GB, &m->og));
   /* D_A on real B and pooled fake B, D_B on real A and pooled fake A; losses halved */
   gf__pool_query(&m->poolB, o, fake_B, B, m->pool_B);
   gf__pool_query(&m->poolA, o, fake_A, B, m->pool_A);
@@ -476,6 +493,7 @@ int gf__cyclegan_step(gf__cyclegan *m, const float *a, const float *b) {
   float rb = d_loss(m, DB, &m->cDB_r, a, 1, 0.5f), fb = d_loss(m, DB, &m->cDB_f, m->pool_A, 0, 0.5f);
   m->loss_D_A = 0.5f * (ra + fa);
   m->loss_D_B = 0.5f * (rb + fb);
+  GF_TRY(losses_mean(m, (float *[]){&m->loss_D_A, &m->loss_D_B}, 2));
   if (!isfinite(m->loss_D_A + m->loss_D_B))
     return gf__fail(GF_ENUMERIC, "loss_D is %g / %g at step %ld (generators already updated)", (double)m->loss_D_A,
                     (double)m->loss_D_B, m->steps + 1);
@@ -486,8 +504,8 @@ int gf__cyclegan_step(gf__cyclegan *m, const float *a, const float *b) {
   gf__net_backward(DB, &m->cDB_r, NULL, 1);
   gf__net_backward(DB, &m->cDB_f, NULL, 1);
   m->od.t++;
-  adam(m, DA, &m->od);
-  adam(m, DB, &m->od);
+  GF_TRY(adam(m, DA, &m->od));
+  GF_TRY(adam(m, DB, &m->od));
   m->steps++;
   return 0;
 }

@@ -169,7 +169,7 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
   gan->c = c; gan->h = h; gan->w = w;
   gan->dim = (long)c * h * w;
   gan->nz = cfg->model_nz;
-  gan->B = B;
+  gan->B = gan->Bg = B;
   gan->pack = pack;
   int Bd = B / gan->pack; /* rows D sees: packs of `pack` samples, [B, c, h, w] read as [Bd, pack * c, h, w] */
   gf__rng_init(&gan->r_init, (uint64_t)cfg->train_seed, GF_STREAM_INIT);
@@ -256,9 +256,13 @@ void gf__gan_noise(const gf__gan *gan, gf__rng *r, float *z, int n) {
   r->counter += (cnt + 3) / 4;
 }
 
-/* Applies the configured optimizer to a whole network arena. */
-static void opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
+/* Applies the configured optimizer to a whole network arena (data-parallel: to the gradients
+   averaged over the ranks). */
+static int opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
   const gf_config *c = &gan->cfg;
+  if (gan->dist)
+    GF_TRY(gf__dist_allreduce(gan->dist, net->grads, (size_t)net->nparam, GF_DIST_MEAN,
+                              net == &gan->G ? "G's gradients" : "D's gradients"));
   st->t++;
   if (!strcmp(c->train_optimizer, "adam")) {
     float bc1 = (float)(1.0 - pow(c->train_beta1, (double)st->t));
@@ -282,15 +286,34 @@ static void opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
     st->lr /= c->train_lr_decay;
     if (st->lr < c->train_lr_min) st->lr = c->train_lr_min;
   }
+  return 0;
+}
+
+/* Data-parallel: the step's statistics as means over the ranks, so that every rank logs the same
+   numbers and takes the same decisions (a non-finite loss stops all of them). */
+static int stats_mean(gf__gan *gan, float *v, int n) {
+  if (!gan->dist) return 0;
+  double d[4];
+  for (int i = 0; i < n; i++) d[i] = v[i];
+  GF_TRY(gf__dist_allreduce_host(gan->dist, d, n, GF_DIST_MEAN, "the losses"));
+  for (int i = 0; i < n; i++) v[i] = (float)d[i];
+  return 0;
+}
+
+/* Noise for the step: all Bg rows of the global batch (one process at batch Bg draws the same);
+   returns this rank's rows. */
+static const float *step_noise(gf__gan *gan) {
+  size_t off = (size_t)gan->row0 * gan->nz;
+  if (gan->z_override) gan->ops->copy(gan->z + off, gan->z_override, (size_t)gan->B * gan->nz);
+  else gf__gan_noise(gan, &gan->r_noise, gan->z, gan->Bg);
+  return gan->z + off;
 }
 
 int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   const gf__ops *o = gan->ops;
   int B = gan->B, Bd = B / gan->pack; /* packing is a reshape: [B, dim] rows read as [Bd, pack * dim] */
   float sr[2], sf[2];
-  if (gan->z_override) o->copy(gan->z, gan->z_override, (size_t)B * gan->nz);
-  else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
-  const float *fake = gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
+  const float *fake = gf__net_forward(&gan->G, &gan->cg, step_noise(gan), B, 1, &gan->r_drop);
   gan->have_fake = 1;
   if (gan->fuse_d) {
     /* one pass over [real; fake]: real rows get -log D(x), fake rows -log(1 - D(G(z))); with
@@ -303,13 +326,15 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
     gf__ctx_zero_dout(&gan->D, &gan->cdd);
     o->gan_loss(GF_LOSS_BCE_ONE, sr, dl, l, (size_t)Bd, 1.0f);
     o->gan_loss(GF_LOSS_BCE_ZERO, sf, dl + Bd, l + Bd, (size_t)Bd, 1.0f);
-    gan->loss_d = sr[0] + sf[0];
-    gan->d_real = sr[1];
-    gan->d_fake = sf[1];
+    float st[3] = {sr[0] + sf[0], sr[1], sf[1]};
+    GF_TRY(stats_mean(gan, st, 3));
+    gan->loss_d = st[0];
+    gan->d_real = st[1];
+    gan->d_fake = st[2];
     if (!isfinite(gan->loss_d))
       return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps + 1);
     gf__net_backward(&gan->D, &gan->cdd, NULL, GF_GRAD_OVERWRITE);
-    opt_step(gan, &gan->D, &gan->od);
+    GF_TRY(opt_step(gan, &gan->D, &gan->od));
     gan->d_steps++;
     return 0;
   }
@@ -321,14 +346,16 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
   o->gan_loss(GF_LOSS_BCE_ZERO, sf, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
-  gan->loss_d = sr[0] + sf[0];
-  gan->d_real = sr[1];
-  gan->d_fake = sf[1];
+  float st[3] = {sr[0] + sf[0], sr[1], sf[1]};
+  GF_TRY(stats_mean(gan, st, 3));
+  gan->loss_d = st[0];
+  gan->d_real = st[1];
+  gan->d_fake = st[2];
   if (!isfinite(gan->loss_d))
     return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps + 1);
   gf__net_backward(&gan->D, &gan->cdr, NULL, GF_GRAD_OVERWRITE);
   gf__net_backward(&gan->D, &gan->cdf, NULL, GF_GRAD_ACCUMULATE);
-  opt_step(gan, &gan->D, &gan->od);
+  GF_TRY(opt_step(gan, &gan->D, &gan->od));
   gan->d_steps++;
   return 0;
 }
@@ -337,11 +364,7 @@ int gf__gan_g_step(gf__gan *gan) {
   const gf__ops *o = gan->ops;
   int B = gan->B, Bd = B / gan->pack;
   float s[2];
-  if (!gan->have_fake || gan->cfg.train_g_fresh_noise) {
-    if (gan->z_override) o->copy(gan->z, gan->z_override, (size_t)B * gan->nz);
-    else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
-    gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
-  }
+  if (!gan->have_fake || gan->cfg.train_g_fresh_noise) gf__net_forward(&gan->G, &gan->cg, step_noise(gan), B, 1, &gan->r_drop);
   const float *fake = gan->cg.out[gan->G.n - 1];
   const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
@@ -349,6 +372,7 @@ int gf__gan_g_step(gf__gan *gan) {
   if (!strcmp(gan->cfg.train_g_loss, "minimax")) kind = GF_LOSS_MINIMAX_G;
   else if (!strcmp(gan->cfg.train_g_loss, "kl")) kind = GF_LOSS_KL_G;
   o->gan_loss(kind, s, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
+  GF_TRY(stats_mean(gan, s, 1));
   gan->loss_g = s[0];
   if (!isfinite(gan->loss_g))
     return gf__fail(GF_ENUMERIC, "loss_G is %g at generator step %ld", (double)gan->loss_g, gan->g_steps + 1);
@@ -357,7 +381,7 @@ int gf__gan_g_step(gf__gan *gan) {
   gf__ctx_zero_dout(&gan->G, &gan->cg);
   gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
   gf__net_backward(&gan->G, &gan->cg, NULL, GF_GRAD_OVERWRITE);
-  opt_step(gan, &gan->G, &gan->og);
+  GF_TRY(opt_step(gan, &gan->G, &gan->og));
   if (gan->g_ema) gf__gan_ema_update(gan);
   gan->have_fake = 0;
   gan->g_steps++;
@@ -420,7 +444,7 @@ int gf__gan_ema_enter(gf__gan *gan) {
   }
   /* BatchNorm statistics of the averaged weights: momentum 1/k on the k-th batch makes the
      running statistics the mean of the k batch statistics so far */
-  int B = gan->B, K = (GF_EMA_BN_SAMPLES + B - 1) / B;
+  int B = gan->Bg, K = (GF_EMA_BN_SAMPLES + B - 1) / B; /* batches of the global size, as one process */
   gf__ctx ctx;
   int rc = gf__ctx_create(&ctx, G, B);
   if (rc < 0) {
