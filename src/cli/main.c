@@ -16,7 +16,8 @@ int gf_cli_eval(int argc, char **argv); /* eval_cmd.c */
 
 static int die(int status, const char *hint) {
   const char *msg = gf_last_error();
-  if (gf_dist_size() > 1) fprintf(stderr, "ganforge: rank %d: error: %s\n", gf_dist_rank(), msg[0] ? msg : gf_strerror(status));
+  if (gf_dist_size() > 1 && strncmp(msg, "rank ", 5))
+    fprintf(stderr, "ganforge: rank %d: error: %s\n", gf_dist_rank(), msg[0] ? msg : gf_strerror(status));
   else fprintf(stderr, "ganforge: error: %s\n", msg[0] ? msg : gf_strerror(status));
   if (hint) fprintf(stderr, "hint: %s\n", hint);
   return status == GF_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
