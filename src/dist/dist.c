@@ -134,11 +134,15 @@ int gf__dist_wait_for(const gf__dist_wait *w, int (*test)(void *u), void *u) {
       return gf__fail(GF_EIO, "rank %d: no answer from the other ranks for %.0f s in the %s of %s (train.dist_timeout): "
                       "a rank hung or died; ending the job", w->rank, now - t0, w->verb, w->what);
     }
-    /* spin briefly (collectives of a step are microseconds apart), then sleep up to 0.2 ms:
-       the transports make progress only inside test() */
-    if (spin < 64) continue;
-    sleep_us = sleep_us < 1 ? 1 : sleep_us * 2 > 200 ? 200 : sleep_us * 2;
-    if (spin < 256) { sched_yield(); continue; }
+    /* the transports make progress only inside test(), on both sides: poll (yielding the CPU)
+       for the first 50 ms (the ranks of a step arrive microseconds apart; a large reduction takes
+       tens of ms of rounds that each need a test() on both sides), then sleep in
+       growing naps up to 0.5 ms (a rank waiting for rank 0's writing costs no CPU) */
+    if (now - t0 < 50e-3) {
+      if (spin > 16) sched_yield();
+      continue;
+    }
+    sleep_us = sleep_us < 10 ? 10 : sleep_us * 2 > 500 ? 500 : sleep_us * 2;
     struct timespec ts = {0, (long)(sleep_us * 1000)};
     nanosleep(&ts, NULL);
   }
