@@ -12,7 +12,7 @@ shift $(( $# < 6 ? $# : 6 ))
 gf="$build/ganforge"
 [ -x "$gf" ] || { echo "no $gf: build first" >&2; exit 2; }
 export OMP_NUM_THREADS=1
-echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg); $preset, global batch $batch, 1 thread per rank"
+echo "# $(date -u +%FT%TZ) $(getconf _NPROCESSORS_ONLN) cores, load: $(cut -d' ' -f1-3 /proc/loadavg); $preset, global batch $batch, 1 thread per rank"
 t1s=(); tns=()
 for r in $(seq 1 "$rounds"); do
   a=$("$gf" bench "$preset" --batch "$batch" --steps "$steps" --warmup 1 "$@" | sed -n 's/.*ms_per_step=\([0-9.]*\).*/\1/p')

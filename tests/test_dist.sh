@@ -117,7 +117,7 @@ timeout 60 "${MPI[@]}" "$gf" train "${C[@]}" --set train.batch=63 --out "$T/spli
   { grep -q "train.batch=63 (the global batch) does not split over 2 ranks" "$T/split.err" && ok || bad "split message: $(grep error "$T/split.err" | head -2)"; }
 
 # ---- OpenMP threads per rank when OMP_NUM_THREADS is unset ----
-online=$(getconf _NPROCESSORS_ONLN); aff=$(nproc)
+online=$(getconf _NPROCESSORS_ONLN); aff=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # nproc obeys OMP_NUM_THREADS
 if [ "$aff" -lt "$online" ]; then want=$aff; else want=$((online / 2)); [ "$want" -ge 1 ] || want=1; fi
 env -u OMP_NUM_THREADS timeout 120 "${MPI[@]}" "$gf" train dcgan-mnist --data "$D" --set data.limit=64 --set train.batch=64 \
   --set train.max_steps=1 --out "$T/threads" 2> "$T/threads.err" && ok || bad "threads run: $(tail -2 "$T/threads.err")"

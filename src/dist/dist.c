@@ -135,14 +135,14 @@ int gf__dist_wait_for(const gf__dist_wait *w, int (*test)(void *u), void *u) {
                       "a rank hung or died; ending the job", w->rank, now - t0, w->verb, w->what);
     }
     /* the transports make progress only inside test(), on both sides: poll (yielding the CPU)
-       for the first 50 ms (the ranks of a step arrive microseconds apart; a large reduction takes
-       tens of ms of rounds that each need a test() on both sides), then sleep in
-       growing naps up to 0.5 ms (a rank waiting for rank 0's writing costs no CPU) */
-    if (now - t0 < 50e-3) {
+       for the first millisecond, since the ranks of a step arrive microseconds apart, then nap
+       in growing steps up to 0.2 ms (on a busy host a spinning rank would take the CPU from the
+       rank it waits for; a rank waiting for rank 0's writing costs nothing) */
+    if (now - t0 < 1e-3) {
       if (spin > 16) sched_yield();
       continue;
     }
-    sleep_us = sleep_us < 10 ? 10 : sleep_us * 2 > 500 ? 500 : sleep_us * 2;
+    sleep_us = sleep_us < 5 ? 5 : sleep_us * 2 > 200 ? 200 : sleep_us * 2;
     struct timespec ts = {0, (long)(sleep_us * 1000)};
     nanosleep(&ts, NULL);
   }
