@@ -64,7 +64,7 @@ extern "C" {
   X(data, shift, INT, 0, "classifier: random translation of training images by up to N pixels")  \
   X(train, epochs, INT, 10, "passes over the data")                                                \
   X(train, max_steps, INT, 0, "stop after N generator steps (0: no limit)")                        \
-  X(train, batch, INT, 64, "minibatch size")                                                       \
+  X(train, batch, INT, 64, "minibatch size (under mpirun: the global batch, split over the ranks)") \
   X(train, seed, INT, 1, "seed of every random stream")                                            \
   X(train, d_steps, INT, 1, "discriminator steps per generator step (k)")                          \
   X(train, g_loss, STR, "nonsaturating", "generator loss: minimax | nonsaturating | kl")           \

@@ -112,7 +112,10 @@ static const char *TRAIN_HELP =
     "  --help-keys        list every config key with its default\n"
     "\n"
     "The run folder gets config.txt, log.csv, samples/epoch_NNN.png, checkpoints/, generator.safetensors,\n"
-    "report.html and progress.gif. SIGINT/SIGTERM save a checkpoint and exit.\n";
+    "report.html and progress.gif. SIGINT/SIGTERM save a checkpoint and exit.\n"
+    "Under mpirun (mpirun -np N ganforge train ...) every rank trains on its share of each batch\n"
+    "(train.batch is the global batch) and rank 0 writes the run folder; see train.sync_bn and\n"
+    "train.dist_timeout, and the README's \"Training on several processes and machines\".\n";
 
 static int cmd_train(int argc, char **argv) {
   gf_config cfg;
