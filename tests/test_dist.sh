@@ -84,11 +84,15 @@ else bad "2 -> 1 -> 2 ranks differs from a straight run: $(cat "$T/close.out")";
 kill_rank() {
   local rank=$1 name=$2 sig=$3; shift 3
   rm -f "$T"/pid.* "$T/$name.rc"
-  ( timeout 300 "${MPI[@]}" "${RANKPID[@]}" "$gf" train dcgan-mnist --data "$D" --set data.limit=6400 --set train.batch=64 \
+  ( timeout 600 "${MPI[@]}" "${RANKPID[@]}" "$gf" train dcgan-mnist --data "$D" --set data.limit=6400 --set train.batch=16 \
       --set train.max_steps=100000 --set train.checkpoint_every=1 --set train.keep=2 "$@" --out "$T/$name" > /dev/null \
       2> "$T/$name.err"; echo $? > "$T/$name.rc" ) &
-  for _ in $(seq 1 600); do [ -f "$T/$name/checkpoints/step_00000003.safetensors" ] && break; sleep 0.1; done
-  [ -f "$T/$name/checkpoints/step_00000003.safetensors" ] && [ -f "$T/pid.$rank" ] || { bad "$name: no checkpoint 3 / pid"; wait; return; }
+  for _ in $(seq 1 3000); do [ -f "$T/$name/checkpoints/step_00000003.safetensors" ] && break; sleep 0.1; done
+  if [ ! -f "$T/$name/checkpoints/step_00000003.safetensors" ] || [ ! -f "$T/pid.$rank" ]; then
+    bad "$name: no checkpoint 3 / pid after 300 s: $(tail -3 "$T/$name.err")"
+    for p in "$T"/pid.*; do [ -f "$p" ] && kill -9 "$(cat "$p")" 2> /dev/null; done
+    wait; return
+  fi
   local t0=$(date +%s%N)
   kill -"$sig" "$(cat "$T/pid.$rank")"
   for _ in $(seq 1 600); do [ -f "$T/$name.rc" ] && break; sleep 0.1; done
