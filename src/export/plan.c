@@ -96,7 +96,7 @@ int gf__xplan_build(gf_generator *g, const char *format, gf__xplan *p) {
     for (int i = 0; i < net->n; i++)
       if (net->layers[i].kind == GF_LAYER_BATCHNORM)
         return gf__fail(GF_ENOSYS, "%s: the %s format cannot express layer %d (BatchNorm) with batch statistics "
-                        "(model.sample_bn=batch: a sample depends on the whole batch); use model.sample_bn=running",
+                        "(model.sample_bn=batch: a sample depends on the whole batch); sample with model.sample_bn=eval to export",
                         file, format, i);
   p->nodes = calloc((size_t)net->n + 1, sizeof *p->nodes);
   int *val = calloc((size_t)net->n + 1, sizeof *val); /* value id of each layer's output */
