@@ -167,7 +167,6 @@ int gf__export_onnx(const gf__xplan *p, const char *path) {
       in = in4;
     }
     rank[i] = x->kind == GF_XN_GEMM ? 2 : want4 ? 4 : r;
-    if (x->kind == GF_XN_ADD && VRANK(x->in2) != r) rank[i] = 4; /* never in our generators */
     switch (x->kind) {
     case GF_XN_GEMM: {
       int64_t dw[2] = {x->c * (int64_t)x->h * x->w, x->ic}, db[1] = {dw[0]};
