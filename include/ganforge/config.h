@@ -96,6 +96,7 @@ extern "C" {
   X(train, checkpoint_every, INT, 1000, "checkpoint every N generator steps (0: only at epoch ends)") \
   X(train, keep, INT, 3, "keep the last K step checkpoints (latest is always kept)")              \
   X(train, report, INT, 1, "rebuild report.html and progress.gif at every epoch (0: off)")        \
+  X(train, tensorboard, INT, 0, "1: also write TensorBoard event files into the run folder (scalars, epoch pictures)") \
   X(train, eval_metric, STR, "", "metric computed during training: fid-mnist | kid-mnist | parzen | modes ... ('': none)") \
   X(train, eval_every, INT, 1, "compute train.eval_metric every N epochs (and at the end); keeps the best as best.safetensors") \
   X(train, eval_classifier, STR, "", "classifier run or file for the classifier-space metrics (fid-, kid-, pr-, score-)") \

@@ -13,6 +13,8 @@
 #define EXIT_RUNTIME 1
 
 int gf_cli_eval(int argc, char **argv); /* eval_cmd.c */
+int gf_cli_export(int argc, char **argv); /* export_cmd.c */
+int gf_cli_translate_npy(const char *run, const char *direction, const char *in, const char *out);
 
 static int die(int status, const char *hint) {
   const char *msg = gf_last_error();
@@ -319,7 +321,8 @@ static const char *TRANSLATE_HELP =
     "\n"
     "Translates images (files, or folders searched recursively) with a trained cyclegan / pix2pix\n"
     "generator at their full resolution (ResNet: sides multiple of 4; U-Net: of 2^downsamplings),\n"
-    "writing OUTDIR/<name>.png. AtoB uses G_A, BtoA G_B (pix2pix: its G, AtoB only).\n";
+    "writing OUTDIR/<name>.png. AtoB uses G_A, BtoA G_B (pix2pix: its G, AtoB only).\n"
+    "A float32 .npy batch [n, 3, h, w] in [-1, 1] as the one INPUT is translated into -o OUT.npy.\n";
 
 static int cmd_translate(int argc, char **argv) {
   const char *ckpt = NULL, *dir = "AtoB", *out = NULL;
@@ -343,6 +346,12 @@ static int cmd_translate(int argc, char **argv) {
   if (!ckpt || !n || !out) {
     free(inputs);
     return usage_error("translate", "%s", !ckpt ? "missing CHECKPOINT_OR_RUN" : !n ? "missing INPUT images" : "missing -o OUTDIR");
+  }
+  size_t L = strlen(inputs[0]);
+  if (n == 1 && L > 4 && !strcmp(inputs[0] + L - 4, ".npy")) {
+    int r = gf_cli_translate_npy(ckpt, dir, inputs[0], out);
+    free(inputs);
+    return r;
   }
   int rc = gf_translate(ckpt, dir, inputs, n, out);
   free(inputs);
@@ -442,6 +451,7 @@ static const char *MAIN_HELP =
     "  interpolate RUN      latent-space walks from a trained run\n"
     "  info CHECKPOINT      describe a checkpoint or run\n"
     "  translate RUN ...    image-to-image translation with a cyclegan / pix2pix run\n"
+    "  export RUN           the generator as ONNX (--format onnx) or standalone C (--format c)\n"
     "  presets              list the presets\n"
     "  bench [PRESET]       time the training step\n"
     "  eval RUN|NPY         score samples: --metric parzen (MNIST) | modes (ring8/grid25)\n"
@@ -478,6 +488,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
   if (!strcmp(cmd, "eval")) return gf_cli_eval(argc - 1, argv + 1);
+  if (!strcmp(cmd, "export")) return gf_cli_export(argc - 1, argv + 1);
   fprintf(stderr, "ganforge: error: unknown command '%s'\nhint: run 'ganforge --help'\n", cmd);
   return EXIT_USAGE;
 }

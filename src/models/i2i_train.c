@@ -13,6 +13,7 @@
 #include "io/image.h"
 #include "io/imgload.h"
 #include "io/safetensors.h"
+#include "io/tboard.h"
 #include "models/checkpoint.h"
 #include "models/cyclegan.h"
 #include "models/weights.h"
@@ -237,6 +238,7 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   float *grid = malloc(sizeof(float) * d * k * 6);
   int *perm = malloc(sizeof(int) * (size_t)len);
   FILE *log = NULL;
+  gf__tb *tb = NULL; /* train.tensorboard */
   if (!ha || !hb || !pa || !pb || !grid || !perm) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
   for (int i = 0; i < k; i++) gf__i2i_get(&data, i, i, NULL, 0, pa + i * d, pb + i * d);
   snprintf(path, sizeof path, "%s/config.txt", out);
@@ -251,6 +253,7 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
                                "loss_D_A,loss_D_B,seconds\n",
                          resume != NULL, m->steps);
   if (!log) { rc = GF_EIO; goto done; }
+  if (cfg.train_tensorboard && (rc = gf__tb_open(&tb, out)) < 0) goto done;
   int epochs = cfg.train_n_epochs + cfg.train_n_epochs_decay;
   long total = (long)epochs * nb;
   if (cfg.train_max_steps && cfg.train_max_steps < total) total = cfg.train_max_steps;
@@ -285,6 +288,13 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
                   m->loss_G_A, m->loss_G_B, m->loss_cycle_A, m->loss_cycle_B, m->loss_idt_A, m->loss_idt_B, m->loss_D_A,
                   m->loss_D_B, secs);
         fflush(log);
+        double pv[7] = {m->og.lr, m->loss_G, m->loss_G_GAN, m->loss_G_L1, m->loss_D_A, m->loss_D_real, m->loss_D_fake};
+        double cv[10] = {m->og.lr, m->loss_G, m->loss_G_A, m->loss_G_B, m->loss_cycle_A, m->loss_cycle_B, m->loss_idt_A,
+                         m->loss_idt_B, m->loss_D_A, m->loss_D_B};
+        rc = pix ? gf__tb_scalars(tb, m->steps, "lr,loss_G,loss_G_GAN,loss_G_L1,loss_D,loss_D_real,loss_D_fake", pv, 7)
+                 : gf__tb_scalars(tb, m->steps, "lr,loss_G,loss_G_A,loss_G_B,loss_cycle_A,loss_cycle_B,loss_idt_A,"
+                                  "loss_idt_B,loss_D_A,loss_D_B", cv, 10);
+        if (rc < 0) break;
       }
       if (opts && opts->progress) {
         gf_progress p = {epoch, epochs, m->steps, total, secs, m->steps / (secs > 0 ? secs : 1e-9), m->loss_D_A + m->loss_D_B,
@@ -304,6 +314,7 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
     /* the epoch's end (or a stop exactly there): the next position is the next epoch's start */
     snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
     if ((rc = write_picture(m, pa, pb, k, grid, path)) < 0) break;
+    if ((rc = gf__tb_image_png(tb, m->steps, "samples", path)) < 0) break;
     if ((rc = save_weights(m, out)) < 0) break;
     i2i_pos next = {epoch + 1, 0, m->r_data.counter, gf__now() - t0};
     if (pos.batch >= nb && (rc = save_checkpoint(m, &next, out)) < 0) break;
@@ -325,6 +336,7 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   if (rc == 0 && m->steps == 0) rc = save_weights(m, out);
 done:
   if (log) fclose(log);
+  if (gf__tb_close(tb) < 0 && rc == 0) rc = GF_EIO;
   free(ha); free(hb); free(pa); free(pb); free(grid); free(perm);
   gf__cyclegan_destroy(m);
   free(m);

@@ -13,6 +13,7 @@
 #include "eval/npyio.h"
 #include "io/image.h"
 #include "io/report.h"
+#include "io/tboard.h"
 #include "models/checkpoint.h"
 #include "models/classifier.h"
 #include "models/cyclegan.h"
@@ -343,7 +344,8 @@ static void eval_state_init(eval_state *es, const gf_config *cfg, const char *di
 
 /* Scores RUN/generator.safetensors, appends to RUN/metrics.csv, and keeps the checkpoint just
    written as RUN/best.safetensors when it is the best so far. */
-static int eval_during_training(eval_state *es, const gf_config *cfg, const char *dir, int epoch, long step, double secs) {
+static int eval_during_training(eval_state *es, const gf_config *cfg, const char *dir, int epoch, long step, double secs,
+                                gf__tb *tb) {
   gf_eval_opts o;
   memset(&o, 0, sizeof o);
   o.metric = cfg->train_eval_metric;
@@ -369,6 +371,10 @@ static int eval_during_training(eval_state *es, const gf_config *cfg, const char
   if (!f) return GF_EIO;
   fprintf(f, "%ld,%d,%.6g,%.6g,%.6g,%.2f,%.2f\n", step, epoch, value, aux, score, r.seconds, secs);
   fclose(f);
+  double tv[3] = {value, aux, score};
+  char tnames[80];
+  snprintf(tnames, sizeof tnames, "%s,%s,score", vname, aname);
+  GF_TRY(gf__tb_scalars(tb, step, tnames, tv, 3));
   if (score > es->best) {
     es->best = score;
     es->best_epoch = epoch;
@@ -427,6 +433,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   if (rc < 0) { gf__dataset_free(&ds); return rc; }
 
   FILE *log = NULL;
+  gf__tb *tb = NULL; /* train.tensorboard */
   gf__prefetch *pf = NULL;
   picture_ctx pc = {0};
   pc.n = cfg.train_grid;
@@ -450,6 +457,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   snprintf(path, sizeof path, "%s/log.csv", out);
   log = gf__run_log_open(path, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n", resume != NULL, gan.g_steps);
   if (!log) { rc = GF_EIO; goto done; }
+  if (cfg.train_tensorboard && (rc = gf__tb_open(&tb, out)) < 0) goto done;
   gf__gan_noise(&gan, &r_sample, pc.z, pc.n);
   /* batches are assembled (permutation of the data stream, gather, flips) on another thread,
      from the resumed position if any */
@@ -484,9 +492,12 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
       if (gan.d_steps % cfg.train_d_steps) continue;
       if ((rc = gf__gan_g_step(&gan)) < 0) break;
       double secs = gf__now() - t0;
-      if (gan.g_steps % cfg.train_log_every == 0)
+      if (gan.g_steps % cfg.train_log_every == 0) {
         fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.4f\n", gan.g_steps, epoch, gan.loss_d, gan.loss_g, gan.d_real,
                 gan.d_fake, secs);
+        double tv[6] = {gan.loss_d, gan.loss_g, gan.d_real, gan.d_fake, gan.og.lr, gan.od.lr};
+        if ((rc = gf__tb_scalars(tb, gan.g_steps, "loss_D,loss_G,D_x,D_G_z,lr_G,lr_D", tv, 6)) < 0) break;
+      }
       if (opts && opts->progress) {
         gf_progress p = {epoch, cfg.train_epochs, gan.g_steps, steps_total, secs, gan.g_steps / (secs > 0 ? secs : 1e-9),
                          gan.loss_d, gan.loss_g, gan.d_real, gan.d_fake};
@@ -508,8 +519,9 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
          train.max_steps still gets its picture */
       if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) {
         snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
-        if ((rc = write_picture(&gan, &ds, &pc, path)) < 0) break;
-        if (es.on && (rc = eval_during_training(&es, &cfg, out, epoch, gan.g_steps, gf__now() - t0)) < 0) break;
+        if ((rc = write_picture(&gan, &ds, &pc, path)) < 0 || (rc = gf__tb_image_png(tb, gan.g_steps, "samples", path)) < 0)
+          break;
+        if (es.on && (rc = eval_during_training(&es, &cfg, out, epoch, gan.g_steps, gf__now() - t0, tb)) < 0) break;
         if (cfg.train_report) rc = write_report(out, &cfg, title, epoch, gf__now() - t0);
       }
       break;
@@ -517,6 +529,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     /* epoch complete: its picture, weights, checkpoint at the start of the next epoch, report */
     snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
     if ((rc = write_picture(&gan, &ds, &pc, path)) < 0) break;
+    if ((rc = gf__tb_image_png(tb, gan.g_steps, "samples", path)) < 0) break;
     if ((rc = save_generator(&gan, out)) < 0) break;
     gf__data_pos next = {epoch + 1, 0, next_counter, gf__now() - t0};
     if ((rc = save_checkpoint(&gan, &next, out, cfg.train_keep)) < 0) break;
@@ -524,7 +537,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     resume = NULL;
     if (es.on && (epoch % cfg.train_eval_every == 0 || epoch == cfg.train_epochs ||
                   (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps)) &&
-        (rc = eval_during_training(&es, &cfg, out, epoch, gan.g_steps, next.seconds)) < 0)
+        (rc = eval_during_training(&es, &cfg, out, epoch, gan.g_steps, next.seconds, tb)) < 0)
       break;
     if (cfg.train_report && (rc = write_report(out, &cfg, title, epoch, next.seconds)) < 0) break;
   }
@@ -550,6 +563,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
 done:
   gf__prefetch_stop(pf);
   if (log) fclose(log);
+  if (gf__tb_close(tb) < 0 && rc == 0) rc = GF_EIO;
   free(pc.host);
   if (pc.z) ops->free(pc.z);
   gf__gan_destroy(&gan);
