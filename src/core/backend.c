@@ -49,6 +49,11 @@ int gf__ops_for_config(const gf_config *cfg, const gf__ops **out) {
   return 0;
 }
 
+int gf_device_open(const char *device) {
+  const gf__ops *o;
+  return gf__ops_get(device, &o);
+}
+
 const char *gf_backend_info(const char *device) {
   static _Thread_local char buf[160];
   const gf__ops *o;

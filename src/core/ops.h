@@ -77,6 +77,9 @@ typedef struct gf__ops {
   void (*step_end)(void);
   /* Applies run settings (GF_EUSAGE with a message for a setting the backend cannot honour). */
   int (*configure)(const gf__backend_opts *opts);
+  /* 0, or the first device failure since the backend was opened (GF_ENODEV with its message):
+     asked after each step's statistics are read (ops return nothing themselves). */
+  int (*check)(void);
   /* ---- linear algebra (row-major) ----
      C[M,N] = alpha * op(A) * op(B) + beta * C; op(A) is [M,K], op(B) is [K,N];
      lda/ldb/ldc are row strides of the stored (untransposed) matrices. */
@@ -202,7 +205,8 @@ struct gf_config;
 int gf__ops_for_config(const struct gf_config *cfg, const gf__ops **out);
 /* Tests: makes gf__ops_get(name) return `ops` (NULL removes it), e.g. a counting wrapper. */
 void gf__ops_override(const char *name, const gf__ops *ops);
-/* Implemented by src/cuda (the real backend, or a stand-in returning GF_ENOSYS in CPU-only builds). */
+/* Implemented by src/cuda (the real backend, or a stand-in returning GF_ENODEV "built without CUDA"
+   in CPU-only builds). */
 int gf__ops_cuda_open(int device_index, const gf__ops **out);
 
 #endif

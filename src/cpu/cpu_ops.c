@@ -39,6 +39,8 @@ static void cpu_release_const(const void *p) { (void)p; }
 static void cpu_step_begin(void) {}
 static void cpu_step_end(void) {}
 
+static int cpu_check(void) { return 0; }
+
 static int cpu_configure(const gf__backend_opts *o) {
   if (o->bf16) return gf__fail(GF_EUSAGE, "train.precision=bf16 needs a CUDA device (--device cuda): the CPU backend computes in float32");
   return 0; /* train.tf32 and train.cuda_graph do not apply to the CPU */
@@ -431,7 +433,7 @@ static const gf__ops cpu_ops = {
   .alloc = cpu_alloc, .free = cpu_free, .to_device = cpu_to_device, .to_host = cpu_to_host,
   .copy = cpu_copy, .fill = cpu_fill, .sync = cpu_sync,
   .upload_const = cpu_upload_const, .release_const = cpu_release_const,
-  .step_begin = cpu_step_begin, .step_end = cpu_step_end, .configure = cpu_configure,
+  .step_begin = cpu_step_begin, .step_end = cpu_step_end, .configure = cpu_configure, .check = cpu_check,
   .gemm = cpu_gemm, .axpy = cpu_axpy, .scale = cpu_scale,
   .bias_fwd = cpu_bias_fwd, .bias_bwd = cpu_bias_bwd,
   .act_fwd = cpu_act_fwd, .act_bwd = cpu_act_bwd,

@@ -281,6 +281,7 @@ int gf__train_classifier(const gf_config *cfg, const gf_train_opts *opts) {
       ops->step_end();
       float stats[2];
       ops->to_host(stats, m.stats, sizeof stats); /* the step's one read-back */
+      if ((rc = ops->check()) < 0) break;
       if (!isfinite(stats[0])) { rc = gf__fail(GF_ENUMERIC, "classifier loss is not finite at step %ld (lower train.lr)", step + 1); break; }
       step++;
       loss_sum += stats[0] * B;

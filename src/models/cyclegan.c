@@ -377,6 +377,7 @@ int gf__cyclegan_stats(gf__cyclegan *m) {
   const gf_config *c = &m->cfg;
   float s[GF_I2I_STATS];
   m->ops->to_host(s, m->stats, sizeof s);
+  GF_TRY(m->ops->check());
   if (m->pix2pix) {
     m->loss_D_fake = s[S_P_DF];
     m->loss_D_real = s[S_P_DR];

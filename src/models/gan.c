@@ -359,6 +359,7 @@ int gf__gan_g_step(gf__gan *gan) {
 int gf__gan_stats(gf__gan *gan) {
   float s[GF_GAN_STATS];
   gan->ops->to_host(s, gan->stats, sizeof s);
+  GF_TRY(gan->ops->check());
   gan->loss_d = s[0] + s[2];
   gan->d_real = s[1];
   gan->d_fake = s[3];

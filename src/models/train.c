@@ -712,11 +712,12 @@ int gf_bench_sgemm(const char *device, int n, int reps, double *gflops) {
     double t = gf__now() - t0;
     if (t < best) best = t;
   }
+  int rc = ops->check();
   *gflops = 2.0 * n * (double)n * n / best * 1e-9;
   ops->free(a);
   ops->free(b);
   ops->free(c);
-  return 0;
+  return rc;
 }
 
 static double net_flops(const gf__net *net) {
@@ -758,6 +759,7 @@ static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int warmup, int s
     if (rc == 0) rc = gf__cyclegan_stats(m);
   }
   ops->sync();
+  if (rc == 0) rc = ops->check();
   *ms = 1e3 * (gf__now() - t0) / steps;
   double fg = net_flops(&m->G_A), fd = net_flops(&m->D_A);
   /* CycleGAN: 6 G applications (forward + backward ~ 3x), D: 2 G-loss passes (forward + input
@@ -800,6 +802,7 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
     if (rc == 0) rc = gf__gan_stats(&gan);
   }
   ops->sync();
+  if (rc == 0) rc = ops->check();
   *ms = 1e3 * (gf__now() - t0) / steps;
   /* G forward + 2x backward; D: 3 forwards, backward with weights twice and once input-only. */
   double fg = net_flops(&gan.G), fd = net_flops(&gan.D);
