@@ -22,11 +22,7 @@ static void block(gf__rng *r, uint32_t out[4]) {
 void gf__rng_uniform(gf__rng *r, float *out, long n, float lo, float hi) {
   uint64_t key = gf__rng_key(r);
   long nb = (n + 3) / 4;
-  for (long b = 0; b < nb; b++) {
-    uint32_t u[4];
-    gf__k_philox4x32(key, r->stream, r->counter + (uint64_t)b, u);
-    for (int j = 0; j < 4 && b * 4 + j < n; j++) out[b * 4 + j] = gf__k_uniform(u[j], lo, hi);
-  }
+  for (long b = 0; b < nb; b++) gf__k_uniform_block(out, (size_t)n, lo, hi, key, r->stream, r->counter, (size_t)b);
   r->counter += (uint64_t)nb;
 }
 
@@ -44,11 +40,7 @@ void gf__rng_normal_d(gf__rng *r, double *out, long n, double mean, double std) 
 void gf__rng_normal(gf__rng *r, float *out, long n, float mean, float std) {
   uint64_t key = gf__rng_key(r);
   long nb = (n + 3) / 4;
-  for (long b = 0; b < nb; b++) {
-    double z[4];
-    gf__k_normal4(key, r->stream, r->counter + (uint64_t)b, z);
-    for (int j = 0; j < 4 && b * 4 + j < n; j++) out[b * 4 + j] = gf__k_normal_value(z[j], mean, std);
-  }
+  for (long b = 0; b < nb; b++) gf__k_normal_block(out, (size_t)n, mean, std, key, r->stream, r->counter, (size_t)b);
   r->counter += (uint64_t)nb;
 }
 

@@ -313,15 +313,7 @@ static void cpu_dropout_fwd(float *y, float *mask, const float *x, size_t n, flo
   float keep = 1.0f / (1.0f - p);
   size_t nb = (n + 3) / 4;
   #pragma omp parallel for if (n > PAR_MIN) schedule(static)
-  for (size_t b = 0; b < nb; b++) {
-    uint32_t u[4];
-    gf__k_philox4x32(key, stream, counter + b, u);
-    for (size_t j = 0; j < 4 && b * 4 + j < n; j++) {
-      size_t i = b * 4 + j;
-      mask[i] = gf__k_dropout_mask(u[j], p, keep);
-      y[i] = x[i] * mask[i];
-    }
-  }
+  for (size_t b = 0; b < nb; b++) gf__k_dropout_block(y, mask, x, n, p, keep, key, stream, counter, b);
 }
 
 static void cpu_mul_bwd(float *dx, const float *dy, const float *mask, size_t n) {

@@ -28,7 +28,7 @@ __global__ void k_copy(float *d, const float *s, size_t n) { GRID_LOOP(i, n) d[i
 __global__ void k_axpy(float *y, float a, const float *x, size_t n) { GRID_LOOP(i, n) y[i] = gf__k_axpy(y[i], a, x[i]); }
 __global__ void k_scale(float *x, float a, size_t n) { GRID_LOOP(i, n) x[i] = gf__k_scale(x[i], a); }
 __global__ void k_bias_fwd(float *y, const float *b, size_t n, int C, int S) {
-  GRID_LOOP(i, n) y[i] = gf__k_bias(y[i], b[(i / (size_t)S) % (size_t)C]);
+  GRID_LOOP(i, n) y[i] = gf__k_bias(y[i], b[gf__k_chan_of(i, C, S)]);
 }
 
 /* db[c] += sum over n, s of dy[n, c, s]: one block per channel */
@@ -38,7 +38,7 @@ __global__ void k_bias_bwd(float *db, const float *dy, int N, int C, int S) {
   const int c = blockIdx.x;
   const size_t M = (size_t)N * S;
   double acc = 0;
-  for (size_t k = threadIdx.x; k < M; k += RED) acc += dy[((k / S) * C + c) * S + k % S];
+  for (size_t k = threadIdx.x; k < M; k += RED) acc += dy[gf__k_chan_elem(k, c, C, S)];
   double t = R(tmp).Sum(acc);
   if (threadIdx.x == 0) db[c] += (float)t;
 }
@@ -68,14 +68,14 @@ __global__ void k_norm_stats(float *mean, float *rstd, float *rm, float *rv, con
   const int c = blockIdx.x;
   const size_t M = (size_t)N * S;
   double s1 = 0;
-  for (size_t k = threadIdx.x; k < M; k += RED) s1 += x[((k / S) * C + c) * S + k % S];
+  for (size_t k = threadIdx.x; k < M; k += RED) s1 += x[gf__k_chan_elem(k, c, C, S)];
   double t1 = R(tmp).Sum(s1);
   if (threadIdx.x == 0) mu_s = t1 / (double)M;
   __syncthreads();
   const double mu = mu_s;
   double s2 = 0;
   for (size_t k = threadIdx.x; k < M; k += RED) {
-    double d = x[((k / S) * C + c) * S + k % S] - mu;
+    double d = x[gf__k_chan_elem(k, c, C, S)] - mu;
     s2 += d * d;
   }
   double t2 = R(tmp).Sum(s2);
@@ -85,7 +85,7 @@ __global__ void k_norm_stats(float *mean, float *rstd, float *rm, float *rv, con
 __global__ void k_norm_apply(float *y, const float *x, const float *mean, const float *rstd, const float *gamma,
                              const float *beta, size_t n, int C, int S) {
   GRID_LOOP(i, n) {
-    int c = (int)((i / (size_t)S) % (size_t)C);
+    int c = gf__k_chan_of(i, C, S);
     float g, b;
     gf__k_norm_coef(gamma, beta, mean[c], rstd[c], c, &g, &b);
     y[i] = gf__k_norm_apply(x[i], g, b);
@@ -95,7 +95,7 @@ __global__ void k_norm_apply(float *y, const float *x, const float *mean, const 
 __global__ void k_norm_eval(float *y, const float *x, const float *gamma, const float *beta, const float *rm,
                             const float *rv, size_t n, int C, int S, float eps) {
   GRID_LOOP(i, n) {
-    int c = (int)((i / (size_t)S) % (size_t)C);
+    int c = gf__k_chan_of(i, C, S);
     float g, b;
     gf__k_norm_coef(gamma, beta, rm[c], gf__k_norm_eval_rstd(rv[c], eps), c, &g, &b);
     y[i] = gf__k_norm_apply(x[i], g, b);
@@ -112,7 +112,7 @@ __global__ void k_norm_bwd_sums(double *sums, float *dgamma, float *dbeta, const
   const float mu = mean[c], rs = rstd[c];
   double a = 0, b = 0;
   for (size_t k = threadIdx.x; k < M; k += RED) {
-    size_t i = ((k / S) * C + c) * S + k % S;
+    size_t i = gf__k_chan_elem(k, c, C, S);
     a += dy[i];
     b += dy[i] * (x[i] - mu) * rs;
   }
@@ -131,7 +131,7 @@ __global__ void k_norm_bwd_apply(float *dx, const float *dy, const float *x, con
                                  const float *gamma, const double *sums, size_t n, int N, int C, int S) {
   const double M = (double)N * S;
   GRID_LOOP(i, n) {
-    int c = (int)((i / (size_t)S) % (size_t)C);
+    int c = gf__k_chan_of(i, C, S);
     if (S == 1) { /* the vector body, as the CPU's S = 1 path */
       dx[i] += gf__k_norm_bwd_vec(dy[i], x[i], mean[c], rstd[c], gamma ? gamma[c] : 1.0f, sums[2 * c], sums[2 * c + 1], M);
     } else {
@@ -155,15 +155,7 @@ __global__ void k_maxout_bwd(float *dx, const float *dy, const float *argmax, si
 
 __global__ void k_dropout(float *y, float *mask, const float *x, size_t n, float p, float keep, uint64_t key,
                           uint64_t stream, uint64_t counter) {
-  GRID_LOOP(b, (n + 3) / 4) {
-    uint32_t u[4];
-    gf__k_philox4x32(key, stream, counter + b, u);
-    for (size_t j = 0; j < 4 && b * 4 + j < n; j++) {
-      size_t i = b * 4 + j;
-      mask[i] = gf__k_dropout_mask(u[j], p, keep);
-      y[i] = x[i] * mask[i];
-    }
-  }
+  GRID_LOOP(b, (n + 3) / 4) gf__k_dropout_block(y, mask, x, n, p, keep, key, stream, counter, b);
 }
 __global__ void k_mul_bwd(float *dx, const float *dy, const float *m, size_t n) {
   GRID_LOOP(i, n) dx[i] = gf__k_mul_acc(dx[i], dy[i], m[i]);
@@ -256,72 +248,41 @@ __global__ void k_nonfinite(float *count, const float *x, size_t n) {
 }
 
 __global__ void k_gather(float *dst, const float *src, const int32_t *idx, int n, int rows, int w) {
-  const size_t dim = (size_t)rows * w;
-  GRID_LOOP(e, (size_t)n * dim) {
-    size_t i = e / dim, k = e % dim;
-    dst[e] = src[gf__k_gather_src(idx[i], (int)(k / w), (int)(k % w), w, dim)];
-  }
+  GRID_LOOP(e, (size_t)n * rows * w) dst[e] = src[gf__k_gather_elem(idx, e, rows, w)];
 }
 
 __global__ void k_rand_normal(float *x, size_t n, float mean, float sd, uint64_t key, uint64_t stream, uint64_t counter) {
-  GRID_LOOP(b, (n + 3) / 4) {
-    double z[4];
-    gf__k_normal4(key, stream, counter + b, z);
-    for (size_t j = 0; j < 4 && b * 4 + j < n; j++) x[b * 4 + j] = gf__k_normal_value(z[j], mean, sd);
-  }
+  GRID_LOOP(b, (n + 3) / 4) gf__k_normal_block(x, n, mean, sd, key, stream, counter, b);
 }
 __global__ void k_rand_uniform(float *x, size_t n, float lo, float hi, uint64_t key, uint64_t stream, uint64_t counter) {
-  GRID_LOOP(b, (n + 3) / 4) {
-    uint32_t u[4];
-    gf__k_philox4x32(key, stream, counter + b, u);
-    for (size_t j = 0; j < 4 && b * 4 + j < n; j++) x[b * 4 + j] = gf__k_uniform(u[j], lo, hi);
-  }
+  GRID_LOOP(b, (n + 3) / 4) gf__k_uniform_block(x, n, lo, hi, key, stream, counter, b);
 }
 
 /* im2col: one thread per col element [C*kh*kw, N*rn*OW] */
 __global__ void k_im2col(float *col, const float *x, int N, gf__conv_geom g, int r0, int rn) {
-  const size_t P = (size_t)rn * g.OW, NP = (size_t)N * P, total = (size_t)g.C * g.kh * g.kw * NP;
-  GRID_LOOP(e, total) {
-    size_t r = e / NP, q = e % NP;
-    int n = (int)(q / P), p = (int)(q % P);
-    int c = (int)(r / (g.kh * g.kw)), i = (int)(r / g.kw % g.kh), j = (int)(r % g.kw);
-    long s = gf__k_im2col_src(&g, r0, n, c, i, j, p / g.OW, p % g.OW);
-    col[e] = s >= 0 ? x[s] : 0.0f;
-  }
+  const size_t total = (size_t)g.C * g.kh * g.kw * N * rn * g.OW;
+  GRID_LOOP(e, total) col[e] = gf__k_im2col_elem(x, &g, N, r0, rn, e);
 }
 /* col2im (accumulating): one thread per input element [N, C, H, W] */
 __global__ void k_col2im(float *x, const float *col, int N, gf__conv_geom g, int r0, int rn) {
-  const size_t HW = (size_t)g.H * g.W, total = (size_t)N * g.C * HW;
-  GRID_LOOP(e, total) {
-    int n = (int)(e / ((size_t)g.C * HW)), c = (int)(e / HW % g.C), iy = (int)(e % HW / g.W), ix = (int)(e % g.W);
-    x[e] += gf__k_col2im_sum(col, &g, r0, rn, N, n, c, iy, ix);
-  }
+  const size_t total = (size_t)N * g.C * g.H * g.W;
+  GRID_LOOP(e, total) x[e] += gf__k_col2im_elem(col, &g, N, r0, rn, e);
 }
 /* dst [B, A, S] = src [A, B, S] (+ dst when accumulating) */
 __global__ void k_swap01(float *dst, const float *src, int A, int B, int S, int acc) {
   const size_t total = (size_t)A * B * S;
   GRID_LOOP(e, total) {
-    size_t s = e % S, ba = e / S;
-    size_t a = ba % A, b = ba / A;
-    float v = src[(a * B + b) * S + s];
+    float v = src[gf__k_swap01_src(e, A, B, S)];
     dst[e] = acc ? dst[e] + v : v;
   }
 }
 __global__ void k_refl_fwd(float *y, const float *x, int NC, int H, int W, int t, int l, int OH, int OW) {
   const size_t total = (size_t)NC * OH * OW;
-  GRID_LOOP(e, total) {
-    size_t p = e / ((size_t)OH * OW);
-    int oy = (int)(e / OW % OH), ox = (int)(e % OW);
-    y[e] = x[(p * H + gf__k_reflect(oy - t, H)) * W + gf__k_reflect(ox - l, W)];
-  }
+  GRID_LOOP(e, total) y[e] = x[gf__k_reflect_src(e, H, W, t, l, OH, OW)];
 }
 __global__ void k_refl_bwd(float *dx, const float *dy, int NC, int H, int W, int t, int l, int OH, int OW) {
   const size_t total = (size_t)NC * H * W;
-  GRID_LOOP(e, total) {
-    size_t p = e / ((size_t)H * W);
-    int iy = (int)(e / W % H), ix = (int)(e % W);
-    dx[e] += gf__k_reflect_bwd_sum(dy + p * OH * OW, H, W, t, l, OH, OW, iy, ix);
-  }
+  GRID_LOOP(e, total) dx[e] += gf__k_reflect_bwd_elem(dy, e, H, W, t, l, OH, OW);
 }
 
 /* ================================ executor ================================================ */
@@ -384,6 +345,7 @@ static uint64_t cmd_key(const gf_cmd &c) {
   case CMD_CONV: return gf__sg_hash(h, &c.conv, sizeof c.conv);
   default:
     h = gf__sg_hash(h, &c.dst, sizeof c.dst);
+    h = gf__sg_hash(h, &c.src, sizeof c.src); /* the staging area (a recorded copy reads from it) */
     h = gf__sg_hash(h, &c.bytes, sizeof c.bytes);
     return gf__sg_hash(h, &c.stage_off, sizeof c.stage_off);
   }
@@ -531,7 +493,9 @@ static void *cu_alloc(size_t bytes) {
     cudaGetLastError();
     return NULL;
   }
-  if (cudaMemset(p, 0, bytes ? bytes : 1) != cudaSuccess) {
+  /* on the backend's stream (non-blocking: the legacy default stream would not order it) */
+  if (cudaMemsetAsync(p, 0, bytes ? bytes : 1, gf_cu.stream) != cudaSuccess) {
+    cudaGetLastError();
     cudaFree(p);
     return NULL;
   }
@@ -614,7 +578,8 @@ static const void *cu_upload_const(const void *host, size_t bytes) {
   }
   void *p = cu_alloc(bytes);
   if (!p) return NULL;
-  if (cudaMemcpy(p, host, bytes, cudaMemcpyHostToDevice) != cudaSuccess) {
+  if (cudaMemcpyAsync(p, host, bytes, cudaMemcpyHostToDevice, gf_cu.stream) != cudaSuccess ||
+      cudaStreamSynchronize(gf_cu.stream) != cudaSuccess) {
     cudaGetLastError();
     cudaFree(p);
     return NULL;
@@ -649,11 +614,11 @@ static int cu_configure(const gf__backend_opts *o) {
   barrier("configure");
   if (o->bf16 && o->tf32) return gf__fail(GF_EUSAGE, "train.tf32=1 and train.precision=bf16 exclude each other");
   gf_cu.opts = *o;
-  if (gf_cu.sg.enabled != o->graph) {
-    graph_drop();
-    gf__sg_free(&gf_cu.sg);
-    gf__sg_init(&gf_cu.sg, o->graph);
-  }
+  /* a new run: its own eager warm-up step (kernels load, cuDNN searches) before a recording */
+  graph_drop();
+  gf__sg_free(&gf_cu.sg);
+  gf__sg_init(&gf_cu.sg, o->graph);
+  gf_cu.graph_note_shown = 0;
   cudnnSetStream(gf_cu.dnn, gf_cu.stream);
   return 0;
 }

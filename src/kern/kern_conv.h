@@ -47,11 +47,44 @@ static inline GF_HD float gf__k_col2im_sum(const float *col, const gf__conv_geom
   return acc;
 }
 
+/* im2col of col element e of col [C*kh*kw, N*rn*OW] (band rows [r0, r0 + rn)): its value. */
+static inline GF_HD float gf__k_im2col_elem(const float *x, const gf__conv_geom *g, int N, int r0, int rn, size_t e) {
+  const size_t P = (size_t)rn * g->OW, NP = (size_t)N * P;
+  size_t r = e / NP, q = e % NP;
+  int n = (int)(q / P), p = (int)(q % P);
+  int c = (int)(r / ((size_t)g->kh * g->kw)), i = (int)(r / g->kw % g->kh), j = (int)(r % g->kw);
+  long s = gf__k_im2col_src(g, r0, n, c, i, j, p / g->OW, p % g->OW);
+  return s >= 0 ? x[s] : 0.0f;
+}
+
+/* col2im of input element e of x [N, C, H, W]: what it accumulates. */
+static inline GF_HD float gf__k_col2im_elem(const float *col, const gf__conv_geom *g, int N, int r0, int rn, size_t e) {
+  const size_t HW = (size_t)g->H * g->W;
+  int n = (int)(e / ((size_t)g->C * HW)), c = (int)(e / HW % (size_t)g->C);
+  int iy = (int)(e % HW / (size_t)g->W), ix = (int)(e % (size_t)g->W);
+  return gf__k_col2im_sum(col, g, r0, rn, N, n, c, iy, ix);
+}
+
+/* Element e of dst [B, A, S] in the axis swap of src [A, B, S]: its offset in src. */
+static inline GF_HD size_t gf__k_swap01_src(size_t e, int A, int B, int S) {
+  size_t s = e % (size_t)S, ba = e / (size_t)S;
+  size_t a = ba % (size_t)A, b = ba / (size_t)A;
+  return (a * (size_t)B + b) * (size_t)S + s;
+}
+
 /* Source index of padded coordinate p (in [-before, n + after)) under reflection. */
 static inline GF_HD int gf__k_reflect(int p, int n) {
   if (p < 0) return -p;
   if (p >= n) return 2 * (n - 1) - p;
   return p;
+}
+
+/* Reflection padding of NC planes H x W to OH x OW (top t, left l): the offset in x of element e
+   of y. */
+static inline GF_HD size_t gf__k_reflect_src(size_t e, int H, int W, int t, int l, int OH, int OW) {
+  size_t p = e / ((size_t)OH * OW);
+  int oy = (int)(e / (size_t)OW % (size_t)OH), ox = (int)(e % (size_t)OW);
+  return (p * (size_t)H + (size_t)gf__k_reflect(oy - t, H)) * (size_t)W + (size_t)gf__k_reflect(ox - l, W);
 }
 
 /* Reflection-padding backward of one input element (plane coordinates iy, ix of H x W, padding
@@ -71,6 +104,13 @@ static inline GF_HD float gf__k_reflect_bwd_sum(const float *dy, int H, int W, i
     }
   }
   return acc;
+}
+
+/* The backward for element e of dx [NC, H, W] from dy [NC, OH, OW]: what it accumulates. */
+static inline GF_HD float gf__k_reflect_bwd_elem(const float *dy, size_t e, int H, int W, int t, int l, int OH, int OW) {
+  size_t p = e / ((size_t)H * W);
+  int iy = (int)(e / (size_t)W % (size_t)H), ix = (int)(e % (size_t)W);
+  return gf__k_reflect_bwd_sum(dy + p * (size_t)OH * OW, H, W, t, l, OH, OW, iy, ix);
 }
 
 #endif

@@ -62,6 +62,18 @@ static inline GF_HD size_t gf__k_gather_src(int32_t idx, int r, int x, int w, si
   return row + (size_t)((idx & GF_GATHER_FLIP) ? w - 1 - x : x);
 }
 
+/* Element e of a batch gather dst [n, rows * w]: its offset in src. */
+static inline GF_HD size_t gf__k_gather_elem(const int32_t *idx, size_t e, int rows, int w) {
+  const size_t dim = (size_t)rows * w, k = e % dim;
+  return gf__k_gather_src(idx[e / dim], (int)(k / (size_t)w), (int)(k % (size_t)w), w, dim);
+}
+
+/* Layouts (N, C, S): the channel of flat element i, and the k-th of the N*S elements of channel c. */
+static inline GF_HD int gf__k_chan_of(size_t i, int C, int S) { return (int)(i / (size_t)S % (size_t)C); }
+static inline GF_HD size_t gf__k_chan_elem(size_t k, int c, int C, int S) {
+  return (k / (size_t)S * (size_t)C + (size_t)c) * (size_t)S + k % (size_t)S;
+}
+
 static inline GF_HD int gf__k_nonfinite(float v) { return !isfinite(v); }
 
 #endif

@@ -4,6 +4,7 @@
 #define GF_KERN_RNG_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/hd.h"
@@ -74,6 +75,31 @@ static inline GF_HD float gf__k_uniform(uint32_t u, float lo, float hi) { return
    keep = 1 / (1 - p)). */
 static inline GF_HD float gf__k_dropout_mask(uint32_t u, float p, float keep) {
   return gf__k_u32_to_unit(u) >= p ? keep : 0.0f;
+}
+
+/* Block b of a fill of n values from a stream (key, stream, counter): values 4b .. 4b+3 (< n). */
+static inline GF_HD void gf__k_normal_block(float *x, size_t n, float mean, float std, uint64_t key, uint64_t stream,
+                                           uint64_t counter, size_t b) {
+  double z[4];
+  gf__k_normal4(key, stream, counter + b, z);
+  for (size_t j = 0; j < 4 && b * 4 + j < n; j++) x[b * 4 + j] = gf__k_normal_value(z[j], mean, std);
+}
+static inline GF_HD void gf__k_uniform_block(float *x, size_t n, float lo, float hi, uint64_t key, uint64_t stream,
+                                            uint64_t counter, size_t b) {
+  uint32_t u[4];
+  gf__k_philox4x32(key, stream, counter + b, u);
+  for (size_t j = 0; j < 4 && b * 4 + j < n; j++) x[b * 4 + j] = gf__k_uniform(u[j], lo, hi);
+}
+/* Block b of inverted dropout: mask and y = x * mask for elements 4b .. 4b+3 (< n). */
+static inline GF_HD void gf__k_dropout_block(float *y, float *mask, const float *x, size_t n, float p, float keep,
+                                            uint64_t key, uint64_t stream, uint64_t counter, size_t b) {
+  uint32_t u[4];
+  gf__k_philox4x32(key, stream, counter + b, u);
+  for (size_t j = 0; j < 4 && b * 4 + j < n; j++) {
+    size_t i = b * 4 + j;
+    mask[i] = gf__k_dropout_mask(u[j], p, keep);
+    y[i] = x[i] * mask[i];
+  }
 }
 
 #endif
