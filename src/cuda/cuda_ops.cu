@@ -193,7 +193,7 @@ __global__ void k_l1(float *out, float *dx, const float *x, const float *t, size
     if (dx) dx[i] += g;
   }
   double a = R(tmp).Sum(acc);
-  if (threadIdx.x == 0) *out += (float)(a / (double)n);
+  if (threadIdx.x == 0) *out += (float)(a * (1.0 / (double)n)); /* as the CPU: sum times 1/n */
 }
 
 __global__ void k_mse(float *out, float *dx, const float *x, const float *t, size_t n, float gs) {
@@ -206,7 +206,7 @@ __global__ void k_mse(float *out, float *dx, const float *x, const float *t, siz
     if (dx) dx[i] += g;
   }
   double a = R(tmp).Sum(acc);
-  if (threadIdx.x == 0) *out += (float)(a / (double)n);
+  if (threadIdx.x == 0) *out += (float)(a * (1.0 / (double)n)); /* as the CPU: sum times 1/n */
 }
 
 __global__ void k_xent(float *stats, float *dx, float *prob, const float *x, const float *y, int N, int C, float gs) {
@@ -607,6 +607,11 @@ static void cu_step_end(void) {
     else flush_pending();
     break;
   default: flush_pending(); break;
+  }
+  if (gf_cu.sg.off && gf_cu.sg.enabled && !gf_cu.graph_note_shown) { /* gave up: say why, once */
+    graph_drop();
+    fprintf(stderr, "ganforge: %s: CUDA Graph replay off (%s); every op is launched\n", gf_cu.name, gf_cu.sg.reason);
+    gf_cu.graph_note_shown = 1;
   }
 }
 
