@@ -101,7 +101,10 @@ extern "C" {
   X(train, eval_every, INT, 1, "compute train.eval_metric every N epochs (and at the end); keeps the best as best.safetensors") \
   X(train, eval_classifier, STR, "", "classifier run or file for the classifier-space metrics (fid-, kid-, pr-, score-)") \
   X(train, eval_n, INT, 0, "samples for the training-time metric (0: the metric's protocol)")  \
-  X(train, device, STR, "cpu", "device: cpu | cuda | cuda:N")
+  X(train, device, STR, "cpu", "device: cpu | cuda | cuda:N")                                     \
+  X(train, precision, STR, "fp32", "CUDA: fp32 | bf16 (GEMMs and convolutions in bfloat16 with float32 accumulation and float32 master weights)") \
+  X(train, tf32, INT, 0, "CUDA: 1 lets float32 GEMMs and convolutions use TF32 tensor cores")      \
+  X(train, cuda_graph, INT, 1, "CUDA: 1 records the training step once as a CUDA Graph and replays it (0: launch every op)")
 
 typedef struct gf_config {
 #define GF__CFG_FIELD_INT(name) int name;

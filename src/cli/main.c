@@ -94,6 +94,8 @@ static const char *TRAIN_HELP =
     "  --batch N          minibatch size (train.batch)\n"
     "  --seed N           seed of every random stream (train.seed)\n"
     "  --device D         cpu | cuda | cuda:N (train.device)\n"
+    "  --precision P      fp32 | bf16: bf16 runs GEMMs and convolutions in bfloat16 with float32 accumulation\n"
+    "                     and float32 master weights (CUDA; train.precision)\n"
     "  --config FILE      read section.key = value lines\n"
     "  --set KEY=VALUE    override any config key (repeatable)\n"
     "  --resume RUN       continue a run folder (or a checkpoint file) exactly where it stopped\n"
@@ -150,9 +152,10 @@ static int cmd_train(int argc, char **argv) {
     else if (!strcmp(a, "--batch")) key = "train.batch";
     else if (!strcmp(a, "--seed")) key = "train.seed";
     else if (!strcmp(a, "--device")) key = "train.device";
+    else if (!strcmp(a, "--precision")) key = "train.precision";
     if (key) {
       if (!v) return usage_error("train", "%s needs a value", a);
-      if (strcmp(key, "data.path") && strcmp(key, "train.device")) {
+      if (strcmp(key, "data.path") && strcmp(key, "train.device") && strcmp(key, "train.precision")) {
         long x;
         if (parse_int(v, -2147483647L, 2147483647L, &x)) {
           fprintf(stderr, "ganforge: error: %s '%s' is not an integer\nhint: run 'ganforge train --help'\n", a, v);
@@ -206,6 +209,8 @@ static int cmd_train(int argc, char **argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  /* the device first: without it, one line says why and nothing is written */
+  if ((rc = gf_device_open(cfg.train_device)) < 0) return die(rc, NULL);
   progress_state ps = {isatty(2), quiet, 100, -1};
   gf_train_opts opts = {out, on_progress, &ps, &g_stop, resume ? ckpt : NULL};
   if (!quiet) fprintf(stderr, "ganforge: %s %s on %s into %s\n", resume ? "resuming" : "training", resume ? ckpt : preset,
@@ -370,7 +375,8 @@ static int cmd_bench(int argc, char **argv) {
   long batch = 0, steps = 50, warmup = 5;
   int i = 1;
   if (i < argc && !strcmp(argv[i], "--help")) {
-    puts("usage: ganforge bench [PRESET] [--batch N] [--steps N] [--warmup N] [--device D] [--set K=V ...]\n"
+    puts("usage: ganforge bench [PRESET] [--batch N] [--steps N] [--warmup N] [--device D] [--precision fp32|bf16]\n"
+         "                      [--set K=V ...]\n"
          "       ganforge bench --sgemm [--device D]   (the float32 matrix-multiply peak, 2048^3)\n\n"
          "Times the training step (k D-steps + 1 G-step) on random data after a warm-up and prints\n"
          "ms_per_step=... img_per_s=... gflops=...");
@@ -394,12 +400,14 @@ static int cmd_bench(int argc, char **argv) {
     else if (!strcmp(a, "--steps")) t = &steps;
     else if (!strcmp(a, "--warmup")) t = &warmup;
     else if (!strcmp(a, "--device") && v) { if ((rc = gf_config_set(&cfg, "train.device", v)) < 0) return die(rc, NULL); i++; continue; }
+    else if (!strcmp(a, "--precision") && v) { if ((rc = gf_config_set(&cfg, "train.precision", v)) < 0) return die(rc, NULL); i++; continue; }
     else if (!strcmp(a, "--set") && v) { if ((rc = gf_config_set_kv(&cfg, v)) < 0) return die(rc, NULL); i++; continue; }
     else return usage_error("bench", "unknown option '%s'", a);
     if (!v || parse_int(v, t == &warmup ? 0 : 1, 1000000, t)) return usage_error("bench", "%s needs a positive integer", a);
     i++;
   }
   if (batch) cfg.train_batch = (int)batch;
+  if ((rc = gf_device_open(cfg.train_device)) < 0) return die(rc, NULL);
   double ms, gflop;
   rc = gf_bench(&cfg, (int)warmup, (int)steps, &ms, &gflop);
   if (rc < 0) return die(rc, NULL);
@@ -476,7 +484,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { fputs(MAIN_HELP, stdout); return 0; }
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     const char *info = gf_backend_info("cpu");
-    printf("ganforge %s\n%s\n", GANFORGE_VERSION, info ? info : "");
+    printf("ganforge %s\n%s\n%s\n", GANFORGE_VERSION, info ? info : "", gf_cuda_info());
     return 0;
   }
   if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);

@@ -76,7 +76,7 @@ static void flat_tensors(gf__cyclegan *m, gf__flat_tensor *t, int *nt) {
   }
   gf__image_pool *pools[2] = {&m->poolA, &m->poolB};
   for (int i = 0; i < 2; i++) {
-    if (!pools[i]->images) continue;
+    if (!pools[i]->images || !pools[i]->size) continue;
     snprintf(t[k].name, sizeof t[k].name, "pool.%c", 'A' + i);
     t[k].data = pools[i]->images; t[k].n = (long)pools[i]->n * pools[i]->dim; k++;
   }
@@ -209,7 +209,7 @@ static int write_picture(gf__cyclegan *m, const float *A, const float *B, int k,
 int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   gf_config cfg = *cfg_in;
   const gf__ops *ops;
-  GF_TRY(gf__ops_get(cfg.train_device, &ops));
+  GF_TRY(gf__ops_for_config(&cfg, &ops));
   int pix = !strcmp(cfg.model_arch, "pix2pix"), B = cfg.train_batch;
   if (!cfg.data_path[0]) return gf__fail(GF_EUSAGE, "%s needs the dataset folder: --data DIR", cfg.model_arch);
   GF_TRY(gf__i2i_check_size(&cfg, cfg.data_crop_size, cfg.data_crop_size));
@@ -275,9 +275,13 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
         int ia = idx % data.A.n, ib = data.aligned ? ia : (int)gf__rng_below(&m->r_data, (uint32_t)data.B.n);
         gf__i2i_get(&data, ia, ib, &m->r_data, cfg.data_flip ? 2 : 1, ha + j * d, hb + j * d);
       }
+      /* one training step (the batch upload included), then the one read-back of its losses */
+      ops->step_begin();
       ops->to_device(m->real_A, ha, sizeof(float) * d * B);
       ops->to_device(m->real_B, hb, sizeof(float) * d * B);
-      if ((rc = gf__cyclegan_step(m, m->real_A, m->real_B)) < 0) break;
+      rc = gf__cyclegan_step(m, m->real_A, m->real_B);
+      ops->step_end();
+      if (rc < 0 || (rc = gf__cyclegan_stats(m)) < 0) break;
       double secs = gf__now() - t0;
       if (m->steps % cfg.train_log_every == 0) {
         if (pix)
@@ -374,11 +378,14 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
   if (rc == 0) rc = gf__net_finalize(&G);
   if (rc == 0) rc = gf__weights_load_net(f, &G);
   if (rc == 0) rc = gf__ctx_create(&ctx, &G, 1);
+  float *xd = rc == 0 ? ops->alloc(sizeof(float) * 3 * plane) : NULL;
+  if (rc == 0 && !xd) rc = gf__fail(GF_ENOMEM, "out of memory");
   if (rc == 0) {
-    const float *y = gf__net_forward(&G, &ctx, x, 1, 1, NULL);
+    ops->to_device(xd, x, sizeof(float) * 3 * plane);
+    ops->to_host(x, gf__net_forward(&G, &ctx, xd, 1, 1, NULL), sizeof(float) * 3 * plane); /* x now holds y */
     for (size_t i = 0; i < plane; i++)
       for (int c = 0; c < 3; c++) {
-        float v = (y[c * plane + i] + 1.0f) * 127.5f;
+        float v = (x[c * plane + i] + 1.0f) * 127.5f;
         o8[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
       }
     const char *base = strrchr(file, '/');
@@ -391,6 +398,7 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
     rc = gf__png_write(path, o8, w, h, 3);
     if (rc == 0) printf("%s\n", path);
   }
+  if (xd) ops->free(xd);
   gf__ctx_destroy(&ctx);
   gf__net_free(&G);
   free(x);
