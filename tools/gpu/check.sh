@@ -134,6 +134,7 @@ if [ $nobuild = 1 ]; then
     part build fail "--no-build, but $build lacks ganforge, gf_backend_ops or gf_compare_params" 0
   fi
 else
+  pargs=() plain=() cmprefix=""
   cmargs=(-DCMAKE_BUILD_TYPE=Release -DGANFORGE_CURL=OFF "-DGANFORGE_CUDA=$([ "$cuda" = on ] && echo ON || echo OFF)")
   [ "$cuda" = on ] && [ -n "$cc" ] && cmargs+=("-DCMAKE_CUDA_ARCHITECTURES=$cc")
   why=""
@@ -147,7 +148,7 @@ else
       roots="$prefix"
       [ "$cuda" = on ] && roots="$prefix;/" # the CUDA toolkit and cuDNN come from the machine
       mapfile -t pargs < <(kit_cmake_args "$prefix" "$roots")
-      cmargs+=("${pargs[@]}")
+      mapfile -t plain < <(kit_cmake_args_plain "$prefix")
       say "deps: $(ls "$kit/debs" | wc -l) carried packages unpacked into $prefix (find roots: $roots)"
     fi
   fi
@@ -158,16 +159,30 @@ else
     ln -s "$cudnn_dir/include" "$shim/include"
     for l in "$cudnn_dir"/lib/libcudnn*.so.*; do [ -e "$l" ] && ln -sf "$l" "$shim/lib/$(basename "$l" | sed 's/\.so\..*/.so/')"; done
     export CUDNN_ROOT="$shim" CUDNN_PATH="$shim" LD_LIBRARY_PATH="$cudnn_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    cmargs+=("-DCUDNN_ROOT=$shim" "-DCMAKE_PREFIX_PATH=$shim")
+    cmargs+=("-DCUDNN_ROOT=$shim")
+    cmprefix="$shim"
   fi
   if command -v ninja >/dev/null 2>&1; then cmargs+=(-G Ninja)
   elif ! command -v make >/dev/null 2>&1 && [ -n "$prefix" ] && [ -x "$prefix/usr/bin/make" ]; then
     cmargs+=(-G "Unix Makefiles" "-DCMAKE_MAKE_PROGRAM=$prefix/usr/bin/make")
   fi
   if [ -z "$why" ]; then
-    say "configure: cmake ${cmargs[*]}"
-    if ! tmo 120 cmake -S "$root" -B "$build" "${cmargs[@]}" > "$work/configure.log" 2>&1; then
+    # the prefix as CMake's only find root; should that fail (another CMake), as a plain prefix
+    cfg_ok=0
+    for attempt in ${KIT_CONFIGURE:-rooted plain}; do # (KIT_CONFIGURE=plain: the fallback alone)
+      if [ $attempt = rooted ]; then extra=("${pargs[@]}" ${cmprefix:+"-DCMAKE_PREFIX_PATH=$cmprefix"})
+      elif [ -n "$prefix" ]; then extra=("${plain[@]}" "-DCMAKE_PREFIX_PATH=$prefix/usr${cmprefix:+;$cmprefix}")
+      else break
+      fi
+      rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
+      say "configure ($attempt): cmake ${cmargs[*]} ${extra[*]}"
+      if tmo 120 cmake -S "$root" -B "$build" "${cmargs[@]}" "${extra[@]}" > "$work/configure.log" 2>&1; then
+        cfg_ok=1
+        break
+      fi
       tail -30 "$work/configure.log"
+    done
+    if [ $cfg_ok = 0 ]; then
       why="cmake configure failed: $(grep -m1 -i 'error' "$work/configure.log")"
     else
       grep -E "^-- (BLAS|oneDNN|CUDA|cuDNN|GANFORGE)" "$work/configure.log"
@@ -202,7 +217,7 @@ else
   fi
   if [ -z "$why" ]; then
     build_ok=1
-    part build pass "CUDA $cuda${cc:+ (sm_$cc)}, $([ -n "$prefix" ] && echo "the carried prefix (-DGANFORGE_CURL=OFF)" || echo "the system's packages")" $(($(date +%s) - ts)) \
+    part build pass "CUDA $cuda${cc:+ (sm_$cc)}, $([ -n "$prefix" ] && echo "the carried prefix (-DGANFORGE_CURL=OFF; configure: $attempt)" || echo "the system's packages")" $(($(date +%s) - ts)) \
       "\"cuda\": \"$cuda\", \"info\": \"$(jesc "$("$build/ganforge" version 2>&1 | head -3)")\"${audit:+, $audit}"
   else
     part build fail "$why" $(($(date +%s) - ts)) "${audit}"
@@ -301,7 +316,7 @@ if want parity; then
       say "parity: ${#presets[@]} presets, 3 steps each, CPU (background, $((nc / 2)) threads) and $device (3 at a time)"
       (for p in "${presets[@]}"; do run_preset cpu "$p" $((nc / 2)); done) &
       cpu_pid=$!
-      export -f run_preset preset_args tmo left
+      export -f run_preset preset_args tmo left elapsed
       export gf data work t0 budget
       printf '%s\n' "${presets[@]}" | xargs -P 3 -I{} bash -c "run_preset '$device' '{}' 2"
       wait $cpu_pid
@@ -314,9 +329,9 @@ if want parity; then
       read -r crc cms < "$work/runs/cpu/$p.rc" 2>/dev/null || { crc=99; cms=0; }
       st="" det="" grc=99 gms=0
       if [ $gpu = 1 ]; then read -r grc gms < "$work/runs/$device/$p.rc" 2>/dev/null || { grc=99; gms=0; }; fi
-      if [ "$crc" != 0 ]; then st=error; det="cpu run failed (exit $crc): $(grep -v '^epoch' "$work/runs/cpu/$p.log" | tail -1)"
+      if [ "$crc" != 0 ]; then st=error; det="cpu run failed (exit $crc$(case $crc in 124|137) echo ': timed out' ;; esac)): $(grep -v '^epoch' "$work/runs/cpu/$p.log" | tail -1)"
       elif [ $gpu = 0 ]; then st=cpu-only; det="cpu ran 3 steps in $cms ms; gpu half skipped"
-      elif [ "$grc" != 0 ]; then st=error; det="$device run failed (exit $grc): $(grep -v '^epoch' "$work/runs/$device/$p.log" | tail -1)"
+      elif [ "$grc" != 0 ]; then st=error; det="$device run failed (exit $grc$(case $grc in 124|137) echo ': timed out' ;; esac)): $(grep -v '^epoch' "$work/runs/$device/$p.log" | tail -1)"
       else
         "$cmpp" "$work/runs/cpu/$p" "$work/runs/$device/$p" --json "$work/runs/cmp_$p.json" > "$work/runs/cmp_$p.log" 2>&1
         if [ $? = 0 ]; then st=pass; else st=fail; fi

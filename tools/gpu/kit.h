@@ -11,7 +11,11 @@
    branch's contract (they ACCUMULATE (+=) into small buffers in backend memory; count_nonfinite
    adds its count to a float in backend memory). Only tools/gpu/ uses it. */
 #ifndef GF_KIT_STATS_ON_DEVICE
+#ifdef GF_GATHER_FLIP /* defined by the CUDA branch's ops.h alone: its contract */
+#define GF_KIT_STATS_ON_DEVICE 1
+#else
 #define GF_KIT_STATS_ON_DEVICE 0
+#endif
 #endif
 
 /* The double-precision reference backend: every op of the table written naively from ops.h's

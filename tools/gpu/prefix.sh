@@ -70,6 +70,18 @@ kit_cmake_args() {
     "-DCMAKE_SHARED_LINKER_FLAGS=-Wl,-rpath-link,$L:$p/lib/$KIT_ARCH -Wl,-rpath,$L:$p/lib/$KIT_ARCH"
 }
 
+# kit_cmake_args_plain PREFIX: the fallback: PREFIX/usr on CMAKE_PREFIX_PATH (the caller adds
+# it), the OpenBLAS OpenMP build named directly, the same flags; the system is searched too.
+kit_cmake_args_plain() {
+  local p=$1
+  local L="$p/usr/lib/$KIT_ARCH"
+  printf '%s\n' "-DGF_OPENBLAS_OMP=$L/openblas-openmp/libopenblas.so" \
+    "-DGF_CBLAS_INCLUDE=$p/usr/include/$KIT_ARCH/openblas-openmp" "-DPKG_CONFIG_EXECUTABLE=$p/usr/bin/pkgconf" \
+    "-DCMAKE_C_FLAGS=-isystem $p/usr/include/$KIT_ARCH" "-DCMAKE_LIBRARY_PATH=$L;$p/lib/$KIT_ARCH" \
+    "-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$L:$p/lib/$KIT_ARCH -Wl,-rpath,$L:$p/lib/$KIT_ARCH" \
+    "-DCMAKE_SHARED_LINKER_FLAGS=-Wl,-rpath-link,$L:$p/lib/$KIT_ARCH -Wl,-rpath,$L:$p/lib/$KIT_ARCH"
+}
+
 # kit_closure PREFIX [FILES...]: every shared library the prefix's ELF files (and FILES) need is
 # in the prefix or in KIT_BASELINE. Prints what is missing; returns 1 if anything is.
 kit_closure() {
