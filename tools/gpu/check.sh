@@ -67,8 +67,10 @@ want() { case ",$parts," in *",$1,"*) return 0 ;; esac; return 1; }
 
 mkdir -p "$out" || { echo "check.sh: cannot create $out" >&2; exit 1; }
 work="$(mktemp -d "${TMPDIR:-/tmp}/gpukit.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
 exec > >(tee "$out/check.log") 2>&1
+tee_pid=$!
+# on exit: the scratch folder goes, and the log is complete before the command returns
+trap 'rm -rf "$work"; exec 1>&- 2>&-; wait $tee_pid 2>/dev/null' EXIT
 t0=$(date +%s)
 elapsed() { echo $(($(date +%s) - t0)); }
 left() { echo $((budget - $(elapsed))); }
