@@ -39,7 +39,7 @@ device=cuda
 cuda=auto
 parts=ops,parity,speed,memcheck
 nobuild=0 nogpu=0 cpuhalf=0 sysdeps=0 budget=470 only_presets=
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="${2:?--out needs a folder}"; shift 2 ;;

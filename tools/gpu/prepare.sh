@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --shared) shared="${2:?--shared needs a folder}"; shift 2 ;;
     --refresh) refresh=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "prepare.sh: unknown option '$1' (--help)" >&2; exit 2 ;;
   esac
 done
