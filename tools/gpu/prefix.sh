@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # prefix.sh: the GPU check kit's carried dependencies: which Debian packages, how they are unpacked
 # into a private prefix (never into /), and how a build is pointed at that prefix alone.
 # Sourced by tools/gpu/prepare.sh and tools/gpu/check.sh (bash).
@@ -6,6 +7,7 @@
 # two dozen TLS / LDAP / Kerberos libraries), plus pkg-config and make in case the machine lacks
 # them. Not carried: the C library, libgcc_s, libstdc++ and libgomp, which come with the
 # machine's compiler (nvcc needs gcc and g++).
+# shellcheck disable=SC2034 # used by prepare.sh
 KIT_PKGS=(
   libopenblas0-openmp libopenblas-openmp-dev libgfortran5 libquadmath0
   libcjson1 libcjson-dev
@@ -49,7 +51,8 @@ kit_libdirs() {
 # pkg-config files only (PKG_CONFIG_LIBDIR replaces the default search path).
 kit_env() {
   local p=$1
-  export LD_LIBRARY_PATH="$(kit_libdirs "$p")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  LD_LIBRARY_PATH="$(kit_libdirs "$p")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LD_LIBRARY_PATH
   export PKG_CONFIG_LIBDIR="$p/usr/lib/$KIT_ARCH/pkgconfig:$p/usr/share/pkgconfig"
   export PKG_CONFIG_SYSROOT_DIR="$p"
   export PKG_CONFIG="$p/usr/bin/pkgconf"
