@@ -13,6 +13,8 @@
 #define EXIT_RUNTIME 1
 
 int gf_cli_eval(int argc, char **argv); /* eval_cmd.c */
+int gf_cli_export(int argc, char **argv); /* export_cmd.c */
+int gf_cli_translate_npy(const char *run, const char *direction, const char *in, const char *out);
 
 static int die(int status, const char *hint) {
   const char *msg = gf_last_error();
@@ -105,6 +107,8 @@ static const char *TRAIN_HELP =
     "  --batch N          minibatch size (train.batch)\n"
     "  --seed N           seed of every random stream (train.seed)\n"
     "  --device D         cpu | cuda | cuda:N (train.device)\n"
+    "  --precision P      fp32 | bf16: bf16 runs GEMMs and convolutions in bfloat16 with float32 accumulation\n"
+    "                     and float32 master weights (CUDA; train.precision)\n"
     "  --config FILE      read section.key = value lines\n"
     "  --set KEY=VALUE    override any config key (repeatable)\n"
     "  --resume RUN       continue a run folder (or a checkpoint file) exactly where it stopped\n"
@@ -164,9 +168,10 @@ static int cmd_train(int argc, char **argv) {
     else if (!strcmp(a, "--batch")) key = "train.batch";
     else if (!strcmp(a, "--seed")) key = "train.seed";
     else if (!strcmp(a, "--device")) key = "train.device";
+    else if (!strcmp(a, "--precision")) key = "train.precision";
     if (key) {
       if (!v) return usage_error("train", "%s needs a value", a);
-      if (strcmp(key, "data.path") && strcmp(key, "train.device")) {
+      if (strcmp(key, "data.path") && strcmp(key, "train.device") && strcmp(key, "train.precision")) {
         long x;
         if (parse_int(v, -2147483647L, 2147483647L, &x)) {
           fprintf(stderr, "ganforge: error: %s '%s' is not an integer\nhint: run 'ganforge train --help'\n", a, v);
@@ -229,6 +234,9 @@ static int cmd_train(int argc, char **argv) {
                                  "or is cancelled); checkpoints are written atomically: the last one in %s/checkpoints "
                                  "stays loadable\n", rank, out);
   if (g_sig_len >= sizeof g_sig_msg) g_sig_len = sizeof g_sig_msg - 1;
+  /* the device first: without it, one line says why and nothing is written */
+  char dev[64]; /* in a data-parallel job: this rank's GPU (cuda -> cuda:LOCAL_RANK) */
+  if ((rc = gf_dist_device(cfg.train_device, dev, sizeof dev)) < 0 || (rc = gf_device_open(dev)) < 0) return die(rc, NULL);
   progress_state ps = {isatty(2), quiet, 100, -1};
   gf_train_opts opts = {out, on_progress, &ps, &g_stop, resume ? ckpt : NULL};
   if (!quiet) fprintf(stderr, "ganforge: %s %s on %s into %s\n", resume ? "resuming" : "training", resume ? ckpt : preset,
@@ -350,7 +358,8 @@ static const char *TRANSLATE_HELP =
     "\n"
     "Translates images (files, or folders searched recursively) with a trained cyclegan / pix2pix\n"
     "generator at their full resolution (ResNet: sides multiple of 4; U-Net: of 2^downsamplings),\n"
-    "writing OUTDIR/<name>.png. AtoB uses G_A, BtoA G_B (pix2pix: its G, AtoB only).\n";
+    "writing OUTDIR/<name>.png. AtoB uses G_A, BtoA G_B (pix2pix: its G, AtoB only).\n"
+    "A float32 .npy batch [n, 3, h, w] in [-1, 1] as the one INPUT is translated into -o OUT.npy.\n";
 
 static int cmd_translate(int argc, char **argv) {
   const char *ckpt = NULL, *dir = "AtoB", *out = NULL;
@@ -375,6 +384,12 @@ static int cmd_translate(int argc, char **argv) {
     free(inputs);
     return usage_error("translate", "%s", !ckpt ? "missing CHECKPOINT_OR_RUN" : !n ? "missing INPUT images" : "missing -o OUTDIR");
   }
+  size_t L = strlen(inputs[0]);
+  if (n == 1 && L > 4 && !strcmp(inputs[0] + L - 4, ".npy")) {
+    int r = gf_cli_translate_npy(ckpt, dir, inputs[0], out);
+    free(inputs);
+    return r;
+  }
   int rc = gf_translate(ckpt, dir, inputs, n, out);
   free(inputs);
   if (rc < 0) return die(rc, NULL);
@@ -392,7 +407,8 @@ static int cmd_bench(int argc, char **argv) {
   long batch = 0, steps = 50, warmup = 5;
   int i = 1;
   if (i < argc && !strcmp(argv[i], "--help")) {
-    puts("usage: ganforge bench [PRESET] [--batch N] [--steps N] [--warmup N] [--device D] [--set K=V ...]\n"
+    puts("usage: ganforge bench [PRESET] [--batch N] [--steps N] [--warmup N] [--device D] [--precision fp32|bf16]\n"
+         "                      [--set K=V ...]\n"
          "       ganforge bench --sgemm [--device D]   (the float32 matrix-multiply peak, 2048^3)\n\n"
          "Times the training step (k D-steps + 1 G-step) on random data after a warm-up and prints\n"
          "ms_per_step=... img_per_s=... gflops=...");
@@ -416,12 +432,15 @@ static int cmd_bench(int argc, char **argv) {
     else if (!strcmp(a, "--steps")) t = &steps;
     else if (!strcmp(a, "--warmup")) t = &warmup;
     else if (!strcmp(a, "--device") && v) { if ((rc = gf_config_set(&cfg, "train.device", v)) < 0) return die(rc, NULL); i++; continue; }
+    else if (!strcmp(a, "--precision") && v) { if ((rc = gf_config_set(&cfg, "train.precision", v)) < 0) return die(rc, NULL); i++; continue; }
     else if (!strcmp(a, "--set") && v) { if ((rc = gf_config_set_kv(&cfg, v)) < 0) return die(rc, NULL); i++; continue; }
     else return usage_error("bench", "unknown option '%s'", a);
     if (!v || parse_int(v, t == &warmup ? 0 : 1, 1000000, t)) return usage_error("bench", "%s needs a positive integer", a);
     i++;
   }
   if (batch) cfg.train_batch = (int)batch;
+  char dev[64];
+  if ((rc = gf_dist_device(cfg.train_device, dev, sizeof dev)) < 0 || (rc = gf_device_open(dev)) < 0) return die(rc, NULL);
   double ms, gflop;
   rc = gf_bench(&cfg, (int)warmup, (int)steps, &ms, &gflop);
   if (rc < 0) return die(rc, NULL);
@@ -475,6 +494,7 @@ static const char *MAIN_HELP =
     "  interpolate RUN      latent-space walks from a trained run\n"
     "  info CHECKPOINT      describe a checkpoint or run\n"
     "  translate RUN ...    image-to-image translation with a cyclegan / pix2pix run\n"
+    "  export RUN           the generator as ONNX (--format onnx) or standalone C (--format c)\n"
     "  presets              list the presets\n"
     "  bench [PRESET]       time the training step\n"
     "  eval RUN|NPY         score samples: --metric parzen (MNIST) | modes (ring8/grid25)\n"
@@ -510,7 +530,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { fputs(MAIN_HELP, stdout); return 0; }
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     const char *info = gf_backend_info("cpu");
-    printf("ganforge %s\n%s\n", GANFORGE_VERSION, info ? info : "");
+    printf("ganforge %s\n%s\n%s\n", GANFORGE_VERSION, info ? info : "", gf_cuda_info());
     return 0;
   }
   if (!strcmp(cmd, "train") || !strcmp(cmd, "bench")) {
@@ -529,6 +549,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "translate")) return cmd_translate(argc - 1, argv + 1);
   if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
   if (!strcmp(cmd, "eval")) return gf_cli_eval(argc - 1, argv + 1);
+  if (!strcmp(cmd, "export")) return gf_cli_export(argc - 1, argv + 1);
   fprintf(stderr, "ganforge: error: unknown command '%s'\nhint: run 'ganforge --help'\n", cmd);
   return EXIT_USAGE;
 }

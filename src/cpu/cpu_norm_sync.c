@@ -2,6 +2,7 @@
    norm_sums, norm_fwd_sync, norm_bwd_sums, norm_bwd_sync): OpenMP over channels, double sums in a
    fixed order per channel, bodies from src/kern/norm_sync.h. */
 #include "cpu/cpu_internal.h"
+#include "kern/kern_norm.h"
 #include "kern/norm_sync.h"
 
 #define PAR_MIN 32768
@@ -15,7 +16,7 @@ void gf__cpu_norm_sums(float *sums, const float *x, const float *mean, int N, in
     for (int n = 0; n < N; n++) {
       const float *p = x + ((size_t)n * C + c) * S;
       #pragma omp simd reduction(+ : s1)
-      for (int k = 0; k < S; k++) s1 += gf_k_norm_sum_term(p[k], has_mean, m);
+      for (int k = 0; k < S; k++) s1 += gf__k_norm_sum_term(p[k], has_mean, m);
     }
     sums[c] = (float)s1;
   }
@@ -24,16 +25,16 @@ void gf__cpu_norm_sums(float *sums, const float *x, const float *mean, int N, in
 void gf__cpu_norm_fwd_sync(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
                            float *run_mean, float *run_var, int N, int C, int S, double count, float eps,
                            float momentum) {
-  for (int c = 0; c < C; c++) gf_k_norm_sync_finish(mean, rstd, run_mean, run_var, count, eps, momentum, c);
+  for (int c = 0; c < C; c++) gf__k_norm_sync_finish(mean, rstd, run_mean, run_var, count, eps, momentum, c);
   #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
   for (int n = 0; n < N; n++)
     for (int c = 0; c < C; c++) {
-      float g = gamma ? gamma[c] * rstd[c] : rstd[c];
-      float b = (beta ? beta[c] : 0.0f) - mean[c] * g;
+      float g, b;
+      gf__k_norm_coef(gamma, beta, mean[c], rstd[c], c, &g, &b);
       const float *xp = x + ((size_t)n * C + c) * S;
       float *yp = y + ((size_t)n * C + c) * S;
       #pragma omp simd
-      for (int s = 0; s < S; s++) yp[s] = gf_k_norm_affine(xp[s], g, b);
+      for (int s = 0; s < S; s++) yp[s] = gf__k_norm_apply(xp[s], g, b);
     }
 }
 
@@ -48,7 +49,7 @@ void gf__cpu_norm_bwd_sums(float *sums, const float *dy, const float *x, const f
       #pragma omp simd reduction(+ : sdy, sdyx)
       for (int s = 0; s < S; s++) {
         sdy += dp[s];
-        sdyx += dp[s] * gf_k_norm_xhat(xp[s], mu, rs);
+        sdyx += gf__k_norm_dy_xhat(dp[s], xp[s], mu, rs);
       }
     }
     sums[c] = (float)sdy;
@@ -60,13 +61,13 @@ void gf__cpu_norm_bwd_sync(float *dx, const float *dy, const float *x, const flo
                            const float *gamma, const float *sums, double count, int N, int C, int S) {
   #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
   for (int c = 0; c < C; c++) {
-    float mu = mean[c], rs = rstd[c], g = (gamma ? gamma[c] : 1.0f) * rs;
-    float a = (float)(sums[c] / count), b = (float)(sums[C + c] / count);
+    float mu = mean[c], rs = rstd[c], g, a, b;
+    gf__k_norm_bwd_coef(gamma, rs, c, sums[c], sums[C + c], count, &g, &a, &b);
     for (int n = 0; n < N; n++) {
       const float *dp = dy + ((size_t)n * C + c) * S, *xp = x + ((size_t)n * C + c) * S;
       float *dxp = dx + ((size_t)n * C + c) * S;
       #pragma omp simd
-      for (int s = 0; s < S; s++) dxp[s] += gf_k_norm_bwd_sync(dp[s], xp[s], mu, rs, g, a, b);
+      for (int s = 0; s < S; s++) dxp[s] += gf__k_norm_bwd(dp[s], xp[s], mu, rs, g, a, b);
     }
   }
 }

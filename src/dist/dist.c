@@ -101,6 +101,14 @@ int gf_dist_rank(void) { return g_world.job.rank; }
 int gf_dist_size(void) { return g_joined ? g_world.job.size : 1; }
 const char *gf_dist_info(void) { return gf__dist_world() ? g_info : NULL; }
 
+int gf_dist_device(const char *device, char *out, unsigned cap) {
+  gf__dist *d = gf__dist_world();
+  int n = d && !strncmp(device, "cuda", 4) ? snprintf(out, cap, "cuda:%d", gf__dist_local_rank(d))
+                                           : snprintf(out, cap, "%s", device);
+  if (n < 0 || (unsigned)n >= cap) return gf__fail(GF_EUSAGE, "train.device '%s' is too long", device);
+  return 0;
+}
+
 void gf_dist_finalize(int failed) {
   if (!g_joined) return;
   gf__dist *d = &g_world;
@@ -184,7 +192,7 @@ int gf__dist_bind(gf__dist *d, const gf__ops *ops, int device, double timeout_s,
   d->ops = ops;
   d->host_mem = ops == gf__ops_cpu(); /* the CPU table's memory is plain host memory */
   if (d->host_mem || d->nccl) return 0;
-  if (gf__nccl_version()) {
+  if (gf__nccl_version() && gf__cuda_stream(ops)) { /* CUDA memory: NCCL on the backend's stream */
     gf__dist_wait w = wait_of(d, "set-up", "the NCCL communicator");
     return sticky(d, gf__nccl_open(&d->nccl, d->job.rank, d->job.size, device, nccl_bcast_id, d, &w));
   }
@@ -207,10 +215,8 @@ int gf__dist_allreduce(gf__dist *d, float *x, size_t n, gf__dist_op op, const ch
   if (!n) return 0;
   gf__dist_wait w = wait_of(d, "all-reduce", what);
   if (d->host_mem) return sticky(d, gf__mpi_coll(GF_MPI_ALLREDUCE, x, n, GF_MPI_FLOAT, op, &w));
-  if (d->nccl) {
-    d->ops->sync(); /* the backend's work on x is done; NCCL runs on the default stream */
-    return sticky(d, gf__nccl_allreduce(d->nccl, x, n, op, NULL, &w));
-  }
+  if (d->nccl) /* after the backend's ops on its stream (their deferred commands run first) */
+    return sticky(d, gf__nccl_allreduce(d->nccl, x, n, op, gf__cuda_stream(d->ops), &w));
   GF_TRY(sticky(d, stage_reserve(d, n)));
   d->ops->to_host(d->stage, x, sizeof(float) * n);
   int rc = sticky(d, gf__mpi_coll(GF_MPI_ALLREDUCE, d->stage, n, GF_MPI_FLOAT, op, &w));
@@ -224,15 +230,21 @@ int gf__dist_allreduce_host(gf__dist *d, double *x, int n, gf__dist_op op, const
   return sticky(d, gf__mpi_coll(GF_MPI_ALLREDUCE, x, (size_t)n, GF_MPI_DOUBLE, op, &w));
 }
 
+int gf__dist_mean_host(gf__dist *d, float *x, int n, const char *what) {
+  double v[64];
+  if (n < 0 || n > 64) return gf__fail(GF_EINVAL, "gf__dist_mean_host: %d values (at most 64)", n);
+  for (int i = 0; i < n; i++) v[i] = x[i];
+  GF_TRY(gf__dist_allreduce_host(d, v, n, GF_DIST_MEAN, what));
+  for (int i = 0; i < n; i++) x[i] = (float)v[i];
+  return 0;
+}
+
 int gf__dist_bcast(gf__dist *d, float *x, size_t n, const char *what) {
   GF_TRY(check_failed(d));
   if (!n) return 0;
   gf__dist_wait w = wait_of(d, "broadcast", what);
   if (d->host_mem) return sticky(d, gf__mpi_coll(GF_MPI_BCAST, x, n, GF_MPI_FLOAT, GF_DIST_SUM, &w));
-  if (d->nccl) {
-    d->ops->sync();
-    return sticky(d, gf__nccl_bcast(d->nccl, x, n, NULL, &w));
-  }
+  if (d->nccl) return sticky(d, gf__nccl_bcast(d->nccl, x, n, gf__cuda_stream(d->ops), &w));
   GF_TRY(sticky(d, stage_reserve(d, n)));
   if (d->job.rank == 0) d->ops->to_host(d->stage, x, sizeof(float) * n);
   int rc = sticky(d, gf__mpi_coll(GF_MPI_BCAST, d->stage, n, GF_MPI_FLOAT, GF_DIST_SUM, &w));

@@ -31,6 +31,9 @@ int gf__dist_bind(gf__dist *d, const gf__ops *ops, int device, double timeout_s,
 int gf__dist_allreduce(gf__dist *d, float *x, size_t n, gf__dist_op op, const char *what);
 /* n doubles of host memory, in place. */
 int gf__dist_allreduce_host(gf__dist *d, double *x, int n, gf__dist_op op, const char *what);
+/* The mean over the ranks of n (<= 64) floats of host memory, in place (summed in double): the
+   step's loss statistics after their one read-back. */
+int gf__dist_mean_host(gf__dist *d, float *x, int n, const char *what);
 /* Rank 0's n floats of backend memory / bytes of host memory to every rank. */
 int gf__dist_bcast(gf__dist *d, float *x, size_t n, const char *what);
 int gf__dist_bcast_host(gf__dist *d, void *x, size_t bytes, const char *what);

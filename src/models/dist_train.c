@@ -3,9 +3,11 @@
 #include "models/dist_train.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
+#include "ganforge/ganforge.h"
 
 /* Every rank must train the same config as rank 0 (except where its files and device are). */
 static int check_config(gf__dist *d, const gf_config *cfg) {
@@ -28,19 +30,31 @@ static int check_config(gf__dist *d, const gf_config *cfg) {
 }
 
 int gf__dist_train_begin(gf__dist *d, gf_config *cfg, const gf__ops **ops, volatile int *stop) {
-  if (!d) return gf__ops_get(cfg->train_device, ops);
+  if (!d) return gf__ops_for_config(cfg, ops);
   GF_TRY(check_config(d, cfg));
-  /* one rank per GPU: a job's "cuda" / "cuda:N" is the rank's own device on its host */
-  char dev[192] = "cpu";
-  int index = 0;
-  if (!strncmp(cfg->train_device, "cuda", 4)) {
-    index = gf__dist_local_rank(d);
-    snprintf(dev, sizeof dev, "cuda:%d", index);
-  } else {
-    snprintf(dev, sizeof dev, "%s", cfg->train_device);
-  }
-  GF_TRY(gf__ops_get(dev, ops));
+  /* the backend as a job opens it: one rank per GPU ("cuda" / "cuda:N" is the rank's own device on
+     its host), and without the step recorder, since the collectives inside every step cannot be
+     part of a recorded step (see gf__dist_backend_config) */
+  gf_config *bc = malloc(sizeof *bc);
+  if (!bc) return gf__fail(GF_ENOMEM, "out of memory");
+  int rc = gf__dist_backend_config(d, cfg, bc);
+  if (rc == 0) rc = gf__ops_for_config(bc, ops);
+  if (rc == 0 && cfg->train_cuda_graph && !bc->train_cuda_graph && !strncmp(bc->train_device, "cuda", 4) &&
+      gf__dist_rank(d) == 0)
+    fprintf(stderr, "ganforge: data-parallel: CUDA Graph replay off (the gradient all-reduce runs inside every "
+                    "step); every op is launched\n");
+  int index = rc == 0 && !strncmp(bc->train_device, "cuda:", 5) ? atoi(bc->train_device + 5) : 0;
+  free(bc);
+  GF_TRY(rc);
   return gf__dist_bind(d, *ops, index, cfg->train_dist_timeout, stop);
+}
+
+int gf__dist_backend_config(const gf__dist *d, const gf_config *cfg, gf_config *out) {
+  *out = *cfg;
+  if (!d || gf__dist_size(d) < 2) return 0;
+  GF_TRY(gf_dist_device(cfg->train_device, out->train_device, sizeof out->train_device));
+  out->train_cuda_graph = 0;
+  return 0;
 }
 
 static void hook(gf__ctx *c, gf__dist *d) {

@@ -17,6 +17,12 @@
    than data.path and train.device, is an error naming it). */
 int gf__dist_train_begin(gf__dist *d, gf_config *cfg, const gf__ops **ops, volatile int *stop);
 
+/* The config a job's rank opens its backend with (gf__ops_for_config): cfg with train.device the
+   rank's own ("cuda" -> cuda:LOCAL_RANK) and train.cuda_graph 0, since the collectives between a
+   backward pass and its optimizer step, whose waits poll a deadline on the host, cannot be part of
+   a recorded step. d NULL (alone): cfg as it is. */
+int gf__dist_backend_config(const gf__dist *d, const gf_config *cfg, gf_config *out);
+
 /* Makes gan (built for this rank's B rows) a replica of a job training at global batch Bg: noise
    for Bg rows, its rows from row0, gradients averaged, and with sync_bn the BatchNorm statistics of
    every training context over the global batch. A dropout stream of its own per rank. */

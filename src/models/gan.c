@@ -202,13 +202,14 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
   else rc = gf__ctx_create(&gan->cdr, &gan->D, Bd);
   if (rc < 0) goto fail;
   gan->z = ops->alloc(sizeof(float) * (size_t)B * gan->nz);
+  gan->stats = ops->alloc(sizeof(float) * GF_GAN_STATS);
   if (gan->fuse_d) {
     gan->xrf = ops->alloc(sizeof(float) * (size_t)2 * B * gan->dim);
     gan->xr = gan->xrf;
   } else {
     gan->xr = ops->alloc(sizeof(float) * (size_t)B * gan->dim);
   }
-  if (!gan->z || !gan->xr) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
+  if (!gan->z || !gan->xr || !gan->stats) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
   if (cfg->train_ema > 0) {
     /* the average starts at the initial weights */
     gan->g_ema = ops->alloc(sizeof(float) * (size_t)gan->G.nparam);
@@ -233,6 +234,8 @@ void gf__gan_destroy(gf__gan *gan) {
   gf__ctx_destroy(&gan->cdf);
   gf__ctx_destroy(&gan->cdd);
   if (gan->z) gan->ops->free(gan->z);
+  if (gan->stats) gan->ops->free(gan->stats);
+  gan->stats = NULL;
   if (gan->xrf) gan->ops->free(gan->xrf);
   else if (gan->xr) gan->ops->free(gan->xr);
   gan->xrf = NULL;
@@ -289,17 +292,6 @@ static int opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
   return 0;
 }
 
-/* Data-parallel: the step's statistics as means over the ranks, so that every rank logs the same
-   numbers and takes the same decisions (a non-finite loss stops all of them). */
-static int stats_mean(gf__gan *gan, float *v, int n) {
-  if (!gan->dist) return 0;
-  double d[4];
-  for (int i = 0; i < n; i++) d[i] = v[i];
-  GF_TRY(gf__dist_allreduce_host(gan->dist, d, n, GF_DIST_MEAN, "the losses"));
-  for (int i = 0; i < n; i++) v[i] = (float)d[i];
-  return 0;
-}
-
 /* Noise for the step: all Bg rows of the global batch (one process at batch Bg draws the same);
    returns this rank's rows. */
 static const float *step_noise(gf__gan *gan) {
@@ -312,7 +304,8 @@ static const float *step_noise(gf__gan *gan) {
 int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   const gf__ops *o = gan->ops;
   int B = gan->B, Bd = B / gan->pack; /* packing is a reshape: [B, dim] rows read as [Bd, pack * dim] */
-  float sr[2], sf[2];
+  float *sr = gan->stats, *sf = gan->stats + 2;
+  o->fill(gan->stats, 0.0f, 4); /* this D step's statistics */
   const float *fake = gf__net_forward(&gan->G, &gan->cg, step_noise(gan), B, 1, &gan->r_drop);
   gan->have_fake = 1;
   if (gan->fuse_d) {
@@ -326,13 +319,6 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
     gf__ctx_zero_dout(&gan->D, &gan->cdd);
     o->gan_loss(GF_LOSS_BCE_ONE, sr, dl, l, (size_t)Bd, 1.0f);
     o->gan_loss(GF_LOSS_BCE_ZERO, sf, dl + Bd, l + Bd, (size_t)Bd, 1.0f);
-    float st[3] = {sr[0] + sf[0], sr[1], sf[1]};
-    GF_TRY(stats_mean(gan, st, 3));
-    gan->loss_d = st[0];
-    gan->d_real = st[1];
-    gan->d_fake = st[2];
-    if (!isfinite(gan->loss_d))
-      return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps + 1);
     gf__net_backward(&gan->D, &gan->cdd, NULL, GF_GRAD_OVERWRITE);
     GF_TRY(opt_step(gan, &gan->D, &gan->od));
     gan->d_steps++;
@@ -346,13 +332,6 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
   o->gan_loss(GF_LOSS_BCE_ZERO, sf, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
-  float st[3] = {sr[0] + sf[0], sr[1], sf[1]};
-  GF_TRY(stats_mean(gan, st, 3));
-  gan->loss_d = st[0];
-  gan->d_real = st[1];
-  gan->d_fake = st[2];
-  if (!isfinite(gan->loss_d))
-    return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps + 1);
   gf__net_backward(&gan->D, &gan->cdr, NULL, GF_GRAD_OVERWRITE);
   gf__net_backward(&gan->D, &gan->cdf, NULL, GF_GRAD_ACCUMULATE);
   GF_TRY(opt_step(gan, &gan->D, &gan->od));
@@ -363,7 +342,8 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
 int gf__gan_g_step(gf__gan *gan) {
   const gf__ops *o = gan->ops;
   int B = gan->B, Bd = B / gan->pack;
-  float s[2];
+  float *s = gan->stats + 4;
+  o->fill(s, 0.0f, 2);
   if (!gan->have_fake || gan->cfg.train_g_fresh_noise) gf__net_forward(&gan->G, &gan->cg, step_noise(gan), B, 1, &gan->r_drop);
   const float *fake = gan->cg.out[gan->G.n - 1];
   const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
@@ -372,10 +352,6 @@ int gf__gan_g_step(gf__gan *gan) {
   if (!strcmp(gan->cfg.train_g_loss, "minimax")) kind = GF_LOSS_MINIMAX_G;
   else if (!strcmp(gan->cfg.train_g_loss, "kl")) kind = GF_LOSS_KL_G;
   o->gan_loss(kind, s, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
-  GF_TRY(stats_mean(gan, s, 1));
-  gan->loss_g = s[0];
-  if (!isfinite(gan->loss_g))
-    return gf__fail(GF_ENUMERIC, "loss_G is %g at generator step %ld", (double)gan->loss_g, gan->g_steps + 1);
   /* D's input gradient flows straight into G's output gradient buffer ([Bd, pack * dim] = [B, dim]) */
   float *dfake = gf__ctx_dout(&gan->G, &gan->cg);
   gf__ctx_zero_dout(&gan->G, &gan->cg);
@@ -385,6 +361,24 @@ int gf__gan_g_step(gf__gan *gan) {
   if (gan->g_ema) gf__gan_ema_update(gan);
   gan->have_fake = 0;
   gan->g_steps++;
+  return 0;
+}
+
+int gf__gan_stats(gf__gan *gan) {
+  float s[GF_GAN_STATS];
+  gan->ops->to_host(s, gan->stats, sizeof s);
+  GF_TRY(gan->ops->check());
+  /* data-parallel: means over the ranks (equal shares: the global batch's), so every rank logs the
+     same losses and takes the same decisions (a non-finite loss stops all of them) */
+  if (gan->dist) GF_TRY(gf__dist_mean_host(gan->dist, s, GF_GAN_STATS, "the losses"));
+  gan->loss_d = s[0] + s[2];
+  gan->d_real = s[1];
+  gan->d_fake = s[3];
+  gan->loss_g = s[4];
+  if (gan->d_steps && !isfinite(gan->loss_d))
+    return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps);
+  if (gan->g_steps && !isfinite(gan->loss_g))
+    return gf__fail(GF_ENUMERIC, "loss_G is %g at generator step %ld", (double)gan->loss_g, gan->g_steps);
   return 0;
 }
 
@@ -410,6 +404,26 @@ int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host) {
     }
   }
   gf__ctx_destroy(&ctx);
+  return 0;
+}
+
+int gf__gan_sample_host(gf__gan *gan, const float *z_host, int n, float *out_host) {
+  size_t bytes = sizeof(float) * (size_t)n * gan->nz;
+  float *z = gan->ops->alloc(bytes);
+  if (!z) return gf__fail(GF_ENOMEM, "out of memory for %d noise vectors", n);
+  gan->ops->to_device(z, z_host, bytes);
+  int rc = gf__gan_sample(gan, z, n, out_host);
+  gan->ops->free(z);
+  return rc;
+}
+
+int gf__gan_noise_host(const gf__gan *gan, gf__rng *r, float *z_host, int n) {
+  size_t bytes = sizeof(float) * (size_t)n * gan->nz;
+  float *z = gan->ops->alloc(bytes);
+  if (!z) return gf__fail(GF_ENOMEM, "out of memory for %d noise vectors", n);
+  gf__gan_noise(gan, r, z, n);
+  gan->ops->to_host(z_host, z, bytes);
+  gan->ops->free(z);
   return 0;
 }
 

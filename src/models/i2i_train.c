@@ -13,6 +13,7 @@
 #include "io/image.h"
 #include "io/imgload.h"
 #include "io/safetensors.h"
+#include "io/tboard.h"
 #include "models/checkpoint.h"
 #include "models/cyclegan.h"
 #include "models/dist_train.h"
@@ -76,7 +77,7 @@ static void flat_tensors(gf__cyclegan *m, gf__flat_tensor *t, int *nt) {
   }
   gf__image_pool *pools[2] = {&m->poolA, &m->poolB};
   for (int i = 0; i < 2; i++) {
-    if (!pools[i]->images) continue;
+    if (!pools[i]->images || !pools[i]->size) continue;
     snprintf(t[k].name, sizeof t[k].name, "pool.%c", 'A' + i);
     t[k].data = pools[i]->images; t[k].n = (long)pools[i]->n * pools[i]->dim; k++;
   }
@@ -209,12 +210,15 @@ static int write_picture(gf__cyclegan *m, const float *A, const float *B, int k,
 /* The end of an epoch (or a stop inside it) on the writing rank: its picture and weights, the
    checkpoint at the next epoch's start when the epoch is complete, and the report. */
 static int i2i_epoch_outputs(gf__cyclegan *m, const gf_config *cfg, const char *out, int epoch, int nb, double t0,
-                             const float *pa, const float *pb, int k, float *grid, FILE *log, const i2i_pos *pos) {
+                             const float *pa, const float *pb, int k, float *grid, FILE *log, const i2i_pos *pos,
+                             gf__tb *tb) {
   char path[2200];
   int pix = m->pix2pix;
   snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
   GF_TRY(write_picture(m, pa, pb, k, grid, path));
+  GF_TRY(gf__tb_image_png(tb, m->steps, "samples", path));
   GF_TRY(save_weights(m, out));
+  /* the epoch's end (or a stop exactly there): the next position is the next epoch's start */
   i2i_pos next = {epoch + 1, 0, m->r_data.counter, gf__now() - t0};
   if (pos->batch >= nb) GF_TRY(save_checkpoint(m, &next, out));
   if (!cfg->train_report) return 0;
@@ -270,6 +274,7 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   float *grid = malloc(sizeof(float) * d * k * 6);
   int *perm = malloc(sizeof(int) * (size_t)len);
   FILE *log = NULL;
+  gf__tb *tb = NULL; /* train.tensorboard */
   if (!ha || !hb || !pa || !pb || !grid || !perm) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
   for (int i = 0; i < k; i++) gf__i2i_get(&data, i, i, NULL, 0, pa + i * d, pb + i * d);
   snprintf(path, sizeof path, "%s/config.txt", out);
@@ -286,6 +291,7 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
                                "loss_D_A,loss_D_B,seconds\n",
                          resume != NULL, m->steps);
   if (writer && !log) { rc = GF_EIO; goto done; }
+  if (writer && cfg.train_tensorboard && (rc = gf__tb_open(&tb, out)) < 0) goto done;
   int epochs = cfg.train_n_epochs + cfg.train_n_epochs_decay;
   long total = (long)epochs * nb;
   if (cfg.train_max_steps && cfg.train_max_steps < total) total = cfg.train_max_steps;
@@ -307,9 +313,13 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
         int ia = idx % data.A.n, ib = data.aligned ? ia : (int)gf__rng_below(&m->r_data, (uint32_t)data.B.n);
         gf__i2i_get(&data, ia, ib, &m->r_data, cfg.data_flip ? 2 : 1, ha + j * d, hb + j * d);
       }
-      ops->to_device(m->real_A, ha + row0 * d, sizeof(float) * d * Bl); /* this rank's images */
+      /* one training step (this rank's images uploaded), then the one read-back of its losses */
+      ops->step_begin();
+      ops->to_device(m->real_A, ha + row0 * d, sizeof(float) * d * Bl);
       ops->to_device(m->real_B, hb + row0 * d, sizeof(float) * d * Bl);
-      if ((rc = gf__cyclegan_step(m, m->real_A, m->real_B)) < 0) break;
+      rc = gf__cyclegan_step(m, m->real_A, m->real_B);
+      ops->step_end();
+      if (rc < 0 || (rc = gf__cyclegan_stats(m)) < 0) break;
       double secs = gf__now() - t0;
       if (log && m->steps % cfg.train_log_every == 0) {
         if (pix)
@@ -320,6 +330,13 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
                   m->loss_G_A, m->loss_G_B, m->loss_cycle_A, m->loss_cycle_B, m->loss_idt_A, m->loss_idt_B, m->loss_D_A,
                   m->loss_D_B, secs);
         fflush(log);
+        double pv[7] = {m->og.lr, m->loss_G, m->loss_G_GAN, m->loss_G_L1, m->loss_D_A, m->loss_D_real, m->loss_D_fake};
+        double cv[10] = {m->og.lr, m->loss_G, m->loss_G_A, m->loss_G_B, m->loss_cycle_A, m->loss_cycle_B, m->loss_idt_A,
+                         m->loss_idt_B, m->loss_D_A, m->loss_D_B};
+        rc = pix ? gf__tb_scalars(tb, m->steps, "lr,loss_G,loss_G_GAN,loss_G_L1,loss_D,loss_D_real,loss_D_fake", pv, 7)
+                 : gf__tb_scalars(tb, m->steps, "lr,loss_G,loss_G_A,loss_G_B,loss_cycle_A,loss_cycle_B,loss_idt_A,"
+                                  "loss_idt_B,loss_D_A,loss_D_B", cv, 10);
+        if (rc < 0) break;
       }
       if (writer && opts && opts->progress) {
         gf_progress p = {epoch, epochs, m->steps, total, secs, m->steps / (secs > 0 ? secs : 1e-9), m->loss_D_A + m->loss_D_B,
@@ -340,13 +357,14 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
     if (rc < 0) break;
     if (!writer) continue; /* the pictures, weights, checkpoints and report are rank 0's */
     gf__dist_solo(dist, 1); /* write_picture runs the generators in training mode on rank 0 alone */
-    rc = i2i_epoch_outputs(m, &cfg, out, epoch, nb, t0, pa, pb, k, grid, log, &pos);
+    rc = i2i_epoch_outputs(m, &cfg, out, epoch, nb, t0, pa, pb, k, grid, log, &pos, tb);
     gf__dist_solo(dist, 0);
     if (rc < 0) break;
   }
   if (rc == 0 && m->steps == 0 && writer) rc = save_weights(m, out);
 done:
   if (log) fclose(log);
+  if (gf__tb_close(tb) < 0 && rc == 0) rc = GF_EIO;
   free(ha); free(hb); free(pa); free(pb); free(grid); free(perm);
   gf__cyclegan_destroy(m);
   free(m);
@@ -384,11 +402,14 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
   if (rc == 0) rc = gf__net_finalize(&G);
   if (rc == 0) rc = gf__weights_load_net(f, &G);
   if (rc == 0) rc = gf__ctx_create(&ctx, &G, 1);
+  float *xd = rc == 0 ? ops->alloc(sizeof(float) * 3 * plane) : NULL;
+  if (rc == 0 && !xd) rc = gf__fail(GF_ENOMEM, "out of memory");
   if (rc == 0) {
-    const float *y = gf__net_forward(&G, &ctx, x, 1, 1, NULL);
+    ops->to_device(xd, x, sizeof(float) * 3 * plane);
+    ops->to_host(x, gf__net_forward(&G, &ctx, xd, 1, 1, NULL), sizeof(float) * 3 * plane); /* x now holds y */
     for (size_t i = 0; i < plane; i++)
       for (int c = 0; c < 3; c++) {
-        float v = (y[c * plane + i] + 1.0f) * 127.5f;
+        float v = (x[c * plane + i] + 1.0f) * 127.5f;
         o8[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
       }
     const char *base = strrchr(file, '/');
@@ -401,6 +422,7 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
     rc = gf__png_write(path, o8, w, h, 3);
     if (rc == 0) printf("%s\n", path);
   }
+  if (xd) ops->free(xd);
   gf__ctx_destroy(&ctx);
   gf__net_free(&G);
   free(x);

@@ -13,6 +13,7 @@
 #include "eval/npyio.h"
 #include "io/image.h"
 #include "io/report.h"
+#include "io/tboard.h"
 #include "models/checkpoint.h"
 #include "models/classifier.h"
 #include "models/cyclegan.h"
@@ -344,7 +345,8 @@ static void eval_state_init(eval_state *es, const gf_config *cfg, const char *di
 
 /* Scores RUN/generator.safetensors, appends to RUN/metrics.csv, and keeps the checkpoint just
    written as RUN/best.safetensors when it is the best so far. */
-static int eval_during_training(eval_state *es, const gf_config *cfg, const char *dir, int epoch, long step, double secs) {
+static int eval_during_training(eval_state *es, const gf_config *cfg, const char *dir, int epoch, long step, double secs,
+                                gf__tb *tb) {
   gf_eval_opts o;
   memset(&o, 0, sizeof o);
   o.metric = cfg->train_eval_metric;
@@ -370,6 +372,10 @@ static int eval_during_training(eval_state *es, const gf_config *cfg, const char
   if (!f) return GF_EIO;
   fprintf(f, "%ld,%d,%.6g,%.6g,%.6g,%.2f,%.2f\n", step, epoch, value, aux, score, r.seconds, secs);
   fclose(f);
+  double tv[3] = {value, aux, score};
+  char tnames[80];
+  snprintf(tnames, sizeof tnames, "%s,%s,score", vname, aname);
+  GF_TRY(gf__tb_scalars(tb, step, tnames, tv, 3));
   if (score > es->best) {
     es->best = score;
     es->best_epoch = epoch;
@@ -393,25 +399,30 @@ static int eval_during_training(eval_state *es, const gf_config *cfg, const char
    report. */
 static int epoch_outputs(gf__gan *gan, const gf__dataset *ds, picture_ctx *pc, eval_state *es, const gf_config *cfg,
                          const char *out, const char *title, int epoch, int nb, uint64_t next_counter, double t0,
-                         gf__data_pos *pos) {
+                         gf__data_pos *pos, gf__tb *tb) {
   char path[2200];
   snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
   if (pos->batch < nb) {
+    /* stopped inside the epoch (the checkpoint written at the stop holds the position); a run that
+       ends at train.max_steps still gets its picture */
     if (cfg->train_max_steps && gan->g_steps >= cfg->train_max_steps) {
       GF_TRY(write_picture(gan, ds, pc, path));
-      if (es->on) GF_TRY(eval_during_training(es, cfg, out, epoch, gan->g_steps, gf__now() - t0));
+      GF_TRY(gf__tb_image_png(tb, gan->g_steps, "samples", path));
+      if (es->on) GF_TRY(eval_during_training(es, cfg, out, epoch, gan->g_steps, gf__now() - t0, tb));
       if (cfg->train_report) return write_report(out, cfg, title, epoch, gf__now() - t0);
     }
     return 0;
   }
+  /* epoch complete: its picture, weights, checkpoint at the start of the next epoch, report */
   GF_TRY(write_picture(gan, ds, pc, path));
+  GF_TRY(gf__tb_image_png(tb, gan->g_steps, "samples", path));
   GF_TRY(save_generator(gan, out));
   gf__data_pos next = {epoch + 1, 0, next_counter, gf__now() - t0};
   GF_TRY(save_checkpoint(gan, &next, out, cfg->train_keep));
   *pos = next;
   if (es->on && (epoch % cfg->train_eval_every == 0 || epoch == cfg->train_epochs ||
                  (cfg->train_max_steps && gan->g_steps >= cfg->train_max_steps)))
-    GF_TRY(eval_during_training(es, cfg, out, epoch, gan->g_steps, next.seconds));
+    GF_TRY(eval_during_training(es, cfg, out, epoch, gan->g_steps, next.seconds, tb));
   if (cfg->train_report) GF_TRY(write_report(out, cfg, title, epoch, next.seconds));
   return 0;
 }
@@ -470,7 +481,12 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   }
 
   FILE *log = NULL;
+  gf__tb *tb = NULL; /* train.tensorboard */
   gf__prefetch *pf = NULL;
+  gf__batch_seq seq;
+  memset(&seq, 0, sizeof seq);
+  const float *xdev = NULL; /* the dataset in backend memory (NULL: batches prefetched on the host) */
+  int32_t *idx_host = malloc(sizeof(int32_t) * (size_t)B), *idx_dev = ops->alloc(sizeof(int32_t) * (size_t)B);
   picture_ctx pc = {0};
   pc.n = cfg.train_grid;
   pc.z = ops->alloc(sizeof(float) * (size_t)pc.n * cfg.model_nz);
@@ -485,7 +501,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   }
   gf__rng r_sample;
   gf__rng_init(&r_sample, (uint64_t)cfg.train_seed, GF_STREAM_SAMPLE);
-  if (!pc.z || !pc.host) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+  if (!pc.z || !pc.host || !idx_host || !idx_dev) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
   /* a job resumes from rank 0's reading of the checkpoint; fresh replicas start from rank 0's weights */
   if (writer && resume && (rc = gf__checkpoint_load(resume, &gan, &pos)) < 0) goto done;
   if ((rc = gf__gan_bcast_state(&gan, &pos, dist)) < 0) goto done;
@@ -496,21 +512,26 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     snprintf(path, sizeof path, "%s/log.csv", out);
     log = gf__run_log_open(path, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n", resume != NULL, gan.g_steps);
     if (!log) { rc = GF_EIO; goto done; }
+    if (cfg.train_tensorboard && (rc = gf__tb_open(&tb, out)) < 0) goto done;
   }
   gf__gan_noise(&gan, &r_sample, pc.z, pc.n);
-  /* batches are assembled (permutation of the data stream, gather, flips) on another thread,
-     from the resumed position if any */
+  /* batches (permutation of the data stream, flips) from the resumed position if any: gathered in
+     backend memory from the resident dataset when it fits (the CPU uses the host copy as it is),
+     else assembled on a host thread and uploaded; both give the same batches */
   gf__batch_info from = {pos.epoch, pos.batch, pos.data_counter, 0};
-  if ((rc = gf__prefetch_start(&pf, &ds, B, cfg.train_epochs, (uint64_t)cfg.train_seed, cfg.data_flip,
-                               resume ? &from : NULL)) < 0)
-    goto done;
+  xdev = ops->upload_const(ds.x, sizeof(float) * (size_t)ds.n * dim);
+  if (xdev) rc = gf__batch_seq_init(&seq, ds.n, B, cfg.train_epochs, (uint64_t)cfg.train_seed, cfg.data_flip,
+                                    resume ? &from : NULL);
+  else rc = gf__prefetch_start(&pf, &ds, B, cfg.train_epochs, (uint64_t)cfg.train_seed, cfg.data_flip,
+                               resume ? &from : NULL);
+  if (rc < 0) goto done;
   uint64_t next_counter = pos.data_counter;
 
   int nb = ds.n / B;
   long steps_total = (long)cfg.train_epochs * nb / cfg.train_d_steps;
   if (cfg.train_max_steps && cfg.train_max_steps < steps_total) steps_total = cfg.train_max_steps;
   double t0 = gf__now() - pos.seconds;
-  int stop = 0;
+  int stop = 0, in_step = 0;
   char title[512];
   snprintf(title, sizeof title, "ganforge run %s (%s)", out, cfg.data_name);
   if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) stop = 1;
@@ -519,21 +540,41 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     int b0 = (epoch == pos.epoch) ? pos.batch : 0;
     pos.epoch = epoch;
     for (int b = b0; b < nb && !stop; b++) {
+      /* one training step: train.d_steps batches and D steps, then the G step, then the one
+         read-back of the loss statistics */
+      if (!in_step) ops->step_begin();
+      in_step = 1;
       gf__batch_info bi;
-      const float *xb = gf__prefetch_next(pf, &bi);
-      if (!xb || bi.epoch != epoch || bi.batch != b) { rc = gf__fail(GF_EIO, "data prefetch out of step"); break; }
+      if (xdev) {
+        if (gf__batch_seq_next(&seq, idx_host, &bi) || bi.epoch != epoch || bi.batch != b) {
+          rc = gf__fail(GF_EIO, "data batches out of step");
+          break;
+        }
+        /* this rank's rows of the global batch */
+        ops->to_device(idx_dev, idx_host + row0, sizeof(int32_t) * (size_t)Bl);
+        ops->gather(gan.xr, xdev, idx_dev, Bl, ds.c * ds.h, ds.w);
+      } else {
+        const float *xb = gf__prefetch_next(pf, &bi);
+        if (!xb || bi.epoch != epoch || bi.batch != b) { rc = gf__fail(GF_EIO, "data prefetch out of step"); break; }
+        ops->to_device(gan.xr, xb + (size_t)row0 * dim, sizeof(float) * (size_t)Bl * dim); /* this rank's rows */
+        gf__prefetch_release(pf);
+      }
       pos.data_counter = bi.counter;
       next_counter = bi.counter_next;
-      ops->to_device(gan.xr, xb + (size_t)row0 * dim, sizeof(float) * (size_t)Bl * dim); /* this rank's rows */
-      gf__prefetch_release(pf);
       if ((rc = gf__gan_d_step(&gan, gan.xr)) < 0) break;
       pos.batch = b + 1;
       if (gan.d_steps % cfg.train_d_steps) continue;
       if ((rc = gf__gan_g_step(&gan)) < 0) break;
+      ops->step_end();
+      in_step = 0;
+      if ((rc = gf__gan_stats(&gan)) < 0) break;
       double secs = gf__now() - t0;
-      if (log && gan.g_steps % cfg.train_log_every == 0)
+      if (log && gan.g_steps % cfg.train_log_every == 0) {
         fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.4f\n", gan.g_steps, epoch, gan.loss_d, gan.loss_g, gan.d_real,
                 gan.d_fake, secs);
+        double tv[6] = {gan.loss_d, gan.loss_g, gan.d_real, gan.d_fake, gan.og.lr, gan.od.lr};
+        if ((rc = gf__tb_scalars(tb, gan.g_steps, "loss_D,loss_G,D_x,D_G_z,lr_G,lr_D", tv, 6)) < 0) break;
+      }
       if (writer && opts && opts->progress) {
         gf_progress p = {epoch, cfg.train_epochs, gan.g_steps, steps_total, secs, gan.g_steps / (secs > 0 ? secs : 1e-9),
                          gan.loss_d, gan.loss_g, gan.d_real, gan.d_fake};
@@ -551,6 +592,10 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
         if (rc < 0) break;
       }
     }
+    if (in_step) { /* an epoch that ends between D steps of one G step (train.d_steps > 1) */
+      ops->step_end();
+      in_step = 0;
+    }
     if (rc < 0) break;
     if (log) fflush(log);
     /* rank 0 alone: pictures, weights, checkpoints, the metric and the report */
@@ -562,7 +607,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     }
     int inside = pos.batch < nb; /* stopped inside the epoch: the checkpoint above holds the position */
     gf__dist_solo(dist, 1);
-    rc = epoch_outputs(&gan, &ds, &pc, &es, &cfg, out, title, epoch, nb, next_counter, t0, &pos);
+    rc = epoch_outputs(&gan, &ds, &pc, &es, &cfg, out, title, epoch, nb, next_counter, t0, &pos, tb);
     gf__dist_solo(dist, 0);
     if (rc < 0 || inside) break;
     resume = NULL;
@@ -588,7 +633,12 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   }
 done:
   gf__prefetch_stop(pf);
+  gf__batch_seq_free(&seq);
+  if (xdev) ops->release_const(xdev);
+  free(idx_host);
+  if (idx_dev) ops->free(idx_dev);
   if (log) fclose(log);
+  if (gf__tb_close(tb) < 0 && rc == 0) rc = GF_EIO;
   free(pc.host);
   if (pc.z) ops->free(pc.z);
   gf__gan_destroy(&gan);
@@ -649,8 +699,8 @@ int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, cons
   int rc;
   if (!z || !x) rc = gf__fail(GF_ENOMEM, "out of memory");
   else {
-    gf__gan_noise(&s.gan, &r, z, n);
-    rc = gf__gan_sample(&s.gan, z, n, x);
+    rc = gf__gan_noise_host(&s.gan, &r, z, n);
+    if (rc == 0) rc = gf__gan_sample_host(&s.gan, z, n, x);
     if (rc == 0) rc = write_samples(&s, x, n, nrow, upscale, out);
     if (rc == 0 && noise_out) {
       long shape[2] = {n, s.gan.nz};
@@ -677,15 +727,15 @@ int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upsc
   int rc;
   if (!ends || !z || !x) rc = gf__fail(GF_ENOMEM, "out of memory");
   else {
-    gf__gan_noise(&s.gan, &r, ends, 2 * rows);
-    for (int i = 0; i < rows; i++)
+    rc = gf__gan_noise_host(&s.gan, &r, ends, 2 * rows);
+    for (int i = 0; i < rows && rc == 0; i++)
       for (int t = 0; t < steps; t++) {
         float a = (float)t / (float)(steps - 1);
         for (int k = 0; k < nz; k++)
           z[((size_t)i * steps + t) * nz + k] =
               (1 - a) * ends[(size_t)(2 * i) * nz + k] + a * ends[(size_t)(2 * i + 1) * nz + k];
       }
-    rc = gf__gan_sample(&s.gan, z, n, x);
+    if (rc == 0) rc = gf__gan_sample_host(&s.gan, z, n, x);
     if (rc == 0) rc = write_samples(&s, x, n, steps, upscale, out);
   }
   free(ends);
@@ -719,11 +769,12 @@ int gf_bench_sgemm(const char *device, int n, int reps, double *gflops) {
     double t = gf__now() - t0;
     if (t < best) best = t;
   }
+  int rc = ops->check();
   *gflops = 2.0 * n * (double)n * n / best * 1e-9;
   ops->free(a);
   ops->free(b);
   ops->free(c);
-  return 0;
+  return rc;
 }
 
 static double net_flops(const gf__net *net) {
@@ -760,9 +811,13 @@ static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int Bl, int warmu
   double t0 = 0;
   for (int i = 0; i < warmup + steps && rc == 0; i++) {
     if (i == warmup) { ops->sync(); t0 = gf__now(); }
+    ops->step_begin();
     rc = gf__cyclegan_step(m, m->real_A, m->real_B);
+    ops->step_end();
+    if (rc == 0) rc = gf__cyclegan_stats(m);
   }
   ops->sync();
+  if (rc == 0) rc = ops->check();
   *ms = 1e3 * (gf__now() - t0) / steps;
   double fg = net_flops(&m->G_A), fd = net_flops(&m->D_A);
   /* CycleGAN: 6 G applications (forward + backward ~ 3x), D: 2 G-loss passes (forward + input
@@ -809,10 +864,15 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
   double t0 = 0;
   for (int i = 0; i < warmup + steps && rc == 0; i++) {
     if (i == warmup) { ops->sync(); t0 = gf__now(); }
+    /* as training runs it: one bracketed step, then the one read-back of its statistics */
+    ops->step_begin();
     for (int k = 0; k < cfg.train_d_steps && rc == 0; k++) rc = gf__gan_d_step(&gan, gan.xr);
     if (rc == 0) rc = gf__gan_g_step(&gan);
+    ops->step_end();
+    if (rc == 0) rc = gf__gan_stats(&gan);
   }
   ops->sync();
+  if (rc == 0) rc = ops->check();
   *ms = 1e3 * (gf__now() - t0) / steps;
   /* G forward + 2x backward; D: 3 forwards, backward with weights twice and once input-only. */
   double fg = net_flops(&gan.G), fd = net_flops(&gan.D);

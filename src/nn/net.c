@@ -168,7 +168,7 @@ int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int
               (long)l->in_c * kh * kw >= 64 && net->ops->direct_fwd && net->ops->direct_bwd_data && net->ops->direct_bwd_w;
   if (l->direct) l->wino = 0;
   plan_pwino(net, l, oc);
-  l->lib = net->ops->conv_lib && !l->wino && !l->direct && !l->rows;
+  l->lib = net->ops->conv_lib && !l->wino && !l->direct && (!l->rows || net->ops->conv_lib_all);
   return 0;
 }
 
@@ -191,7 +191,7 @@ int gf__net_add_convt2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, in
   l->b_n = bias ? oc : 0;
   plan_chunk(l);
   plan_pwino(net, l, l->in_c);
-  l->lib = net->ops->conv_lib && !l->rows;
+  l->lib = net->ops->conv_lib && (!l->rows || net->ops->conv_lib_all);
   return 0;
 }
 
