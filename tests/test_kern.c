@@ -3,7 +3,7 @@
    loop and their results are compared with the CPU backend's ops (which have loops of their own
    around the same per-element math): im2col / col2im (bands, strides, padding), the axis swap,
    reflection padding both ways, the batch gather with flips, bias and channel maps, per-channel
-   sums, batch / instance normalisation forward and backward, Philox normals / uniforms / dropout,
+   sums, batch / instance normalisation forward and backward (also over the ranks: train.sync_bn), Philox normals / uniforms / dropout,
    the losses. What is left to a GPU is only the launch, the block reductions and the libraries. */
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +18,7 @@
 #include "kern/kern_loss.h"
 #include "kern/kern_norm.h"
 #include "kern/kern_rng.h"
+#include "kern/norm_sync.h"
 
 static const gf__ops *O;
 static gf__rng R;
@@ -216,6 +217,77 @@ static void norm_case(int N, int C, int S, int affine) {
   free(rve); free(dy); free(dx); free(dxe); free(dg); free(dbb); free(dge); free(dbe); free(sums);
 }
 
+/* k_norm_sums, k_norm_sync_finish + k_norm_apply, k_norm_sync_bwd_sums, k_norm_sync_bwd (BatchNorm
+   over the ranks of a data-parallel job) with serial sums, as if `ranks` ranks held this batch */
+static void norm_sync_case(int N, int C, int S, int affine, int ranks) {
+  size_t n = (size_t)N * C * S, M = (size_t)N * S;
+  double count = (double)ranks * N * S;
+  float *x = rnd(n, -2, 3), *g = affine ? rnd((size_t)C, 0.5f, 1.5f) : NULL, *bt = affine ? rnd((size_t)C, -1, 1) : NULL;
+  float *m = calloc((size_t)C, sizeof(float)), *me = calloc((size_t)C, sizeof(float)), *q = calloc((size_t)C, sizeof(float)),
+        *qe = calloc((size_t)C, sizeof(float));
+  char what[96];
+  snprintf(what, sizeof what, "norm_sync %dx%dx%d affine %d ranks %d", N, C, S, affine, ranks);
+  /* sums of x, then (as the trainer does with the reduced sums) the mean, then squared deviations */
+  O->norm_sums(m, x, NULL, N, C, S);
+  for (int c = 0; c < C; c++) {
+    double a = 0;
+    for (size_t k = 0; k < M; k++) a += gf__k_norm_sum_term(x[gf__k_chan_elem(k, c, C, S)], 0, 0.0f);
+    me[c] = (float)a;
+  }
+  double w = worst(me, m, C, 1e-6, 1e-6);
+  for (int c = 0; c < C; c++) m[c] = me[c] = (float)(me[c] * ranks / count);
+  O->norm_sums(q, x, m, N, C, S);
+  for (int c = 0; c < C; c++) {
+    double a = 0;
+    for (size_t k = 0; k < M; k++) a += gf__k_norm_sum_term(x[gf__k_chan_elem(k, c, C, S)], 1, m[c]);
+    qe[c] = (float)(a * ranks); /* the other ranks' deviations alike */
+    q[c] *= (float)ranks;
+  }
+  w = fmax(w, worst(qe, q, C, 1e-6, 1e-6));
+  CHECK(w <= 1, "%s sums: worst %.3g", what, w);
+  float *rm = rnd((size_t)C, -1, 1), *rv = rnd((size_t)C, 0.5f, 2), *rme = malloc(sizeof(float) * C),
+        *rve = malloc(sizeof(float) * C), *y = malloc(sizeof(float) * n), *ye = malloc(sizeof(float) * n);
+  memcpy(rme, rm, sizeof(float) * C);
+  memcpy(rve, rv, sizeof(float) * C);
+  memcpy(qe, q, sizeof(float) * C);
+  O->norm_fwd_sync(y, m, q, x, g, bt, rm, rv, N, C, S, count, 1e-5f, 0.1f);
+  for (int c = 0; c < C; c++) gf__k_norm_sync_finish(me, qe, rme, rve, count, 1e-5f, 0.1f, c);
+  for (size_t i = 0; i < n; i++) {
+    int c = gf__k_chan_of(i, C, S);
+    float gg, bb;
+    gf__k_norm_coef(g, bt, me[c], qe[c], c, &gg, &bb);
+    ye[i] = gf__k_norm_apply(x[i], gg, bb);
+  }
+  CHECK(same(y, ye, n) && same(q, qe, C) && same(rm, rme, C) && same(rv, rve, C), "%s forward", what);
+  /* backward: this rank's sums, then dx with the sums of all ranks (here: ranks times these) */
+  float *dy = rnd(n, -1, 1), *dx = rnd(n, -1, 1), *dxe = malloc(sizeof(float) * n);
+  float *sm = malloc(sizeof(float) * 2 * C), *sme = malloc(sizeof(float) * 2 * C);
+  memcpy(dxe, dx, sizeof(float) * n);
+  O->norm_bwd_sums(sm, dy, x, m, q, N, C, S);
+  for (int c = 0; c < C; c++) {
+    double a = 0, b = 0;
+    for (size_t k = 0; k < M; k++) {
+      size_t i = gf__k_chan_elem(k, c, C, S);
+      a += dy[i];
+      b += gf__k_norm_dy_xhat(dy[i], x[i], m[c], q[c]);
+    }
+    sme[c] = (float)a;
+    sme[C + c] = (float)b;
+  }
+  CHECK(worst(sme, sm, 2 * (size_t)C, 1e-5, 1e-5) <= 1, "%s backward sums", what);
+  for (int i = 0; i < 2 * C; i++) sm[i] *= (float)ranks;
+  O->norm_bwd_sync(dx, dy, x, m, q, g, sm, count, N, C, S);
+  for (size_t i = 0; i < n; i++) {
+    int c = gf__k_chan_of(i, C, S);
+    float gr, a, b;
+    gf__k_norm_bwd_coef(g, q[c], c, sm[c], sm[C + c], count, &gr, &a, &b);
+    dxe[i] += gf__k_norm_bwd(dy[i], x[i], m[c], q[c], gr, a, b);
+  }
+  CHECK(same(dx, dxe, n), "%s backward dx", what);
+  free(x); free(g); free(bt); free(m); free(me); free(q); free(qe); free(rm); free(rv); free(rme); free(rve); free(y);
+  free(ye); free(dy); free(dx); free(dxe); free(sm); free(sme);
+}
+
 static void rng_case(size_t n, uint64_t seed, uint64_t stream, uint64_t counter) {
   float *a = malloc(sizeof(float) * n), *b = malloc(sizeof(float) * n);
   uint64_t key = gf__k_stream_key(seed, stream);
@@ -300,6 +372,9 @@ int main(void) {
   norm_case(64, 256, 1, 1);  /* BatchNorm1d */
   norm_case(16, 8, 49, 1);   /* BatchNorm2d */
   norm_case(1, 12, 64, 0);   /* InstanceNorm as (1, B*C, S) */
+  norm_sync_case(32, 64, 1, 1, 2);
+  norm_sync_case(8, 16, 49, 0, 2);
+  norm_sync_case(3, 5, 7, 1, 1);
   rng_case(1, 7, 2, 0);
   rng_case(103, 1, 4, 12345);
   rng_case(4096, 9, 1, 77);

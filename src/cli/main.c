@@ -18,7 +18,9 @@ int gf_cli_translate_npy(const char *run, const char *direction, const char *in,
 
 static int die(int status, const char *hint) {
   const char *msg = gf_last_error();
-  fprintf(stderr, "ganforge: error: %s\n", msg[0] ? msg : gf_strerror(status));
+  if (gf_dist_size() > 1 && strncmp(msg, "rank ", 5))
+    fprintf(stderr, "ganforge: rank %d: error: %s\n", gf_dist_rank(), msg[0] ? msg : gf_strerror(status));
+  else fprintf(stderr, "ganforge: error: %s\n", msg[0] ? msg : gf_strerror(status));
   if (hint) fprintf(stderr, "hint: %s\n", hint);
   return status == GF_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
 }
@@ -41,7 +43,18 @@ static int parse_int(const char *s, long lo, long hi, long *out) {
 }
 
 static volatile int g_stop = 0;
-static void on_signal(int sig) { (void)sig; g_stop = 1; }
+/* In a data-parallel job the launcher ends every rank with SIGTERM when one fails or the job is
+   cancelled: each rank says so once (write(2) is async-signal-safe), then stops. */
+static char g_sig_msg[256];
+static size_t g_sig_len;
+static void on_signal(int sig) {
+  if (g_sig_len && !g_stop) {
+    ssize_t w = write(2, g_sig_msg, g_sig_len);
+    (void)w;
+  }
+  (void)sig;
+  g_stop = 1;
+}
 
 typedef struct progress_state {
   int tty, quiet;
@@ -103,7 +116,10 @@ static const char *TRAIN_HELP =
     "  --help-keys        list every config key with its default\n"
     "\n"
     "The run folder gets config.txt, log.csv, samples/epoch_NNN.png, checkpoints/, generator.safetensors,\n"
-    "report.html and progress.gif. SIGINT/SIGTERM save a checkpoint and exit.\n";
+    "report.html and progress.gif. SIGINT/SIGTERM save a checkpoint and exit.\n"
+    "Under mpirun (mpirun -np N ganforge train ...) every rank trains on its share of each batch\n"
+    "(train.batch is the global batch) and rank 0 writes the run folder; see train.sync_bn and\n"
+    "train.dist_timeout, and the README's \"Training on several processes and machines\".\n";
 
 static int cmd_train(int argc, char **argv) {
   gf_config cfg;
@@ -209,12 +225,28 @@ static int cmd_train(int argc, char **argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL); /* mpirun forwards it to every rank: a clean stop of a job */
+  int rank = gf_dist_rank(), ranks = gf_dist_size();
+  if (rank != 0) quiet = 1; /* rank 0 speaks for the job */
+  if (ranks > 1)
+    g_sig_len = (size_t)snprintf(g_sig_msg, sizeof g_sig_msg,
+                                 "ganforge: rank %d: stopping on a signal (the launcher ends the job when a rank fails "
+                                 "or is cancelled); checkpoints are written atomically: the last one in %s/checkpoints "
+                                 "stays loadable\n", rank, out);
+  if (g_sig_len >= sizeof g_sig_msg) g_sig_len = sizeof g_sig_msg - 1;
   /* the device first: without it, one line says why and nothing is written */
-  if ((rc = gf_device_open(cfg.train_device)) < 0) return die(rc, NULL);
+  char dev[64]; /* in a data-parallel job: this rank's GPU (cuda -> cuda:LOCAL_RANK) */
+  if ((rc = gf_dist_device(cfg.train_device, dev, sizeof dev)) < 0 || (rc = gf_device_open(dev)) < 0) return die(rc, NULL);
   progress_state ps = {isatty(2), quiet, 100, -1};
   gf_train_opts opts = {out, on_progress, &ps, &g_stop, resume ? ckpt : NULL};
   if (!quiet) fprintf(stderr, "ganforge: %s %s on %s into %s\n", resume ? "resuming" : "training", resume ? ckpt : preset,
                       cfg.data_name, out);
+  if (!quiet && ranks > 1) {
+    const char *t = getenv("OMP_NUM_THREADS");
+    fprintf(stderr, "ganforge: data-parallel: %s, %s OpenMP thread(s) per rank, global batch %d (%d per rank), "
+            "BatchNorm statistics %s\n", gf_dist_info(), t ? t : "default", cfg.train_batch, cfg.train_batch / ranks,
+            cfg.train_sync_bn ? "over all ranks (train.sync_bn=1)" : "per rank (train.sync_bn=0)");
+  }
   double t0 = 0;
   (void)t0;
   rc = gf_train(&cfg, &opts);
@@ -407,10 +439,13 @@ static int cmd_bench(int argc, char **argv) {
     i++;
   }
   if (batch) cfg.train_batch = (int)batch;
-  if ((rc = gf_device_open(cfg.train_device)) < 0) return die(rc, NULL);
+  char dev[64];
+  if ((rc = gf_dist_device(cfg.train_device, dev, sizeof dev)) < 0 || (rc = gf_device_open(dev)) < 0) return die(rc, NULL);
   double ms, gflop;
   rc = gf_bench(&cfg, (int)warmup, (int)steps, &ms, &gflop);
   if (rc < 0) return die(rc, NULL);
+  if (gf_dist_rank() != 0) return 0; /* rank 0 reports the job's step (the slowest rank's time) */
+  if (gf_dist_size() > 1) printf("ranks=%d ", gf_dist_size());
   printf("preset=%s device=%s batch=%d ms_per_step=%.3f img_per_s=%.1f gflop_per_step=%.3f gflops=%.1f\n", preset,
          cfg.train_device, cfg.train_batch, ms, cfg.train_batch * 1e3 / ms, gflop, gflop / (ms * 1e-3));
   return 0;
@@ -472,10 +507,21 @@ int main(int argc, char **argv) {
      busy 2-core machine; sleeping costs some microseconds per parallel region). libgomp reads its
      settings when it is loaded,
      so set OMP_WAIT_POLICY=passive and run again (once; an explicit setting is kept). */
+  int again = 0;
   if (!getenv("OMP_WAIT_POLICY")) {
     setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
+    again = 1;
   }
+  /* A rank of a data-parallel job (mpirun) shares the host with the job's other ranks: without
+     OMP_NUM_THREADS it takes the CPUs the launcher bound it to, or its share of the host's. */
+  int threads = gf_dist_omp_threads();
+  if (threads > 0 && !getenv("OMP_NUM_THREADS")) {
+    char t[16];
+    snprintf(t, sizeof t, "%d", threads);
+    setenv("OMP_NUM_THREADS", t, 1);
+    again = 1;
+  }
+  if (again) execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
   if (argc < 2) {
     fputs(MAIN_HELP, stderr);
     return EXIT_USAGE;
@@ -487,13 +533,20 @@ int main(int argc, char **argv) {
     printf("ganforge %s\n%s\n%s\n", GANFORGE_VERSION, info ? info : "", gf_cuda_info());
     return 0;
   }
-  if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
+  if (!strcmp(cmd, "train") || !strcmp(cmd, "bench")) {
+    /* under mpirun / srun: one rank of a data-parallel job (nothing happens otherwise) */
+    int rc = gf_dist_init(&argc, &argv);
+    if (rc < 0) return die(rc, NULL);
+    int code = !strcmp(cmd, "train") ? cmd_train(argc - 1, argv + 1) : cmd_bench(argc - 1, argv + 1);
+    /* a rank that failed ends the whole job (the others would wait for it) */
+    gf_dist_finalize(code != 0 && code != 130);
+    return code;
+  }
   if (!strcmp(cmd, "sample")) return cmd_sample_like(argc - 1, argv + 1, 0);
   if (!strcmp(cmd, "interpolate")) return cmd_sample_like(argc - 1, argv + 1, 1);
   if (!strcmp(cmd, "presets")) return cmd_presets();
   if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
   if (!strcmp(cmd, "translate")) return cmd_translate(argc - 1, argv + 1);
-  if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
   if (!strcmp(cmd, "eval")) return gf_cli_eval(argc - 1, argv + 1);
   if (!strcmp(cmd, "export")) return gf_cli_export(argc - 1, argv + 1);

@@ -329,6 +329,9 @@ int gf_config_validate(const gf_config *c) {
   RANGE(log_every, "train.log_every", c->train_log_every >= 1, "positive");
   RANGE(checkpoint_every, "train.checkpoint_every", c->train_checkpoint_every >= 0, "0 or positive");
   RANGE(keep, "train.keep", c->train_keep >= 1, "at least 1");
+  RANGE(sync_bn, "train.sync_bn", c->train_sync_bn == 0 || c->train_sync_bn == 1, "0 or 1");
+  RANGE(dist_timeout, "train.dist_timeout", c->train_dist_timeout >= 1 && c->train_dist_timeout <= 1e6,
+        "between 1 and 1000000 seconds");
   RANGE(tf32, "train.tf32", c->train_tf32 == 0 || c->train_tf32 == 1, "0 or 1");
   RANGE(cuda_graph, "train.cuda_graph", c->train_cuda_graph == 0 || c->train_cuda_graph == 1, "0 or 1");
 #undef RANGE

@@ -105,6 +105,23 @@ typedef struct gf__ops {
   /* dx += ..., dgamma += ..., dbeta += ... (dgamma/dbeta may be NULL) */
   void (*norm_bwd)(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                    const float *mean, const float *rstd, const float *gamma, int N, int C, int S);
+  /* ---- BatchNorm with statistics over the ranks of a data-parallel job (train.sync_bn) ----
+     The training forward and backward split at per-channel sums that the caller sum-reduces
+     across the ranks between the calls (src/nn/net.c); count = N * S summed over the ranks.
+     norm_sums: sums[c] = sum_{n,s} x (mean NULL), or sum_{n,s} (x - mean[c])^2.
+     norm_fwd_sync: on entry mean [C] is the global mean and rstd [C] the global sum of squared
+       deviations; writes rstd, updates run_mean / run_var (unbiased) when run_mean != NULL, y.
+     norm_bwd_sums: sums[c] = sum dy, sums[C + c] = sum dy * (x - mean[c]) * rstd[c] (this rank's
+       dbeta and dgamma).
+     norm_bwd_sync: dx += gamma rstd (dy - sums[c] / count - xhat sums[C + c] / count) with the
+       reduced sums [2C] (gamma may be NULL). */
+  void (*norm_sums)(float *sums, const float *x, const float *mean, int N, int C, int S);
+  void (*norm_fwd_sync)(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
+                        float *run_mean, float *run_var, int N, int C, int S, double count, float eps, float momentum);
+  void (*norm_bwd_sums)(float *sums, const float *dy, const float *x, const float *mean, const float *rstd, int N,
+                        int C, int S);
+  void (*norm_bwd_sync)(float *dx, const float *dy, const float *x, const float *mean, const float *rstd,
+                        const float *gamma, const float *sums, double count, int N, int C, int S);
   /* ---- maxout: y[n,u] = max_j x[n, u*k + j]; argmax saved as float index ---- */
   void (*maxout_fwd)(float *y, float *argmax, const float *x, int N, int units, int k);
   void (*maxout_bwd)(float *dx, const float *dy, const float *argmax, int N, int units, int k);
@@ -208,5 +225,10 @@ void gf__ops_override(const char *name, const gf__ops *ops);
 /* Implemented by src/cuda (the real backend, or a stand-in returning GF_ENODEV "built without CUDA"
    in CPU-only builds). */
 int gf__ops_cuda_open(int device_index, const gf__ops **out);
+/* Work outside the table that must follow the CUDA backend's ops in order (NCCL collectives of a
+   data-parallel job): NULL unless `ops` is the open CUDA backend's table; else runs the current
+   step's deferred commands (a barrier: that step is not recorded) and returns the backend's stream
+   (a cudaStream_t), on which such work is then enqueued. */
+void *gf__cuda_stream(const gf__ops *ops);
 
 #endif

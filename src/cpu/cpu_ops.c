@@ -430,6 +430,8 @@ static const gf__ops cpu_ops = {
   .bias_fwd = cpu_bias_fwd, .bias_bwd = cpu_bias_bwd,
   .act_fwd = cpu_act_fwd, .act_bwd = cpu_act_bwd,
   .norm_fwd_train = cpu_norm_fwd_train, .norm_fwd_eval = cpu_norm_fwd_eval, .norm_bwd = cpu_norm_bwd,
+    .norm_sums = gf__cpu_norm_sums, .norm_fwd_sync = gf__cpu_norm_fwd_sync, .norm_bwd_sums = gf__cpu_norm_bwd_sums,
+    .norm_bwd_sync = gf__cpu_norm_bwd_sync,
   .maxout_fwd = cpu_maxout_fwd, .maxout_bwd = cpu_maxout_bwd,
   .dropout_fwd = cpu_dropout_fwd, .mul_bwd = cpu_mul_bwd,
   .gan_loss = cpu_gan_loss, .l1_loss = cpu_l1_loss, .mse_loss = cpu_mse_loss, .xent_loss = cpu_xent_loss,

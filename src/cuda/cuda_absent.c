@@ -11,3 +11,8 @@ int gf__ops_cuda_open(int device_index, const gf__ops **out) {
 const char *gf_cuda_info(void) {
   return "cuda: not built (no CUDA toolkit found, or -DGANFORGE_CUDA=OFF)";
 }
+
+void *gf__cuda_stream(const gf__ops *ops) {
+  (void)ops;
+  return NULL;
+}

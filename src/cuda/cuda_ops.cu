@@ -13,6 +13,7 @@
 #include "kern/kern_loss.h"
 #include "kern/kern_norm.h"
 #include "kern/kern_rng.h"
+#include "kern/norm_sync.h"
 
 gf_cuda gf_cu;
 
@@ -139,6 +140,60 @@ __global__ void k_norm_bwd_apply(float *dx, const float *dy, const float *x, con
       gf__k_norm_bwd_coef(gamma, rstd[c], c, sums[2 * c], sums[2 * c + 1], M, &g, &a, &b);
       dx[i] += gf__k_norm_bwd(dy[i], x[i], mean[c], rstd[c], g, a, b);
     }
+  }
+}
+
+/* BatchNorm over the ranks of a data-parallel job (train.sync_bn): this rank's per-channel sums
+   (the caller sums them across the ranks between the ops), in double as the CPU: one block per
+   channel; then the per-channel finish and the element-wise passes over the reduced statistics. */
+__global__ void k_norm_sums(float *sums, const float *x, const float *mean, int N, int C, int S) {
+  typedef cub::BlockReduce<double, RED> R;
+  __shared__ typename R::TempStorage tmp;
+  const int c = blockIdx.x, has_mean = mean != NULL;
+  const size_t M = (size_t)N * S;
+  const float mu = has_mean ? mean[c] : 0.0f;
+  double acc = 0;
+  for (size_t k = threadIdx.x; k < M; k += RED) acc += gf__k_norm_sum_term(x[gf__k_chan_elem(k, c, C, S)], has_mean, mu);
+  double t = R(tmp).Sum(acc);
+  if (threadIdx.x == 0) sums[c] = (float)t;
+}
+
+__global__ void k_norm_sync_finish(const float *mean, float *rstd, float *rm, float *rv, int C, double count, float eps,
+                                   float mom) {
+  GRID_LOOP(c, (size_t)C) gf__k_norm_sync_finish(mean, rstd, rm, rv, count, eps, mom, (int)c);
+}
+
+/* sums[c] = sum dy, sums[C + c] = sum dy xhat of channel c (this rank's dbeta, dgamma) */
+__global__ void k_norm_sync_bwd_sums(float *sums, const float *dy, const float *x, const float *mean, const float *rstd,
+                                     int N, int C, int S) {
+  typedef cub::BlockReduce<double, RED> R;
+  __shared__ typename R::TempStorage tmp;
+  const int c = blockIdx.x;
+  const size_t M = (size_t)N * S;
+  const float mu = mean[c], rs = rstd[c];
+  double a = 0, b = 0;
+  for (size_t k = threadIdx.x; k < M; k += RED) {
+    size_t i = gf__k_chan_elem(k, c, C, S);
+    a += dy[i];
+    b += gf__k_norm_dy_xhat(dy[i], x[i], mu, rs);
+  }
+  double sdy = R(tmp).Sum(a);
+  __syncthreads();
+  double sdyx = R(tmp).Sum(b);
+  if (threadIdx.x == 0) {
+    sums[c] = (float)sdy;
+    sums[C + c] = (float)sdyx;
+  }
+}
+
+/* dx += gamma rstd (dy - sum dy / count - xhat sum dy xhat / count) with the sums of all ranks */
+__global__ void k_norm_sync_bwd(float *dx, const float *dy, const float *x, const float *mean, const float *rstd,
+                                const float *gamma, const float *sums, double count, size_t n, int C, int S) {
+  GRID_LOOP(i, n) {
+    int c = gf__k_chan_of(i, C, S);
+    float g, a, b;
+    gf__k_norm_bwd_coef(gamma, rstd[c], c, sums[c], sums[C + c], count, &g, &a, &b);
+    dx[i] += gf__k_norm_bwd(dy[i], x[i], mean[c], rstd[c], g, a, b);
   }
 }
 
@@ -708,6 +763,31 @@ static void cu_norm_bwd(float *dx, float *dgamma, float *dbeta, const float *dy,
                    (const double *)gf_cu.sums, n, N, C, S);
 }
 
+static void cu_norm_sums(float *sums, const float *x, const float *mean, int N, int C, int S) {
+  if (C > 0) gf_cuda_launch(OP_NORM_SUMS, k_norm_sums, (unsigned)C, RED, sums, x, mean, N, C, S);
+}
+static void cu_norm_fwd_sync(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
+                             float *rm, float *rv, int N, int C, int S, double count, float eps, float mom) {
+  if (C <= 0) return;
+  gf_cuda_launch(OP_NORM_SYNC_FINISH, k_norm_sync_finish, gf_cuda_blocks((size_t)C, TPB), TPB, (const float *)mean, rstd,
+                 rm, rv, C, count, eps, mom);
+  size_t n = (size_t)N * C * S;
+  if (n)
+    gf_cuda_launch(OP_NORM_APPLY, k_norm_apply, gf_cuda_blocks(n, TPB), TPB, y, x, (const float *)mean,
+                   (const float *)rstd, gamma, beta, n, C, S);
+}
+static void cu_norm_bwd_sums(float *sums, const float *dy, const float *x, const float *mean, const float *rstd, int N,
+                             int C, int S) {
+  if (C > 0) gf_cuda_launch(OP_NORM_SYNC_BWD_SUMS, k_norm_sync_bwd_sums, (unsigned)C, RED, sums, dy, x, mean, rstd, N, C, S);
+}
+static void cu_norm_bwd_sync(float *dx, const float *dy, const float *x, const float *mean, const float *rstd,
+                             const float *gamma, const float *sums, double count, int N, int C, int S) {
+  size_t n = (size_t)N * C * S;
+  if (n)
+    gf_cuda_launch(OP_NORM_SYNC_BWD, k_norm_sync_bwd, gf_cuda_blocks(n, TPB), TPB, dx, dy, x, mean, rstd, gamma, sums,
+                   count, n, C, S);
+}
+
 static void cu_maxout_fwd(float *y, float *argmax, const float *x, int N, int units, int k) {
   size_t nu = (size_t)N * units;
   if (nu) gf_cuda_launch(OP_MAXOUT_FWD, k_maxout_fwd, gf_cuda_blocks(nu, TPB), TPB, y, argmax, x, nu, k);
@@ -811,6 +891,8 @@ static void build_table(void) {
   t.gemm = cu_gemm; t.axpy = cu_axpy; t.scale = cu_scale;
   t.bias_fwd = cu_bias_fwd; t.bias_bwd = cu_bias_bwd; t.act_fwd = cu_act_fwd; t.act_bwd = cu_act_bwd;
   t.norm_fwd_train = cu_norm_fwd_train; t.norm_fwd_eval = cu_norm_fwd_eval; t.norm_bwd = cu_norm_bwd;
+  t.norm_sums = cu_norm_sums; t.norm_fwd_sync = cu_norm_fwd_sync; t.norm_bwd_sums = cu_norm_bwd_sums;
+  t.norm_bwd_sync = cu_norm_bwd_sync;
   t.maxout_fwd = cu_maxout_fwd; t.maxout_bwd = cu_maxout_bwd; t.dropout_fwd = cu_dropout_fwd; t.mul_bwd = cu_mul_bwd;
   t.gan_loss = cu_gan_loss; t.l1_loss = cu_l1; t.mse_loss = cu_mse; t.xent_loss = cu_xent;
   t.adam = cu_adam; t.sgd = cu_sgd;
@@ -870,6 +952,12 @@ extern "C" int gf__ops_cuda_open(int index, const gf__ops **out) {
   build_table();
   *out = &cuda_ops_table;
   return 0;
+}
+
+extern "C" void *gf__cuda_stream(const gf__ops *ops) {
+  if (!gf_cu.open || ops != &cuda_ops_table) return NULL;
+  barrier("a collective");
+  return (void *)gf_cu.stream;
 }
 
 extern "C" const char *gf_cuda_info(void) {

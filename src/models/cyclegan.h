@@ -71,6 +71,7 @@ typedef struct gf__cyclegan {
   /* losses of the last step (junyanz names; cycle / idt / L1 include their lambda) */
   float loss_G, loss_G_A, loss_G_B, loss_cycle_A, loss_cycle_B, loss_idt_A, loss_idt_B, loss_D_A, loss_D_B;
   float loss_G_GAN, loss_G_L1, loss_D_real, loss_D_fake;
+  gf__dist *dist;        /* data-parallel job (gf__cyclegan_distribute): gradients averaged; NULL: alone */
 } gf__cyclegan;
 
 /* Memory the model needs for batch B (bytes): parameter arenas (params, grads, Adam m, v),

@@ -4,6 +4,7 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "dist/dist.h"
 #include "ganforge/config.h"
 #include "nn/nn.h"
 
@@ -46,6 +47,11 @@ typedef struct gf__gan {
      back once per step by gf__gan_stats into: */
   float *stats;
   float loss_d, loss_g, d_real, d_fake;
+  /* data-parallel training (gf__gan_distribute): this rank trains on rows [row0, row0 + B) of
+     every global batch of Bg; noise is drawn for all Bg rows (the same numbers as one process at
+     batch Bg), gradients averaged before every optimizer step. dist NULL: alone, Bg = B. */
+  gf__dist *dist;
+  int Bg, row0;
 } gf__gan;
 
 /* Builds G and D for data of shape (c, h, w), allocates everything for batch B, and initialises

@@ -797,6 +797,110 @@ static void cases_norm(kit *k) {
   }
 }
 
+/* ---- BatchNorm over the ranks of a data-parallel job (train.sync_bn): count = 2 N S, as two
+   ranks of this shape contribute ---- */
+
+static void b_norm_sums(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0], C = c->i[1], S = c->i[2];
+  float *sums = OUT(k, "sums", NULL, (size_t)C);
+  o->norm_sums(sums, IN(k, "x", c->h[0], c->n[0]), c->i[3] ? IN(k, "mean", c->h[1], (size_t)C) : NULL, N, C, S);
+}
+
+static void b_norm_fwd_sync(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0], C = c->i[1], S = c->i[2], aff = c->i[3], run = c->i[4];
+  size_t n = c->n[0];
+  float *y = OUT(k, "y", NULL, n), *rstd = OUT(k, "rstd", c->h[2], (size_t)C); /* in: the global sums */
+  float *rm = run ? OUT(k, "run_mean", c->h[5], (size_t)C) : NULL, *rv = run ? OUT(k, "run_var", c->h[6], (size_t)C) : NULL;
+  float *mean = IN(k, "mean", c->h[1], (size_t)C);
+  const float *g = aff ? IN(k, "gamma", c->h[3], (size_t)C) : NULL, *b = aff ? IN(k, "beta", c->h[4], (size_t)C) : NULL;
+  o->norm_fwd_sync(y, mean, rstd, IN(k, "x", c->h[0], n), g, b, rm, rv, N, C, S, 2.0 * N * S, 1e-5f, 0.1f);
+}
+
+static void b_norm_bwd_sums(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0], C = c->i[1], S = c->i[2];
+  size_t n = c->n[0];
+  float *sums = OUT(k, "sums", NULL, 2 * (size_t)C);
+  o->norm_bwd_sums(sums, IN(k, "dy", c->h[7], n), IN(k, "x", c->h[0], n), IN(k, "mean", c->h[1], (size_t)C),
+                   IN(k, "rstd", c->h[2], (size_t)C), N, C, S);
+}
+
+static void b_norm_bwd_sync(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0], C = c->i[1], S = c->i[2], aff = c->i[3];
+  size_t n = c->n[0];
+  float *dx = OUT(k, "dx", c->h[8], n);
+  o->norm_bwd_sync(dx, IN(k, "dy", c->h[7], n), IN(k, "x", c->h[0], n), IN(k, "mean", c->h[1], (size_t)C),
+                   IN(k, "rstd", c->h[2], (size_t)C), aff ? IN(k, "gamma", c->h[3], (size_t)C) : NULL,
+                   IN(k, "sums", c->h[9], 2 * (size_t)C), 2.0 * N * S, N, C, S);
+}
+
+static void cases_norm_sync(kit *k) {
+  static const int shp[][3] = {{1, 3, 1}, {7, 5, 1}, {64, 256, 1}, {16, 32, 49}, {1, 128, 1024}, {3, 4, 40000},
+                               {2, 1100, 1}};
+  ctx c;
+  for (size_t s = 0; s < sizeof shp / sizeof shp[0]; s++) {
+    int N = shp[s][0], C = shp[s][1], S = shp[s][2];
+    size_t n = (size_t)N * C * S;
+    double count = 2.0 * N * S;
+    ctx_init(&c, F_RED);
+    c.i[0] = N; c.i[1] = C; c.i[2] = S;
+    c.i[3] = s % 2 == 0; /* affine; for norm_sums: deviations from the mean */
+    c.i[4] = s % 3 != 2; /* running statistics */
+    c.n[0] = n;
+    c.K = (double)N * S;
+    c.h[0] = rnd(k, n, -2, 3);
+    if (s == 3) /* a constant channel: no deviation at all */
+      for (int b = 0; b < N; b++)
+        for (int j = 0; j < S; j++) c.h[0][((size_t)b * C) * S + j] = 0.5f;
+    /* this rank's statistics stand in for the global ones (mean; rstd for the backward) */
+    float *y = xmalloc(sizeof(float) * n);
+    c.h[1] = xmalloc(sizeof(float) * (size_t)C);
+    float *rs = xmalloc(sizeof(float) * (size_t)C);
+    k->dbl->norm_fwd_train(y, c.h[1], rs, c.h[0], NULL, NULL, NULL, NULL, N, C, S, 1e-5f, 0.1f);
+    free(y);
+    run_case(k, "norm_sums", OFF(norm_sums), 0, &c, b_norm_sums, "N=%d C=%d S=%d %s", N, C, S,
+             c.i[3] ? "(x - mean)^2" : "x");
+    /* forward: rstd holds the global sum of squared deviations on entry (2 ranks' worth) */
+    c.h[2] = xmalloc(sizeof(float) * (size_t)C);
+    k->dbl->norm_sums(c.h[2], c.h[0], c.h[1], N, C, S);
+    for (int ch = 0; ch < C; ch++) c.h[2][ch] *= 2.0f;
+    c.h[3] = rnd(k, (size_t)C, 0.5, 1.5);
+    c.h[4] = rnd(k, (size_t)C, -0.5, 0.5);
+    c.h[5] = rnd(k, (size_t)C, -0.5, 0.5);
+    c.h[6] = rnd(k, (size_t)C, 0.5, 2);
+    c.fam = F_ELEM;
+    c.cond[0] = xmalloc(sizeof(float) * n); /* y: (|x| + |mean|) rstd |gamma| + |beta| */
+    for (size_t i = 0; i < n; i++) {
+      int ch = (int)(i / (size_t)S % (size_t)C);
+      c.cond[0][i] = (fabsf(c.h[0][i]) + fabsf(c.h[1][ch])) * rs[ch] * (c.i[3] ? fabsf(c.h[3][ch]) : 1.0f) +
+                     (c.i[3] ? fabsf(c.h[4][ch]) : 0.0f);
+    }
+    run_case(k, "norm_fwd_sync", OFF(norm_fwd_sync), 0, &c, b_norm_fwd_sync, "N=%d C=%d S=%d count=%g%s%s", N, C, S,
+             count, c.i[3] ? " affine" : "", c.i[4] ? " running" : "");
+    /* backward with the statistics of x */
+    memcpy(c.h[2], rs, sizeof(float) * (size_t)C);
+    free(rs);
+    c.h[7] = rnd(k, n, -1, 1);
+    c.fam = F_RED;
+    free(c.cond[0]);
+    c.cond[0] = NULL;
+    run_case(k, "norm_bwd_sums", OFF(norm_bwd_sums), 0, &c, b_norm_bwd_sums, "N=%d C=%d S=%d", N, C, S);
+    /* dx from sums of all ranks: sum dy / count and sum dy xhat / count in (-0.5, 0.5) */
+    c.h[8] = rnd(k, n, -1, 1);
+    c.h[9] = rnd(k, 2 * (size_t)C, -0.5 * count, 0.5 * count);
+    c.fam = F_ELEM;
+    c.cond[0] = xmalloc(sizeof(float) * n); /* |dx| + gamma rstd (|dy| + |a| + (|x| + |mean|) rstd |b|) */
+    for (size_t i = 0; i < n; i++) {
+      int ch = (int)(i / (size_t)S % (size_t)C);
+      float r = c.h[2][ch], g = (c.i[3] ? fabsf(c.h[3][ch]) : 1.0f) * r;
+      c.cond[0][i] = fabsf(c.h[8][i]) + g * (fabsf(c.h[7][i]) + fabsf(c.h[9][ch]) / (float)count +
+                                             (fabsf(c.h[0][i]) + fabsf(c.h[1][ch])) * r * fabsf(c.h[9][C + ch]) / (float)count);
+    }
+    run_case(k, "norm_bwd_sync", OFF(norm_bwd_sync), 0, &c, b_norm_bwd_sync, "N=%d C=%d S=%d count=%g%s", N, C, S, count,
+             c.i[3] ? " gamma" : "");
+    ctx_free(&c);
+  }
+}
+
 /* ---- maxout, dropout ---- */
 
 static void b_maxout_fwd(kit *k, const gf__ops *o, ctx *c) {
@@ -1439,7 +1543,8 @@ static const member members[] = {
   M(upload_const), M(release_const), M(step_begin), M(step_end), M(configure), M(conv_lib_all), M(gather),
 #endif
   M(gemm), M(axpy), M(scale), M(bias_fwd), M(bias_bwd), M(act_fwd), M(act_bwd), M(norm_fwd_train), M(norm_fwd_eval),
-  M(norm_bwd), M(maxout_fwd), M(maxout_bwd), M(dropout_fwd), M(mul_bwd), M(gan_loss), M(l1_loss), M(mse_loss),
+  M(norm_bwd), M(norm_sums), M(norm_fwd_sync), M(norm_bwd_sums), M(norm_bwd_sync),
+  M(maxout_fwd), M(maxout_bwd), M(dropout_fwd), M(mul_bwd), M(gan_loss), M(l1_loss), M(mse_loss),
   M(xent_loss), M(adam), M(sgd), M(im2col), M(col2im), M(swap01), M(wino_fwd), M(wino_dw), M(pwino_fwd),
   M(pwino_bwd_data), M(pwino_dw), M(direct_fwd), M(direct_bwd_data), M(direct_bwd_w), M(conv_lib_name), M(conv_lib),
   M(reflect_pad_fwd), M(reflect_pad_bwd), M(count_nonfinite), M(rand_normal), M(rand_uniform),
@@ -1571,7 +1676,8 @@ static void usage(void) {
 
 static const char *list_ops[] = {"alloc", "to_device/host", "copy", "fill", "gemm", "axpy", "scale", "mul_bwd",
                                  "bias_fwd", "bias_bwd", "act_fwd", "act_bwd", "norm_fwd_train", "norm_fwd_eval",
-                                 "norm_bwd", "maxout_fwd", "maxout_bwd", "dropout_fwd", "gan_loss", "l1_loss",
+                                 "norm_bwd", "norm_sums", "norm_fwd_sync", "norm_bwd_sums", "norm_bwd_sync",
+                                 "maxout_fwd", "maxout_bwd", "dropout_fwd", "gan_loss", "l1_loss",
                                  "mse_loss", "xent_loss", "adam", "sgd", "im2col", "col2im", "swap01", "wino_fwd",
                                  "wino_dw", "pwino_fwd", "pwino_bwd_data", "pwino_dw", "direct_fwd", "direct_bwd_data",
                                  "direct_bwd_w", "conv_lib", "reflect_pad_fwd", "reflect_pad_bwd", "count_nonfinite",
@@ -1716,6 +1822,7 @@ int main(int argc, char **argv) {
   cases_bias(&k);
   cases_act(&k);
   cases_norm(&k);
+  cases_norm_sync(&k);
   cases_maxout(&k);
   cases_dropout(&k);
   cases_loss(&k);

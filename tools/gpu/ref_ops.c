@@ -207,6 +207,67 @@ static void r_norm_bwd(float *dx, float *dgamma, float *dbeta, const float *dy, 
   }
 }
 
+/* BatchNorm over the ranks of a data-parallel job (train.sync_bn): the per-channel sums one rank
+   contributes, and the passes over the sums of all ranks (count values per channel). */
+static void r_norm_sums(float *sums, const float *x, const float *mean, int N, int C, int S) {
+  for (int c = 0; c < C; c++) {
+    double s = 0, mu = mean ? mean[c] : 0.0;
+    for (int n = 0; n < N; n++)
+      for (int k = 0; k < S; k++) {
+        double v = x[((size_t)n * C + c) * S + k];
+        s += mean ? (v - mu) * (v - mu) : v;
+      }
+    sums[c] = (float)s;
+  }
+}
+
+/* on entry mean = the global mean, rstd = the global sum of squared deviations */
+static void r_norm_fwd_sync(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
+                            float *run_mean, float *run_var, int N, int C, int S, double count, float eps,
+                            float momentum) {
+  for (int c = 0; c < C; c++) {
+    double mu = mean[c], ssd = rstd[c], var = ssd / count, rs = 1.0 / sqrt(var + eps);
+    double g = gamma ? gamma[c] : 1.0, b = beta ? beta[c] : 0.0;
+    rstd[c] = (float)rs;
+    if (run_mean) {
+      double unbiased = count > 1 ? ssd / (count - 1) : var;
+      run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + (double)momentum * mu);
+      run_var[c] = (float)((1.0 - momentum) * run_var[c] + (double)momentum * unbiased);
+    }
+    for (int n = 0; n < N; n++)
+      for (int k = 0; k < S; k++) {
+        size_t i = ((size_t)n * C + c) * S + k;
+        y[i] = (float)((x[i] - mu) * rs * g + b);
+      }
+  }
+}
+
+/* sums[c] = sum dy, sums[C + c] = sum dy (x - mean) rstd */
+static void r_norm_bwd_sums(float *sums, const float *dy, const float *x, const float *mean, const float *rstd, int N,
+                            int C, int S) {
+  for (int c = 0; c < C; c++) {
+    double sdy = 0, sdyx = 0, mu = mean[c], rs = rstd[c];
+    for (int n = 0; n < N; n++)
+      for (int k = 0; k < S; k++) {
+        size_t i = ((size_t)n * C + c) * S + k;
+        sdy += dy[i];
+        sdyx += dy[i] * ((x[i] - mu) * rs);
+      }
+    sums[c] = (float)sdy;
+    sums[C + c] = (float)sdyx;
+  }
+}
+
+/* dx += gamma rstd (dy - sums[c] / count - xhat sums[C + c] / count) */
+static void r_norm_bwd_sync(float *dx, const float *dy, const float *x, const float *mean, const float *rstd,
+                            const float *gamma, const float *sums, double count, int N, int C, int S) {
+  for (size_t i = 0; i < (size_t)N * C * S; i++) {
+    int c = (int)(i / S % C);
+    double rs = rstd[c], g = (gamma ? gamma[c] : 1.0) * rs, xh = (x[i] - (double)mean[c]) * rs;
+    dx[i] = (float)((double)dx[i] + g * (dy[i] - sums[c] / count - xh * sums[C + c] / count));
+  }
+}
+
 /* ---- maxout, dropout ---- */
 
 static void r_maxout_fwd(float *y, float *argmax, const float *x, int N, int units, int k) {
@@ -643,6 +704,8 @@ static const gf__ops ref_ops = {
   .gemm = r_gemm, .axpy = r_axpy, .scale = r_scale, .bias_fwd = r_bias_fwd, .bias_bwd = r_bias_bwd,
   .act_fwd = r_act_fwd, .act_bwd = r_act_bwd,
   .norm_fwd_train = r_norm_fwd_train, .norm_fwd_eval = r_norm_fwd_eval, .norm_bwd = r_norm_bwd,
+  .norm_sums = r_norm_sums, .norm_fwd_sync = r_norm_fwd_sync, .norm_bwd_sums = r_norm_bwd_sums,
+  .norm_bwd_sync = r_norm_bwd_sync,
   .maxout_fwd = r_maxout_fwd, .maxout_bwd = r_maxout_bwd, .dropout_fwd = r_dropout_fwd, .mul_bwd = r_mul_bwd,
   .gan_loss = r_gan_loss, .l1_loss = r_l1_loss, .mse_loss = r_mse_loss, .xent_loss = r_xent_loss,
   .adam = r_adam, .sgd = r_sgd,
