@@ -165,23 +165,30 @@ static void ka_case(void) {
   CHECK(X && Y && V && DX, "ka fixture");
   if (!X || !Y || !V || !DX) return;
   const int B = 3;
-  float ws[27], host[27];
+  float ws[27], st[3] = {0.5f, 0.0f, 0.0f}; /* stats accumulate: st[0] starts non-zero */
   float *g = calloc((size_t)nx, sizeof(float));
-  double ka;
-  gf__ka(gf__ops_cpu(), &ka, g, X, Y, B, nx / B, ny / B, -1.0f, ws, host);
+  gf__ka(gf__ops_cpu(), st, g, X, Y, B, nx / B, ny / B, -1.0f, ws);
+  const double ka = st[0] - 0.5;
   CHECK_CLOSE(ka, V[0], 1e-5, 0, "KA value");
   close_to("KA gradient (-KA w.r.t. X)", g, DX, ndx, 1e-4);
-  /* KA is invariant to scaling either input; a batch of one has KA 1 and no gradient */
+  /* KA is invariant to scaling either input; a batch of one has KA 1 and no gradient; a zero
+     batch has KA 0 and no gradient */
   for (long k = 0; k < ny; k++) Y[k] *= 3.0f;
-  double ka2;
-  gf__ka(gf__ops_cpu(), &ka2, NULL, X, Y, B, nx / B, ny / B, 0, ws, host);
-  CHECK_CLOSE(ka2, ka, 1e-5, 0, "KA of a scaled Y");
+  gf__ka(gf__ops_cpu(), st + 1, NULL, X, Y, B, nx / B, ny / B, 0, ws);
+  CHECK_CLOSE(st[1], ka, 1e-5, 0, "KA of a scaled Y");
   memset(g, 0, sizeof(float) * (size_t)nx);
-  gf__ka(gf__ops_cpu(), &ka2, g, X, Y, 1, nx / B, ny / B, -1.0f, ws, host);
+  st[2] = 0;
+  gf__ka(gf__ops_cpu(), st + 2, g, X, Y, 1, nx / B, ny / B, -1.0f, ws);
   double gm = 0;
   for (long k = 0; k < nx / B; k++) gm = fmax(gm, fabs(g[k]));
-  CHECK_CLOSE(ka2, 1.0, 1e-6, 0, "KA of one sample");
+  CHECK_CLOSE(st[2], 1.0, 1e-6, 0, "KA of one sample");
   CHECK(gm < 1e-5, "KA of one sample has gradient %.3g", gm);
+  memset(Y, 0, sizeof(float) * (size_t)ny);
+  st[2] = 0;
+  gf__ka(gf__ops_cpu(), st + 2, g, X, Y, B, nx / B, ny / B, -1.0f, ws);
+  gm = 0;
+  for (long k = 0; k < nx; k++) gm = fmax(gm, fabs(g[k]));
+  CHECK(st[2] == 0.0f && gm < 1e-5, "KA against a zero batch: %g, gradient %.3g", (double)st[2], gm);
   free(X); free(Y); free(V); free(DX); free(g);
 }
 

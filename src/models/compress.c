@@ -38,7 +38,8 @@ typedef struct gf__compress {
   int tka[GF_KA_LAYERS], ska[GF_KA_LAYERS];
   gf__ctx cT, cS, cDf, cDr;
   float *real_A, *real_B, *cat_f, *cat_r, *dcat; /* [B, dim]; pix2pix: [B, 2 dim] */
-  float *ka_ws, *ka_host, *ginj[GF_KA_LAYERS];
+  float *ka_ws, *ginj[GF_KA_LAYERS];
+  float *stats;              /* [CS_N] backend: the step's losses (S_* below), zeroed and read once per step */
   gf__rng r_init, r_drop, r_data;
   gf__opt_state og, od;
   long steps;
@@ -46,6 +47,9 @@ typedef struct gf__compress {
   float loss_G, loss_G_gan, loss_G_recon, loss_G_distill, loss_D, loss_D_real, loss_D_fake;
   double ka[GF_KA_LAYERS];
 } gf__compress;
+
+/* The step's statistics in backend memory (ops.gan_loss / l1_loss / ka_coef accumulate into them). */
+enum { CS_DF, CS_DF_P, CS_DR, CS_DR_P, CS_GAN, CS_GAN_P, CS_L1, CS_KA0, CS_N = CS_KA0 + GF_KA_LAYERS };
 
 /* ---------------- the teacher ---------------- */
 
@@ -114,14 +118,14 @@ static void compress_destroy(gf__compress *m) {
   if (!m->ops) return;
   gf__ctx *ctxs[] = {&m->cT, &m->cS, &m->cDf, &m->cDr};
   for (size_t i = 0; i < sizeof ctxs / sizeof ctxs[0]; i++) gf__ctx_destroy(ctxs[i]);
-  float *bufs[] = {m->real_A, m->real_B, m->cat_f, m->cat_r, m->dcat, m->ka_ws, m->ginj[0], m->ginj[1], m->ginj[2], m->ginj[3]};
+  float *bufs[] = {m->real_A, m->real_B, m->cat_f, m->cat_r, m->dcat, m->ka_ws, m->stats,
+                   m->ginj[0], m->ginj[1], m->ginj[2], m->ginj[3]};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     if (bufs[i]) {
       int dup = 0; /* KA layers that share a student layer share a buffer */
-      for (size_t j = 6; j < i; j++) dup |= bufs[j] == bufs[i];
+      for (size_t j = 7; j < i; j++) dup |= bufs[j] == bufs[i];
       if (!dup) m->ops->free(bufs[i]);
     }
-  free(m->ka_host);
   free_net(&m->T);
   free_net(&m->S);
   free_net(&m->D);
@@ -160,8 +164,8 @@ static int compress_create(gf__compress *m, const gf_config *cfg, const gf_confi
   m->real_A = ops->alloc(sizeof(float) * d);
   m->real_B = ops->alloc(sizeof(float) * d);
   m->ka_ws = ops->alloc(sizeof(float) * 3 * (size_t)B * B);
-  m->ka_host = malloc(sizeof(float) * 3 * (size_t)B * B);
-  if (!m->real_A || !m->real_B || !m->ka_ws || !m->ka_host) return gf__fail(GF_ENOMEM, "out of memory for batch buffers");
+  m->stats = ops->alloc(sizeof(float) * CS_N);
+  if (!m->real_A || !m->real_B || !m->ka_ws || !m->stats) return gf__fail(GF_ENOMEM, "out of memory for batch buffers");
   if (m->pix2pix) {
     m->cat_f = ops->alloc(sizeof(float) * 2 * d);
     m->cat_r = ops->alloc(sizeof(float) * 2 * d);
@@ -221,14 +225,13 @@ static void adam(gf__compress *m, gf__net *net, const gf__opt_state *st) {
                (float)c->train_beta1, (float)c->train_beta2, (float)c->train_adam_eps, bc1, bc2, 0.0f);
 }
 
-static float d_loss(gf__compress *m, gf__ctx *ctx, const float *x, int real, float scale) {
-  float st[2];
+/* D on x with the LSGAN / BCE loss against real or fake labels into stats st[0..1] (backend). */
+static void d_loss(gf__compress *m, gf__ctx *ctx, const float *x, int real, float scale, float *st) {
   const int vanilla = !strcmp(m->tcfg.model_gan_mode, "vanilla");
   const gf__gan_loss k = vanilla ? (real ? GF_LOSS_BCE_ONE : GF_LOSS_BCE_ZERO) : (real ? GF_LOSS_MSE_ONE : GF_LOSS_MSE_ZERO);
   const float *p = gf__net_forward(m->D, ctx, x, m->B, 1, &m->r_drop);
   gf__ctx_zero_dout(m->D, ctx);
   m->ops->gan_loss(k, st, gf__ctx_dout(m->D, ctx), p, (size_t)m->B * gf__net_out_size(m->D), scale);
-  return st[0];
 }
 
 /* pix2pix: dst [B, 2 dim] = per sample (a, x). */
@@ -243,12 +246,15 @@ static void pair(gf__compress *m, float *dst, const float *a, const float *x) {
 /* One step as CAT's InceptionDistiller.optimize_parameters: teacher and student forward, the
    discriminator on the student's fakes and the real targets (halved LSGAN, no pool), then the
    student: GAN loss through the updated discriminator + lambda_recon L1 to the teacher's output
-   (pix2pix: to the target) - lambda_distill sum of KA over the four layers. Allocates nothing. */
-static int compress_step(gf__compress *m, const float *a, const float *b) {
+   (pix2pix: to the target) - lambda_distill sum of KA over the four layers. Allocates nothing and
+   reads nothing back: the losses accumulate into m->stats (compress_stats reads them after the step). */
+static void compress_step(gf__compress *m, const float *a, const float *b) {
   const gf__ops *o = m->ops;
   const gf_config *c = &m->cfg;
   const int B = m->B;
   const size_t n = (size_t)B * m->dim;
+  float *st = m->stats;
+  o->fill(st, 0.0f, CS_N);
   const float *tf = gf__net_forward(m->T, &m->cT, a, B, 1, &m->r_drop);
   const float *sf = gf__net_forward(m->S, &m->cS, a, B, 1, &m->r_drop);
   const float *fake = sf, *real = b;
@@ -258,10 +264,8 @@ static int compress_step(gf__compress *m, const float *a, const float *b) {
     fake = m->cat_f;
     real = m->cat_r;
   }
-  m->loss_D_fake = d_loss(m, &m->cDf, fake, 0, 0.5f);
-  m->loss_D_real = d_loss(m, &m->cDr, real, 1, 0.5f);
-  m->loss_D = 0.5f * (m->loss_D_fake + m->loss_D_real);
-  if (!isfinite(m->loss_D)) return gf__fail(GF_ENUMERIC, "loss_D is %g at step %ld", (double)m->loss_D, m->steps + 1);
+  d_loss(m, &m->cDf, fake, 0, 0.5f, st + CS_DF);
+  d_loss(m, &m->cDr, real, 1, 0.5f, st + CS_DR);
   gf__net_zero_grad(m->D);
   gf__net_backward(m->D, &m->cDf, NULL, 1);
   gf__net_backward(m->D, &m->cDr, NULL, 1);
@@ -270,7 +274,7 @@ static int compress_step(gf__compress *m, const float *a, const float *b) {
   /* the student */
   float *ds = gf__ctx_dout(m->S, &m->cS);
   gf__ctx_zero_dout(m->S, &m->cS);
-  m->loss_G_gan = d_loss(m, &m->cDf, fake, 1, (float)c->compress_lambda_gan) * (float)c->compress_lambda_gan;
+  d_loss(m, &m->cDf, fake, 1, (float)c->compress_lambda_gan, st + CS_GAN);
   if (m->pix2pix) {
     o->fill(m->dcat, 0.0f, 2 * n);
     gf__net_backward(m->D, &m->cDf, m->dcat, GF_GRAD_NONE);
@@ -278,26 +282,40 @@ static int compress_step(gf__compress *m, const float *a, const float *b) {
   } else {
     gf__net_backward(m->D, &m->cDf, ds, GF_GRAD_NONE);
   }
-  float l1;
-  const float lr_ = (float)c->compress_lambda_recon;
-  o->l1_loss(&l1, ds, sf, m->pix2pix ? b : tf, n, lr_);
-  m->loss_G_recon = l1 * lr_;
-  m->loss_G_distill = 0;
+  o->l1_loss(st + CS_L1, ds, sf, m->pix2pix ? b : tf, n, (float)c->compress_lambda_recon);
   for (int i = 0; i < GF_KA_LAYERS; i++) {
     int first = 1;
     for (int j = 0; j < i; j++) first &= m->ginj[j] != m->ginj[i];
     const long ds_ = gf__layer_out_size(&m->S->layers[m->ska[i]]), dt = gf__layer_out_size(&m->T->layers[m->tka[i]]);
     if (first) o->fill(m->ginj[i], 0.0f, (size_t)B * ds_);
-    gf__ka(o, &m->ka[i], m->ginj[i], m->cS.out[m->ska[i]], m->cT.out[m->tka[i]], B, ds_, dt,
-           -(float)c->compress_lambda_distill, m->ka_ws, m->ka_host);
-    m->loss_G_distill -= (float)(c->compress_lambda_distill * m->ka[i]);
+    gf__ka(o, st + CS_KA0 + i, m->ginj[i], m->cS.out[m->ska[i]], m->cT.out[m->tka[i]], B, ds_, dt,
+           -(float)c->compress_lambda_distill, m->ka_ws);
   }
-  m->loss_G = m->loss_G_gan + m->loss_G_recon + m->loss_G_distill;
-  if (!isfinite(m->loss_G)) return gf__fail(GF_ENUMERIC, "loss_G is %g at step %ld", (double)m->loss_G, m->steps + 1);
   gf__net_backward(m->S, &m->cS, NULL, GF_GRAD_OVERWRITE);
   m->og.t++;
   adam(m, m->S, &m->og);
   m->steps++;
+}
+
+/* The step's one read-back: the losses from m->stats, device failures, non-finite losses. */
+static int compress_stats(gf__compress *m) {
+  const gf_config *c = &m->cfg;
+  float s[CS_N];
+  m->ops->to_host(s, m->stats, sizeof s);
+  GF_TRY(m->ops->check());
+  m->loss_D_fake = s[CS_DF];
+  m->loss_D_real = s[CS_DR];
+  m->loss_D = 0.5f * (m->loss_D_fake + m->loss_D_real);
+  m->loss_G_gan = s[CS_GAN] * (float)c->compress_lambda_gan;
+  m->loss_G_recon = s[CS_L1] * (float)c->compress_lambda_recon;
+  m->loss_G_distill = 0;
+  for (int i = 0; i < GF_KA_LAYERS; i++) {
+    m->ka[i] = s[CS_KA0 + i];
+    m->loss_G_distill -= (float)(c->compress_lambda_distill * m->ka[i]);
+  }
+  m->loss_G = m->loss_G_gan + m->loss_G_recon + m->loss_G_distill;
+  if (!isfinite(m->loss_D)) return gf__fail(GF_ENUMERIC, "loss_D is %g at step %ld", (double)m->loss_D, m->steps);
+  if (!isfinite(m->loss_G)) return gf__fail(GF_ENUMERIC, "loss_G is %g at step %ld", (double)m->loss_G, m->steps);
   return 0;
 }
 
@@ -672,7 +690,7 @@ static int setup(gf__compress *m, const gf_config *cfg_in, const gf_train_opts *
 int gf_compress(const gf_config *cfg_in, const gf_train_opts *opts) {
   gf_config cfg = *cfg_in;
   const gf__ops *ops;
-  GF_TRY(gf__ops_get(cfg.train_device, &ops));
+  GF_TRY(gf__ops_for_config(&cfg, &ops));
   const int B = cfg.train_batch;
   if (!cfg.data_path[0]) return gf__fail(GF_EUSAGE, "compress needs the training images: --data DIR (the teacher's data.path is empty)");
   if (B < 2 && cfg.compress_lambda_distill > 0)
@@ -736,9 +754,13 @@ int gf_compress(const gf_config *cfg_in, const gf_train_opts *opts) {
         int ia = idx % data.A.n, ib = data.aligned ? ia : (int)gf__rng_below(&m->r_data, (uint32_t)data.B.n);
         gf__i2i_get(&data, ia, ib, &m->r_data, cfg.data_flip ? 2 : 1, ha + j * d, hb + j * d);
       }
+      /* one training step (its images uploaded), then the one read-back of its losses */
+      ops->step_begin();
       ops->to_device(m->real_A, ha, sizeof(float) * d * B);
       ops->to_device(m->real_B, hb, sizeof(float) * d * B);
-      if ((rc = compress_step(m, m->real_A, m->real_B)) < 0) break;
+      compress_step(m, m->real_A, m->real_B);
+      ops->step_end();
+      if ((rc = compress_stats(m)) < 0) break;
       const double secs = gf__now() - t0;
       if (m->steps % cfg.train_log_every == 0) {
         fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.3f\n", m->steps, epoch, m->og.lr,

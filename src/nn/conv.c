@@ -187,7 +187,7 @@ void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, co
     if (dw) o->wino_dw(dw, inp, dout, B, g->C, g->H, g->W, OC, g->ph, g->pw, ws, l->wino);
     return;
   }
-  if (l->lib && !banded(l) && (!dw || o->conv_lib(GF_CONV_BWD_W, dw, inp, dout, B, OC, g, 1.0f) == 0)) {
+  if (l->lib && (!banded(l) || o->conv_lib_all) && (!dw || o->conv_lib(GF_CONV_BWD_W, dw, inp, dout, B, OC, g, 1.0f) == 0)) {
     if (!dinp || o->conv_lib(GF_CONV_BWD_DATA, dinp, dout, w, B, OC, g, 1.0f) == 0) return;
     dw = NULL; /* done above: the lowering below does the input gradient only */
   }

@@ -110,6 +110,12 @@ typedef struct gf__ctx {
   float *mem;
   size_t mem_floats;
   const gf__ops *ops;
+  /* train.sync_bn (set by a data-parallel trainer on its training contexts; NULL: off): sums n
+     floats of backend memory across the ranks and returns how many ranks were summed (1: only
+     this one), or < 0 on failure (then this rank's statistics are used). BatchNorm layers applied
+     in training mode through this context then normalise with the statistics of the global batch. */
+  int (*reduce)(void *user, float *x, size_t n);
+  void *reduce_user;
 } gf__ctx;
 
 void gf__net_init(gf__net *net, const gf__ops *ops, const char *name, int c, int h, int w);
@@ -231,15 +237,10 @@ void gf__convt2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, c
                           const float *inp, const float *w, float *ws, int B, const gf__layer *l);
 
 /* Kernel alignment (CAT) of activations X [B, Dx] and Y [B, Dy] (backend): with Gram matrices
-   Gx = X X^T, Gy = Y Y^T, *ka = <Gx, Gy> / (|Gx| |Gy|) (0 when either is zero); dX (may be NULL)
-   += scale * dKA/dX. ws: 3 B^2 backend floats; host: 3 B^2 floats of host scratch. */
-int gf__ka(const gf__ops *o, double *ka, float *dX, const float *X, const float *Y, int B, long Dx, long Dy, float scale,
-           float *ws, float *host);
-
-/* Kernel alignment (CAT) of activations X [B, Dx] and Y [B, Dy] (backend): with Gram matrices
-   Gx = X X^T, Gy = Y Y^T, *ka = <Gx, Gy> / (|Gx| |Gy|) (0 when either is zero); dX (may be NULL)
-   += scale * dKA/dX. ws: 3 B^2 backend floats; host: 3 B^2 floats of host scratch. */
-int gf__ka(const gf__ops *o, double *ka, float *dX, const float *X, const float *Y, int B, long Dx, long Dy, float scale,
-           float *ws, float *host);
+   Gx = X X^T, Gy = Y Y^T, stats[0] += KA = <Gx, Gy> / (|Gx| |Gy|) (0 when either is zero; stats in
+   backend memory, read by the caller once per step); dX (may be NULL) += scale * dKA/dX.
+   ws: 3 B^2 backend floats. No host reads: it may run inside a recorded training step. */
+void gf__ka(const gf__ops *o, float *stats, float *dX, const float *X, const float *Y, int B, long Dx, long Dy, float scale,
+            float *ws);
 
 #endif
