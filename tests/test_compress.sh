@@ -2,10 +2,13 @@
 # test_compress.sh: `ganforge compress` end to end on a tiny inception teacher (32 px, ngf 8): bad
 # budgets and teachers that cannot be compressed are one line each (exit 2, nothing written), the
 # run folder is complete (the student meets the budget), translate / info work on the student,
-# BtoA is refused, and N steps + --resume to 2N steps give the 2N-step weights bit for bit.
+# BtoA is refused, the inference API (gf_infer_example), the standalone C export (<= 1e-5) and the
+# ONNX export (Conv with group = C, in onnxruntime when GF_PYTHON has it, <= 1e-4) reproduce
+# translate on the student, and N steps + --resume to 2N steps give the 2N-step weights bit for bit.
 set -u
 gf=$1
 T=${GF_TMP:-/tmp/ganforge-test}/compress
+S=${GF_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 D=${GF_TEST_DATA:-../shared/data}/horse2zebra
 rm -rf "$T" && mkdir -p "$T"
 pass=0; fail=0
@@ -64,6 +67,34 @@ timeout 120 "$gf" translate "$T/a" --direction BtoA $(cat "$T/imgs") -o "$T/tr2"
 [ $? = 2 ] && grep -q "translates AtoB only" "$T/tr2.err" && ok || bad "BtoA on a student: $(cat "$T/tr2.err")"
 "$gf" info "$T/a" > "$T/info" 2>&1 && grep -q "compressed from" "$T/info" && grep -q "^G_A: [0-9]* parameters, .* multiply-adds" "$T/info" &&
   ! grep -q "^G_B" "$T/info" && ok || bad "info on the student: $(head -12 "$T/info")"
+# the student (depth-wise convs, branch taps and sums) through the inference API and both exports
+python3 "$S/tests/make_npy.py" "$T/img.npy" 1 3 3 32 32
+python3 "$S/tests/make_npy.py" "$T/img2.npy" 2 2 3 64 32
+PY=${GF_PYTHON:-}
+if [ -n "$PY" ] && ! "$PY" -c "import onnxruntime, onnx, numpy" 2>/dev/null; then PY=""; fi
+[ -n "$PY" ] || echo "note: GF_PYTHON with onnxruntime, onnx and numpy not set: the student's ONNX checks are skipped"
+for k in "" 2; do
+  timeout 120 "$gf" translate "$T/a" --direction AtoB "$T/img$k.npy" -o "$T/ref$k.npy" > /dev/null 2> "$T/trn.err" && ok ||
+    bad "translate .npy: $(cat "$T/trn.err")"
+  "$(dirname "$gf")/gf_infer_example" "$T/a" "$T/ex$k.npy" --translate "$T/img$k.npy" AtoB > /dev/null 2> "$T/ex.err" &&
+    python3 "$S/tests/npy_maxdiff.py" "$T/ex$k.npy" "$T/ref$k.npy" 1e-5 "student: example$k" && ok ||
+    bad "the inference API on the student$k: $(cat "$T/ex.err")"
+done
+if "$gf" export "$T/a" --format c -o "$T/a.c" > /dev/null 2> "$T/exc.err"; then
+  ${CC:-cc} -std=c99 -O2 -Wall -Werror -I"$T/a.c" -o "$T/a.c/driver" "$S/tests/export_c_driver.c" "$T/a.c/gen.c"     "$T/a.c/gen_weights.c" -lm 2> "$T/a.c/cc.err" && "$T/a.c/driver" "$T/img.npy" "$T/ref.npy" 1e-5 && ok ||
+    bad "the student's C export: $(head -3 "$T/a.c/cc.err")"
+else bad "export c: $(cat "$T/exc.err")"; fi
+if "$gf" export "$T/a" --format onnx -o "$T/a.onnx" > /dev/null 2> "$T/exo.err"; then
+  if [ -n "$PY" ]; then
+    "$PY" "$S/tests/onnx_check.py" "$T/a.onnx" "$T/img.npy" "$T/ref.npy" 1e-4 && ok || bad "the student's ONNX"
+    "$PY" "$S/tests/onnx_check.py" "$T/a.onnx" "$T/img2.npy" "$T/ref2.npy" 1e-4 && ok || bad "the student's ONNX at 64x32"
+    "$PY" -c "import onnx, sys; m = onnx.load(sys.argv[1]); sys.exit(0 if any(a.name == 'group' and a.i > 1 for n in m.graph.node if n.op_type == 'Conv' for a in n.attribute) else 1)" \
+      "$T/a.onnx" && ok || bad "the student's ONNX has no grouped Conv"
+  fi
+else bad "export onnx: $(cat "$T/exo.err")"; fi
+"$gf" export "$T/a" --direction BtoA --format onnx -o "$T/b.onnx" > /dev/null 2> "$T/exb.err"
+[ $? = 2 ] && [ "$(wc -l < "$T/exb.err")" = 1 ] && grep -q "translates AtoB only" "$T/exb.err" && [ ! -e "$T/b.onnx" ] && ok ||
+  bad "export BtoA of a student: $(cat "$T/exb.err")"
 # resume: 3 steps (stopped inside epoch 1 after a checkpoint), then on to the 4 of the straight run
 timeout 300 "$gf" compress "$T/teacher" --macs 35% --out "$T/b" "${C[@]}" --set train.max_steps=3 2> "$T/b.err" && ok ||
   bad "first part: $(tail -2 "$T/b.err")"
