@@ -95,7 +95,7 @@ static const char *TRAIN_HELP =
     "  --config FILE      read section.key = value lines\n"
     "  --set KEY=VALUE    override any config key (repeatable)\n"
     "  --resume RUN       continue a run folder (or a checkpoint file) exactly where it stopped\n"
-    "  --quiet            no progress output\n"
+    "  --quiet, -q        no progress output\n"
     "  --help-keys        list every config key with its default\n"
     "\n"
     "The run folder gets config.txt, log.csv, samples/epoch_NNN.png, checkpoints/, generator.safetensors,\n"
@@ -245,7 +245,7 @@ static int cmd_train(int argc, char **argv) {
 }
 
 static const char *SAMPLE_HELP =
-    "usage: ganforge sample RUN [-n N] [-o OUT.png|OUT.npy] [--npy OUT.npy] [--seed N] [--nrow N]\n"
+    "usage: ganforge sample RUN [-n N] [-o|--out OUT.png|OUT.npy] [--npy OUT.npy] [--seed N] [--nrow N]\n"
     "                       [--upscale K] [--noise-out Z.npy]\n"
     "\n"
     "Draws N samples (default 64) from a run folder, generator file or checkpoint.\n"
@@ -253,7 +253,7 @@ static const char *SAMPLE_HELP =
     "evaluation tools. --noise-out saves the latent vectors [N, nz] used.\n";
 
 static const char *INTERP_HELP =
-    "usage: ganforge interpolate RUN [--steps N] [--rows N] [-o OUT.png] [--seed N] [--upscale K]\n"
+    "usage: ganforge interpolate RUN [--steps N] [--rows N] [-o|--out OUT.png] [--seed N] [--upscale K]\n"
     "\n"
     "Linear walks between random latent points: one row of N steps (default 10) per walk.\n";
 
@@ -315,7 +315,7 @@ static int cmd_info(int argc, char **argv) {
 }
 
 static const char *TRANSLATE_HELP =
-    "usage: ganforge translate CHECKPOINT_OR_RUN --direction AtoB|BtoA INPUT... -o OUTDIR\n"
+    "usage: ganforge translate CHECKPOINT_OR_RUN --direction AtoB|BtoA INPUT... -o|--out OUTDIR\n"
     "\n"
     "Translates images (files, or folders searched recursively) with a trained cyclegan / pix2pix\n"
     "generator at their full resolution (ResNet: sides multiple of 4; U-Net: of 2^downsamplings),\n"
@@ -444,8 +444,9 @@ static const char *MAIN_HELP =
     "  translate RUN ...    image-to-image translation with a cyclegan / pix2pix run\n"
     "  presets              list the presets\n"
     "  bench [PRESET]       time the training step\n"
-    "  eval RUN|NPY         score samples: --metric parzen (MNIST) | modes (ring8/grid25)\n"
-    "  data fetch NAME      download a dataset (checksummed)\n"
+    "  eval RUN|NPY|DIR     score samples: --metric parzen | modes | fid-SET | kid-SET | pr-SET |\n"
+    "                       score-SET | stacked-modes (SET: mnist | fashion-mnist | shapes)\n"
+    "  data fetch NAME      download a dataset (checksummed); data list: the names\n"
     "  version              print the version\n";
 
 int main(int argc, char **argv) {

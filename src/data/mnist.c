@@ -60,6 +60,27 @@ static long long idx_read(gzFile g, const char *path, void *buf, size_t len) {
   return (long long)got;
 }
 
+/* Counts the bytes left after the declared data (reading them into buf, cap bytes at a time):
+   0 for a clean end of file, the count, or a negative status for a read error. */
+static long long idx_extra(gzFile g, const char *path, uint8_t *buf, size_t cap) {
+  long long extra = 0;
+  for (;;) {
+    long long k = idx_read(g, path, buf, cap);
+    if (k < 0) return k;
+    extra += k;
+    if ((size_t)k < cap) return extra;
+  }
+}
+
+/* Trailing bytes are refused, not ignored: they mean a wrong count in the header or a damaged
+   or concatenated file, and training on a guess would hide it. */
+static int idx_fail_extra(const char *path, long long extra, uint32_t count, const char *what, uint64_t want) {
+  return gf__fail(GF_EFORMAT, "%s: %lld byte%s after the %u %s its header declares (it should be %llu bytes long, it is "
+                  "%llu): a wrong count or a damaged file; refusing it (fix the header or fetch the file again)",
+                  path, extra, extra == 1 ? "" : "s", count, what, (unsigned long long)want,
+                  (unsigned long long)(want + (uint64_t)extra));
+}
+
 static uint32_t be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -138,6 +159,11 @@ int gf__mnist_load(gf__dataset *d, const char *dir, int train, gf__scale scale, 
                   (unsigned long long)lab_total, (unsigned long long)(8 + k));
     goto fail;
   }
+  long long extra = idx_extra(gl, lpath, buf, count);
+  if (extra != 0) {
+    rc = extra < 0 ? (int)extra : idx_fail_extra(lpath, extra, count, "labels", lab_total);
+    goto fail;
+  }
   for (uint32_t i = 0; i < count; i++)
     if (buf[i] > 9) {
       rc = gf__fail(GF_EFORMAT, "%s: label %u of sample %u is out of range 0..9", lpath, buf[i], i);
@@ -170,6 +196,11 @@ int gf__mnist_load(gf__dataset *d, const char *dir, int train, gf__scale scale, 
   if (done < data_bytes) {
     rc = gf__fail(GF_EFORMAT, "%s: truncated: expected %llu bytes of image data, got %llu", ipath,
                   (unsigned long long)img_total, (unsigned long long)(16 + done));
+    goto fail;
+  }
+  k = idx_extra(gi, ipath, buf, chunk);
+  if (k != 0) {
+    rc = k < 0 ? (int)k : idx_fail_extra(ipath, k, count, "images", img_total);
     goto fail;
   }
   free(buf);

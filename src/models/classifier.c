@@ -219,7 +219,7 @@ int gf__train_classifier(const gf_config *cfg, const gf_train_opts *opts) {
   GF_TRY(gf__dataset_from_config(cfg, &tr));
   int rc = 0, B = cfg->train_batch;
   if (!tr.labels || tr.nclass < 2) rc = gf__fail(GF_EUSAGE, "dataset %s has no class labels: a classifier needs them", tr.name);
-  else if (tr.n < B) rc = gf__fail(GF_EUSAGE, "dataset %s has %d samples, fewer than the batch %d", tr.name, tr.n, B);
+  else if (tr.n < B) rc = gf__fail_small_dataset(cfg, &tr, B);
   if (rc == 0) rc = load_test(cfg, &te);
   gf__classifier m;
   memset(&m, 0, sizeof m);

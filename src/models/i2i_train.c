@@ -225,7 +225,8 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   int len = gf__i2i_epoch_len(&data), nb = len / B;
   if (nb < 1) {
     gf__i2i_free(&data);
-    return gf__fail(GF_EUSAGE, "%d training pairs are fewer than the batch size %d", len, B);
+    return gf__fail(GF_EUSAGE, "%s: %d training pair%s, fewer than the batch size %d: pass --batch %d or smaller (train.batch), "
+                    "or add images", cfg.data_path, len, len == 1 ? "" : "s", B, len > 0 ? len : 1);
   }
   gf__cyclegan *m = calloc(1, sizeof *m);
   int rc = m ? gf__cyclegan_create(m, &cfg, ops, B) : gf__fail(GF_ENOMEM, "out of memory");

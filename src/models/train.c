@@ -408,8 +408,9 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   if (rc < 0) return rc;
   int B = cfg.train_batch;
   if (ds.n < B) {
+    gf__fail_small_dataset(&cfg, &ds, B);
     gf__dataset_free(&ds);
-    return gf__fail(GF_EUSAGE, "dataset %s has %d samples, fewer than the batch size %d", ds.name, ds.n, B);
+    return GF_EUSAGE;
   }
   long dim = gf__dataset_dim(&ds);
   float *marg = NULL;
@@ -772,3 +773,20 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
 
 /* The dataset a config names (used by the classifier trainer). */
 int gf__dataset_from_config(const gf_config *cfg, gf__dataset *ds) { return load_dataset(cfg, ds); }
+
+int gf__fail_small_dataset(const gf_config *cfg, const gf__dataset *ds, int batch) {
+  const char *name = ds->name[0] ? ds->name : cfg->data_name;
+  int synthetic = !strcmp(cfg->data_name, "shapes") || !strcmp(cfg->data_name, "gauss1d") ||
+                  !strcmp(cfg->data_name, "ring8") || !strcmp(cfg->data_name, "grid25") ||
+                  !strcmp(cfg->data_name, "stacked-mnist");
+  int images = !strcmp(cfg->data_name, "folder") || !strcmp(cfg->data_name, "faces");
+  char what[400], more[96];
+  if (cfg->data_path[0] && !synthetic) snprintf(what, sizeof what, "%.300s (data.name=%s)", cfg->data_path, name);
+  else snprintf(what, sizeof what, "dataset %s", name);
+  if (cfg->data_limit > 0 && cfg->data_limit < batch) snprintf(more, sizeof more, "or raise data.limit (now %d)", cfg->data_limit);
+  else if (synthetic) snprintf(more, sizeof more, "or raise data.n (now %d)", cfg->data_n);
+  else snprintf(more, sizeof more, "or add %s", images ? "images" : "samples");
+  int n = ds->n > 0 ? ds->n : 1;
+  return gf__fail(GF_EUSAGE, "%s has %d %s%s, fewer than the batch size %d: pass --batch %d or smaller (train.batch), %s",
+                  what, ds->n, images ? "image" : "sample", ds->n == 1 ? "" : "s", batch, n, more);
+}
