@@ -85,8 +85,17 @@ echo "== config files: whole lines only"
 run 0 "" train gauss1d --config "$T/good.cfg" --epochs 0 --out "$T/r_cfg" --quiet
 grep -q "^train.batch = 32$" "$T/r_cfg/config.txt" && grep -q "^train.lr = 0.001$" "$T/r_cfg/config.txt" && ok ||
   bad "the [section] config file was not applied: $(grep -E '^train\.(lr|batch) ' "$T/r_cfg/config.txt")"
+# a long comment is a comment to its end (the old reader cut lines at 511 bytes and applied the
+# rest, here train.lr=5, as a setting of its own)
+{ printf 'train.batch = 8  # '; head -c 492 /dev/zero | tr '\0' 'x'; printf ' train.lr=5\n'; } >"$T/longc.cfg"
+run 0 "" train gauss1d --config "$T/longc.cfg" --epochs 0 --out "$T/r_longc" --quiet
+grep -q "^train.batch = 8$" "$T/r_longc/config.txt" && grep -q "^train.lr = 0.001$" "$T/r_longc/config.txt" && ok ||
+  bad "a long comment line was misread: $(grep -E '^train\.(lr|batch) ' "$T/r_longc/config.txt" | tr '\n' ' ')"
 { printf 'model.g_hidden = 8'; head -c 600 /dev/zero | tr '\0' ' '; printf 'x\n'; } >"$T/long.cfg"
-run 2 "long\.cfg:1: line longer than 511 characters" train gauss1d --config "$T/long.cfg" --out "$T/r_long" --quiet
+run 2 "long\.cfg:1: setting longer than 511 characters" train gauss1d --config "$T/long.cfg" --out "$T/r_long" --quiet
+# a value is never cut short (train.epochs = 000...0012 was read as 0 past 255 characters)
+run 2 "train\.epochs.*value longer than 255" train gauss1d --set "train.epochs=$(head -c 300 /dev/zero | tr '\0' 0)12" \
+  --out "$T/r_val" --quiet
 printf 'train.lr = 1e-3\0\n' >"$T/nul.cfg"
 run 2 "nul\.cfg:1: NUL byte" train gauss1d --config "$T/nul.cfg" --out "$T/r_nul" --quiet
 # a pipe works as a file does

@@ -99,6 +99,7 @@ int gf_config_set_kv(gf_config *c, const char *kv) {
   key[n] = 0;
   trim(key);
   char val[256];
+  if (strlen(eq + 1) >= sizeof val) return gf__fail(GF_EUSAGE, "config key '%s': value longer than %d characters", key, (int)sizeof val - 1);
   snprintf(val, sizeof val, "%s", eq + 1);
   trim(val);
   return gf_config_set(c, key, val);
@@ -153,20 +154,21 @@ int gf_config_load(gf_config *c, const char *path) {
     const char *nl = memchr(text + pos, '\n', len - pos);
     size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
     lineno++;
-    /* whole lines only: a long line is an error, never cut into two settings */
-    if (n >= sizeof line) {
-      rc = gf__fail(GF_EUSAGE, "%s:%d: line longer than %d characters", path, lineno, (int)sizeof line - 1);
-      break;
-    }
     if (memchr(text + pos, 0, n)) {
       rc = gf__fail(GF_EUSAGE, "%s:%d: NUL byte in the line (not a text file?)", path, lineno);
       break;
     }
-    memcpy(line, text + pos, n);
-    line[n] = 0;
+    /* whole lines: a comment may be of any length; a setting longer than the buffer is an
+       error, never cut into two settings */
+    const char *hash = memchr(text + pos, '#', n);
+    size_t m = hash ? (size_t)(hash - (text + pos)) : n;
+    if (m >= sizeof line) {
+      rc = gf__fail(GF_EUSAGE, "%s:%d: setting longer than %d characters", path, lineno, (int)sizeof line - 1);
+      break;
+    }
+    memcpy(line, text + pos, m);
+    line[m] = 0;
     pos += n + 1;
-    char *hash = strchr(line, '#');
-    if (hash) *hash = 0;
     trim(line);
     if (!line[0]) continue;
     if (line[0] == '[') {

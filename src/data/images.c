@@ -213,15 +213,16 @@ int gf__cifar10_load(gf__dataset *d, const char *path, int split, int nc, int si
     if (stat(files[i], &st) != 0) return gf__fail(GF_ENOENT, "%s: missing CIFAR-10 batch", files[i]);
     total += (long)(st.st_size / CIFAR_REC);
   }
+  if (total == 0) return gf__fail(GF_EFORMAT, "%s: holds no 3073-byte CIFAR-10 record (empty?)", nf == 1 ? files[0] : path);
   long want = total - offset;
   if (limit > 0 && limit < want) want = limit;
-  if (want <= 0) return gf__fail(GF_EINVAL, "CIFAR-10: offset %d leaves no samples of %ld", offset, total);
+  if (want <= 0) return gf__fail(GF_EINVAL, "%s: CIFAR-10 data.offset %d leaves none of its %ld samples", path, offset, total);
   long dim = (long)nc * size * size;
   int have = 0;
   /* read offset + want records, then drop the first offset */
   d->x = malloc(sizeof(float) * (size_t)(offset + want) * dim);
   d->labels = malloc(sizeof(int) * (size_t)(offset + want));
-  if (!d->x || !d->labels) { gf__dataset_free(d); return gf__fail(GF_ENOMEM, "CIFAR-10: out of memory"); }
+  if (!d->x || !d->labels) { gf__dataset_free(d); return gf__fail(GF_ENOMEM, "%s: out of memory for %ld CIFAR-10 samples", path, offset + want); }
   for (int i = 0; i < nf && have < offset + want; i++) {
     int rc = cifar_file(d, files[i], nc, size, scale, &have, (int)(offset + want));
     if (rc < 0) { gf__dataset_free(d); return rc; }

@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-/* Opens dir/base, else dir/base.gz; fills path with the name opened (or tried). */
-static int idx_open(const char *dir, const char *base, char *path, size_t cap, gzFile *out) {
+/* Opens dir/base, else dir/base.gz; fills path with the name opened (or tried) and *most with
+   the most bytes of data it can hold: its size, or for a .gz file its size times deflate's
+   largest compression ratio (1032:1), so a header cannot make us allocate for data that is not there. */
+static int idx_open(const char *dir, const char *base, char *path, size_t cap, gzFile *out, uint64_t *most) {
   struct stat st;
   snprintf(path, cap, "%s/%s", dir, base);
   if (stat(path, &st) != 0) {
@@ -18,6 +20,9 @@ static int idx_open(const char *dir, const char *base, char *path, size_t cap, g
       return gf__fail(GF_ENOENT, "%s/%s: no such file (nor %s.gz)", dir, base, base);
   }
   if (S_ISDIR(st.st_mode)) return gf__fail(GF_EIO, "%s: is a directory", path);
+  size_t L = strlen(path);
+  int gz = L > 3 && !strcmp(path + L - 3, ".gz");
+  *most = (uint64_t)st.st_size * (gz ? 1032u : 1u) + (gz ? 64u : 0u);
   gzFile g = gzopen(path, "rb");
   if (!g) return gf__fail(errno == ENOENT ? GF_ENOENT : GF_EIO, "%s: cannot open: %s", path, strerror(errno));
   gzbuffer(g, 1 << 17);
@@ -116,9 +121,10 @@ int gf__mnist_load(gf__dataset *d, const char *dir, int train, gf__scale scale, 
   int rc;
 
   snprintf(base, sizeof base, "%s-images-idx3-ubyte", split);
-  if ((rc = idx_open(dir, base, ipath, sizeof ipath, &gi)) < 0) goto fail;
+  uint64_t imost = 0, lmost = 0;
+  if ((rc = idx_open(dir, base, ipath, sizeof ipath, &gi, &imost)) < 0) goto fail;
   snprintf(base, sizeof base, "%s-labels-idx1-ubyte", split);
-  if ((rc = idx_open(dir, base, lpath, sizeof lpath, &gl)) < 0) goto fail;
+  if ((rc = idx_open(dir, base, lpath, sizeof lpath, &gl, &lmost)) < 0) goto fail;
 
   uint32_t idims[3] = {0, 0, 0}, ldims[1] = {0};
   if ((rc = idx_header(gi, ipath, 0x00000803u, 3, idims)) < 0) goto fail;
@@ -144,6 +150,14 @@ int gf__mnist_load(gf__dataset *d, const char *dir, int train, gf__scale scale, 
   if (limit > 0 && limit < n) n = limit;
   size_t pix = (size_t)rows * cols;
   uint64_t img_total = 16 + (uint64_t)count * pix, lab_total = 8 + (uint64_t)count;
+  if (img_total > imost || lab_total > lmost) {
+    int img = img_total > imost;
+    rc = gf__fail(GF_EFORMAT, "%s: truncated: the header declares %u %s (%llu bytes) but the file cannot hold them "
+                  "(%llu bytes%s)", img ? ipath : lpath, count, img ? "images" : "labels",
+                  (unsigned long long)(img ? img_total : lab_total), (unsigned long long)(img ? imost : lmost),
+                  strstr(img ? ipath : lpath, ".gz") ? " at most, uncompressed" : "");
+    goto fail;
+  }
 
   d->x = gf__alloc_aligned((size_t)n * pix * sizeof(float));
   d->labels = gf__calloc((size_t)n, sizeof(int));

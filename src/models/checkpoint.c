@@ -208,8 +208,16 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
   gf_config saved;
   gf_config_defaults(&saved);
   const char *text = gf__st_meta(&f, "config");
-  int same_lr = text && gf_config_from_text(&saved, text) == 0 && saved.train_lr == gan->cfg.train_lr &&
-                saved.train_lr_d == gan->cfg.train_lr_d;
+  int same_lr = 0;
+  if (rc == 0 && text) {
+    /* a message of its own: the config parser's would not name the file */
+    if (gf_config_from_text(&saved, text) < 0) {
+      char msg[512];
+      snprintf(msg, sizeof msg, "%s", gf_last_error());
+      rc = gf__fail(GF_EFORMAT, "%s: bad config in checkpoint: %s", path, msg);
+    }
+    same_lr = saved.train_lr == gan->cfg.train_lr && saved.train_lr_d == gan->cfg.train_lr_d;
+  }
   double lr_g, lr_d;
   if (rc == 0 && (rc = meta_num(&f, "opt.G.step", &x)) == 0) gan->og.t = (long)x;
   if (rc == 0 && (rc = meta_num(&f, "opt.G.lr", &lr_g)) == 0 && same_lr) gan->og.lr = lr_g;

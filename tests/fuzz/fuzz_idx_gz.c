@@ -1,0 +1,5 @@
+/* fuzz_idx_gz.c: MNIST IDX files as .gz (the raw bytes are the gzip streams) through
+   gf__mnist_load; input layout in idx_common.h. */
+#include "idx_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return gf_fuzz_idx(data, size, 1); }
