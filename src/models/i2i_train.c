@@ -245,8 +245,9 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   i2i_pos pos = {1, 0, 0, 0.0};
   const char *resume = opts ? opts->resume : NULL;
   if (resume && (rc = load_checkpoint(m, resume, &pos)) < 0) goto done;
-  snprintf(path, sizeof path, "%s/log.csv", out);
-  log = gf__run_log_open(path,
+  char logpath[2200];
+  snprintf(logpath, sizeof logpath, "%s/log.csv", out);
+  log = gf__run_log_open(logpath,
                          pix ? "step,epoch,lr,loss_G,loss_G_GAN,loss_G_L1,loss_D,loss_D_real,loss_D_fake,seconds\n"
                              : "step,epoch,lr,loss_G,loss_G_A,loss_G_B,loss_cycle_A,loss_cycle_B,loss_idt_A,loss_idt_B,"
                                "loss_D_A,loss_D_B,seconds\n",
@@ -285,7 +286,7 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
           fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.3f\n", m->steps, epoch, m->og.lr, m->loss_G,
                   m->loss_G_A, m->loss_G_B, m->loss_cycle_A, m->loss_cycle_B, m->loss_idt_A, m->loss_idt_B, m->loss_D_A,
                   m->loss_D_B, secs);
-        fflush(log);
+        if ((rc = gf__log_flush(log, logpath)) < 0) break;
       }
       if (opts && opts->progress) {
         gf_progress p = {epoch, epochs, m->steps, total, secs, m->steps / (secs > 0 ? secs : 1e-9), m->loss_D_A + m->loss_D_B,
@@ -297,7 +298,7 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
       pos.batch = s + 1;
       pos.seconds = secs;
       if ((stop && s + 1 < nb) || (cfg.train_checkpoint_every && m->steps % cfg.train_checkpoint_every == 0 && s + 1 < nb)) {
-        fflush(log);
+        if ((rc = gf__log_flush(log, logpath)) < 0) break;
         if ((rc = save_checkpoint(m, &pos, out)) < 0) break;
       }
     }
@@ -316,7 +317,7 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
                                         "Discriminator losses|loss_D,loss_D_real,loss_D_fake", "Learning rate|lr", NULL};
       char title[2400];
       snprintf(title, sizeof title, "ganforge %s run %s", cfg.model_arch, out);
-      fflush(log);
+      if ((rc = gf__log_flush(log, logpath)) < 0) break;
       rc = gf__write_run_report(out, &cfg, title, epoch, gf__now() - t0, pix ? p2p : cyc,
                                 pix ? "Every epoch: input A | generated B | real B"
                                     : "Every epoch: real A | fake B | reconstructed A, and real B | fake A | reconstructed B");
@@ -324,6 +325,8 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
     }
   }
   if (rc == 0 && m->steps == 0) rc = save_weights(m, out);
+  if (rc == 0 && log) rc = gf__log_flush(log, logpath);
+  if (rc == GF_EIO) rc = gf__fail_write_stop(out, m->steps);
 done:
   if (log) fclose(log);
   free(ha); free(hb); free(pa); free(pb); free(grid); free(perm);

@@ -368,7 +368,9 @@ static int eval_during_training(eval_state *es, const gf_config *cfg, const char
   FILE *f = gf__run_log_open(path, header, 1, step - 1);
   if (!f) return GF_EIO;
   fprintf(f, "%ld,%d,%.6g,%.6g,%.6g,%.2f,%.2f\n", step, epoch, value, aux, score, r.seconds, secs);
+  rc = gf__log_flush(f, path);
   fclose(f);
+  GF_TRY(rc);
   if (score > es->best) {
     es->best = score;
     es->best_epoch = epoch;
@@ -448,8 +450,9 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   eval_state_init(&es, &cfg, out, resume != NULL, gan.g_steps);
   snprintf(path, sizeof path, "%s/config.txt", out);
   if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
-  snprintf(path, sizeof path, "%s/log.csv", out);
-  log = gf__run_log_open(path, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n", resume != NULL, gan.g_steps);
+  char logpath[2200];
+  snprintf(logpath, sizeof logpath, "%s/log.csv", out);
+  log = gf__run_log_open(logpath, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n", resume != NULL, gan.g_steps);
   if (!log) { rc = GF_EIO; goto done; }
   gf__gan_noise(&gan, &r_sample, pc.z, pc.n);
   /* batches are assembled (permutation of the data stream, gather, flips) on another thread,
@@ -497,13 +500,13 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
       if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) stop = 1;
       pos.seconds = secs;
       if (stop || (cfg.train_checkpoint_every && gan.g_steps % cfg.train_checkpoint_every == 0 && b + 1 < nb)) {
-        fflush(log);
+        if ((rc = gf__log_flush(log, logpath)) < 0) break;
         if ((rc = save_checkpoint(&gan, &pos, out, cfg.train_keep)) < 0) break;
         if (stop && (rc = save_generator(&gan, out)) < 0) break;
       }
     }
     if (rc < 0) break;
-    fflush(log);
+    if ((rc = gf__log_flush(log, logpath)) < 0) break;
     if (pos.batch < nb) {
       /* stopped inside the epoch (the checkpoint above holds the position); a run that ends at
          train.max_steps still gets its picture */
@@ -548,6 +551,9 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   } else if (rc == 0 && gan.g_steps == 0) {
     rc = save_generator(&gan, out);
   }
+  if (rc == 0 && log) rc = gf__log_flush(log, logpath);
+  /* a write that failed (disk full, folder no longer writable): say what is safe */
+  if (rc == GF_EIO) rc = gf__fail_write_stop(out, gan.g_steps);
 done:
   gf__prefetch_stop(pf);
   if (log) fclose(log);
