@@ -30,20 +30,25 @@ int gf__image_to_sample(float *out, const uint8_t *pix, int w, int h, int ch, in
       conv[i] = (uint8_t)((p[0] * 299 + p[1] * 587 + p[2] * 114 + 500) / 1000);
     }
   }
-  int rw = w, rh = h;
-  if (w < h) { rw = size; rh = (int)(((long)h * size + w / 2) / w); }
-  else { rh = size; rw = (int)(((long)w * size + h / 2) / h); }
+  long rw = w, rh = h;
+  if (w < h) { rw = size; rh = ((long)h * size + w / 2) / w; }
+  else { rh = size; rw = ((long)w * size + h / 2) / h; }
   if (rw < size) rw = size;
   if (rh < size) rh = size;
+  /* a 65535 x 1 strip would be resized to 65535 * size x size before the crop */
+  if ((size_t)rw * (size_t)rh > GF_IMAGE_MAX_PIXELS) {
+    free(conv);
+    return gf__fail(GF_EFORMAT, "a %dx%d image is too elongated to resize to %d pixels on its shorter side", w, h, size);
+  }
   uint8_t *rs = conv;
   if (rw != w || rh != h) {
     rs = malloc((size_t)rw * rh * nc);
     if (!rs) { free(conv); return gf__fail(GF_ENOMEM, "out of memory"); }
-    int rc = gf__image_resize_bilinear(conv, w, h, nc, rs, rw, rh);
+    int rc = gf__image_resize_bilinear(conv, w, h, nc, rs, (int)rw, (int)rh);
     if (rc < 0) { free(rs); free(conv); return rc; }
   }
   uint8_t *crop = malloc((size_t)size * size * nc);
-  int rc = crop ? gf__image_center_crop(rs, rw, rh, nc, crop, size, size) : gf__fail(GF_ENOMEM, "out of memory");
+  int rc = crop ? gf__image_center_crop(rs, (int)rw, (int)rh, nc, crop, size, size) : gf__fail(GF_ENOMEM, "out of memory");
   if (rc == 0)
     for (int c = 0; c < nc; c++)
       for (int k = 0; k < size * size; k++) out[(size_t)c * size * size + k] = scale_px(crop[(size_t)k * nc + c], scale);
@@ -123,7 +128,11 @@ int gf__imagefolder_load(gf__dataset *d, const char *dir, const char *name, int 
     uint8_t *pix = NULL;
     int w, h, ch;
     int r = gf__image_load(fl.v[i], &pix, &w, &h, &ch);
-    if (r == 0) r = gf__image_to_sample(d->x + (size_t)n * dim, pix, w, h, ch, nc, size, scale);
+    if (r == 0 && (r = gf__image_to_sample(d->x + (size_t)n * dim, pix, w, h, ch, nc, size, scale)) < 0) {
+      char msg[400];
+      snprintf(msg, sizeof msg, "%s", gf_last_error());
+      r = gf__fail(r, "%s: %s", fl.v[i], msg);
+    }
     free(pix);
     if (r < 0) {
       if (fail_on_bad) {

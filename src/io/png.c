@@ -132,6 +132,11 @@ int gf__png_decode_mem(const char *name, const uint8_t *buf, size_t len, uint8_t
     png_destroy_read_struct(&png, &info, NULL);
     return gf__fail(GF_EFORMAT, "%s: unsupported PNG size %ux%u", name, (unsigned)pw, (unsigned)ph);
   }
+  if ((size_t)pw * ph > GF_IMAGE_MAX_PIXELS) {
+    png_destroy_read_struct(&png, &info, NULL);
+    return gf__fail(GF_EFORMAT, "%s: PNG of %ux%u pixels, over the limit of %zu (downscale it first)", name,
+                    (unsigned)pw, (unsigned)ph, GF_IMAGE_MAX_PIXELS);
+  }
   if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
   if (ctype & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);

@@ -131,6 +131,21 @@ seed('pgm', 'orl-s1-1', face)
 seed('pgm', 'made-comment-maxval15', b'P5\n# made\n4 3\n15\n' + bytes(range(12)))
 seed('png', 'orl-s1-1-as-png', png(Image.open(io.BytesIO(face)).resize((23, 28))))
 
+# regressions: headers that claim huge images (65535 x 65535 RGB PNG: 12 GiB; a JPEG of 60000 x
+# 60000; a 60000 x 60000 PGM) are refused before anything is allocated
+def png_chunk(t, d):
+    import zlib
+    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+
+
+regress('png', 'huge-dims', b'\x89PNG\r\n\x1a\n' + png_chunk(b'IHDR', struct.pack('>IIBBBBB', 65535, 65535, 8, 2, 0, 0, 0)) +
+        png_chunk(b'IDAT', __import__('zlib').compress(b'\0' * 64)) + png_chunk(b'IEND', b''))
+j = bytearray(jpg(grad, quality=80))
+sof = j.index(b'\xff\xc0')
+j[sof + 5:sof + 9] = struct.pack('>HH', 60000, 60000)
+regress('jpeg', 'huge-dims', bytes(j))
+regress('pgm', 'huge-dims', b'P5 60000 60000 255\n' + bytes(64))
+
 # ---- optdigits ------------------------------------------------------------------------------
 with open(os.path.join(DATA, 'digits', 'optdigits.tra'), 'rb') as f:
     lines = f.read().split(b'\n')
