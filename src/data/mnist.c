@@ -152,10 +152,14 @@ int gf__mnist_load(gf__dataset *d, const char *dir, int train, gf__scale scale, 
   uint64_t img_total = 16 + (uint64_t)count * pix, lab_total = 8 + (uint64_t)count;
   if (img_total > imost || lab_total > lmost) {
     int img = img_total > imost;
-    rc = gf__fail(GF_EFORMAT, "%s: truncated: the header declares %u %s (%llu bytes) but the file cannot hold them "
-                  "(%llu bytes%s)", img ? ipath : lpath, count, img ? "images" : "labels",
-                  (unsigned long long)(img ? img_total : lab_total), (unsigned long long)(img ? imost : lmost),
-                  strstr(img ? ipath : lpath, ".gz") ? " at most, uncompressed" : "");
+    const char *p = img ? ipath : lpath;
+    unsigned long long want = img ? img_total : lab_total, most = img ? imost : lmost;
+    if (strstr(p, ".gz"))
+      rc = gf__fail(GF_EFORMAT, "%s: truncated: the header declares %u %s (%llu bytes) but the file holds at most %llu "
+                    "bytes uncompressed", p, count, img ? "images" : "labels", want, most);
+    else
+      rc = gf__fail(GF_EFORMAT, "%s: truncated: expected %llu bytes of %s data, got %llu", p, want, img ? "image" : "label",
+                    most);
     goto fail;
   }
 
