@@ -81,7 +81,7 @@ static int on_progress(const gf_progress *p, void *user) {
 static const char *TRAIN_HELP =
     "usage: ganforge train [PRESET] [options]\n"
     "\n"
-    "Trains a GAN. PRESET defaults to mlp-shapes (built-in data, no download).\n"
+    "Trains a GAN. PRESET defaults to demo-shapes (built-in data, no download).\n"
     "Run 'ganforge presets' for the list.\n"
     "\n"
     "options:\n"
@@ -103,7 +103,7 @@ static const char *TRAIN_HELP =
 
 static int cmd_train(int argc, char **argv) {
   gf_config cfg;
-  const char *preset = "mlp-shapes", *out = NULL, *resume = NULL;
+  const char *preset = "demo-shapes", *out = NULL, *resume = NULL;
   char ckpt[2048], outbuf[2048];
   int quiet = 0, i = 1;
   if (i < argc && argv[i][0] != '-') preset = argv[i++];
@@ -437,7 +437,7 @@ static const char *MAIN_HELP =
     "usage: ganforge COMMAND [options]   (ganforge COMMAND --help for details)\n"
     "\n"
     "commands:\n"
-    "  train [PRESET]       train a GAN (default: mlp-shapes demo on built-in data)\n"
+    "  train [PRESET]       train a GAN (default: demo-shapes, a DCGAN on built-in data)\n"
     "  sample RUN           draw samples from a trained run\n"
     "  interpolate RUN      latent-space walks from a trained run\n"
     "  info CHECKPOINT      describe a checkpoint or run\n"

@@ -356,6 +356,7 @@ int gf_config_validate(const gf_config *c) {
   RANGE(sigma, "data.sigma", c->data_sigma > 0, "positive");
   RANGE(epochs, "train.epochs", c->train_epochs >= 0, "0 or positive");
   RANGE(max_steps, "train.max_steps", c->train_max_steps >= 0, "0 or positive");
+  RANGE(threads, "train.threads", c->train_threads >= 0 && c->train_threads <= 4096, "between 0 and 4096");
   RANGE(batch, "train.batch", c->train_batch >= 1 && c->train_batch <= 65536, "between 1 and 65536");
   RANGE(d_steps, "train.d_steps", c->train_d_steps >= 1 && c->train_d_steps <= 100, "between 1 and 100");
   RANGE(lr, "train.lr", c->train_lr > 0 && c->train_lr <= 1e3, "positive and at most 1000");

@@ -2,6 +2,7 @@
    sampling and interpolation from a run, and the step benchmark. */
 #include <glob.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,7 +102,7 @@ static int write_picture(gf__gan *gan, const gf__dataset *ds, picture_ctx *pc, c
     return gf__plot_scatter_png(path, pc->host, pc->n, ds->modes, ds->nmodes, lim, title);
   }
   float lo = scale_of(c) == GF_SCALE_UNIT ? 0.0f : -1.0f;
-  int up = ds->h <= 8 ? 4 : ds->h <= 32 ? 2 : 1;
+  int up = ds->h <= 16 ? 4 : ds->h <= 32 ? 2 : 1;
   return gf__grid_write_png(path, pc->host, pc->n, ds->c, ds->h, ds->w, c->train_nrow, lo, 1.0f, up);
 }
 
@@ -393,9 +394,16 @@ int gf_checkpoint_config(const char *run, gf_config *cfg, char *ckpt_out, unsign
   return gf__checkpoint_read_config(ckpt_out, cfg);
 }
 
+/* train.threads > 0: that many CPU threads for the rest of the process (tiny models run fastest
+   on one: a parallel region costs more than their layers' work). */
+static void apply_threads(const gf_config *cfg) {
+  if (cfg->train_threads > 0) omp_set_num_threads(cfg->train_threads);
+}
+
 int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   gf_config cfg = *cfg_in;
   GF_TRY(gf_config_validate(&cfg));
+  apply_threads(&cfg);
   if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) return gf__train_i2i(&cfg, opts);
   if (!strcmp(cfg.model_arch, "classifier")) return gf__train_classifier(&cfg, opts);
   const gf__ops *ops;
@@ -744,6 +752,7 @@ static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int warmup, int s
 int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double *gflop) {
   gf_config cfg = *cfg_in;
   GF_TRY(gf_config_validate(&cfg));
+  apply_threads(&cfg);
   const gf__ops *ops;
   GF_TRY(gf__ops_get(cfg.train_device, &ops));
   if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) return bench_i2i(&cfg, ops, warmup, steps, ms, gflop);
