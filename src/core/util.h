@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ganforge/error.h"
@@ -51,7 +52,6 @@ void gf__fault_set(int err, long nth, const char *match);
 int gf__fault_write(const char *path);
 /* Flushes an append-only log (log.csv, metrics.csv) and checks it: GF_EIO naming `path` when a
    write failed since the last check (disk full), else 0. */
-#include <stdio.h>
 int gf__log_flush(FILE *f, const char *path);
 /* Reads a whole file; *out is malloc'ed and NUL-terminated (len excludes NUL). */
 int gf__read_file(const char *path, char **out, size_t *len);

@@ -11,6 +11,8 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
+size_t gf__image_max_pixels = (size_t)1 << 26;
+
 /* ---- JPEG ---------------------------------------------------------------------------------- */
 
 /* libjpeg's default error_exit calls exit() and its messages go to stderr: ours longjmp back. */
