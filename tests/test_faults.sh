@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_faults.sh: a disk that fills up or a run folder that stops being writable, during every
-# kind of write a training run makes (checkpoint, generator, picture, report, GIF, log, config):
+# kind of write a training run makes (checkpoint, generator, picture, report, GIF, log, config,
+# TensorBoard event file) and during `ganforge export` (ONNX, standalone C):
 # exit 1 with a message naming the file and the cause (and, once a checkpoint exists, that it is
 # intact and how to resume), no temporary files left, nothing partial under a final name, the
 # previous checkpoint loadable and resumable. Faults come from the library's write seam
@@ -101,6 +102,77 @@ cmp -s "$T/ref/log.csv" "$T/ck2b/log.csv" && ok || bad "a resume that could not 
 head -c -9 "$T/ck2/log.csv" >"$T/cut.csv"; cp "$T/cut.csv" "$T/ck2/log.csv"
 timeout 120 "$G" train --resume "$T/ck2" --set train.max_steps=20 --quiet 2>"$T/cut.err" && ok || bad "resume after a cut row failed: $(cat "$T/cut.err")"
 awk -F, 'NR == 1 { n = NF } NF != n { exit 1 }' "$T/ck2/log.csv" && ok || bad "the cut row survived the resume"
+
+echo "== TensorBoard event files (train.tensorboard=1): a full disk mid-record, an unwritable folder"
+# whole_records FILE...: each file is whole TFRecord records (length, masked CRC-32C of it, data,
+# masked CRC-32C of the data) to its last byte
+whole_records() {
+  python3 - "$@" <<'PY' 2>&1
+import struct, sys
+T = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    T.append(c)
+def masked(b):
+    c = 0xFFFFFFFF
+    for x in b:
+        c = T[(c ^ x) & 0xFF] ^ (c >> 8)
+    c ^= 0xFFFFFFFF
+    return ((c >> 15 | c << 17) + 0xA282EAD8) & 0xFFFFFFFF
+for path in sys.argv[1:]:
+    d, o, n = open(path, "rb").read(), 0, 0
+    while o < len(d):
+        ok = o + 12 <= len(d)
+        k = struct.unpack_from("<Q", d, o)[0] if ok else 0
+        ok = ok and struct.unpack_from("<I", d, o + 8)[0] == masked(d[o:o + 8]) and o + 16 + k <= len(d)
+        ok = ok and struct.unpack_from("<I", d, o + 12 + k)[0] == masked(d[o + 12:o + 12 + k])
+        if not ok:
+            sys.exit("%s: record %d at byte %d of %d is not whole" % (path, n, o, len(d)))
+        o, n = o + 16 + k, n + 1
+    if n < 2:
+        sys.exit("%s: only %d records" % (path, n))
+PY
+}
+SMALL0=("${SMALL[@]}")
+SMALL+=(--set train.tensorboard=1)
+# records: the version, 6 scalars per step, the picture per epoch: the 60th is at step 10
+fault tb ENOSPC,60,events.out.tfevents \
+  "events\.out\.tfevents\.[^:]*: write failed: No space left on device; training stopped at step 10; the last checkpoint, .*/tb/checkpoints/latest\.safetensors, is intact"
+msg=$(whole_records "$T"/tb/events.out.tfevents.*) && ok || bad "the event file after a full disk: $msg"
+resumes "$T/tb"
+[ "$(find "$T/tb" -name 'events.out.tfevents.*' | wc -l)" = 2 ] && ok || bad "the resumed run did not write its own event file"
+msg=$(whole_records "$T"/tb/events.out.tfevents.*) && ok || bad "the event files after the resume: $msg"
+fault tbro EROFS,1,events.out.tfevents "events\.out\.tfevents\.[^:]*: cannot write: Read-only file system$"
+[ -z "$(find "$T/tbro" -name 'events.out.tfevents.*')" ] && ok || bad "an event file without its first record was left"
+SMALL=("${SMALL0[@]}")
+
+echo "== export (ONNX, standalone C): a full disk leaves no file, and an earlier export whole"
+# export NAME SPEC PATTERN ARGS...: ganforge export with that fault exits 1 with a message matching PATTERN
+export_fault() {
+  local name=$1 spec=$2 pat=$3
+  shift 3
+  GANFORGE_FAULT_WRITE=$spec timeout 60 "$G" export "$T/ref" "$@" >"$T/$name.out" 2>"$T/$name.err"
+  local rc=$?
+  if [ "$rc" = 1 ] && grep -Eq -- "$pat" "$T/$name.err"; then ok; else
+    bad "export $* with $spec: exit $rc, expected 1 and /$pat/; stderr: $(head -c 600 "$T/$name.err")"
+  fi
+}
+mkdir -p "$T/exp"
+export_fault onnx1 ENOSPC,1,g.onnx "exp/g\.onnx: write failed: No space left on device" --format onnx -o "$T/exp/g.onnx"
+[ -z "$(ls -A "$T/exp")" ] && ok || bad "a failed ONNX export left: $(ls -A "$T/exp")"
+timeout 60 "$G" export "$T/ref" --format onnx -o "$T/exp/g.onnx" >/dev/null 2>"$T/exp.err" && ok || bad "ONNX export: $(cat "$T/exp.err")"
+cp "$T/exp/g.onnx" "$T/g0.onnx"
+export_fault onnx2 EACCES,1,g.onnx "exp/g\.onnx: cannot write: Permission denied" --format onnx -o "$T/exp/g.onnx"
+cmp -s "$T/exp/g.onnx" "$T/g0.onnx" && [ "$(ls -A "$T/exp")" = g.onnx ] && ok || bad "a failed ONNX export damaged the earlier one: $(ls -A "$T/exp")"
+# the C export: three files, staged then moved into place
+export_fault c1 ENOSPC,1,gen.c "expc/gen\.c: write failed: No space left on device" --format c -o "$T/expc"
+[ -z "$(ls -A "$T/expc" 2>/dev/null)" ] && ok || bad "a failed C export left: $(ls -A "$T/expc")"
+timeout 60 "$G" export "$T/ref" --format c -o "$T/expc" >/dev/null 2>"$T/exp.err" && ok || bad "C export: $(cat "$T/exp.err")"
+rm -rf "$T/expc0" && cp -r "$T/expc" "$T/expc0"
+export_fault c2 ENOSPC,1,gen.h "expc/gen\.h: write failed: No space left on device" --format c --weights blob -o "$T/expc"
+diff -r "$T/expc0" "$T/expc" >/dev/null && ok || bad "a failed C export changed the earlier one: $(ls -A "$T/expc")"
 
 echo "== a run folder that is not writable from the start"
 ro_run() { # ro_run DIR: training into DIR/run must fail at once, naming the folder

@@ -63,7 +63,7 @@ probe() {
   timeout 30 "$G" "$c" "${args[@]}" >/dev/null 2>"$T/err" </dev/null
   if grep -q "unknown option '$o'" "$T/err"; then bad "ganforge $c --help names $o, but ganforge $c refuses it"; else ok; fi
 }
-for c in train sample interpolate translate bench eval data; do
+for c in train sample interpolate translate bench eval data export; do
   [ -s "$T/help_$c.txt" ] || { bad "no help text for $c"; continue; }
   options_of "$T/help_$c.txt" | grep -vx -- "-h" >"$T/opt_help_$c"
   while read -r o; do probe "$c" "$o"; done <"$T/opt_help_$c"
@@ -86,6 +86,10 @@ done
 src_opts <"$SRC/src/cli/eval_cmd.c" >"$T/opt_src_eval"
 missing=$(comm -23 "$T/opt_src_eval" "$T/opt_help_eval" | tr '\n' ' ')
 [ -z "$missing" ] && ok || bad "eval_cmd.c parses $missing but 'ganforge eval --help' does not name it"
+awk '/^int gf_cli_export\(/ { on = 1 } on && /^}/ { on = 0 } on' "$SRC/src/cli/export_cmd.c" | src_opts >"$T/opt_src_export"
+[ -s "$T/opt_src_export" ] && ok || bad "no options found in gf_cli_export (src/cli/export_cmd.c)"
+missing=$(comm -23 "$T/opt_src_export" "$T/opt_help_export" | tr '\n' ' ')
+[ -z "$missing" ] && ok || bad "gf_cli_export parses $missing but 'ganforge export --help' does not name it"
 
 echo "== metrics"
 "$G" eval --list-metrics >"$T/met_lib" 2>&1 || bad "ganforge eval --list-metrics failed"
