@@ -408,6 +408,7 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
       for (int c = 0; c < 3; c++) x[c * plane + i] = pix[i * ch + (ch >= 3 ? c : 0)] * (2.0f / 255.0f) - 1.0f;
   free(pix);
   if (rc == 0) rc = gf__build_i2i_generator(&G, cfg, ops, net_name, 3, 3, h, w);
+  if (rc == 0) rc = gf__weights_fit(f, &G);
   if (rc == 0) rc = gf__net_finalize(&G);
   if (rc == 0) rc = gf__weights_load_net(f, &G);
   if (rc == 0) rc = gf__ctx_create(&ctx, &G, 1);

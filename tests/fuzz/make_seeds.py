@@ -186,6 +186,57 @@ subprocess.run([os.path.join(BUILD, 'fuzz_checkpoint'), '/dev/null'], check=True
                env=dict(os.environ, GF_FUZZ_WRITE_SEED=ck), stdout=subprocess.DEVNULL)
 with open(ck, 'rb') as f:
     seed('checkpoint', 'ganforge-checkpoint-mlp-bn-ema', f.read())
+
+# ---- generator files for the inference API (fuzz_generator: 1 byte, bit 0 = BtoA, then the file):
+# the gauss1d MLP above, and made at step 0 (--epochs 0): a 16 px DCGAN, a 32 px ResNet CycleGAN,
+# a 128 px U-Net pix2pix, each with 1-2 feature maps
+from safetensors.numpy import load as st_load
+from safetensors import safe_open
+
+
+def gen_seed(name, path, byte=0):
+    with open(path, 'rb') as f:
+        seed('generator', name, bytes([byte]) + f.read())
+
+
+def with_config(path, **kv):  # the file with config keys replaced (the tensors unchanged)
+    with safe_open(path, 'np') as f:
+        meta = f.metadata()
+    with open(path, 'rb') as f:
+        tensors = st_load(f.read())
+    lines = meta['config'].split('\n')
+    for k, v in kv.items():
+        key = k.replace('__', '.')
+        lines = [key + ' = ' + v if ln.split(' = ')[0] == key else ln for ln in lines]
+    meta['config'] = '\n'.join(lines)
+    return st_save(tensors, metadata=meta)
+
+
+gen_seed('ganforge-mlp-gauss1d', os.path.join(tmp, 'run', 'generator.safetensors'))
+subprocess.run([gfbin, 'train', 'demo-shapes', '--epochs', '0', '--set', 'model.ngf=2', '--set', 'model.ndf=2',
+                '--set', 'model.nz=4', '--set', 'data.n=64', '--out', os.path.join(tmp, 'dc'), '--quiet'], check=True)
+gen_seed('ganforge-dcgan-16px', os.path.join(tmp, 'dc', 'generator.safetensors'))
+subprocess.run([gfbin, 'train', 'cyclegan', '--data', os.path.join(DATA, 'horse2zebra'), '--epochs', '0', '--set',
+                'model.ngf=1', '--set', 'model.ndf=1', '--set', 'model.n_blocks=1', '--set', 'data.load_size=32',
+                '--set', 'data.crop_size=32', '--set', 'data.limit=2', '--out', os.path.join(tmp, 'cyc'), '--quiet'],
+               check=True, stderr=subprocess.DEVNULL)
+gen_seed('ganforge-cyclegan-resnet-32px-BtoA', os.path.join(tmp, 'cyc', 'cyclegan.safetensors'), 1)
+os.makedirs(os.path.join(tmp, 'p2p', 'train'))
+for i in range(2):
+    Image.fromarray(rng.integers(0, 256, (128, 256, 3), dtype=np.uint8)).save(os.path.join(tmp, 'p2p', 'train', '%d.png' % i))
+subprocess.run([gfbin, 'train', 'pix2pix', '--data', os.path.join(tmp, 'p2p'), '--epochs', '0', '--set',
+                'model.netG=unet_128', '--set', 'model.ngf=1', '--set', 'model.ndf=1', '--set', 'data.load_size=128',
+                '--set', 'data.crop_size=128', '--out', os.path.join(tmp, 'pix'), '--quiet'], check=True,
+               stderr=subprocess.DEVNULL)
+gen_seed('ganforge-pix2pix-unet128', os.path.join(tmp, 'pix', 'pix2pix.safetensors'))
+# regressions (issue 20, the inference API): a 2 KB file whose config asks for an MLP of 10^12
+# weights was allocated (terabytes) before any tensor was read; a config the network builder
+# refuses gave a message that named no file
+regress('generator', 'huge-network',
+        b'\0' + with_config(os.path.join(tmp, 'run', 'generator.safetensors'), model__g_hidden='1048576,1048576'))
+regress('generator', 'unet-size-unnamed',
+        b'\0' + with_config(os.path.join(tmp, 'pix', 'pix2pix.safetensors'), data__crop_size='96', data__load_size='96'))
+
 # regressions from reading the reader: a line longer than the reader's buffer was cut into two
 # settings (the tail of a long comment applied as a setting); a NUL ended the line early; a value
 # over 255 characters was cut short
