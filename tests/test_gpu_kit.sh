@@ -16,7 +16,7 @@ export OMP_NUM_THREADS=2
 PY=python3
 
 # 1. the scripts parse
-for s in check.sh prepare.sh prefix.sh; do bash -n "$src/tools/gpu/$s" && ok "bash -n $s" || bad "bash -n $s"; done
+for s in check.sh prepare.sh prefix.sh presets.sh rehearse.sh; do bash -n "$src/tools/gpu/$s" && ok "bash -n $s" || bad "bash -n $s"; done
 for s in make_data.py summarize.py undeb.py; do
   $PY -c "import ast, sys; ast.parse(open(sys.argv[1]).read())" "$src/tools/gpu/$s" && ok "python parses $s" || bad "$s does not parse"
 done
@@ -57,6 +57,41 @@ if command -v dpkg-deb >/dev/null 2>&1; then
     && [ "$(readlink "$tmp/prefix/usr/lib/x86_64-linux-gnu/libt.so")" = "$tmp/prefix/lib/x86_64-linux-gnu/libt.so.1" ] \
     && ok "kit_unpack: an absolute link points into the prefix" || bad "kit_unpack links"
 fi
+
+# 4b. cuDNN found as a GPU machine may have it: beside the toolkit; only in a pip wheel (no
+#     libcudnn.so); in a wheel without headers (the carried ones, same major version only)
+cu="$tmp/cudnn"
+mkdir -p "$cu/tk/bin" "$cu/tk/lib64" "$cu/tk/include" "$cu/site/nvidia/cudnn/lib" "$cu/site/nvidia/cudnn/include" \
+  "$cu/carried/include" "$cu/old/include"
+ver() { printf '#define CUDNN_MAJOR %s\n#define CUDNN_MINOR %s\n#define CUDNN_PATCHLEVEL 0\n' "$1" "$2" > "$3/cudnn_version.h"; }
+: > "$cu/site/nvidia/cudnn/lib/libcudnn.so.9"
+ver 9 26 "$cu/carried/include"; ver 8 9 "$cu/old/include"
+kc() { ( KIT_SRC="$src/tools/gpu"; . "$src/tools/gpu/prefix.sh"; KIT_SITE_DIRS="$cu/site" KIT_NO_SYSTEM=1 kit_cudnn "$@"
+         echo "rc=$? lib=$KIT_CUDNN_LIB inc=$KIT_CUDNN_INC note=$KIT_CUDNN_NOTE" ) 2>&1 | tail -1; }
+r=$(kc "$cu/tk" "$cu/none")
+case "$r" in "rc=1 lib= inc= note=no cuDNN headers"*"libcudnn.so.9 without headers"*) ok "kit_cudnn: a wheel without headers and nothing carried: refused ($r)" ;; *) bad "kit_cudnn no headers: $r" ;; esac
+r=$(kc "$cu/tk" "$cu/carried")
+case "$r" in "rc=0 lib=$cu/site/nvidia/cudnn/lib/libcudnn.so.9 inc=$cu/carried/include note="*"(carried)") ok "kit_cudnn: the wheel's library with the carried headers" ;; *) bad "kit_cudnn carried: $r" ;; esac
+r=$(kc "$cu/tk" "$cu/old")
+case "$r" in "rc=1 "*"(major 9) with headers $cu/old/include (8.9.0)"*) ok "kit_cudnn: headers of another major version refused" ;; *) bad "kit_cudnn major: $r" ;; esac
+ver 9 13 "$cu/site/nvidia/cudnn/include"
+r=$(kc "$cu/tk" "$cu/carried")
+case "$r" in "rc=0 lib=$cu/site/nvidia/cudnn/lib/libcudnn.so.9 inc=$cu/site/nvidia/cudnn/include note="*"pip wheel"*) ok "kit_cudnn: the wheel's own headers first" ;; *) bad "kit_cudnn wheel: $r" ;; esac
+: > "$cu/tk/lib64/libcudnn.so.9"; ver 9 19 "$cu/tk/include"
+r=$(kc "$cu/tk" "$cu/carried")
+case "$r" in "rc=0 lib=$cu/tk/lib64/libcudnn.so.9 inc=$cu/tk/include note="*"toolkit"*) ok "kit_cudnn: beside the toolkit first" ;; *) bad "kit_cudnn toolkit: $r" ;; esac
+
+# 4c. every preset trains on one of the kit's tiny sets in the parity part (a preset on a new
+#     dataset needs one: tools/gpu/make_data.py and tools/gpu/presets.sh)
+np=$("$gf" presets | wc -l)
+tab=$( . "$src/tools/gpu/presets.sh"; kit_presets "$gf" /kitdata )
+if [ "$(printf '%s\n' "$tab" | grep -c .)" = "$np" ] && ! printf '%s\n' "$tab" | grep -q "$(printf '\t')!"; then
+  ok "every one of the $np presets has kit data (ganforge presets --keys)"
+else
+  bad "presets without kit data: $(printf '%s\n' "$tab" | grep "$(printf '\t')!" | tr '\n' ' ') ($(printf '%s\n' "$tab" | grep -c .) of $np listed)"
+fi
+printf '%s\n' "$tab" | grep -q "^cyclegan$(printf '\t')--data /kitdata/h2z$" && ok "cyclegan reads the kit's h2z" || bad "cyclegan's kit data"
+"$gf" presets --keys no.such >/dev/null 2>&1; [ $? = 2 ] && ok "presets --keys: unknown key is a usage error" || bad "presets --keys no.such"
 
 # 5. make_data.py: the tiny sets (when the shared data is here)
 if [ -d "${GF_TEST_DATA:-}/mnist" ]; then

@@ -399,8 +399,40 @@ static int cmd_translate(int argc, char **argv) {
   return 0;
 }
 
-static int cmd_presets(void) {
-  for (int i = 0; i < gf_preset_count(); i++) printf("%-23s %s\n", gf_preset_name(i), gf_preset_help(i));
+/* presets [--keys K1,K2,...]: the list, or per preset its name and the values of the given keys
+   (tab separated, e.g. the data each preset reads for tools/gpu/check.sh). */
+static int cmd_presets(int argc, char **argv) {
+  if (argc == 1) {
+    for (int i = 0; i < gf_preset_count(); i++) printf("%-23s %s\n", gf_preset_name(i), gf_preset_help(i));
+    return 0;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    puts("usage: ganforge presets [--keys KEY,KEY,...]\n\n"
+         "Lists the presets; with --keys, one line per preset: its name, then KEY=VALUE for each key\n"
+         "(tab separated), e.g. --keys data.name,model.arch.");
+    return 0;
+  }
+  if (argc != 3 || strcmp(argv[1], "--keys"))
+    return usage_error("presets", "usage: ganforge presets [--keys KEY,KEY,...]%s", "");
+  gf_config cfg;
+  char keys[1024], val[1024];
+  gf_config_defaults(&cfg);
+  snprintf(keys, sizeof keys, "%s", argv[2]);
+  char *sv = NULL;
+  for (char *k = strtok_r(keys, ",", &sv); k; k = strtok_r(NULL, ",", &sv)) /* every key known before any output */
+    if (gf_config_get(&cfg, k, val, sizeof val) < 0) return die(GF_EUSAGE, "ganforge train --help-keys lists the keys");
+  for (int i = 0; i < gf_preset_count(); i++) {
+    int rc = gf_preset_apply(&cfg, gf_preset_name(i));
+    if (rc < 0) return die(rc, NULL);
+    printf("%s", gf_preset_name(i));
+    snprintf(keys, sizeof keys, "%s", argv[2]);
+    char *save = NULL;
+    for (char *k = strtok_r(keys, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+      if ((rc = gf_config_get(&cfg, k, val, sizeof val)) < 0) return die(rc, "ganforge train --help-keys lists the keys");
+      printf("\t%s=%s", k, val);
+    }
+    printf("\n");
+  }
   return 0;
 }
 
@@ -498,7 +530,7 @@ static const char *MAIN_HELP =
     "  info CHECKPOINT      describe a checkpoint or run\n"
     "  translate RUN ...    image-to-image translation with a cyclegan / pix2pix run\n"
     "  export RUN           the generator as ONNX (--format onnx) or standalone C (--format c)\n"
-    "  presets              list the presets\n"
+    "  presets [--keys K]   list the presets (--keys K1,K2: each one's values of those config keys)\n"
     "  bench [PRESET]       time the training step\n"
     "  eval RUN|NPY|DIR     score samples: --metric parzen | modes | fid-SET | kid-SET | pr-SET |\n"
     "                       score-SET | stacked-modes (SET: mnist | fashion-mnist | shapes)\n"
@@ -548,7 +580,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "sample")) return cmd_sample_like(argc - 1, argv + 1, 0);
   if (!strcmp(cmd, "interpolate")) return cmd_sample_like(argc - 1, argv + 1, 1);
-  if (!strcmp(cmd, "presets")) return cmd_presets();
+  if (!strcmp(cmd, "presets")) return cmd_presets(argc - 1, argv + 1);
   if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
   if (!strcmp(cmd, "translate")) return cmd_translate(argc - 1, argv + 1);
   if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);

@@ -4,7 +4,11 @@
    reference (--ref): another backend (e.g. --device cuda = --test cuda --ref cpu) or "double", the
    naive double-precision reference of tools/gpu/ref_ops.c. Each output is poisoned (NaN) before
    the call unless the op accumulates into it, and guarded by sentinels on both sides; inputs must
-   come back unchanged. One line per op and shape; a JSON summary with --json. */
+   come back unchanged. Statistics (losses, count_nonfinite) start non-zero and must be added to.
+   Beyond single ops: upload_const (and a gather from it), configure (float32, TF32, bf16, graphs
+   off; TF32 with bf16 refused), check, and whole training steps between step_begin and step_end
+   (warm-up, recording, replays and a step that differs, with graphs on and off). Every member of
+   gf__ops must be reached by a case (members[]). One line per op and shape; JSON with --json. */
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,7 +47,7 @@ static const char *fam_name[] = {"exact", "elementwise", "reduction", "matrix", 
 #define RTOL_BF16 3e-2
 
 #define GUARD 16               /* sentinel floats before and after every backend buffer */
-#define MAXBUF 24              /* buffers of one side of one case */
+#define MAXBUF 32              /* buffers of one side of one case */
 #define SENTINEL (-1.2345678e33f)
 
 typedef struct dbuf {
@@ -80,6 +84,7 @@ typedef struct kit {
   dbuf b[MAXBUF];
   int nb;
   int declined, missing;
+  char decline_why[200];      /* why the side declined (a setting it cannot honour), or "" */
   char fail[512];
   result res[2][MAXBUF];
   int nres[2];
@@ -228,7 +233,9 @@ static float *OUT(kit *k, const char *name, const float *init, size_t n) {
 }
 /* Work space: not compared, but its guards are checked. */
 static float *SCRATCH(kit *k, size_t n) { return upload(k, newbuf(k, "ws", B_SCRATCH, n), NULL); }
-/* A host output (statistics returned on the host), poisoned with NaN. */
+/* Work space that starts with init (e.g. valid indices: never read as garbage by a faulty backend). */
+static float *SCRATCH_INIT(kit *k, const float *init, size_t n) { return upload(k, newbuf(k, "ws", B_SCRATCH, n), init); }
+/* A host output (what an op returns or a case reads back on the host), poisoned with NaN. */
 static float *HOST(kit *k, const char *name, size_t n) {
   dbuf *b = newbuf(k, name, B_HOST, n);
   b->base = xmalloc(sizeof(float) * n);
@@ -236,20 +243,11 @@ static float *HOST(kit *k, const char *name, size_t n) {
   for (size_t i = 0; i < n; i++) memcpy(b->base + i, &qnan, 4);
   return b->base;
 }
-/* The losses' statistics: host (=) on main's ops.h, backend memory (+=, from zero) on the CUDA
-   branch's (GF_KIT_STATS_ON_DEVICE): the one place a case names where statistics live. */
-static float *STATS(kit *k, const char *name, size_t n) {
-#if GF_KIT_STATS_ON_DEVICE
-  static const float zeros[8];
-  return OUT(k, name, zeros, n);
-#else
-  return HOST(k, name, n);
-#endif
-}
-#if !GF_KIT_STATS_ON_DEVICE
-/* A host scalar result (count_nonfinite's count). */
+/* The losses' statistics and count_nonfinite's count: small buffers in backend memory that the
+   ops ACCUMULATE into (+=), starting from init (non-zero, so that = for += is caught). */
+static float *STATS(kit *k, const char *name, const float *init, size_t n) { return OUT(k, name, init, n); }
+/* A host scalar result (a status an op returns). */
 static void HVAL(kit *k, const char *name, double v) { HOST(k, name, 1)[0] = (float)v; }
-#endif
 
 static int same_bits(float a, float b) { return !memcmp(&a, &b, sizeof a); }
 
@@ -309,8 +307,9 @@ typedef struct cmp {
   float t, r;
 } cmp;
 
-static double tol_of(const kit *k, int fam, double K) {
+static double tol_of(const kit *k, int fam, double K, double over) {
   if (fam == F_EXACT) return 0;
+  if ((fam == F_MAT || fam == F_WINO) && over > 0) return over;
   if ((fam == F_MAT || fam == F_WINO) && k->bf16) return RTOL_BF16;
   if ((fam == F_MAT || fam == F_WINO) && k->tf32) return RTOL_TF32;
   if (fam == F_ELEM) return RTOL;
@@ -352,6 +351,8 @@ typedef struct ctx {
   int fam_of[8];   /* per output (by order), -1: use fam */
   float *cond[8];  /* per output (by order): per-element floor magnitudes, or NULL */
   double K;        /* reduction length (reduction / matrix families) */
+  double tol;      /* > 0: the matrix / winograd families' rtol for this case (a precision setting) */
+  int calls;       /* ops that accumulate: how many times the body calls them (0 = 1) */
 } ctx;
 
 typedef void (*body_fn)(kit *k, const gf__ops *o, ctx *c);
@@ -418,6 +419,7 @@ static void run_case(kit *k, const char *op, size_t off, int opt, ctx *c, body_f
       snprintf(note, sizeof note, " (ref: double; %s lacks it)", k->side_name[0]);
     }
     k->declined = 0;
+    k->decline_why[0] = 0;
     body(k, k->o, c);
     side_collect(k);
     if (k->declined && s == 0 && k->o != k->dbl) { /* the reference library declined: use double */
@@ -431,8 +433,9 @@ static void run_case(kit *k, const char *op, size_t off, int opt, ctx *c, body_f
     }
     if (k->declined && s == 1) {
       free_results(k);
-      char why[160];
-      snprintf(why, sizeof why, "%s declined this geometry (allowed: the caller lowers the pass)", k->side_name[1]);
+      char why[320];
+      if (k->decline_why[0]) snprintf(why, sizeof why, "%s declined: %s", k->side_name[1], k->decline_why);
+      else snprintf(why, sizeof why, "%s declined this geometry (allowed: the caller lowers the pass)", k->side_name[1]);
       if (!k->quiet) printf("  skip %-16s %-44s %s\n", op, shape, why);
       record_skip(k, op, shape, why);
       st->skipped++;
@@ -448,7 +451,7 @@ static void run_case(kit *k, const char *op, size_t off, int opt, ctx *c, body_f
   for (int i = 0; i < k->nres[0] && !k->fail[0]; i++) {
     result *r = &k->res[0][i], *t = &k->res[1][i];
     int fam = i < 8 && c->fam_of[i] >= 0 ? c->fam_of[i] : c->fam;
-    double tol = tol_of(k, fam, c->K);
+    double tol = tol_of(k, fam, c->K, c->tol);
     cmp m = compare(t->v, r->v, i < 8 ? c->cond[i] : NULL, r->n, fam, tol);
     if (m.err > worst) worst = m.err;
     if (m.bad) {
@@ -964,33 +967,44 @@ static void cases_dropout(kit *k) {
 
 static const char *loss_name[] = {"bce_one", "bce_zero", "minimax_g", "kl_g", "mse_one", "mse_zero"};
 
+/* The statistics start from c->h[9] (random, not zero) and the op runs c->calls times into the same
+   statistics and gradient (a trainer's D step adds the real and the fake halves into one buffer). */
+static int ncalls(const ctx *c) { return c->calls > 1 ? c->calls : 1; }
+
 static void b_gan_loss(kit *k, const gf__ops *o, ctx *c) {
   size_t n = c->n[0];
-  float *stats = STATS(k, "stats", 2);
+  float *stats = STATS(k, "stats", c->h[9], 2);
   float *dx = c->i[1] ? OUT(k, "dx", c->h[1], n) : NULL;
-  o->gan_loss((gf__gan_loss)c->i[0], stats, dx, IN(k, "x", c->h[0], n), n, c->f[0]);
+  const float *x = IN(k, "x", c->h[0], n);
+  for (int r = 0; r < ncalls(c); r++) o->gan_loss((gf__gan_loss)c->i[0], stats, dx, x, n, c->f[0]);
 }
 
 static void b_l1(kit *k, const gf__ops *o, ctx *c) {
   size_t n = c->n[0];
-  float *loss = STATS(k, "loss", 1);
+  float *loss = STATS(k, "loss", c->h[9], 1);
   float *dx = c->i[1] ? OUT(k, "dx", c->h[2], n) : NULL;
-  o->l1_loss(loss, dx, IN(k, "x", c->h[0], n), IN(k, "t", c->h[1], n), n, c->f[0]);
+  const float *x = IN(k, "x", c->h[0], n), *t = IN(k, "t", c->h[1], n);
+  for (int r = 0; r < ncalls(c); r++) o->l1_loss(loss, dx, x, t, n, c->f[0]);
 }
 static void b_mse(kit *k, const gf__ops *o, ctx *c) {
   size_t n = c->n[0];
-  float *loss = STATS(k, "loss", 1);
+  float *loss = STATS(k, "loss", c->h[9], 1);
   float *dx = c->i[1] ? OUT(k, "dx", c->h[2], n) : NULL;
-  o->mse_loss(loss, dx, IN(k, "x", c->h[0], n), IN(k, "t", c->h[1], n), n, c->f[0]);
+  const float *x = IN(k, "x", c->h[0], n), *t = IN(k, "t", c->h[1], n);
+  for (int r = 0; r < ncalls(c); r++) o->mse_loss(loss, dx, x, t, n, c->f[0]);
 }
 
 static void b_xent(kit *k, const gf__ops *o, ctx *c) {
   int N = c->i[0], C = c->i[1];
   size_t n = (size_t)N * C;
-  float *stats = STATS(k, "stats", 2);
+  float *stats = STATS(k, "stats", c->h[9], 2);
   float *dx = c->i[2] ? OUT(k, "dx", c->h[2], n) : NULL, *prob = c->i[3] ? OUT(k, "prob", NULL, n) : NULL;
-  o->xent_loss(stats, dx, prob, IN(k, "x", c->h[0], n), IN(k, "y", c->h[1], (size_t)N), N, C, c->f[0]);
+  const float *x = IN(k, "x", c->h[0], n), *y = IN(k, "y", c->h[1], (size_t)N);
+  for (int r = 0; r < ncalls(c); r++) o->xent_loss(stats, dx, prob, x, y, N, C, c->f[0]);
 }
+
+/* Statistics to start from: small random values (2 floats). */
+static float *stats0(kit *k) { return rnd(k, 2, -2, 2); }
 
 static void cases_loss(kit *k) {
   static const size_t ns[] = {1, 64, 40001};
@@ -1006,8 +1020,10 @@ static void cases_loss(kit *k) {
       c.K = (double)ns[t];
       c.h[0] = rnd_mix(k, ns[t], 40);
       c.h[1] = rnd(k, ns[t], -1, 1);
-      run_case(k, "gan_loss", OFF(gan_loss), 0, &c, b_gan_loss, "%s n=%zu scale=%g%s", loss_name[kind], ns[t], c.f[0],
-               c.i[1] ? "" : " dx=NULL");
+      c.h[9] = stats0(k);
+      c.calls = t == 1 ? 1 : 2;
+      run_case(k, "gan_loss", OFF(gan_loss), 0, &c, b_gan_loss, "%s n=%zu scale=%g%s, %d call%s into stats", loss_name[kind],
+               ns[t], c.f[0], c.i[1] ? "" : " dx=NULL", c.calls, c.calls > 1 ? "s" : "");
       ctx_free(&c);
     }
   static const size_t ln[] = {1, 1000, 196608};
@@ -1022,8 +1038,12 @@ static void cases_loss(kit *k) {
     c.h[1] = rnd(k, ln[t], -1, 1);
     for (size_t i = 0; i < ln[t]; i += 10) c.h[1][i] = c.h[0][i]; /* exact ties: zero gradient of |d| */
     c.h[2] = rnd(k, ln[t], -1, 1);
-    run_case(k, "l1_loss", OFF(l1_loss), 0, &c, b_l1, "n=%zu scale=10%s", ln[t], c.i[1] ? "" : " dx=NULL");
-    run_case(k, "mse_loss", OFF(mse_loss), 0, &c, b_mse, "n=%zu scale=10%s", ln[t], c.i[1] ? "" : " dx=NULL");
+    c.h[9] = stats0(k);
+    c.calls = t == 1 ? 2 : 1;
+    run_case(k, "l1_loss", OFF(l1_loss), 0, &c, b_l1, "n=%zu scale=10%s, %d call%s into loss", ln[t],
+             c.i[1] ? "" : " dx=NULL", c.calls, c.calls > 1 ? "s" : "");
+    run_case(k, "mse_loss", OFF(mse_loss), 0, &c, b_mse, "n=%zu scale=10%s, %d call%s into loss", ln[t],
+             c.i[1] ? "" : " dx=NULL", c.calls, c.calls > 1 ? "s" : "");
     ctx_free(&c);
   }
   static const int xs[][2] = {{1, 2}, {128, 10}, {64, 1000}, {3, 7}};
@@ -1040,8 +1060,10 @@ static void cases_loss(kit *k) {
     c.h[1] = xmalloc(sizeof(float) * (size_t)N);
     for (int i = 0; i < N; i++) c.h[1][i] = (float)(next_u64(k) % (uint64_t)C);
     c.h[2] = rnd(k, (size_t)N * C, -1, 1);
-    run_case(k, "xent_loss", OFF(xent_loss), 0, &c, b_xent, "N=%d C=%d%s%s", N, C, c.i[2] ? "" : " dx=NULL",
-             c.i[3] ? "" : " prob=NULL");
+    c.h[9] = stats0(k);
+    c.calls = t == 2 ? 2 : 1;
+    run_case(k, "xent_loss", OFF(xent_loss), 0, &c, b_xent, "N=%d C=%d%s%s, %d call%s into stats", N, C,
+             c.i[2] ? "" : " dx=NULL", c.i[3] ? "" : " prob=NULL", c.calls, c.calls > 1 ? "s" : "");
     ctx_free(&c);
   }
 }
@@ -1307,7 +1329,10 @@ static void b_conv_lib(kit *k, const gf__ops *o, ctx *c) {
     rc = o->conv_lib(pass, dw, IN(k, "x", c->h[0], c->n[0]), IN(k, "dy", c->h[2], c->n[2]), c->i[0], c->i[1], &c->g,
                      beta);
   }
-  if (rc < 0) k->declined = 1;
+  if (rc < 0 && o->conv_lib_all) /* it promised every geometry: conv.c would not lower this pass */
+    snprintf(k->fail, sizeof k->fail, "%s declined a geometry although conv_lib_all is set: %s", o->name,
+             gf_last_error());
+  else if (rc < 0) k->declined = 1;
 }
 
 static void conv_inputs(kit *k, ctx *c, const cgeom *q) {
@@ -1352,7 +1377,9 @@ static void cases_conv_lib(kit *k) {
     {1, 2, 7, 9, 7, 7, 1, 1, 3, 3, 0, 0, 3},     {2, 4, 6, 5, 1, 1, 1, 1, 0, 0, 0, 0, 6},
     {2, 3, 11, 10, 3, 3, 3, 3, 2, 2, 0, 0, 4},   {1, 2, 9, 7, 5, 3, 2, 1, 2, 0, 0, 0, 3},
     {4, 16, 14, 14, 4, 4, 2, 2, 1, 1, 0, 0, 32}, {2, 64, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0, 1},
-    {1, 32, 18, 18, 3, 3, 1, 1, 0, 0, 0, 0, 32}, {1, 16, 16, 16, 3, 3, 2, 2, 1, 1, 0, 0, 32}};
+    {1, 32, 18, 18, 3, 3, 1, 1, 0, 0, 0, 0, 32}, {1, 16, 16, 16, 3, 3, 2, 2, 1, 1, 0, 0, 32},
+    /* an image the CPU lowers in bands (its col is over 4M floats): a conv_lib_all library takes it whole */
+    {1, 16, 176, 176, 3, 3, 1, 1, 1, 1, 0, 0, 4}};
   static const cgeom big[] = {
     {64, 64, 32, 32, 4, 4, 2, 2, 1, 1, 0, 0, 128}, /* dcgan64 D layer 2 */
     {1, 256, 66, 66, 3, 3, 1, 1, 0, 0, 0, 0, 256}, /* CycleGAN residual block (reflection-padded 64x64) */
@@ -1418,12 +1445,8 @@ static void cases_rpad(kit *k) {
 
 static void b_count(kit *k, const gf__ops *o, ctx *c) {
   const float *x = IN(k, "x", c->h[0], c->n[0]);
-#if GF_KIT_STATS_ON_DEVICE
-  static const float zero = 0.0f;
-  o->count_nonfinite(OUT(k, "count", &zero, 1), x, c->n[0]);
-#else
-  HVAL(k, "count", (double)o->count_nonfinite(x, c->n[0]));
-#endif
+  float *count = STATS(k, "count", c->f, 1); /* starts from c->f[0], a whole number */
+  for (int r = 0; r < ncalls(c); r++) o->count_nonfinite(count, x, c->n[0]);
 }
 
 static void cases_count(kit *k) {
@@ -1439,8 +1462,11 @@ static void cases_count(kit *k) {
       c.h[0][at] = j % 3 == 0 ? NAN : j % 3 == 1 ? INFINITY : -INFINITY;
     }
     c.h[0][ns[t] - 1] = ns[t] > 1 ? 3.4028235e38f : c.h[0][0]; /* FLT_MAX is finite */
-    run_case(k, "count_nonfinite", OFF(count_nonfinite), 0, &c, b_count, "n=%zu planted=%d (repeats allowed)", ns[t],
-             planted[t]);
+    c.f[0] = (float)(t * 3 + 1); /* the count adds to what is there */
+    c.calls = t == 2 ? 2 : 1;
+    run_case(k, "count_nonfinite", OFF(count_nonfinite), 0, &c, b_count,
+             "n=%zu planted=%d (repeats allowed), count from %g, %d call%s", ns[t], planted[t], c.f[0], c.calls,
+             c.calls > 1 ? "s" : "");
     ctx_free(&c);
   }
 }
@@ -1473,16 +1499,30 @@ static void cases_rand(kit *k) {
   }
 }
 
-#if GF_KIT_STATS_ON_DEVICE
-/* ---- the CUDA branch's additions: constant uploads, batch gather, step brackets ---- */
+/* ---- constants, batch gather, settings, device status, whole training steps ---- */
 
+/* upload_const: a read-only backend copy of host data (CPU: the host pointer itself), read back
+   through copy; twice, so that release_const leaves the backend able to upload again. With
+   c->i[0] > 0 the copy is also a gather's source (the trainer's resident dataset). */
 static void b_upload_const(kit *k, const gf__ops *o, ctx *c) {
-  const float *p = o->upload_const(c->h[0], sizeof(float) * c->n[0]);
-  float *y = OUT(k, "copy", NULL, c->n[0]);
-  if (!p) { snprintf(k->fail, sizeof k->fail, "%s: upload_const returned NULL", o->name); return; }
-  o->copy(y, p, c->n[0]);
-  o->sync();
-  o->release_const(p);
+  size_t n = c->n[0];
+  for (int r = 0; r < 2; r++) {
+    const float *p = o->upload_const(c->h[0], sizeof(float) * n);
+    float *y = OUT(k, r ? "copy (2nd upload)" : "copy", NULL, n);
+    if (!p) {
+      snprintf(k->fail, sizeof k->fail, "%s: upload_const of %zu bytes returned NULL (it must fit)", o->name,
+               sizeof(float) * n);
+      return;
+    }
+    o->copy(y, p, n);
+    if (c->i[0] > 0 && r == 0) {
+      int nb = c->i[0], rows = c->i[1], w = c->i[2];
+      float *dst = OUT(k, "gathered", NULL, (size_t)nb * rows * w);
+      o->gather(dst, p, (const int32_t *)IN(k, "idx", c->h[1], (size_t)nb), nb, rows, w);
+    }
+    o->sync(); /* every read of it is done before it goes */
+    o->release_const(p);
+  }
 }
 
 static void b_gather(kit *k, const gf__ops *o, ctx *c) {
@@ -1494,60 +1534,316 @@ static void b_gather(kit *k, const gf__ops *o, ctx *c) {
   o->gather(dst, src, (const int32_t *)idx, n, rows, w);
 }
 
-static void b_step(kit *k, const gf__ops *o, ctx *c) {
-  float *y = OUT(k, "y", c->h[0], c->n[0]);
-  o->step_begin();
-  o->scale(y, 2.0f, c->n[0]);
-  o->step_end();
+/* n batch indices into nsrc samples as int32 words in floats; flips: 0 none, 1 odd positions,
+   2 all, 3 at random. The first and last samples are always among them (n >= 2). */
+static float *gather_idx(kit *k, int n, int nsrc, int flips) {
+  float *h = xmalloc(sizeof(float) * (size_t)n);
+  for (int i = 0; i < n; i++) {
+    int32_t v = i == 0 ? 0 : i == n - 1 ? nsrc - 1 : (int32_t)(next_u64(k) % (uint64_t)nsrc);
+    int f = flips == 1 ? i % 2 : flips == 2 ? 1 : flips == 3 ? (int)(next_u64(k) & 1) : 0;
+    v |= f ? GF_GATHER_FLIP : 0;
+    memcpy(&h[i], &v, 4);
+  }
+  return h;
 }
 
-static void cases_v2(kit *k) {
+static const char *flip_name[] = {"no flips", "odd rows flipped", "all flipped", "random flips"};
+
+static void cases_const_gather(kit *k) {
   ctx c;
-  ctx_init(&c, F_EXACT);
-  c.n[0] = 4097;
-  c.h[0] = rnd(k, c.n[0], -1, 1);
-  run_case(k, "upload_const", OFF(upload_const), 0, &c, b_upload_const, "n=%zu (and release_const)", c.n[0]);
-  run_case(k, "step_begin/end", OFF(step_begin), 0, &c, b_step, "around one scale of n=%zu", c.n[0]);
-  ctx_free(&c);
-  static const int gs[][3] = {{1, 1, 1}, {4, 28, 28}, {3, 192, 64}};
+  static const size_t ns[] = {1, 4097, 1 << 20};
   for (int t = 0; t < 3; t++) {
+    ctx_init(&c, F_EXACT);
+    c.n[0] = ns[t];
+    c.h[0] = rnd(k, ns[t], -1, 1);
+    if (t == 2) { /* a dataset of 1024 samples of 32 x 32, a batch of 64 gathered from it */
+      c.i[0] = 64; c.i[1] = 32; c.i[2] = 32;
+      c.h[1] = gather_idx(k, 64, 1024, 3);
+    }
+    run_case(k, "upload_const", OFF(upload_const), 0, &c, b_upload_const, "n=%zu twice (release_const)%s", ns[t],
+             t == 2 ? ", gather of 64 x 32x32 from it" : "");
+    ctx_free(&c);
+  }
+  static const int gs[][4] = {/* n, rows, w, flips */
+                              {1, 1, 1, 2},   {2, 1, 1, 1},  {4, 28, 28, 1}, {3, 192, 64, 3},
+                              {64, 96, 32, 2}, {5, 7, 1, 2}, {2, 1, 257, 3}, {16, 3, 2, 0}};
+  for (size_t t = 0; t < sizeof gs / sizeof gs[0]; t++) {
     ctx_init(&c, F_EXACT);
     int n = gs[t][0], rows = gs[t][1], w = gs[t][2], nsrc = n + 5;
     c.i[0] = n; c.i[1] = rows; c.i[2] = w;
     c.n[0] = (size_t)nsrc * rows * w;
     c.h[0] = rnd(k, c.n[0], -1, 1);
-    c.h[1] = xmalloc(sizeof(float) * (size_t)n);
-    for (int i = 0; i < n; i++) {
-      int32_t v = (int32_t)(next_u64(k) % (uint64_t)nsrc) | (i % 2 ? GF_GATHER_FLIP : 0);
-      memcpy(&c.h[1][i], &v, 4);
-    }
-    run_case(k, "gather", OFF(gather), 0, &c, b_gather, "n=%d rows=%d w=%d (odd rows mirrored)", n, rows, w);
+    c.h[1] = gather_idx(k, n, nsrc, gs[t][3]);
+    run_case(k, "gather", OFF(gather), 0, &c, b_gather, "n=%d rows=%d w=%d of %d samples, %s", n, rows, w, nsrc,
+             flip_name[gs[t][3]]);
     ctx_free(&c);
   }
 }
-#endif
+
+/* The settings a side runs the rest of the cases with: the test side the kit's mode (--tf32 /
+   --bf16), the reference float32; graphs on (the backends' default). */
+static gf__backend_opts mode_opts(const kit *k, int side) {
+  gf__backend_opts b = {side == 1 && k->tf32, side == 1 && k->bf16, 1};
+  return b;
+}
+static void restore_opts(kit *k, const gf__ops *o) {
+  gf__backend_opts b = mode_opts(k, k->side);
+  if (o->configure(&b) < 0 && !k->fail[0])
+    snprintf(k->fail, sizeof k->fail, "%s: configure back to the kit's settings failed: %s", o->name, gf_last_error());
+}
+
+/* A convolution forward pass y [N, OC, OH, OW] on one side: its library, or (absent or declined)
+   im2col + gemm + swap01 through col [C*kh*kw, N*OH*OW] and tmp [OC, N*OH*OW]. */
+static void conv_any(const gf__ops *o, float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g,
+                     float *col, float *tmp) {
+  if (o->conv_lib && o->conv_lib(GF_CONV_FWD, y, x, w, N, OC, g, 0.0f) == 0) return;
+  int S = g->OH * g->OW, K = g->C * g->kh * g->kw;
+  o->im2col(col, x, N, g);
+  o->gemm(0, 0, OC, N * S, K, 1.0f, w, K, col, N * S, 0.0f, tmp, N * S);
+  o->swap01(y, tmp, OC, N, S, 0.0f);
+}
+
+/* configure: c->i[0..2] the settings (tf32, bf16, graph); c->i[3]: 1 = they must be refused
+   (GF_EUSAGE and a message) by every backend, 2 = they may be refused by the test side (a
+   precision it cannot run: the case is then skipped with its message), 0 = must be accepted.
+   Accepted settings then run a gemm and a convolution under them. Settings are put back. */
+static void b_configure(kit *k, const gf__ops *o, ctx *c) {
+  gf__backend_opts want = {c->i[0], c->i[1], c->i[2]};
+  gf__backend_opts b = k->side == 1 ? want : (gf__backend_opts){0, 0, want.graph}; /* the reference: float32 */
+  if (c->i[3] == 1) b = want;
+  gf_clear_error();
+  int rc = o->configure(&b);
+  if (c->i[3] == 1) {
+    if (rc >= 0) snprintf(k->fail, sizeof k->fail, "%s accepted tf32=%d bf16=%d together", o->name, b.tf32, b.bf16);
+    else if (rc != GF_EUSAGE || !gf_last_error()[0])
+      snprintf(k->fail, sizeof k->fail, "%s refused tf32=%d bf16=%d with status %d and message '%s' (want GF_EUSAGE "
+               "and a message)", o->name, b.tf32, b.bf16, rc, gf_last_error());
+    HVAL(k, "refused", rc < 0);
+    restore_opts(k, o);
+    return;
+  }
+  if (rc < 0) {
+    if (k->side == 1 && c->i[3] == 2 && rc == GF_EUSAGE && gf_last_error()[0]) {
+      k->declined = 1;
+      snprintf(k->decline_why, sizeof k->decline_why, "%s", gf_last_error());
+    } else {
+      snprintf(k->fail, sizeof k->fail, "%s refused tf32=%d bf16=%d graph=%d: status %d, %s", o->name, b.tf32, b.bf16,
+               b.graph, rc, gf_last_error());
+    }
+    restore_opts(k, o);
+    return;
+  }
+  HVAL(k, "status", 0);
+  int M = c->i[4], N = c->i[5], K = c->i[6];
+  float *C = OUT(k, "gemm C", c->h[2], (size_t)M * N);
+  o->gemm(0, 1, M, N, K, 1.0f, IN(k, "A", c->h[0], (size_t)M * K), K, IN(k, "B", c->h[1], (size_t)N * K), K, 0.5f, C, N);
+  const gf__conv_geom *g = &c->g;
+  int cn = c->i[7], coc = c->i[8];
+  size_t S = (size_t)g->OH * g->OW;
+  float *y = OUT(k, "conv y", NULL, (size_t)cn * coc * S);
+  conv_any(o, y, IN(k, "x", c->h[3], c->n[3]), IN(k, "w", c->h[4], c->n[4]), cn, coc, g,
+           SCRATCH(k, (size_t)g->C * g->kh * g->kw * cn * S), SCRATCH(k, (size_t)coc * cn * S));
+  o->sync();
+  restore_opts(k, o);
+}
+
+static void cases_configure(kit *k) {
+  static const struct { int tf32, bf16, graph, rule; const char *what; } vs[] = {
+    {0, 0, 1, 0, "float32, graphs on"}, {0, 0, 0, 0, "float32, graphs off"}, {1, 0, 1, 2, "TF32"},
+    {0, 1, 1, 2, "bf16"}, {1, 1, 1, 1, "TF32 and bf16 together (refused)"}};
+  static const cgeom q = {4, 16, 14, 14, 4, 4, 2, 2, 1, 1, 0, 0, 32};
+  for (size_t v = 0; v < sizeof vs / sizeof vs[0]; v++) {
+    ctx c;
+    ctx_init(&c, F_MAT);
+    c.i[0] = vs[v].tf32; c.i[1] = vs[v].bf16; c.i[2] = vs[v].graph; c.i[3] = vs[v].rule;
+    c.i[4] = 64; c.i[5] = 96; c.i[6] = 300;
+    c.h[0] = rnd(k, 64 * 300, -1, 1);
+    c.h[1] = rnd(k, 96 * 300, -1, 1);
+    c.h[2] = rnd(k, 64 * 96, -1, 1);
+    c.g = mk_geom(&q);
+    c.i[7] = q.N; c.i[8] = q.OC;
+    c.n[3] = (size_t)q.N * q.C * q.H * q.W;
+    c.n[4] = (size_t)q.OC * q.C * q.kh * q.kw;
+    c.h[3] = rnd(k, c.n[3], -1, 1);
+    c.h[4] = rnd(k, c.n[4], -1, 1);
+    c.K = 300;
+    c.tol = vs[v].bf16 ? RTOL_BF16 : vs[v].tf32 ? RTOL_TF32 : 0;
+    if (vs[v].rule == 1) run_case(k, "configure", OFF(configure), 0, &c, b_configure, "%s", vs[v].what);
+    else run_case(k, "configure", OFF(configure), 0, &c, b_configure, "%s; gemm 64x96x300, conv %s", vs[v].what, gdesc(&q));
+    ctx_free(&c);
+  }
+}
+
+/* check: 0 after a run of ops and a read-back (no device failure), asked twice. */
+static void b_check(kit *k, const gf__ops *o, ctx *c) {
+  float *y = OUT(k, "y", NULL, c->n[0]);
+  o->fill(y, 0.5f, c->n[0]);
+  o->axpy(y, 2.0f, IN(k, "x", c->h[0], c->n[0]), c->n[0]);
+  float probe[1];
+  o->to_host(probe, y, sizeof probe);
+  for (int r = 0; r < 2; r++) {
+    int rc = o->check();
+    HVAL(k, r ? "check (again)" : "check", rc);
+    if (rc != 0 && !k->fail[0])
+      snprintf(k->fail, sizeof k->fail, "%s: check() = %d with no device failure: %s", o->name, rc, gf_last_error());
+  }
+}
+
+static void cases_check(kit *k) {
+  ctx c;
+  ctx_init(&c, F_ELEM);
+  c.n[0] = 40001;
+  c.h[0] = rnd(k, c.n[0], -1, 1);
+  run_case(k, "check", OFF(check), 0, &c, b_check, "after fill, axpy and a read-back of n=%zu, asked twice", c.n[0]);
+  ctx_free(&c);
+}
+
+/* ---- whole training steps between step_begin and step_end ----
+   A small model trained for STEPS steps as a trainer does (tests/test_step_ops.c's rules): the
+   batch gathered (with flips) from a dataset uploaded once with upload_const, by indices uploaded
+   inside the step; a probe uploaded from the SAME host buffer (to_device copies before it
+   returns); statistics zeroed (fill), accumulated by two losses and count_nonfinite, read back
+   once after the step; Philox noise and Adam's bias corrections (scalars) and the history slots
+   (pointers) change every step; a convolution through the library. One step has an extra op (a
+   backend must run it as it comes, then record again). On CUDA: warm-up, recording, replays. */
+enum { ST_N = 32, ST_D = 64, ST_ROWS = 4, ST_H = 48, ST_SRC = 50, ST_PROBE = 1000, ST_STEPS = 7, ST_ODD = 4,
+       ST_OC = 2 };
+
+static void b_steps(kit *k, const gf__ops *o, ctx *c) {
+  const int B = ST_N, D = ST_D, H = ST_H, S = ST_STEPS, W = ST_D / ST_ROWS;
+  gf__backend_opts b = mode_opts(k, k->side);
+  b.graph = c->i[0];
+  if (o->configure(&b) < 0) {
+    snprintf(k->fail, sizeof k->fail, "%s: configure(graph=%d) failed: %s", o->name, b.graph, gf_last_error());
+    return;
+  }
+  const float *data = o->upload_const(c->h[0], sizeof(float) * ST_SRC * D);
+  if (!data) {
+    snprintf(k->fail, sizeof k->fail, "%s: upload_const of the dataset returned NULL", o->name);
+    restore_opts(k, o);
+    return;
+  }
+  /* parameters and optimizer state (compared at the end) */
+  float *Wt = OUT(k, "W", c->h[1], (size_t)H * D), *bias = OUT(k, "b", c->h[2], H);
+  float *m = OUT(k, "adam m", c->h[3], (size_t)H * D), *v = OUT(k, "adam v", c->h[4], (size_t)H * D);
+  float *mb = OUT(k, "adam m(b)", c->h[5], H), *vb = OUT(k, "adam v(b)", c->h[6], H);
+  const float *cw = IN(k, "conv w", c->h[7], (size_t)ST_OC * 9);
+  /* what each step leaves behind, one slot per step */
+  float *hist = OUT(k, "tanh out/step", NULL, (size_t)S * B * H);
+  float *chist = OUT(k, "conv out/step", NULL, (size_t)S * B * ST_OC * D);
+  float *rec = HOST(k, "stats/step", (size_t)S * 4);
+  /* work buffers */
+  static const float zero_idx[ST_N]; /* sample 0 */
+  float *xg = SCRATCH(k, (size_t)B * D), *idx = SCRATCH_INIT(k, zero_idx, B), *probe = SCRATCH(k, ST_PROBE), *stats = SCRATCH(k, 4);
+  float *act = SCRATCH(k, (size_t)B * H), *y = SCRATCH(k, (size_t)B * H), *dy = SCRATCH(k, (size_t)B * H);
+  float *dact = SCRATCH(k, (size_t)B * H), *dW = SCRATCH(k, (size_t)H * D), *db = SCRATCH(k, H);
+  float *noise = SCRATCH(k, (size_t)H * D), *cy = SCRATCH(k, (size_t)B * ST_OC * D);
+  float *col = SCRATCH(k, (size_t)9 * B * D), *ctmp = SCRATCH(k, (size_t)ST_OC * B * D);
+  float *extra = SCRATCH(k, (size_t)B * H);
+  gf__conv_geom g = {1, ST_ROWS, W, 3, 3, 1, 1, 1, 1, ST_ROWS, W, 0, 0};
+  float *hb = xmalloc(sizeof(float) * ST_PROBE); /* one host staging buffer, reused */
+  for (int s = 0; s < S && !k->fail[0]; s++) {
+    o->step_begin();
+    memcpy(hb, c->h[8] + (size_t)s * B, sizeof(float) * B); /* this step's batch indices */
+    o->to_device(idx, hb, sizeof(float) * B);
+    memcpy(hb, c->h[9] + (size_t)s * ST_PROBE, sizeof(float) * ST_PROBE); /* the probe, same buffer */
+    o->to_device(probe, hb, sizeof(float) * ST_PROBE);
+    memset(hb, 0, sizeof(float) * ST_PROBE); /* a late read sees zeros: sample 0, no non-finite values */
+    o->fill(stats, 0.0f, 4);
+    o->gather(xg, data, (const int32_t *)idx, B, ST_ROWS, W);
+    o->gemm(0, 1, B, H, D, 1.0f, xg, D, Wt, D, 0.0f, act, H); /* act [B, H] = xg W^T */
+    o->bias_fwd(act, bias, B, H, 1);
+    o->act_fwd(GF_ACT_TANH, y, act, (size_t)B * H, 0.0f);
+    o->fill(dy, 0.0f, (size_t)B * H);
+    o->gan_loss(GF_LOSS_BCE_ONE, stats, dy, y, (size_t)B * H, 1.0f);
+    o->gan_loss(GF_LOSS_MSE_ZERO, stats, dy, y, (size_t)B * H, 0.5f);
+    if (s == ST_ODD) { /* a step unlike the others */
+      o->copy(extra, dy, (size_t)B * H);
+      o->axpy(dy, 0.25f, extra, (size_t)B * H);
+    }
+    o->fill(dact, 0.0f, (size_t)B * H);
+    o->act_bwd(GF_ACT_TANH, dact, act, y, dy, (size_t)B * H, 0.0f);
+    o->gemm(1, 0, H, D, B, 1.0f, dact, H, xg, D, 0.0f, dW, D); /* dW [H, D] = dact^T xg */
+    o->fill(db, 0.0f, H);
+    o->bias_bwd(db, dact, B, H, 1);
+    o->rand_normal(noise, (size_t)H * D, 0.0f, 1.0f, 7, 3, (uint64_t)s * ((size_t)H * D / 4));
+    o->axpy(dW, 1e-4f, noise, (size_t)H * D);
+    o->count_nonfinite(stats + 2, probe, ST_PROBE);
+    float bc1 = (float)(1 - pow(0.5, s + 1)), bc2 = (float)(1 - pow(0.999, s + 1));
+    /* eps 1e-2 (above the gradients): the update is smooth in them, so float and double agree */
+    o->adam(Wt, dW, m, v, (size_t)H * D, 2e-3f, 0.5f, 0.999f, 1e-2f, bc1, bc2, 0.0f);
+    o->adam(bias, db, mb, vb, H, 2e-3f, 0.5f, 0.999f, 1e-2f, bc1, bc2, 1e-4f);
+    conv_any(o, cy, xg, cw, B, ST_OC, &g, col, ctmp);
+    o->copy(hist + (size_t)s * B * H, y, (size_t)B * H);
+    o->copy(chist + (size_t)s * B * ST_OC * D, cy, (size_t)B * ST_OC * D);
+    o->step_end();
+    o->to_host(rec + 4 * s, stats, sizeof(float) * 4); /* once per step, after it */
+    int rc = o->check();
+    if (rc != 0)
+      snprintf(k->fail, sizeof k->fail, "%s: check() = %d after step %d: %s", o->name, rc, s + 1, gf_last_error());
+  }
+  free(hb);
+  o->sync();
+  o->release_const(data);
+  restore_opts(k, o);
+}
+
+static void cases_steps(kit *k) {
+  for (int graph = 1; graph >= 0; graph--) {
+    ctx c;
+    ctx_init(&c, F_MAT);
+    c.i[0] = graph;
+    c.K = ST_N * ST_H;
+    c.h[0] = rnd(k, (size_t)ST_SRC * ST_D, -1, 1);
+    c.h[1] = rnd(k, (size_t)ST_H * ST_D, -0.2, 0.2);
+    c.h[2] = rnd(k, ST_H, -0.1, 0.1);
+    c.h[3] = rnd(k, (size_t)ST_H * ST_D, -1e-3, 1e-3);
+    c.h[4] = rnd(k, (size_t)ST_H * ST_D, 0, 1e-6);
+    c.h[5] = rnd(k, ST_H, -1e-3, 1e-3);
+    c.h[6] = rnd(k, ST_H, 0, 1e-6);
+    c.h[7] = rnd(k, (size_t)ST_OC * 9, -1, 1);
+    c.h[8] = xmalloc(sizeof(float) * ST_STEPS * ST_N);
+    for (int s = 0; s < ST_STEPS; s++) {
+      float *ix = gather_idx(k, ST_N, ST_SRC, 3);
+      memcpy(c.h[8] + (size_t)s * ST_N, ix, sizeof(float) * ST_N);
+      free(ix);
+    }
+    c.h[9] = rnd(k, (size_t)ST_STEPS * ST_PROBE, -10, 10);
+    for (int s = 0; s < ST_STEPS; s++) /* s non-finite values in step s's probe */
+      for (int j = 0; j < s; j++) c.h[9][(size_t)s * ST_PROBE + (size_t)(next_u64(k) % ST_PROBE)] = j % 2 ? NAN : -INFINITY;
+    run_case(k, "step_begin/end", OFF(step_begin), 0, &c, b_steps,
+             "%d steps of a small GAN-like model, graphs %s, step %d different", ST_STEPS, graph ? "on" : "off",
+             ST_ODD + 1);
+    ctx_free(&c);
+  }
+}
 
 /* ================================================================ coverage of the table */
 
 typedef struct member {
   const char *name;
   size_t off, size;
+  const char *op; /* the case (run_case's op name) that tests it; NULL: every case (sync) or a label */
 } member;
 
-#define M(m) {#m, offsetof(gf__ops, m), sizeof(((gf__ops *)0)->m)}
-/* Every member of gf__ops and the case that tests it (name and conv_lib_name are labels; free and
-   sync run in every case). */
+#define M(m, op) {#m, offsetof(gf__ops, m), sizeof(((gf__ops *)0)->m), op}
+/* Every member of gf__ops and the case that tests it. */
 static const member members[] = {
-  M(name), M(alloc), M(free), M(to_device), M(to_host), M(copy), M(fill), M(sync),
-#if GF_KIT_STATS_ON_DEVICE
-  M(upload_const), M(release_const), M(step_begin), M(step_end), M(configure), M(conv_lib_all), M(gather),
-#endif
-  M(gemm), M(axpy), M(scale), M(bias_fwd), M(bias_bwd), M(act_fwd), M(act_bwd), M(norm_fwd_train), M(norm_fwd_eval),
-  M(norm_bwd), M(norm_sums), M(norm_fwd_sync), M(norm_bwd_sums), M(norm_bwd_sync),
-  M(maxout_fwd), M(maxout_bwd), M(dropout_fwd), M(mul_bwd), M(gan_loss), M(l1_loss), M(mse_loss),
-  M(xent_loss), M(adam), M(sgd), M(im2col), M(col2im), M(swap01), M(wino_fwd), M(wino_dw), M(pwino_fwd),
-  M(pwino_bwd_data), M(pwino_dw), M(direct_fwd), M(direct_bwd_data), M(direct_bwd_w), M(conv_lib_name), M(conv_lib),
-  M(reflect_pad_fwd), M(reflect_pad_bwd), M(count_nonfinite), M(rand_normal), M(rand_uniform),
+  M(name, NULL), M(alloc, "alloc"), M(free, "alloc"), M(to_device, "to_device/host"), M(to_host, "to_device/host"),
+  M(copy, "copy"), M(fill, "fill"), M(sync, NULL), M(upload_const, "upload_const"), M(release_const, "upload_const"),
+  M(step_begin, "step_begin/end"), M(step_end, "step_begin/end"), M(configure, "configure"), M(check, "check"),
+  M(gemm, "gemm"), M(axpy, "axpy"), M(scale, "scale"), M(bias_fwd, "bias_fwd"), M(bias_bwd, "bias_bwd"),
+  M(act_fwd, "act_fwd"), M(act_bwd, "act_bwd"), M(norm_fwd_train, "norm_fwd_train"), M(norm_fwd_eval, "norm_fwd_eval"),
+  M(norm_bwd, "norm_bwd"), M(norm_sums, "norm_sums"), M(norm_fwd_sync, "norm_fwd_sync"),
+  M(norm_bwd_sums, "norm_bwd_sums"), M(norm_bwd_sync, "norm_bwd_sync"), M(maxout_fwd, "maxout_fwd"), M(maxout_bwd, "maxout_bwd"), M(dropout_fwd, "dropout_fwd"),
+  M(mul_bwd, "mul_bwd"), M(gan_loss, "gan_loss"), M(l1_loss, "l1_loss"), M(mse_loss, "mse_loss"),
+  M(xent_loss, "xent_loss"), M(adam, "adam"), M(sgd, "sgd"), M(im2col, "im2col"), M(col2im, "col2im"),
+  M(swap01, "swap01"), M(wino_fwd, "wino_fwd"), M(wino_dw, "wino_dw"), M(pwino_fwd, "pwino_fwd"),
+  M(pwino_bwd_data, "pwino_bwd_data"), M(pwino_dw, "pwino_dw"), M(direct_fwd, "direct_fwd"),
+  M(direct_bwd_data, "direct_bwd_data"), M(direct_bwd_w, "direct_bwd_w"), M(conv_lib_name, NULL),
+  M(conv_lib_all, "conv_lib"), M(conv_lib, "conv_lib"), M(reflect_pad_fwd, "reflect_pad_fwd"),
+  M(reflect_pad_bwd, "reflect_pad_bwd"), M(count_nonfinite, "count_nonfinite"), M(gather, "gather"),
+  M(rand_normal, "rand_normal"), M(rand_uniform, "rand_uniform"),
 };
 
 static int cmp_member(const void *a, const void *b) {
@@ -1602,6 +1898,39 @@ static void f_norm_bwd_assign(float *dx, float *dgamma, float *dbeta, const floa
   cpu_o->norm_bwd(dx, dgamma, dbeta, dy, x, mean, rstd, gamma, N, C, S);
 }
 
+static void f_gan_loss_assign(gf__gan_loss kind, float *stats, float *dx, const float *x, size_t n, float scale) {
+  stats[0] = stats[1] = 0.0f; /* = instead of += */
+  cpu_o->gan_loss(kind, stats, dx, x, n, scale);
+}
+static void f_count_assign(float *count, const float *x, size_t n) {
+  count[0] = 0.0f; /* = instead of += */
+  cpu_o->count_nonfinite(count, x, n);
+}
+static void f_gather_noflip(float *dst, const float *src, const int32_t *idx, int n, int rows, int w) {
+  int32_t *plain = xmalloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+  for (int i = 0; i < n; i++) plain[i] = idx[i] & ~GF_GATHER_FLIP; /* the flip bit ignored */
+  cpu_o->gather(dst, src, plain, n, rows, w);
+  free(plain);
+}
+static int f_configure_lax(const gf__backend_opts *o) { (void)o; return 0; } /* accepts anything */
+static int f_check_spurious(void) { return gf__fail(GF_ENODEV, "a device failure that did not happen"); }
+/* to_device inside a step keeps the host pointer and copies at step_end (after the caller reused
+   its buffer), against "to_device copies its host data before it returns" */
+static struct { void *dst; const void *src; size_t bytes; } late[16];
+static int nlate, in_step;
+static void f_step_begin(void) { in_step = 1; nlate = 0; }
+static void f_step_end(void) {
+  for (int i = 0; i < nlate; i++) memcpy(late[i].dst, late[i].src, late[i].bytes);
+  in_step = 0;
+  nlate = 0;
+}
+static void f_to_device_late(void *dst, const void *src, size_t bytes) {
+  if (in_step && nlate < 16) {
+    late[nlate].dst = dst; late[nlate].src = src; late[nlate].bytes = bytes;
+    nlate++;
+  } else cpu_o->to_device(dst, src, bytes);
+}
+
 typedef struct fault {
   const char *op, *what;
   void (*plant)(void);
@@ -1613,6 +1942,16 @@ static void p_gemm(void) { faulty.gemm = f_gemm_off; }
 static void p_bias(void) { faulty.bias_bwd = f_bias_bwd_clobber; }
 static void p_drop(void) { faulty.dropout_fwd = f_dropout_counter; }
 static void p_norm(void) { faulty.norm_bwd = f_norm_bwd_assign; }
+static void p_loss(void) { faulty.gan_loss = f_gan_loss_assign; }
+static void p_count(void) { faulty.count_nonfinite = f_count_assign; }
+static void p_gather(void) { faulty.gather = f_gather_noflip; }
+static void p_config(void) { faulty.configure = f_configure_lax; }
+static void p_check(void) { faulty.check = f_check_spurious; }
+static void p_late(void) {
+  faulty.step_begin = f_step_begin;
+  faulty.step_end = f_step_end;
+  faulty.to_device = f_to_device_late;
+}
 
 /* Runs the cases of each planted fault's op with the broken table under test: every fault must
    fail at least one case (the others' shapes may not reach it). Returns the exit status. */
@@ -1624,6 +1963,12 @@ static int selftest(kit *k) {
     {"bias_bwd", "changes its input", p_bias},
     {"dropout_fwd", "draws from the next counter", p_drop},
     {"norm_bwd", "overwrites dgamma instead of accumulating", p_norm},
+    {"gan_loss", "overwrites its statistics instead of adding", p_loss},
+    {"count_nonfinite", "overwrites the count instead of adding", p_count},
+    {"gather", "ignores GF_GATHER_FLIP", p_gather},
+    {"configure", "accepts TF32 and bf16 together", p_config},
+    {"check", "reports a failure that did not happen", p_check},
+    {"step_begin/end", "copies a step's uploads at step_end", p_late},
   };
   int missed = 0;
   cpu_o = gf__ops_cpu();
@@ -1638,9 +1983,10 @@ static int selftest(kit *k) {
     int f0 = k->failed, c0 = k->cases;
     k->quiet = 1;
     cases_memory(k); cases_gemm(k); cases_vector(k); cases_bias(k); cases_act(k); cases_norm(k); cases_dropout(k);
+    cases_loss(k); cases_count(k); cases_const_gather(k); cases_configure(k); cases_check(k); cases_steps(k);
     k->quiet = 0;
     int caught = k->failed - f0;
-    printf("  %s %-12s %-44s caught in %d of %d cases\n", caught ? "ok  " : "MISS", faults[i].op, faults[i].what, caught,
+    printf("  %s %-15s %-44s caught in %d of %d cases\n", caught ? "ok  " : "MISS", faults[i].op, faults[i].what, caught,
            k->cases - c0);
     missed += !caught;
   }
@@ -1654,7 +2000,9 @@ static void usage(void) {
   puts("usage: gf_backend_ops [--device D | --test B --ref R] [--ops LIST] [--big] [--tf32 | --bf16]\n"
        "                      [--seed N] [--json FILE] [--list] [--selftest]\n\n"
        "Runs every op of the backend table (src/core/ops.h) on random inputs of several shapes on\n"
-       "the test backend and on the reference, and compares every output element.\n"
+       "the test backend and on the reference, and compares every output element; also constant\n"
+       "uploads, settings (configure), check, and 7 whole training steps between step_begin and\n"
+       "step_end (graphs on and off). Every member of the table must be reached by a case.\n"
        "  --device D   shorthand for --test D --ref cpu (e.g. --device cuda, cuda:1)\n"
        "  --test B     the backend under test (default cpu)\n"
        "  --ref R      the reference: a backend name, or 'double' (default): the naive\n"
@@ -1666,8 +2014,10 @@ static void usage(void) {
        "               its configure op); the matrix family's tolerance is loosened to 5e-3 / 3e-2\n"
        "  --json FILE  write the summary as JSON\n"
        "  --selftest   plant faults in a copy of the CPU table (an overrun, an unwritten element, an\n"
-       "               error of 1e-4, a written input, a shifted random stream, = for +=) and check\n"
-       "               that each is caught\n"
+       "               error of 1e-4, a written input, a shifted random stream, = for += in a gradient,\n"
+       "               loss statistics and the non-finite count, a gather without flips, a lax\n"
+       "               configure, a spurious check, a step's uploads copied late) and check that each\n"
+       "               is caught\n"
        "Tolerance per output element: |t - r| <= rtol * max(|r|, F * rms(r)); exact ops bitwise;\n"
        "elementwise rtol 1e-5, F 0.1; reductions of K terms rtol 1e-5 * max(1, sqrt(K/4096)), F 1;\n"
        "Winograd F(4x4,3x3) rtol 1e-4; normalisation outputs also floored by their conditioning.\n"
@@ -1681,11 +2031,24 @@ static const char *list_ops[] = {"alloc", "to_device/host", "copy", "fill", "gem
                                  "mse_loss", "xent_loss", "adam", "sgd", "im2col", "col2im", "swap01", "wino_fwd",
                                  "wino_dw", "pwino_fwd", "pwino_bwd_data", "pwino_dw", "direct_fwd", "direct_bwd_data",
                                  "direct_bwd_w", "conv_lib", "reflect_pad_fwd", "reflect_pad_bwd", "count_nonfinite",
-                                 "rand_normal", "rand_uniform",
-#if GF_KIT_STATS_ON_DEVICE
-                                 "upload_const", "step_begin/end", "gather",
-#endif
-                                 NULL};
+                                 "rand_normal", "rand_uniform", "upload_const", "gather", "configure", "check",
+                                 "step_begin/end", NULL};
+
+/* Every member's case ran (or was skipped as an optional op the test side lacks): 0, or -1 with
+   the first member that no case reached in msg. */
+static int coverage(const kit *k, char *msg, size_t cap) {
+  for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
+    const char *op = members[i].op;
+    if (!op || !op_selected(k, op)) continue;
+    int ran = 0;
+    for (int j = 0; j < k->nops; j++) ran |= !strcmp(k->ops[j].op, op) && k->ops[j].cases > 0;
+    if (!ran) {
+      snprintf(msg, cap, "no case tested gf__ops.%s (its case '%s' did not run)", members[i].name, op);
+      return -1;
+    }
+  }
+  return 0;
+}
 
 static void write_json(kit *k, const char *path, const char *status, const char *message) {
   if (!path) return;
@@ -1799,8 +2162,7 @@ int main(int argc, char **argv) {
     }
   }
   if (k.tf32 || k.bf16) {
-#if GF_KIT_STATS_ON_DEVICE
-    gf__backend_opts bo = {k.tf32, k.bf16, 0};
+    gf__backend_opts bo = {k.tf32, k.bf16, 1};
     if (k.side_ops[1]->configure(&bo) < 0) {
       char msg[512];
       snprintf(msg, sizeof msg, "%s cannot run %s: %s", test, k.tf32 ? "TF32" : "bf16", gf_last_error());
@@ -1808,10 +2170,6 @@ int main(int argc, char **argv) {
       write_json(&k, json, "unavailable", msg);
       return 1;
     }
-#else
-    die_usage("--tf32 / --bf16 need the backend's configure op, which this ops.h has not (the CUDA branch adds it; "
-              "build with -DGF_KIT_STATS_ON_DEVICE=1 there)");
-#endif
   }
   printf("gf_backend_ops: test %s against %s, %s, seed %llu%s\n", k.side_ops[1]->name,
          k.side_ops[0] == k.dbl ? "the double-precision reference" : k.side_ops[0]->name,
@@ -1836,9 +2194,16 @@ int main(int argc, char **argv) {
   cases_rpad(&k);
   cases_count(&k);
   cases_rand(&k);
-#if GF_KIT_STATS_ON_DEVICE
-  cases_v2(&k);
-#endif
+  cases_const_gather(&k);
+  cases_configure(&k);
+  cases_check(&k);
+  cases_steps(&k);
+  char cov[256];
+  if (coverage(&k, cov, sizeof cov) < 0) {
+    printf("  FAIL %s\n", cov);
+    record_fail(&k, "coverage", "", cov);
+    k.failed++;
+  }
   printf("gf_backend_ops: %d cases: %d passed, %d failed, %d skipped (%s vs %s)\n", k.cases, k.passed, k.failed,
          k.skipped, test, ref);
   char msg[256];

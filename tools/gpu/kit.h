@@ -6,16 +6,8 @@
 
 #include "core/ops.h"
 
-/* The losses' statistics and count_nonfinite's count. 0: the contract of src/core/ops.h on main
-   (losses write (=) host_stats on the host; count_nonfinite returns a size_t). 1: the CUDA
-   branch's contract (they ACCUMULATE (+=) into small buffers in backend memory; count_nonfinite
-   adds its count to a float in backend memory). Only tools/gpu/ uses it. */
-#ifndef GF_KIT_STATS_ON_DEVICE
-#ifdef GF_GATHER_FLIP /* defined by the CUDA branch's ops.h alone: its contract */
-#define GF_KIT_STATS_ON_DEVICE 1
-#else
-#define GF_KIT_STATS_ON_DEVICE 0
-#endif
+#ifndef GF_GATHER_FLIP
+#error "tools/gpu expects src/core/ops.h with gather, step brackets and statistics in backend memory"
 #endif
 
 /* The double-precision reference backend: every op of the table written naively from ops.h's

@@ -7,6 +7,9 @@
 #                        them; apt-get download, no install)
 #     .gpukit/data/      tiny datasets for 3 steps of every preset (tools/gpu/make_data.py)
 #     .gpukit/torch_ref.py  the PyTorch peer (a copy of ../shared/bench/torch_ref.py)
+#     .gpukit/cudnn/include the cuDNN header files of this machine (cudnn*.h), for a GPU machine
+#                        whose cuDNN (e.g. PyTorch's pip wheel) came without them; check.sh uses
+#                        them only there, with a library of the same major version
 # Then it unpacks the .debs into a scratch prefix, checks that every library they need is carried
 # or part of the machine's baseline (libc, libstdc++, libgomp, ...), and that the working tree plus
 # .gpukit fit the 64 MiB a call carries.
@@ -60,6 +63,22 @@ python3 "$here/make_data.py" "$shared/data" "$kit/data"
 rm -f "$kit/torch_ref.py"
 cp "$shared/bench/torch_ref.py" "$kit/torch_ref.py"
 chmod 0644 "$kit/torch_ref.py"
+
+# 2b. cuDNN's headers (NVIDIA's cuDNN license lists the .h files among its distributable runtime
+#     files; they stay in the git-ignored .gpukit and are read only by the kit's build)
+rm -rf "$kit/cudnn"
+tk=/usr/local/cuda
+[ -x "$tk/bin/nvcc" ] || { n=$(command -v nvcc || true); [ -n "$n" ] && tk=$(cd "$(dirname "$n")/.." && pwd); }
+if kit_cudnn "$tk" /nonexistent; then
+  mkdir -p "$kit/cudnn/include"
+  cp -L "$KIT_CUDNN_INC"/cudnn*.h "$kit/cudnn/include/"
+  chmod 0644 "$kit/cudnn/include/"*.h
+  printf 'cuDNN %s header files copied by tools/gpu/prepare.sh from %s (%s)\n' "$(kit_cudnn_hver "$kit/cudnn/include")" \
+    "$KIT_CUDNN_INC" "$KIT_CUDNN_NOTE" > "$kit/cudnn/README"
+  echo "prepare.sh: carried the cuDNN $(kit_cudnn_hver "$kit/cudnn/include") headers ($(ls "$kit/cudnn/include" | wc -l) files) from $KIT_CUDNN_INC"
+else
+  echo "prepare.sh: no cuDNN headers here to carry ($KIT_CUDNN_NOTE): the GPU machine must have its own"
+fi
 
 # 3. the carry is complete: unpack as check.sh will, and close over the libraries' needs
 scratch="$(mktemp -d)"

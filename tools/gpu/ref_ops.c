@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
+#include "ganforge/error.h"
 #include "kit.h"
 
 /* ---- random streams: Philox4x32-10 (Salmon et al. 2011) and SplitMix64 (Steele et al. 2014) ---- */
@@ -308,11 +310,7 @@ static void r_mul_bwd(float *dx, const float *dy, const float *mask, size_t n) {
 static double log1pexp(double v) { return v > 0 ? v + log1p(exp(-v)) : log1p(exp(v)); } /* log(1 + e^v) */
 static double sigm(double v) { return v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v)); }
 
-#if GF_KIT_STATS_ON_DEVICE
-#define STAT_PUT(s, i, v) ((s)[i] = (float)((double)(s)[i] + (v))) /* accumulate into backend memory */
-#else
-#define STAT_PUT(s, i, v) ((s)[i] = (float)(v)) /* write the host statistics */
-#endif
+#define STAT_PUT(s, i, v) ((s)[i] = (float)((double)(s)[i] + (v))) /* statistics accumulate (+=) */
 
 static void r_gan_loss(gf__gan_loss kind, float *stats, float *dx, const float *x, size_t n, float scale) {
   double loss = 0, prob = 0;
@@ -637,19 +635,11 @@ static void r_reflect_pad_bwd(float *dx, const float *dy, int NC, int H, int W, 
 
 /* ---- misc ---- */
 
-#if GF_KIT_STATS_ON_DEVICE
 static void r_count_nonfinite(float *count, const float *x, size_t n) {
   double k = 0;
   for (size_t i = 0; i < n; i++) k += !isfinite(x[i]);
   count[0] = (float)((double)count[0] + k);
 }
-#else
-static size_t r_count_nonfinite(const float *x, size_t n) {
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) k += !isfinite(x[i]);
-  return k;
-}
-#endif
 
 /* Box-Muller on the words (a, b) of a block: u1 = (a + 1) / 2^32 in (0, 1], u2 = b / 2^32;
    z0 = sqrt(-2 ln u1) cos(2 pi u2), z1 = ... sin(...) (src/core/rng.c's documented transform). */
@@ -674,7 +664,8 @@ static void r_rand_uniform(float *x, size_t n, float lo, float hi, uint64_t seed
   }
 }
 
-#if GF_KIT_STATS_ON_DEVICE
+/* ---- constants, step brackets, settings, gather ---- */
+
 static const void *r_upload_const(const void *host, size_t bytes) {
   void *p = malloc(bytes ? bytes : 1);
   if (p && bytes) memcpy(p, host, bytes);
@@ -682,7 +673,12 @@ static const void *r_upload_const(const void *host, size_t bytes) {
 }
 static void r_release_const(const void *p) { free((void *)p); }
 static void r_step(void) {}
-static int r_configure(const gf__backend_opts *o) { (void)o; return 0; }
+/* The reference computes in double whatever the settings; TF32 and bf16 exclude each other. */
+static int r_configure(const gf__backend_opts *o) {
+  if (o->tf32 && o->bf16) return gf__fail(GF_EUSAGE, "train.tf32=1 and train.precision=bf16 exclude each other");
+  return 0;
+}
+static int r_check(void) { return 0; }
 static void r_gather(float *dst, const float *src, const int32_t *idx, int n, int rows, int w) {
   for (int i = 0; i < n; i++) {
     const float *s = src + (size_t)(idx[i] & ~GF_GATHER_FLIP) * rows * w;
@@ -691,16 +687,13 @@ static void r_gather(float *dst, const float *src, const int32_t *idx, int n, in
       for (int x = 0; x < w; x++) d[(size_t)r * w + x] = s[(size_t)r * w + (idx[i] & GF_GATHER_FLIP ? w - 1 - x : x)];
   }
 }
-#endif
 
 static const gf__ops ref_ops = {
   .name = "double",
   .alloc = r_alloc, .free = r_free, .to_device = r_memcpy, .to_host = r_memcpy, .copy = r_copy, .fill = r_fill,
   .sync = r_sync,
-#if GF_KIT_STATS_ON_DEVICE
   .upload_const = r_upload_const, .release_const = r_release_const, .step_begin = r_step, .step_end = r_step,
-  .configure = r_configure, .gather = r_gather, .conv_lib_all = 1,
-#endif
+  .configure = r_configure, .check = r_check, .gather = r_gather, .conv_lib_all = 1,
   .gemm = r_gemm, .axpy = r_axpy, .scale = r_scale, .bias_fwd = r_bias_fwd, .bias_bwd = r_bias_bwd,
   .act_fwd = r_act_fwd, .act_bwd = r_act_bwd,
   .norm_fwd_train = r_norm_fwd_train, .norm_fwd_eval = r_norm_fwd_eval, .norm_bwd = r_norm_bwd,
