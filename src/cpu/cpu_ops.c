@@ -8,6 +8,7 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "cpu/cpu_internal.h"
+#include "kern/gan_loss.h"
 
 /* Element-wise loops go parallel only when there is enough work to pay for the threads. */
 #define PAR_MIN 32768
@@ -336,28 +337,17 @@ static void cpu_mul_bwd(float *dx, const float *dy, const float *mask, size_t n)
   for (size_t i = 0; i < n; i++) dx[i] += dy[i] * mask[i];
 }
 
-/* softplus(x) = log(1 + e^x), computed without overflow. */
-static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
-static double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
-
 static void cpu_gan_loss(gf__gan_loss kind, float *stats, float *dx, const float *x, size_t n, float scale) {
-  double loss = 0, prob = 0, inv = 1.0 / (double)n;
+  double loss = 0, out = 0, inv = 1.0 / (double)n;
   for (size_t i = 0; i < n; i++) {
-    double v = x[i], s = sigmoid(v), l = 0, g = 0;
-    switch (kind) {
-    case GF_LOSS_BCE_ONE:   l = softplus(-v); g = s - 1.0; break;
-    case GF_LOSS_BCE_ZERO:  l = softplus(v);  g = s; break;
-    case GF_LOSS_MINIMAX_G: l = -softplus(v); g = -s; break;
-    case GF_LOSS_KL_G:      l = -v;           g = -1.0; break;
-    case GF_LOSS_MSE_ONE:   l = (v - 1) * (v - 1); g = 2 * (v - 1); break;
-    case GF_LOSS_MSE_ZERO:  l = v * v;        g = 2 * v; break;
-    }
+    double l, g, p;
+    gf__k_gan_loss(kind, x[i], &l, &g, &p);
     loss += l;
-    prob += s;
+    out += p;
     if (dx) dx[i] += (float)(scale * g * inv);
   }
   stats[0] = (float)(loss * inv);
-  stats[1] = (float)(prob * inv);
+  stats[1] = (float)(out * inv);
 }
 
 static void cpu_l1_loss(float *out, float *dx, const float *x, const float *t, size_t n, float scale) {
@@ -468,7 +458,9 @@ static const gf__ops cpu_ops = {
   .maxout_fwd = cpu_maxout_fwd, .maxout_bwd = cpu_maxout_bwd,
   .dropout_fwd = cpu_dropout_fwd, .mul_bwd = cpu_mul_bwd,
   .gan_loss = cpu_gan_loss, .l1_loss = cpu_l1_loss, .mse_loss = cpu_mse_loss, .xent_loss = cpu_xent_loss,
-  .adam = cpu_adam, .sgd = cpu_sgd,
+  .dot = gf__cpu_dot, .scalar_op = gf__cpu_scalar_op, .lerp_rows = gf__cpu_lerp_rows,
+  .grad_penalty = gf__cpu_grad_penalty, .maxout_take = gf__cpu_maxout_take, .act_curv = gf__cpu_act_curv,
+  .adam = cpu_adam, .sgd = cpu_sgd, .rmsprop = gf__cpu_rmsprop, .clamp = gf__cpu_clamp,
   .im2col = gf__cpu_im2col, .col2im = gf__cpu_col2im, .swap01 = gf__cpu_swap01,
   .wino_fwd = gf__cpu_wino_fwd, .wino_dw = gf__cpu_wino_dw,
   .pwino_fwd = gf__cpu_pwino_fwd, .pwino_bwd_data = gf__cpu_pwino_bwd_data, .pwino_dw = gf__cpu_pwino_dw,

@@ -5,6 +5,7 @@
 #include "core/ops.h"
 #include "core/rng.h"
 #include "ganforge/config.h"
+#include "models/critic.h"
 #include "nn/nn.h"
 
 typedef struct gf__opt_state {
@@ -29,6 +30,8 @@ typedef struct gf__gan {
   float *z;              /* [B, nz] noise (backend memory) */
   const float *z_override; /* [B, nz] when non-NULL, used instead of drawing noise (tests, parity) */
   float *xr;             /* [B, dim] real batch (backend memory) */
+  const float *x_real;   /* the real batch of the last D step (RaGAN's G step reads it) */
+  gf__critic crit;       /* train.loss beyond bce, gradient penalties, clipping (critic.c) */
   gf__rng r_init, r_noise, r_drop;
   gf__opt_state og, od;
   int have_fake;         /* the G context holds fakes from the last D step */

@@ -291,7 +291,11 @@ static void metric_names(const char *m, char *vname, char *aname) {
 }
 
 static int write_report(const char *dir, const gf_config *cfg, const char *title, int epoch, double secs) {
-  static const char *const charts[] = {"Losses|loss_D,loss_G", "Discriminator outputs|D_x,D_G_z", NULL};
+  /* the critic losses' columns (wasserstein, penalty) exist only in their runs' logs: a chart
+     without any of its columns is left out */
+  static const char *const charts[] = {"Losses|loss_D,loss_G", "Discriminator outputs|D_x,D_G_z",
+                                       "Wasserstein estimate E[D(x)] - E[D(G(z))]|wasserstein",
+                                       "Gradient penalty, and the mean norm of grad_x D|penalty,grad_norm", NULL};
   if (!cfg->train_eval_metric[0])
     return gf__write_run_report(dir, cfg, title, epoch, secs, charts, "Fixed-noise samples, every epoch");
   char spec[256], vname[32], aname[32];
@@ -299,7 +303,7 @@ static int write_report(const char *dir, const gf_config *cfg, const char *title
   snprintf(spec, sizeof spec, "Metric %.40s every %d epoch(s), best kept as best.safetensors@metrics.csv|%s%s%s",
            cfg->train_eval_metric, cfg->train_eval_every, vname, strcmp(vname, "precision") ? "" : ",",
            strcmp(vname, "precision") ? "" : aname);
-  const char *const with_metric[] = {charts[0], charts[1], spec, NULL};
+  const char *const with_metric[] = {charts[0], charts[1], charts[2], charts[3], spec, NULL};
   return gf__write_run_report(dir, cfg, title, epoch, secs, with_metric, "Fixed-noise samples, every epoch");
 }
 
@@ -448,7 +452,9 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   snprintf(path, sizeof path, "%s/config.txt", out);
   if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
   snprintf(path, sizeof path, "%s/log.csv", out);
-  log = gf__run_log_open(path, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n", resume != NULL, gan.g_steps);
+  char header[160];
+  snprintf(header, sizeof header, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds%s\n", gf__critic_log_columns(&cfg));
+  log = gf__run_log_open(path, header, resume != NULL, gan.g_steps);
   if (!log) { rc = GF_EIO; goto done; }
   gf__gan_noise(&gan, &r_sample, pc.z, pc.n);
   /* batches are assembled (permutation of the data stream, gather, flips) on another thread,
@@ -484,9 +490,12 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
       if (gan.d_steps % cfg.train_d_steps) continue;
       if ((rc = gf__gan_g_step(&gan)) < 0) break;
       double secs = gf__now() - t0;
-      if (gan.g_steps % cfg.train_log_every == 0)
-        fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.4f\n", gan.g_steps, epoch, gan.loss_d, gan.loss_g, gan.d_real,
-                gan.d_fake, secs);
+      if (gan.g_steps % cfg.train_log_every == 0) {
+        char extra[96];
+        gf__critic_log_values(&gan, extra, sizeof extra);
+        fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.4f%s\n", gan.g_steps, epoch, gan.loss_d, gan.loss_g, gan.d_real,
+                gan.d_fake, secs, extra);
+      }
       if (opts && opts->progress) {
         gf_progress p = {epoch, cfg.train_epochs, gan.g_steps, steps_total, secs, gan.g_steps / (secs > 0 ? secs : 1e-9),
                          gan.loss_d, gan.loss_g, gan.d_real, gan.d_fake};
