@@ -9,10 +9,12 @@
    final tensor (weights, BatchNorm statistics, spectral norm's u and v) must agree within 1e-4. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ganforge/ganforge.h"
 #include "harness.h"
 #include "io/safetensors.h"
+#include "models/checkpoint.h"
 #include "models/gan.h"
 
 static double worst = 0;
@@ -140,6 +142,64 @@ static void parity(const char *file) {
   gf__st_close(&f);
 }
 
+/* A checkpoint of a spectrally normalised critic loads into its PyTorch twin
+   (torch.nn.utils.spectral_norm names: weight_orig, weight_u, weight_v) and computes the same
+   eval-mode logits: tools/load_in_pytorch.py --d-check, when a Python with torch is at hand
+   ($GF_TORCH_PYTHON, /opt/t2/bin/python, or python3). */
+static void torch_loadable(const char *preset, const char *over, int c, int h, int w) {
+  gf_config cfg;
+  gf_preset_apply(&cfg, preset);
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", over);
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) gf_t_set(&cfg, tok);
+  gf__gan gan;
+  int B = cfg.train_batch;
+  if (gf__gan_create(&gan, &cfg, gf__ops_cpu(), c, h, w, B, NULL) != 0) {
+    CHECK(0, "%s: create: %s", preset, gf_last_error());
+    return;
+  }
+  long dim = (long)c * h * w, n = (long)B * dim;
+  float *x = malloc(sizeof(float) * (size_t)n);
+  gf__rng r;
+  gf__rng_init(&r, 3, GF_STREAM_EVAL);
+  gf__rng_uniform(&r, x, n, -1, 1);
+  for (int i = 0; i < 2; i++) { /* power iterations move u, v away from their start */
+    CHECK(gf__gan_d_step(&gan, x) == 0, "%s: d step: %s", preset, gf_last_error());
+    CHECK(gf__gan_g_step(&gan) == 0, "%s: g step: %s", preset, gf_last_error());
+  }
+  const char *dir = gf_t_tmpdir(preset);
+  char ck[1024], dump[1024];
+  snprintf(ck, sizeof ck, "%s/ckpt.safetensors", dir);
+  snprintf(dump, sizeof dump, "%s/d.safetensors", dir);
+  gf__data_pos pos = {1, 2, 0, 0.0};
+  CHECK(gf__checkpoint_save(ck, &gan, &pos) == 0, "%s: save: %s", preset, gf_last_error());
+  gf__ctx ctx;
+  int Bd = B / gan.pack;
+  gf__ctx_create(&ctx, &gan.D, Bd);
+  float d[256];
+  gan.ops->to_host(d, gf__net_forward(&gan.D, &ctx, x, Bd, 0, NULL), sizeof(float) * (size_t)Bd);
+  gf__st_tensor t[2] = {{"x", x, 4, {Bd, gan.pack * c, h, w}}, {"d", d, 1, {Bd}}};
+  CHECK(gf__st_write(dump, t, 2, NULL, 0) == 0, "dump: %s", gf_last_error());
+  const char *py = getenv("GF_TORCH_PYTHON");
+  if (!py) py = access("/opt/t2/bin/python", X_OK) == 0 ? "/opt/t2/bin/python" : "python3";
+  char cmd[4096], out[4096] = "";
+  snprintf(cmd, sizeof cmd, "%s %s/../../tools/load_in_pytorch.py %s --d-check %s 2>&1", py, gf_t_fixtures(), ck, dump);
+  FILE *p = popen(cmd, "r");
+  size_t len = p ? fread(out, 1, sizeof out - 1, p) : 0;
+  out[len] = 0;
+  int rc = p ? pclose(p) : -1;
+  printf("%s: %s", preset, out);
+  if (strstr(out, "skipped:") || rc == 127 * 256) printf("  (no PyTorch: not checked)\n");
+  else {
+    CHECK(rc == 0 && !strncmp(out, "PASS", 4), "%s: load_in_pytorch.py --d-check: %s", preset, out);
+    CHECK(strstr(out, "weight_orig") != NULL, "%s: the twin's tensors are spectral norm's: %s", preset, out);
+  }
+  gf__ctx_destroy(&ctx);
+  free(x);
+  gf__gan_destroy(&gan);
+}
+
 int main(void) {
   static const char *const files[] = {"critic_wgan.safetensors", "critic_wgangp.safetensors",
                                       "critic_hinge_sn.safetensors", "critic_lsgan.safetensors",
@@ -147,5 +207,10 @@ int main(void) {
                                       "critic_r1_sn.safetensors", "critic_gp_maxout.safetensors"};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) parity(files[i]);
   printf("worst element difference: %.3g of its tolerance\n", worst);
+  torch_loadable("sngan-folder", "model.ngf=4 model.ndf=4 model.nz=8 train.batch=4", 3, 32, 32);
+  torch_loadable("mlp-mnist", "model.nz=8 model.g_hidden=16 model.d_hidden=16,8 model.d_norm=spectral train.loss=hinge "
+                 "train.batch=4", 1, 8, 8);
+  torch_loadable("wgan-gp-grid25", "model.g_hidden=8 model.d_hidden=8 model.pack=2 model.d_norm=spectral train.batch=8",
+                 2, 1, 1);
   return gf_t_done();
 }

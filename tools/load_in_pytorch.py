@@ -133,6 +133,13 @@ class Maxout(nn.Module):
         return x.view(x.shape[0], -1, self.k).max(-1).values
 
 
+class FlatSequential(nn.Sequential):
+    """nn.Sequential over flattened samples (the MLP discriminator: indices as ganforge's layers)."""
+
+    def forward(self, x):
+        return super().forward(x.reshape(x.shape[0], -1))
+
+
 def build_discriminator(cfg, in_c):
     """The twin of gf__build_discriminator (src/models/gan.c), as an nn.Sequential; in_c = pack *
     channels (DCGAN) or pack * values per sample (MLP). Spectral norm (model.d_norm=spectral, or
@@ -161,7 +168,7 @@ def build_discriminator(cfg, in_c):
         sn = d_norm == "spectral"
         widths = [int(x) for x in cfg["model.d_hidden"].split(",") if x]
         maxout, k = cfg["model.d_act"] == "maxout", int(cfg["model.d_pieces"])
-        layers, prev = [nn.Flatten()], in_c
+        layers, prev = [], in_c
         for w in widths:
             if maxout:
                 layers += [nn.Linear(prev, w * k), Maxout(k)]
@@ -171,7 +178,7 @@ def build_discriminator(cfg, in_c):
         layers.append(nn.Linear(prev, 1))
     if sn:
         layers = [spectral_norm(m) if isinstance(m, (nn.Linear, nn.Conv2d)) else m for m in layers]
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers) if cfg["model.arch"] == "dcgan" else FlatSequential(*layers)
 
 
 def d_check(path, dump):
@@ -180,14 +187,13 @@ def d_check(path, dump):
     tensors, meta = read_safetensors(path)
     cfg = parse_config(meta["config"])
     x, d = read_safetensors(dump)[0]["x"], read_safetensors(dump)[0]["d"]
-    c = data_shape(cfg)[0] if cfg["model.arch"] != "dcgan" else int(cfg["model.nc"])
-    pack = max(1, int(cfg.get("model.pack", "1")))
-    per = c if cfg["model.arch"] == "dcgan" else int(np.prod(data_shape(cfg)))
+    # x holds what D reads: [rows, pack * c, h, w]
+    in_c = x.shape[1] if cfg["model.arch"] == "dcgan" else int(np.prod(x.shape[1:]))
 
     class D(nn.Module):
         def __init__(self):
             super().__init__()
-            self.net = build_discriminator(cfg, pack * per)
+            self.net = build_discriminator(cfg, in_c)
 
         def forward(self, v):
             return self.net(v)

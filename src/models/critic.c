@@ -36,6 +36,19 @@ int gf__critic_check_config(const gf_config *c) {
   return 0;
 }
 
+int gf__critic_preflight(const gf_config *cfg) {
+  GF_TRY(gf__critic_check_config(cfg));
+  if (strcmp(cfg->train_loss, "wgan-gp") && !(cfg->train_r1_gamma > 0)) return 0;
+  /* the penalty differentiates D's input gradient: every layer of D needs a second-order pass */
+  int c, h, w;
+  gf__data_shape(cfg, &c, &h, &w);
+  gf__net D;
+  int rc = gf__build_discriminator(&D, cfg, gf__ops_cpu(), c, h, w);
+  if (rc == 0) rc = gf__net_second_order_check(&D, !strcmp(cfg->train_loss, "wgan-gp") ? "train.loss=wgan-gp" : "train.r1_gamma");
+  gf__net_free(&D);
+  return rc;
+}
+
 int gf__critic_create(gf__gan *gan) {
   gf__critic *c = &gan->crit;
   const gf_config *cfg = &gan->cfg;

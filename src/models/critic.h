@@ -33,6 +33,9 @@ typedef struct gf__critic {
 
 /* Config combinations the losses refuse (one line naming the keys). */
 int gf__critic_check_config(const gf_config *cfg);
+/* The checks above, plus the penalty's need for a second-order pass through every layer of the
+   discriminator the config builds (before anything is loaded or written). */
+int gf__critic_preflight(const gf_config *cfg);
 /* Sets up the losses and penalty of a gan whose nets, batch and D contexts exist. */
 int gf__critic_create(struct gf__gan *gan);
 void gf__critic_destroy(struct gf__gan *gan);

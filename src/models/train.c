@@ -400,6 +400,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   GF_TRY(gf_config_validate(&cfg));
   if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) return gf__train_i2i(&cfg, opts);
   if (!strcmp(cfg.model_arch, "classifier")) return gf__train_classifier(&cfg, opts);
+  GF_TRY(gf__critic_preflight(&cfg)); /* bad loss combinations: refused before the run folder exists */
   const gf__ops *ops;
   GF_TRY(gf__ops_get(cfg.train_device, &ops));
   const char *out = opts && opts->out_dir ? opts->out_dir : "runs/latest";
