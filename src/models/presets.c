@@ -75,17 +75,17 @@ static const preset presets[] = {
    "model.dcgan_d_norm=none train.loss=wgan-gp train.gp_lambda=10 train.optimizer=adam train.lr=1e-4 train.beta1=0 train.beta2=0.9 "
    "train.d_steps=5 train.batch=64 train.epochs=10 train.grid=64 train.nrow=8"},
   {"wgan-gp-ring8", "WGAN-GP on PacGAN's ring: its G (4x400 ReLU+BN) and maxout critic (3x200, no packing), penalty "
-                    "lambda 10, Adam 1e-4 b (0, 0.9), 5 critic steps, batch 100, 100 epochs",
+                    "lambda 10, Adam 1e-4 b (0, 0.9), 5 critic steps, batch 100, 20 epochs",
    "data.name=ring8 data.n=100000 model.nz=2 model.noise=normal model.g_hidden=400,400,400,400 "
    "model.g_act=relu model.g_norm=bn model.g_out=linear model.d_hidden=200,200,200 model.d_act=maxout "
    "model.d_pieces=5 train.loss=wgan-gp train.gp_lambda=10 train.lr=1e-4 train.beta1=0 train.beta2=0.9 train.d_steps=5 "
-   "train.batch=100 train.epochs=100 train.grid=2500"},
+   "train.batch=100 train.epochs=20 train.grid=2500"},
   {"wgan-gp-grid25", "WGAN-GP on PacGAN's grid: its G (4x400 ReLU+BN) and maxout critic (3x200), penalty lambda 10, "
-                     "Adam 1e-4 b (0, 0.9), 5 critic steps, batch 100, 100 epochs",
+                     "Adam 1e-4 b (0, 0.9), 5 critic steps, batch 100, 20 epochs",
    "data.name=grid25 data.n=100000 model.nz=2 model.noise=normal model.g_hidden=400,400,400,400 "
    "model.g_act=relu model.g_norm=bn model.g_out=linear model.d_hidden=200,200,200 model.d_act=maxout "
    "model.d_pieces=5 train.loss=wgan-gp train.gp_lambda=10 train.lr=1e-4 train.beta1=0 train.beta2=0.9 train.d_steps=5 "
-   "train.batch=100 train.epochs=100 train.grid=2500"},
+   "train.batch=100 train.epochs=20 train.grid=2500"},
   {"sngan-folder", "SNGAN-style (Miyato et al. 2018) 32x32 RGB DCGAN on an image folder (--data DIR): spectral norm "
                    "on every critic layer, hinge loss, LeakyReLU 0.1, Adam 2e-4 b (0.5, 0.999), 1 D step, batch 64, 25 epochs",
    "data.name=folder model.size=32 model.nc=3 "
