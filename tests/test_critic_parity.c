@@ -118,7 +118,9 @@ static void parity(const char *file) {
     for (int k = 0; k < ks; k++, step++) {
       gan.z_override = z + (size_t)step * B * nz;
       gan.crit.t_override = t + (size_t)step * Bd;
-      CHECK(gf__gan_d_step(&gan, real + (size_t)step * B * dim) == 0, "%s: d step %d: %s", file, step, gf_last_error());
+      /* the D step's statistics (loss + penalty) are read back after it, as a step's are */
+      CHECK(gf__gan_d_step(&gan, real + (size_t)step * B * dim) == 0 && gf__gan_stats(&gan) == 0, "%s: d step %d: %s",
+            file, step, gf_last_error());
       char what[160];
       snprintf(what, sizeof what, "%s D step %d loss_D", file, step + 1);
       CHECK_CLOSE(gan.loss_d, ld[step], 1e-4, 1e-5, what);
@@ -127,7 +129,7 @@ static void parity(const char *file) {
         net_io(&f, &gan.D, "grad0", 1, what);
       }
     }
-    CHECK(gf__gan_g_step(&gan) == 0, "%s: g step %d: %s", file, it, gf_last_error());
+    CHECK(gf__gan_g_step(&gan) == 0 && gf__gan_stats(&gan) == 0, "%s: g step %d: %s", file, it, gf_last_error());
     char what[160];
     snprintf(what, sizeof what, "%s G step %d loss_G", file, it + 1);
     CHECK_CLOSE(gan.loss_g, lg[it], 1e-4, 1e-5, what);

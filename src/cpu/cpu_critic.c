@@ -1,10 +1,10 @@
 /* cpu_critic.c: CPU launches of the critic ops (reductions to device scalars, scalar maps,
    interpolates, gradient penalties, maxout tangents, second-order activation terms, RMSprop,
-   clipping); their per-element bodies are in src/kern/critic.h. */
+   clipping); their per-element bodies are in src/kern/kern_critic.h. */
 #include <omp.h>
 
 #include "cpu/cpu_internal.h"
-#include "kern/critic.h"
+#include "kern/kern_critic.h"
 
 #define PAR_MIN 32768
 
@@ -34,12 +34,16 @@ void gf__cpu_lerp_rows(float *y, const float *a, const float *b, const float *t,
 void gf__cpu_grad_penalty(gf__penalty kind, float *stats, float *v, const float *g, int N, size_t D, float w) {
   double pen = 0, norms = 0;
   for (int r = 0; r < N; r++) {
-    double nrm;
-    pen += gf__k_penalty_row(kind, v + (size_t)r * D, g + (size_t)r * D, D, N, w, &nrm);
+    const float *gr = g + (size_t)r * D;
+    float *vr = v + (size_t)r * D;
+    double sq = 0, c, nrm;
+    for (size_t j = 0; j < D; j++) sq += (double)gr[j] * gr[j];
+    pen += gf__k_penalty_row(kind, sq, N, w, &c, &nrm);
     norms += nrm;
+    for (size_t j = 0; j < D; j++) vr[j] = (float)(c * gr[j]);
   }
-  stats[0] = (float)pen;
-  stats[1] = (float)(norms / N);
+  stats[0] += (float)pen; /* accumulated in backend memory, as the losses' statistics */
+  stats[1] += (float)(norms / N);
 }
 
 void gf__cpu_maxout_take(float *y, const float *x, const float *argmax, int N, int units, int k) {

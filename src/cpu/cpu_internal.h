@@ -32,6 +32,15 @@ void gf__cpu_pwino_dw(float *dw, const float *x, const float *dy, int N, int IC,
 void gf__cpu_conv_direct_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
 void gf__cpu_conv_direct_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
 void gf__cpu_conv_direct_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
+/* BatchNorm over the ranks of a data-parallel job (cpu_norm_sync.c; see ops.h) */
+void gf__cpu_norm_sums(float *sums, const float *x, const float *mean, int N, int C, int S);
+void gf__cpu_norm_fwd_sync(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
+                           float *run_mean, float *run_var, int N, int C, int S, double count, float eps,
+                           float momentum);
+void gf__cpu_norm_bwd_sums(float *sums, const float *dy, const float *x, const float *mean, const float *rstd, int N,
+                           int C, int S);
+void gf__cpu_norm_bwd_sync(float *dx, const float *dy, const float *x, const float *mean, const float *rstd,
+                           const float *gamma, const float *sums, double count, int N, int C, int S);
 /* The critic ops (cpu_critic.c). */
 void gf__cpu_dot(float *out, const float *x, const float *y, size_t n, float scale);
 void gf__cpu_scalar_op(gf__sop kind, float *y, const float *x, const float *s, float a, size_t n);

@@ -96,6 +96,16 @@ int gf__critic_create(gf__gan *gan) {
   return 0;
 }
 
+int gf__critic_distribute(gf__gan *gan) {
+  gf__critic *c = &gan->crit;
+  if (c->penalty != GF_PEN_GP || gan->Bg == gan->B) return 0;
+  float *t = gan->ops->alloc(sizeof(float) * R16(gan->Bg / gan->pack));
+  if (!t) return gf__fail(GF_ENOMEM, "out of memory for the gradient penalty");
+  gan->ops->free(c->t);
+  c->t = t;
+  return 0;
+}
+
 void gf__critic_destroy(gf__gan *gan) {
   gf__critic *c = &gan->crit;
   const gf__ops *o = gan->ops;
@@ -110,15 +120,18 @@ void gf__critic_destroy(gf__gan *gan) {
 }
 
 /* Relativistic average losses: kr on ar = lr - mean(lf), kf on af = lf - mean(lr), with the
-   gradients through both the logits and the means; dlr may be NULL (the G step). */
-static void ragan_loss(gf__gan *gan, gf__gan_loss kr, gf__gan_loss kf, const float *lr, const float *lf, float *dlr,
-                       float *dlf, int n, float *sr, float *sf) {
+   gradients through both the logits and the means; dlr may be NULL (the G step). Statistics
+   accumulate into sr and sf (backend memory). Data-parallel: the means are over the global batch
+   (the mean of the ranks' equal shares), as one process at the global batch computes them. */
+static int ragan_loss(gf__gan *gan, gf__gan_loss kr, gf__gan_loss kf, const float *lr, const float *lf, float *dlr,
+                      float *dlf, int n, float *sr, float *sf) {
   const gf__ops *o = gan->ops;
   gf__critic *c = &gan->crit;
   size_t N = (size_t)n, s = R16(n);
   float *ar = c->scr, *af = ar + s, *dar = af + s, *daf = dar + s, *sc = c->sc;
   o->dot(sc + 0, lr, NULL, N, 1.0f / (float)n); /* mean(lr) */
   o->dot(sc + 1, lf, NULL, N, 1.0f / (float)n); /* mean(lf) */
+  if (gan->dist) GF_TRY(gf__dist_allreduce(gan->dist, sc, 2, GF_DIST_MEAN, "RaGAN's mean logits"));
   o->scalar_op(GF_SOP_ADD, ar, lr, sc + 1, -1.0f, N);
   o->scalar_op(GF_SOP_ADD, af, lf, sc + 0, -1.0f, N);
   o->fill(dar, 0.0f, 2 * s);
@@ -126,17 +139,19 @@ static void ragan_loss(gf__gan *gan, gf__gan_loss kr, gf__gan_loss kf, const flo
   o->gan_loss(kf, sf, daf, af, N, 1.0f);
   o->dot(sc + 2, dar, NULL, N, 1.0f / (float)n);
   o->dot(sc + 3, daf, NULL, N, 1.0f / (float)n);
+  if (gan->dist) GF_TRY(gf__dist_allreduce(gan->dist, sc + 2, 2, GF_DIST_MEAN, "RaGAN's mean gradients"));
   if (dlr) { /* dlr += dar - mean(daf) */
     o->axpy(dlr, 1.0f, dar, N);
     o->scalar_op(GF_SOP_ADD, dlr, dlr, sc + 3, -1.0f, N);
   }
   o->axpy(dlf, 1.0f, daf, N); /* dlf += daf - mean(dar) */
   o->scalar_op(GF_SOP_ADD, dlf, dlf, sc + 2, -1.0f, N);
+  return 0;
 }
 
-void gf__critic_d_loss(gf__gan *gan, const float *lr, const float *lf, float *dlr, float *dlf, int n) {
+int gf__critic_d_loss(gf__gan *gan, const float *lr, const float *lf, float *dlr, float *dlf, int n) {
   const gf__ops *o = gan->ops;
-  float sr[2], sf[2];
+  float *sr = gan->stats, *sf = gan->stats + 2;
   gf__gan_loss kr = GF_LOSS_BCE_ONE, kf = GF_LOSS_BCE_ZERO;
   switch (gan->crit.loss) {
   case GF_CRIT_WGAN: kr = GF_LOSS_WGAN_REAL; kf = GF_LOSS_WGAN_FAKE; break;
@@ -144,15 +159,10 @@ void gf__critic_d_loss(gf__gan *gan, const float *lr, const float *lf, float *dl
   case GF_CRIT_LSGAN: kr = GF_LOSS_MSE_ONE; kf = GF_LOSS_MSE_ZERO; break;
   default: break;
   }
-  if (gan->crit.loss == GF_CRIT_RAGAN) ragan_loss(gan, kr, kf, lr, lf, dlr, dlf, n, sr, sf);
-  else {
-    o->gan_loss(kr, sr, dlr, lr, (size_t)n, 1.0f);
-    o->gan_loss(kf, sf, dlf, lf, (size_t)n, 1.0f);
-  }
-  gan->loss_d = sr[0] + sf[0];
-  gan->d_real = sr[1];
-  gan->d_fake = sf[1];
-  gan->crit.pen = gan->crit.grad_norm = 0;
+  if (gan->crit.loss == GF_CRIT_RAGAN) return ragan_loss(gan, kr, kf, lr, lf, dlr, dlf, n, sr, sf);
+  o->gan_loss(kr, sr, dlr, lr, (size_t)n, 1.0f);
+  o->gan_loss(kf, sf, dlf, lf, (size_t)n, 1.0f);
+  return 0;
 }
 
 int gf__critic_penalty(gf__gan *gan, const float *real, const float *fake) {
@@ -165,13 +175,17 @@ int gf__critic_penalty(gf__gan *gan, const float *real, const float *fake) {
   const float *x = real;
   float w = c->weight;
   if (c->penalty == GF_PEN_GP) {
-    /* x^ = t real + (1 - t) fake, t ~ U[0, 1) per row D sees */
+    /* x^ = t real + (1 - t) fake, t ~ U[0, 1) per row D sees; data-parallel: drawn for every
+       row of the global batch (as one process draws them), this rank's rows used */
+    const float *t = c->t;
     if (c->t_override) o->copy(c->t, c->t_override, (size_t)Bd);
     else {
-      o->rand_uniform(c->t, (size_t)Bd, 0.0f, 1.0f, c->r_gp.seed, c->r_gp.stream, c->r_gp.counter);
-      c->r_gp.counter += ((uint64_t)Bd + 3) / 4;
+      int Bdg = gan->Bg / gan->pack;
+      o->rand_uniform(c->t, (size_t)Bdg, 0.0f, 1.0f, c->r_gp.seed, c->r_gp.stream, c->r_gp.counter);
+      c->r_gp.counter += ((uint64_t)Bdg + 3) / 4;
+      t = c->t + gan->row0 / gan->pack;
     }
-    o->lerp_rows(c->xhat, real, fake, c->t, Bd, pdim);
+    o->lerp_rows(c->xhat, real, fake, t, Bd, pdim);
     x = c->xhat;
   } else {
     w *= (float)c->every; /* lazy R1 */
@@ -180,14 +194,8 @@ int gf__critic_penalty(gf__gan *gan, const float *real, const float *fake) {
   o->fill(gf__ctx_dout(D, &c->cp), 1.0f, (size_t)Bd); /* g = d(sum_r D(x_r)) / dx */
   o->fill(c->gx, 0.0f, (size_t)Bd * pdim);
   gf__net_backward_input(D, &c->cp, &c->c2, c->gx);
-  float st[2];
-  o->grad_penalty((gf__penalty)c->penalty, st, c->v, c->gx, Bd, pdim, w);
-  c->pen = st[0];
-  c->grad_norm = st[1];
-  if (!isfinite(st[0]))
-    return gf__fail(GF_ENUMERIC, "the gradient penalty is %g at discriminator step %ld", (double)st[0], gan->d_steps + 1);
+  o->grad_penalty((gf__penalty)c->penalty, gan->stats + 4, c->v, c->gx, Bd, pdim, w); /* read by gf__gan_stats */
   gf__net_double_backward(D, &c->cp, &c->c2, c->v);
-  gan->loss_d += st[0];
   return 0;
 }
 
@@ -211,7 +219,7 @@ int gf__critic_ragan_g(gf__gan *gan, const float *fake, float *dfake) {
   gf__net *D = &gan->D;
   int B = gan->B, Bd = B / gan->pack;
   size_t bd = (size_t)B * gan->dim;
-  float sr[2], sf[2];
+  float *s = gan->stats + 6; /* both halves of the G loss add into the G slot */
   if (!gan->x_real) return gf__fail(GF_EINVAL, "train.loss=ragan: the generator step needs a discriminator step first");
   if (gan->fuse_d) {
     /* D on [real; fake] in one pass; only the fake rows' input gradient goes to G */
@@ -220,10 +228,7 @@ int gf__critic_ragan_g(gf__gan *gan, const float *fake, float *dfake) {
     const float *l = gf__net_forward(D, &gan->cdd, gan->xrf, 2 * Bd, 1, &gan->r_drop);
     float *dl = gf__ctx_dout(D, &gan->cdd);
     gf__ctx_zero_dout(D, &gan->cdd);
-    ragan_loss(gan, GF_LOSS_BCE_ZERO, GF_LOSS_BCE_ONE, l, l + Bd, NULL, dl + Bd, Bd, sr, sf);
-    gan->loss_g = sr[0] + sf[0];
-    if (!isfinite(gan->loss_g))
-      return gf__fail(GF_ENUMERIC, "loss_G is %g at generator step %ld", (double)gan->loss_g, gan->g_steps + 1);
+    GF_TRY(ragan_loss(gan, GF_LOSS_BCE_ZERO, GF_LOSS_BCE_ONE, l, l + Bd, NULL, dl + Bd, Bd, s, s));
     o->fill(gan->crit.din2, 0.0f, 2 * bd);
     gf__net_backward(D, &gan->cdd, gan->crit.din2, GF_GRAD_NONE);
     o->axpy(dfake, 1.0f, gan->crit.din2 + bd, bd);
@@ -232,10 +237,7 @@ int gf__critic_ragan_g(gf__gan *gan, const float *fake, float *dfake) {
   const float *lr = gf__net_forward(D, &gan->cdr, gan->x_real, Bd, 1, &gan->r_drop);
   const float *lf = gf__net_forward(D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(D, &gan->cdf);
-  ragan_loss(gan, GF_LOSS_BCE_ZERO, GF_LOSS_BCE_ONE, lr, lf, NULL, gf__ctx_dout(D, &gan->cdf), Bd, sr, sf);
-  gan->loss_g = sr[0] + sf[0];
-  if (!isfinite(gan->loss_g))
-    return gf__fail(GF_ENUMERIC, "loss_G is %g at generator step %ld", (double)gan->loss_g, gan->g_steps + 1);
+  GF_TRY(ragan_loss(gan, GF_LOSS_BCE_ZERO, GF_LOSS_BCE_ONE, lr, lf, NULL, gf__ctx_dout(D, &gan->cdf), Bd, s, s));
   gf__net_backward(D, &gan->cdf, dfake, GF_GRAD_NONE);
   return 0;
 }
@@ -245,12 +247,22 @@ const char *gf__critic_log_columns(const gf_config *cfg) {
   return crit && pen ? ",wasserstein,penalty,grad_norm" : crit ? ",wasserstein" : pen ? ",penalty,grad_norm" : "";
 }
 
-void gf__critic_log_values(const gf__gan *gan, char *buf, size_t cap) {
+int gf__critic_values(const gf__gan *gan, double *v) {
   const gf_config *cfg = &gan->cfg;
-  int crit = is_critic(cfg->train_loss), pen = gan->crit.penalty >= 0;
-  buf[0] = 0;
+  int n = 0;
   /* critic losses: D_x, D_G_z are the mean critic values, their difference the estimate of the
      Wasserstein-1 distance (hinge: of the critic's mean gap) */
-  if (crit) snprintf(buf, cap, ",%.6g", (double)gan->d_real - (double)gan->d_fake);
-  if (pen) snprintf(buf + strlen(buf), cap - strlen(buf), ",%.6g,%.6g", (double)gan->crit.pen, (double)gan->crit.grad_norm);
+  if (is_critic(cfg->train_loss)) v[n++] = (double)gan->d_real - (double)gan->d_fake;
+  if (gan->crit.penalty >= 0) {
+    v[n++] = gan->crit.pen;
+    v[n++] = gan->crit.grad_norm;
+  }
+  return n;
+}
+
+void gf__critic_log_values(const gf__gan *gan, char *buf, size_t cap) {
+  double v[3];
+  int n = gf__critic_values(gan, v);
+  buf[0] = 0;
+  for (int i = 0; i < n; i++) snprintf(buf + strlen(buf), cap - strlen(buf), ",%.6g", v[i]);
 }

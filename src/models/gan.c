@@ -182,7 +182,7 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
   gan->c = c; gan->h = h; gan->w = w;
   gan->dim = (long)c * h * w;
   gan->nz = cfg->model_nz;
-  gan->B = B;
+  gan->B = gan->Bg = B;
   gan->pack = pack;
   int Bd = B / gan->pack; /* rows D sees: packs of `pack` samples, [B, c, h, w] read as [Bd, pack * c, h, w] */
   gf__rng_init(&gan->r_init, (uint64_t)cfg->train_seed, GF_STREAM_INIT);
@@ -217,13 +217,14 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
   else rc = gf__ctx_create(&gan->cdr, &gan->D, Bd);
   if (rc < 0) goto fail;
   gan->z = ops->alloc(sizeof(float) * (size_t)B * gan->nz);
+  gan->stats = ops->alloc(sizeof(float) * GF_GAN_STATS);
   if (gan->fuse_d) {
     gan->xrf = ops->alloc(sizeof(float) * (size_t)2 * B * gan->dim);
     gan->xr = gan->xrf;
   } else {
     gan->xr = ops->alloc(sizeof(float) * (size_t)B * gan->dim);
   }
-  if (!gan->z || !gan->xr) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
+  if (!gan->z || !gan->xr || !gan->stats) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
   if ((rc = gf__critic_create(gan)) < 0) goto fail;
   if (cfg->train_ema > 0) {
     /* the average starts at the initial weights */
@@ -250,6 +251,8 @@ void gf__gan_destroy(gf__gan *gan) {
   gf__ctx_destroy(&gan->cdf);
   gf__ctx_destroy(&gan->cdd);
   if (gan->z) gan->ops->free(gan->z);
+  if (gan->stats) gan->ops->free(gan->stats);
+  gan->stats = NULL;
   if (gan->xrf) gan->ops->free(gan->xrf);
   else if (gan->xr) gan->ops->free(gan->xr);
   gan->xrf = NULL;
@@ -273,9 +276,13 @@ void gf__gan_noise(const gf__gan *gan, gf__rng *r, float *z, int n) {
   r->counter += (cnt + 3) / 4;
 }
 
-/* Applies the configured optimizer to a whole network arena. */
-static void opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
+/* Applies the configured optimizer to a whole network arena (data-parallel: to the gradients
+   averaged over the ranks). */
+static int opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
   const gf_config *c = &gan->cfg;
+  if (gan->dist)
+    GF_TRY(gf__dist_allreduce(gan->dist, net->grads, (size_t)net->nparam, GF_DIST_MEAN,
+                              net == &gan->G ? "G's gradients" : "D's gradients"));
   st->t++;
   if (!strcmp(c->train_optimizer, "adam")) {
     float bc1 = (float)(1.0 - pow(c->train_beta1, (double)st->t));
@@ -303,14 +310,23 @@ static void opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
     st->lr /= c->train_lr_decay;
     if (st->lr < c->train_lr_min) st->lr = c->train_lr_min;
   }
+  return 0;
+}
+
+/* Noise for the step: all Bg rows of the global batch (one process at batch Bg draws the same);
+   returns this rank's rows. */
+static const float *step_noise(gf__gan *gan) {
+  size_t off = (size_t)gan->row0 * gan->nz;
+  if (gan->z_override) gan->ops->copy(gan->z + off, gan->z_override, (size_t)gan->B * gan->nz);
+  else gf__gan_noise(gan, &gan->r_noise, gan->z, gan->Bg);
+  return gan->z + off;
 }
 
 int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   const gf__ops *o = gan->ops;
   int B = gan->B, Bd = B / gan->pack; /* packing is a reshape: [B, dim] rows read as [Bd, pack * dim] */
-  if (gan->z_override) o->copy(gan->z, gan->z_override, (size_t)B * gan->nz);
-  else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
-  const float *fake = gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
+  o->fill(gan->stats, 0.0f, 6); /* this D step's statistics: real, fake, penalty */
+  const float *fake = gf__net_forward(&gan->G, &gan->cg, step_noise(gan), B, 1, &gan->r_drop);
   gan->have_fake = 1;
   gan->x_real = xreal;
   if (gan->fuse_d) {
@@ -322,12 +338,10 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
     const float *l = gf__net_forward(&gan->D, &gan->cdd, gan->xrf, 2 * Bd, 1, &gan->r_drop);
     float *dl = gf__ctx_dout(&gan->D, &gan->cdd);
     gf__ctx_zero_dout(&gan->D, &gan->cdd);
-    gf__critic_d_loss(gan, l, l + Bd, dl, dl + Bd, Bd);
-    if (!isfinite(gan->loss_d))
-      return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps + 1);
+    GF_TRY(gf__critic_d_loss(gan, l, l + Bd, dl, dl + Bd, Bd));
     gf__net_backward(&gan->D, &gan->cdd, NULL, GF_GRAD_OVERWRITE);
     GF_TRY(gf__critic_penalty(gan, gan->xrf, gan->xrf + bd));
-    opt_step(gan, &gan->D, &gan->od);
+    GF_TRY(opt_step(gan, &gan->D, &gan->od));
     gf__critic_after_d_update(gan);
     gan->d_steps++;
     return 0;
@@ -337,13 +351,11 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   gf__ctx_zero_dout(&gan->D, &gan->cdr);
   const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
-  gf__critic_d_loss(gan, lr, lf, gf__ctx_dout(&gan->D, &gan->cdr), gf__ctx_dout(&gan->D, &gan->cdf), Bd);
-  if (!isfinite(gan->loss_d))
-    return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps + 1);
+  GF_TRY(gf__critic_d_loss(gan, lr, lf, gf__ctx_dout(&gan->D, &gan->cdr), gf__ctx_dout(&gan->D, &gan->cdf), Bd));
   gf__net_backward(&gan->D, &gan->cdr, NULL, GF_GRAD_OVERWRITE);
   gf__net_backward(&gan->D, &gan->cdf, NULL, GF_GRAD_ACCUMULATE);
   GF_TRY(gf__critic_penalty(gan, xreal, fake));
-  opt_step(gan, &gan->D, &gan->od);
+  GF_TRY(opt_step(gan, &gan->D, &gan->od));
   gf__critic_after_d_update(gan);
   gan->d_steps++;
   return 0;
@@ -352,12 +364,9 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
 int gf__gan_g_step(gf__gan *gan) {
   const gf__ops *o = gan->ops;
   int B = gan->B, Bd = B / gan->pack;
-  float s[2];
-  if (!gan->have_fake || gan->cfg.train_g_fresh_noise) {
-    if (gan->z_override) o->copy(gan->z, gan->z_override, (size_t)B * gan->nz);
-    else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
-    gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
-  }
+  float *s = gan->stats + 6;
+  o->fill(s, 0.0f, 2);
+  if (!gan->have_fake || gan->cfg.train_g_fresh_noise) gf__net_forward(&gan->G, &gan->cg, step_noise(gan), B, 1, &gan->r_drop);
   const float *fake = gan->cg.out[gan->G.n - 1];
   /* D's input gradient flows straight into G's output gradient buffer ([Bd, pack * dim] = [B, dim]) */
   float *dfake = gf__ctx_dout(&gan->G, &gan->cg);
@@ -368,16 +377,35 @@ int gf__gan_g_step(gf__gan *gan) {
     const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
     gf__ctx_zero_dout(&gan->D, &gan->cdf);
     o->gan_loss(gf__critic_g_kind(gan), s, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
-    gan->loss_g = s[0];
-    if (!isfinite(gan->loss_g))
-      return gf__fail(GF_ENUMERIC, "loss_G is %g at generator step %ld", (double)gan->loss_g, gan->g_steps + 1);
     gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
   }
   gf__net_backward(&gan->G, &gan->cg, NULL, GF_GRAD_OVERWRITE);
-  opt_step(gan, &gan->G, &gan->og);
+  GF_TRY(opt_step(gan, &gan->G, &gan->og));
   if (gan->g_ema) gf__gan_ema_update(gan);
   gan->have_fake = 0;
   gan->g_steps++;
+  return 0;
+}
+
+int gf__gan_stats(gf__gan *gan) {
+  float s[GF_GAN_STATS];
+  gan->ops->to_host(s, gan->stats, sizeof s);
+  GF_TRY(gan->ops->check());
+  /* data-parallel: means over the ranks (equal shares: the global batch's), so every rank logs the
+     same losses and takes the same decisions (a non-finite loss stops all of them) */
+  if (gan->dist) GF_TRY(gf__dist_mean_host(gan->dist, s, GF_GAN_STATS, "the losses"));
+  gan->loss_d = s[0] + s[2] + s[4]; /* the loss and the penalty of the last D step */
+  gan->d_real = s[1];
+  gan->d_fake = s[3];
+  gan->crit.pen = s[4];
+  gan->crit.grad_norm = s[5];
+  gan->loss_g = s[6];
+  if (gan->d_steps && !isfinite(s[4]))
+    return gf__fail(GF_ENUMERIC, "the gradient penalty is %g at discriminator step %ld", (double)s[4], gan->d_steps);
+  if (gan->d_steps && !isfinite(gan->loss_d))
+    return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps);
+  if (gan->g_steps && !isfinite(gan->loss_g))
+    return gf__fail(GF_ENUMERIC, "loss_G is %g at generator step %ld", (double)gan->loss_g, gan->g_steps);
   return 0;
 }
 
@@ -403,6 +431,26 @@ int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host) {
     }
   }
   gf__ctx_destroy(&ctx);
+  return 0;
+}
+
+int gf__gan_sample_host(gf__gan *gan, const float *z_host, int n, float *out_host) {
+  size_t bytes = sizeof(float) * (size_t)n * gan->nz;
+  float *z = gan->ops->alloc(bytes);
+  if (!z) return gf__fail(GF_ENOMEM, "out of memory for %d noise vectors", n);
+  gan->ops->to_device(z, z_host, bytes);
+  int rc = gf__gan_sample(gan, z, n, out_host);
+  gan->ops->free(z);
+  return rc;
+}
+
+int gf__gan_noise_host(const gf__gan *gan, gf__rng *r, float *z_host, int n) {
+  size_t bytes = sizeof(float) * (size_t)n * gan->nz;
+  float *z = gan->ops->alloc(bytes);
+  if (!z) return gf__fail(GF_ENOMEM, "out of memory for %d noise vectors", n);
+  gf__gan_noise(gan, r, z, n);
+  gan->ops->to_host(z_host, z, bytes);
+  gan->ops->free(z);
   return 0;
 }
 
@@ -437,7 +485,7 @@ int gf__gan_ema_enter(gf__gan *gan) {
   }
   /* BatchNorm statistics of the averaged weights: momentum 1/k on the k-th batch makes the
      running statistics the mean of the k batch statistics so far */
-  int B = gan->B, K = (GF_EMA_BN_SAMPLES + B - 1) / B;
+  int B = gan->Bg, K = (GF_EMA_BN_SAMPLES + B - 1) / B; /* batches of the global size, as one process */
   gf__ctx ctx;
   int rc = gf__ctx_create(&ctx, G, B);
   if (rc < 0) {

@@ -1,8 +1,8 @@
-/* critic.h: per-element / per-row math of the critic ops (scalar maps, interpolates, gradient
+/* kern_critic.h: per-element / per-row math of the critic ops (scalar maps, interpolates, gradient
    penalties, second-order activation terms, RMSprop, clipping), shared by the CPU and CUDA
    backends. */
-#ifndef GF_KERN_CRITIC_H
-#define GF_KERN_CRITIC_H
+#ifndef GF_KERN_KERN_CRITIC_H
+#define GF_KERN_KERN_CRITIC_H
 
 #include <math.h>
 #include <stddef.h>
@@ -27,24 +27,18 @@ static inline GF_HD float gf__k_sop(gf__sop kind, float x, float s, float a) {
 /* b + t (a - b): a point on the segment from b (t = 0) to a (t = 1). */
 static inline GF_HD float gf__k_lerp(float a, float b, float t) { return b + t * (a - b); }
 
-/* One row g [D] of a gradient penalty over N rows with weight w: writes v = d penalty / dg and
-   returns this row's share of the penalty; *norm receives |g|. PyTorch's norm backward gives 0
-   at |g| = 0, so does this. */
-static inline GF_HD double gf__k_penalty_row(gf__penalty kind, float *v, const float *g, size_t D, int N, float w,
-                                             double *norm) {
-  double sq = 0;
-  for (size_t j = 0; j < D; j++) sq += (double)g[j] * g[j];
-  double nrm = sqrt(sq), c, pen;
-  if (kind == GF_PEN_GP) {
-    pen = (double)w / N * (nrm - 1.0) * (nrm - 1.0);
-    c = nrm > 0 ? 2.0 * w / N * (nrm - 1.0) / nrm : 0.0;
-  } else {
-    pen = 0.5 * (double)w / N * sq;
-    c = (double)w / N;
-  }
-  for (size_t j = 0; j < D; j++) v[j] = (float)(c * g[j]);
+/* A gradient penalty over N rows with weight w, for one row g whose squared norm is sq: returns
+   the row's share of the penalty; *c receives the factor of dP/dg = c g and *norm |g|. PyTorch's
+   norm backward gives 0 at |g| = 0, so does this. The backends sum sq over the row themselves. */
+static inline GF_HD double gf__k_penalty_row(gf__penalty kind, double sq, int N, float w, double *c, double *norm) {
+  double nrm = sqrt(sq);
   *norm = nrm;
-  return pen;
+  if (kind == GF_PEN_GP) {
+    *c = nrm > 0 ? 2.0 * w / N * (nrm - 1.0) / nrm : 0.0;
+    return (double)w / N * (nrm - 1.0) * (nrm - 1.0);
+  }
+  *c = (double)w / N;
+  return 0.5 * (double)w / N * sq;
 }
 
 /* f''(x) rx dy of an activation, with f'' written from its output y. */
