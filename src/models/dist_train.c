@@ -71,6 +71,7 @@ int gf__gan_distribute(gf__gan *gan, gf__dist *d, int Bg, int row0, int sync_bn)
   gan->z = z;
   gan->Bg = Bg;
   gan->row0 = row0;
+  GF_TRY(gf__critic_distribute(gan));
   gan->r_drop.counter += gf__dist_stream_offset(d);
   if (sync_bn) {
     hook(&gan->cg, d);
@@ -90,7 +91,7 @@ static int bcast_net(gf__dist *d, gf__net *n) {
 typedef struct gan_scalars {
   int64_t g_steps, d_steps, og_t, od_t;
   double og_lr, od_lr, seconds;
-  uint64_t noise_counter, drop_counter, data_counter;
+  uint64_t noise_counter, drop_counter, data_counter, penalty_counter;
   int32_t epoch, batch;
 } gan_scalars;
 
@@ -101,7 +102,7 @@ int gf__gan_bcast_state(gf__gan *gan, gf__data_pos *pos, gf__dist *d) {
   if (gan->g_ema) GF_TRY(gf__dist_bcast(d, gan->g_ema, (size_t)gan->G.nparam, "the generator average"));
   gan_scalars s = {gan->g_steps, gan->d_steps, gan->og.t, gan->od.t, gan->og.lr, gan->od.lr, pos->seconds,
                    gan->r_noise.counter, gan->r_drop.counter - gf__dist_stream_offset(d), pos->data_counter,
-                   pos->epoch, pos->batch};
+                   gan->crit.r_gp.counter, pos->epoch, pos->batch};
   GF_TRY(gf__dist_bcast_host(d, &s, sizeof s, "the training position"));
   gan->g_steps = (long)s.g_steps;
   gan->d_steps = (long)s.d_steps;
@@ -111,6 +112,7 @@ int gf__gan_bcast_state(gf__gan *gan, gf__data_pos *pos, gf__dist *d) {
   gan->od.lr = s.od_lr;
   gan->r_noise.counter = s.noise_counter;
   gan->r_drop.counter = s.drop_counter + gf__dist_stream_offset(d);
+  gan->crit.r_gp.counter = s.penalty_counter;
   pos->seconds = s.seconds;
   pos->data_counter = s.data_counter;
   pos->epoch = s.epoch;

@@ -75,29 +75,39 @@ static int build_dcgan_g(gf__net *net, const gf_config *cfg, const gf__ops *ops,
   return gf__net_plan(net);
 }
 
+/* Spectral normalisation of every weight layer of D: model.d_norm=spectral (MLP or DCGAN, beside
+   any dcgan_d_norm) or model.dcgan_d_norm=spectral (DCGAN: instead of BatchNorm). */
+#define SN_LAST(net, on) do { if (on) GF_TRY(gf__net_spectral_last(net)); } while (0)
+
 static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w, int pack) {
   int ndf = cfg->model_ndf, nc = cfg->model_nc, size = cfg->model_size;
   float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum, slope = (float)cfg->model_d_slope;
   int bn = !strcmp(cfg->model_dcgan_d_norm, "bn"); /* none: real and fake rows then share one D pass */
+  int sn = !strcmp(cfg->model_dcgan_d_norm, "spectral") || !strcmp(cfg->model_d_norm, "spectral");
   if (c != nc || h != size || w != size)
     return gf__fail(GF_EINVAL, "dcgan discriminator takes %dx%dx%d images, the data is %dx%dx%d (set model.nc / model.size)",
                     nc, size, size, c, h, w);
   gf__net_init(net, ops, "D", pack * c, h, w); /* PacGAN: pack samples side by side along channels */
   GF_TRY(gf__net_add_conv2d(net, ndf, 4, 4, 2, 2, 1, 1, 0));
+  SN_LAST(net, sn);
   GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
   if (size == 28) {
     GF_TRY(gf__net_add_conv2d(net, 2 * ndf, 4, 4, 2, 2, 1, 1, !bn));
+    SN_LAST(net, sn);
     if (bn) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
     GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
     GF_TRY(gf__net_add_conv2d(net, 1, 7, 7, 1, 1, 0, 0, 0));
+    SN_LAST(net, sn);
   } else {
     int L = dcgan_levels(size);
     for (int k = 1; k < L; k++) {
       GF_TRY(gf__net_add_conv2d(net, ndf << k, 4, 4, 2, 2, 1, 1, !bn));
+      SN_LAST(net, sn);
       if (bn) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
       GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
     }
     GF_TRY(gf__net_add_conv2d(net, 1, 4, 4, 1, 1, 0, 0, 0));
+    SN_LAST(net, sn);
   }
   GF_TRY(gf__net_add_reshape(net, 1, 1, 1)); /* nn.Flatten: the logit */
   gf__net_set_init(net, 0, init_of(cfg->model_d_init), (float)cfg->model_d_init_scale);
@@ -142,14 +152,17 @@ int gf__build_discriminator_plan(gf__net *net, const gf_config *cfg, const gf__o
   gf__act act = act_of(cfg->model_d_act);
   float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum;
   if (cfg->model_d_dropout_in > 0) GF_TRY(gf__net_add_dropout(net, (float)cfg->model_d_dropout_in));
+  int sn = !strcmp(cfg->model_d_norm, "spectral");
   for (int i = 0; i < nh; i++) {
     GF_TRY(gf__net_add_linear(net, maxout ? wd[i] * cfg->model_d_pieces : wd[i], 1));
+    SN_LAST(net, sn);
     if (!strcmp(cfg->model_d_norm, "bn")) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
     if (maxout) GF_TRY(gf__net_add_maxout(net, cfg->model_d_pieces));
     else GF_TRY(gf__net_add_act(net, act, (float)cfg->model_d_slope));
     if (cfg->model_d_dropout > 0) GF_TRY(gf__net_add_dropout(net, (float)cfg->model_d_dropout));
   }
   GF_TRY(gf__net_add_linear(net, 1, 1));
+  SN_LAST(net, sn);
   gf__net_set_init(net, 0, init_of(cfg->model_d_init), (float)cfg->model_d_init_scale);
   return gf__net_plan(net);
 }
@@ -186,6 +199,8 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
   gf__rng_init(&gan->r_noise, (uint64_t)cfg->train_seed, GF_STREAM_NOISE);
   gf__rng_init(&gan->r_drop, (uint64_t)cfg->train_seed, GF_STREAM_DROPOUT);
   int rc;
+  gan->crit.penalty = -1;
+  if ((rc = gf__critic_check_config(cfg)) < 0) goto fail;
   if ((rc = gf__build_generator(&gan->G, cfg, ops, gan->dim)) < 0) goto fail;
   if ((rc = gf__build_discriminator(&gan->D, cfg, ops, c, h, w)) < 0) goto fail;
   gf__net_init_params(&gan->G, &gan->r_init, (float)cfg->model_bn_init_std);
@@ -220,6 +235,7 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
     gan->xr = ops->alloc(sizeof(float) * (size_t)B * gan->dim);
   }
   if (!gan->z || !gan->xr || !gan->stats) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
+  if ((rc = gf__critic_create(gan)) < 0) goto fail;
   if (cfg->train_ema > 0) {
     /* the average starts at the initial weights */
     gan->g_ema = ops->alloc(sizeof(float) * (size_t)gan->G.nparam);
@@ -239,6 +255,7 @@ fail:
 
 void gf__gan_destroy(gf__gan *gan) {
   if (!gan->ops) return;
+  gf__critic_destroy(gan);
   gf__ctx_destroy(&gan->cg);
   gf__ctx_destroy(&gan->cdr);
   gf__ctx_destroy(&gan->cdf);
@@ -283,6 +300,10 @@ static int opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
     gan->ops->adam(net->params, net->grads, net->opt_m, net->opt_v, (size_t)net->nparam, (float)st->lr,
                    (float)c->train_beta1, (float)c->train_beta2, (float)c->train_adam_eps, bc1, bc2,
                    (float)c->train_weight_decay);
+  } else if (!strcmp(c->train_optimizer, "rmsprop")) {
+    /* the square average lives in the second optimizer slot */
+    gan->ops->rmsprop(net->params, net->grads, net->opt_v, (size_t)net->nparam, (float)st->lr, (float)c->train_rms_alpha,
+                      (float)c->train_adam_eps, (float)c->train_weight_decay);
   } else {
     double mom = c->train_momentum;
     if (c->train_momentum_final >= 0) {
@@ -314,10 +335,10 @@ static const float *step_noise(gf__gan *gan) {
 int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   const gf__ops *o = gan->ops;
   int B = gan->B, Bd = B / gan->pack; /* packing is a reshape: [B, dim] rows read as [Bd, pack * dim] */
-  float *sr = gan->stats, *sf = gan->stats + 2;
-  o->fill(gan->stats, 0.0f, 4); /* this D step's statistics */
+  o->fill(gan->stats, 0.0f, 6); /* this D step's statistics: real, fake, penalty */
   const float *fake = gf__net_forward(&gan->G, &gan->cg, step_noise(gan), B, 1, &gan->r_drop);
   gan->have_fake = 1;
+  gan->x_real = xreal;
   if (gan->fuse_d) {
     /* one pass over [real; fake]: real rows get -log D(x), fake rows -log(1 - D(G(z))); with
        packing the B real rows form the first Bd packs and the B fake rows the last Bd */
@@ -327,24 +348,25 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
     const float *l = gf__net_forward(&gan->D, &gan->cdd, gan->xrf, 2 * Bd, 1, &gan->r_drop);
     float *dl = gf__ctx_dout(&gan->D, &gan->cdd);
     gf__ctx_zero_dout(&gan->D, &gan->cdd);
-    o->gan_loss(GF_LOSS_BCE_ONE, sr, dl, l, (size_t)Bd, 1.0f);
-    o->gan_loss(GF_LOSS_BCE_ZERO, sf, dl + Bd, l + Bd, (size_t)Bd, 1.0f);
+    GF_TRY(gf__critic_d_loss(gan, l, l + Bd, dl, dl + Bd, Bd));
     gf__net_backward(&gan->D, &gan->cdd, NULL, GF_GRAD_OVERWRITE);
+    GF_TRY(gf__critic_penalty(gan, gan->xrf, gan->xrf + bd));
     GF_TRY(opt_step(gan, &gan->D, &gan->od));
+    gf__critic_after_d_update(gan);
     gan->d_steps++;
     return 0;
   }
-  /* real: -log D(x) */
+  /* real: -log D(x), fake: -log(1 - D(G(z))) (or train.loss's pair) */
   const float *lr = gf__net_forward(&gan->D, &gan->cdr, xreal, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdr);
-  o->gan_loss(GF_LOSS_BCE_ONE, sr, gf__ctx_dout(&gan->D, &gan->cdr), lr, (size_t)Bd, 1.0f);
-  /* fake: -log(1 - D(G(z))) */
   const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
-  o->gan_loss(GF_LOSS_BCE_ZERO, sf, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
+  GF_TRY(gf__critic_d_loss(gan, lr, lf, gf__ctx_dout(&gan->D, &gan->cdr), gf__ctx_dout(&gan->D, &gan->cdf), Bd));
   gf__net_backward(&gan->D, &gan->cdr, NULL, GF_GRAD_OVERWRITE);
   gf__net_backward(&gan->D, &gan->cdf, NULL, GF_GRAD_ACCUMULATE);
+  GF_TRY(gf__critic_penalty(gan, xreal, fake));
   GF_TRY(opt_step(gan, &gan->D, &gan->od));
+  gf__critic_after_d_update(gan);
   gan->d_steps++;
   return 0;
 }
@@ -352,20 +374,21 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
 int gf__gan_g_step(gf__gan *gan) {
   const gf__ops *o = gan->ops;
   int B = gan->B, Bd = B / gan->pack;
-  float *s = gan->stats + 4;
+  float *s = gan->stats + 6;
   o->fill(s, 0.0f, 2);
   if (!gan->have_fake || gan->cfg.train_g_fresh_noise) gf__net_forward(&gan->G, &gan->cg, step_noise(gan), B, 1, &gan->r_drop);
   const float *fake = gan->cg.out[gan->G.n - 1];
-  const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
-  gf__ctx_zero_dout(&gan->D, &gan->cdf);
-  gf__gan_loss kind = GF_LOSS_BCE_ONE;
-  if (!strcmp(gan->cfg.train_g_loss, "minimax")) kind = GF_LOSS_MINIMAX_G;
-  else if (!strcmp(gan->cfg.train_g_loss, "kl")) kind = GF_LOSS_KL_G;
-  o->gan_loss(kind, s, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
   /* D's input gradient flows straight into G's output gradient buffer ([Bd, pack * dim] = [B, dim]) */
   float *dfake = gf__ctx_dout(&gan->G, &gan->cg);
   gf__ctx_zero_dout(&gan->G, &gan->cg);
-  gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
+  if (gan->crit.loss == GF_CRIT_RAGAN) {
+    GF_TRY(gf__critic_ragan_g(gan, fake, dfake)); /* relativistic: D on the real batch as well */
+  } else {
+    const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
+    gf__ctx_zero_dout(&gan->D, &gan->cdf);
+    o->gan_loss(gf__critic_g_kind(gan), s, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
+    gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
+  }
   gf__net_backward(&gan->G, &gan->cg, NULL, GF_GRAD_OVERWRITE);
   GF_TRY(opt_step(gan, &gan->G, &gan->og));
   if (gan->g_ema) gf__gan_ema_update(gan);
@@ -381,10 +404,14 @@ int gf__gan_stats(gf__gan *gan) {
   /* data-parallel: means over the ranks (equal shares: the global batch's), so every rank logs the
      same losses and takes the same decisions (a non-finite loss stops all of them) */
   if (gan->dist) GF_TRY(gf__dist_mean_host(gan->dist, s, GF_GAN_STATS, "the losses"));
-  gan->loss_d = s[0] + s[2];
+  gan->loss_d = s[0] + s[2] + s[4]; /* the loss and the penalty of the last D step */
   gan->d_real = s[1];
   gan->d_fake = s[3];
-  gan->loss_g = s[4];
+  gan->crit.pen = s[4];
+  gan->crit.grad_norm = s[5];
+  gan->loss_g = s[6];
+  if (gan->d_steps && !isfinite(s[4]))
+    return gf__fail(GF_ENUMERIC, "the gradient penalty is %g at discriminator step %ld", (double)s[4], gan->d_steps);
   if (gan->d_steps && !isfinite(gan->loss_d))
     return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps);
   if (gan->g_steps && !isfinite(gan->loss_g))

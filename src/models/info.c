@@ -67,7 +67,8 @@ static void describe_net(out_buf *o, const gf__net *net) {
       count((double)gf__net_macs(net), m, sizeof m), net->in_c, net->in_h, net->in_w);
   for (int i = 0; i < net->n; i++) {
     char d[160];
-    put(o, "  %s.%-28s %s\n", net->name, net->layers[i].tname, layer_desc(&net->layers[i], d, sizeof d));
+    put(o, "  %s.%-28s %s%s\n", net->name, net->layers[i].tname, layer_desc(&net->layers[i], d, sizeof d),
+        net->layers[i].sn ? "  (spectral norm)" : "");
   }
 }
 
