@@ -46,6 +46,12 @@ int gf_train(const gf_config *cfg, const gf_train_opts *opts);
    zoomed by `upscale`), or raw float32 samples [n, c, h, w] into an .npy when out ends in ".npy".
    noise_out (may be NULL) receives the latent vectors [n, nz] as .npy. */
 int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out, const char *noise_out);
+/* gf_sample for conditional runs (model.cond): klass >= 0 draws every sample of that class
+   (GF_EUSAGE when the run is not conditional or klass is not one of its classes); klass = -1
+   gives sample i the class i mod K, except in a PNG, which holds one row per class (nrow < 1:
+   ceil(n / K) per row). Unconditional runs with klass = -1: gf_sample. */
+int gf_sample_class(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out, const char *noise_out,
+                    int klass);
 /* `rows` linear latent walks of `steps` images each, one row each, into a PNG. */
 int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upscale, const char *out);
 

@@ -19,6 +19,7 @@ struct gf__prefetch {
   uint64_t first_counter;
   int *perm;
   float *slot[2];
+  float *lab[2];          /* [B] the batch's labels as floats (labelled sets), else NULL */
   gf__batch_info info[2];
   int full[2];            /* slot holds a batch not yet consumed */
   int done;               /* producer finished every epoch */
@@ -30,12 +31,13 @@ struct gf__prefetch {
   int started;
 };
 
-static void make_batch(gf__prefetch *pf, float *dst, int e, int b, uint64_t key) {
+static void make_batch(gf__prefetch *pf, float *dst, float *lab, int e, int b, uint64_t key) {
   const gf__dataset *ds = pf->ds;
   long dim = pf->dim;
   int w = ds->w, rows = ds->c * ds->h;
   for (int i = 0; i < pf->B; i++) {
     const float *src = ds->x + (size_t)pf->perm[b * pf->B + i] * dim;
+    if (lab) lab[i] = (float)ds->labels[pf->perm[b * pf->B + i]];
     float *d = dst + (size_t)i * dim;
     int flip = 0;
     if (pf->flip) {
@@ -70,7 +72,7 @@ static void *producer(void *arg) {
       int stop = pf->stop;
       pthread_mutex_unlock(&pf->mu);
       if (stop) return NULL;
-      make_batch(pf, pf->slot[s], e, b, key); /* the slot is ours: no lock while filling */
+      make_batch(pf, pf->slot[s], pf->lab[s], e, b, key); /* the slot is ours: no lock while filling */
       pthread_mutex_lock(&pf->mu);
       pf->full[s] = 1;
       pf->info[s] = (gf__batch_info){e, b, c0, c1};
@@ -105,7 +107,11 @@ int gf__prefetch_start(gf__prefetch **out, const gf__dataset *ds, int B, int epo
   pf->perm = malloc(sizeof(int) * (size_t)ds->n);
   pf->slot[0] = malloc(sizeof(float) * (size_t)B * pf->dim);
   pf->slot[1] = malloc(sizeof(float) * (size_t)B * pf->dim);
-  if (!pf->perm || !pf->slot[0] || !pf->slot[1]) {
+  if (ds->labels) {
+    pf->lab[0] = malloc(sizeof(float) * (size_t)B);
+    pf->lab[1] = malloc(sizeof(float) * (size_t)B);
+  }
+  if (!pf->perm || !pf->slot[0] || !pf->slot[1] || (ds->labels && (!pf->lab[0] || !pf->lab[1]))) {
     gf__prefetch_stop(pf);
     return gf__fail(GF_ENOMEM, "out of memory for the batch buffers");
   }
@@ -114,7 +120,7 @@ int gf__prefetch_start(gf__prefetch **out, const gf__dataset *ds, int B, int epo
   if (pthread_create(&pf->th, NULL, producer, pf) != 0) {
     pthread_mutex_destroy(&pf->mu);
     pthread_cond_destroy(&pf->cv);
-    free(pf->perm); free(pf->slot[0]); free(pf->slot[1]); free(pf);
+    free(pf->perm); free(pf->slot[0]); free(pf->slot[1]); free(pf->lab[0]); free(pf->lab[1]); free(pf);
     return gf__fail(GF_EIO, "cannot start the data prefetch thread");
   }
   pf->started = 1;
@@ -131,6 +137,8 @@ const float *gf__prefetch_next(gf__prefetch *pf, gf__batch_info *info) {
   pthread_mutex_unlock(&pf->mu);
   return ok ? pf->slot[s] : NULL;
 }
+
+const float *gf__prefetch_labels(gf__prefetch *pf) { return pf->lab[pf->next_take & 1]; }
 
 void gf__prefetch_release(gf__prefetch *pf) {
   int s = (int)(pf->next_take & 1);
@@ -155,5 +163,7 @@ void gf__prefetch_stop(gf__prefetch *pf) {
   free(pf->perm);
   free(pf->slot[0]);
   free(pf->slot[1]);
+  free(pf->lab[0]);
+  free(pf->lab[1]);
   free(pf);
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "models/cond.h"
+#include "models/diffaug.h"
 #include "models/gan.h"
 
 static int parse_widths(const char *s, int *w, int cap) {
@@ -51,21 +53,22 @@ static int build_dcgan_g(gf__net *net, const gf_config *cfg, const gf__ops *ops,
     return gf__fail(GF_EINVAL, "dcgan generator makes %dx%dx%d images, the data has %ld values per sample "
                     "(set model.nc / model.size)", nc, size, size, dim);
   gf__net_init(net, ops, "G", nz, 1, 1);
+  GF_TRY(gf__cond_add_g_input(net, cfg)); /* conditional (cond.c): one-hot label after z, or CBN below */
   if (size == 28) {
     GF_TRY(gf__net_add_convt2d(net, 4 * ngf, 7, 7, 1, 1, 0, 0, 0, 0, 0));
-    GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    GF_TRY(gf__cond_add_g_norm(net, cfg, eps, mom));
     GF_TRY(gf__net_add_act(net, GF_ACT_RELU, 0));
     GF_TRY(gf__net_add_convt2d(net, 2 * ngf, 4, 4, 2, 2, 1, 1, 0, 0, 0));
-    GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    GF_TRY(gf__cond_add_g_norm(net, cfg, eps, mom));
     GF_TRY(gf__net_add_act(net, GF_ACT_RELU, 0));
   } else {
     int L = dcgan_levels(size);
     GF_TRY(gf__net_add_convt2d(net, ngf << (L - 1), 4, 4, 1, 1, 0, 0, 0, 0, 0));
-    GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    GF_TRY(gf__cond_add_g_norm(net, cfg, eps, mom));
     GF_TRY(gf__net_add_act(net, GF_ACT_RELU, 0));
     for (int k = L - 2; k >= 0; k--) {
       GF_TRY(gf__net_add_convt2d(net, ngf << k, 4, 4, 2, 2, 1, 1, 0, 0, 0));
-      GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+      GF_TRY(gf__cond_add_g_norm(net, cfg, eps, mom));
       GF_TRY(gf__net_add_act(net, GF_ACT_RELU, 0));
     }
   }
@@ -83,13 +86,14 @@ static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops,
     return gf__fail(GF_EINVAL, "dcgan discriminator takes %dx%dx%d images, the data is %dx%dx%d (set model.nc / model.size)",
                     nc, size, size, c, h, w);
   gf__net_init(net, ops, "D", pack * c, h, w); /* PacGAN: pack samples side by side along channels */
+  GF_TRY(gf__cond_add_d_input(net, cfg, 0)); /* model.cond=concat: the label as K more planes */
   GF_TRY(gf__net_add_conv2d(net, ndf, 4, 4, 2, 2, 1, 1, 0));
   GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
   if (size == 28) {
     GF_TRY(gf__net_add_conv2d(net, 2 * ndf, 4, 4, 2, 2, 1, 1, !bn));
     if (bn) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
     GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
-    GF_TRY(gf__net_add_conv2d(net, 1, 7, 7, 1, 1, 0, 0, 0));
+    GF_TRY(gf__cond_add_d_head(net, cfg, 7, 7)); /* Conv 7x7 to the logit (+ class logits / projection) */
   } else {
     int L = dcgan_levels(size);
     for (int k = 1; k < L; k++) {
@@ -97,9 +101,8 @@ static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops,
       if (bn) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
       GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
     }
-    GF_TRY(gf__net_add_conv2d(net, 1, 4, 4, 1, 1, 0, 0, 0));
+    GF_TRY(gf__cond_add_d_head(net, cfg, 4, 4));
   }
-  GF_TRY(gf__net_add_reshape(net, 1, 1, 1)); /* nn.Flatten: the logit */
   gf__net_set_init(net, 0, init_of(cfg->model_d_init), (float)cfg->model_d_init_scale);
   return gf__net_finalize(net);
 }
@@ -108,13 +111,14 @@ int gf__build_generator(gf__net *net, const gf_config *cfg, const gf__ops *ops, 
   if (!strcmp(cfg->model_arch, "dcgan")) return build_dcgan_g(net, cfg, ops, dim);
   int w[32], nh = parse_widths(cfg->model_g_hidden, w, 32);
   gf__net_init(net, ops, "G", cfg->model_nz, 1, 1);
+  GF_TRY(gf__cond_add_g_input(net, cfg));
   gf__act act = act_of(cfg->model_g_act);
   float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum;
   for (int i = 0; i < nh; i++) {
     GF_TRY(gf__net_add_linear(net, w[i], 1));
-    if (!strcmp(cfg->model_g_norm, "bn")) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    if (!strcmp(cfg->model_g_norm, "bn")) GF_TRY(gf__cond_add_g_norm(net, cfg, eps, mom));
     GF_TRY(gf__net_add_act(net, act, (float)cfg->model_d_slope));
-    if (!strcmp(cfg->model_g_norm, "bn_after")) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    if (!strcmp(cfg->model_g_norm, "bn_after")) GF_TRY(gf__cond_add_g_norm(net, cfg, eps, mom));
   }
   GF_TRY(gf__net_add_linear(net, (int)dim, 1));
   if (!strcmp(cfg->model_g_out, "tanh")) GF_TRY(gf__net_add_act(net, GF_ACT_TANH, 0));
@@ -128,6 +132,7 @@ int gf__build_discriminator(gf__net *net, const gf_config *cfg, const gf__ops *o
   if (!strcmp(cfg->model_arch, "dcgan")) return build_dcgan_d(net, cfg, ops, c, h, w, pack);
   int wd[32], nh = parse_widths(cfg->model_d_hidden, wd, 32);
   gf__net_init(net, ops, "D", pack * c, h, w); /* PacGAN: pack feature vectors concatenated */
+  GF_TRY(gf__cond_add_d_input(net, cfg, 1)); /* model.cond=concat: [x; one-hot label] */
   int maxout = !strcmp(cfg->model_d_act, "maxout");
   gf__act act = act_of(cfg->model_d_act);
   float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum;
@@ -139,7 +144,7 @@ int gf__build_discriminator(gf__net *net, const gf_config *cfg, const gf__ops *o
     else GF_TRY(gf__net_add_act(net, act, (float)cfg->model_d_slope));
     if (cfg->model_d_dropout > 0) GF_TRY(gf__net_add_dropout(net, (float)cfg->model_d_dropout));
   }
-  GF_TRY(gf__net_add_linear(net, 1, 1));
+  GF_TRY(gf__cond_add_d_head(net, cfg, 0, 0)); /* Linear to the logit (+ class logits / projection) */
   gf__net_set_init(net, 0, init_of(cfg->model_d_init), (float)cfg->model_d_init_scale);
   return gf__net_finalize(net);
 }
@@ -209,6 +214,10 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
     gan->xr = ops->alloc(sizeof(float) * (size_t)B * gan->dim);
   }
   if (!gan->z || !gan->xr) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
+  if ((rc = gf__cond_create(gan)) < 0) goto fail; /* model.cond: label buffers, the contexts' labels */
+  int augf = 0;
+  gf__diffaug_parse(cfg->train_diffaug, &augf);
+  if (augf && (rc = gf__diffaug_create(&gan->aug, ops, augf, c, h, w, 2 * B, (uint64_t)cfg->train_seed)) < 0) goto fail;
   if (cfg->train_ema > 0) {
     /* the average starts at the initial weights */
     gan->g_ema = ops->alloc(sizeof(float) * (size_t)gan->G.nparam);
@@ -241,6 +250,9 @@ void gf__gan_destroy(gf__gan *gan) {
   if (gan->ema_save) gan->ops->free(gan->ema_save);
   if (gan->ema_buf) gan->ops->free(gan->ema_buf);
   gan->g_ema = gan->ema_save = gan->ema_buf = NULL;
+  gf__cond_destroy(gan);
+  gf__diffaug_destroy(gan->aug);
+  gan->aug = NULL;
   gf__net_free(&gan->G);
   gf__net_free(&gan->D);
   gan->z = gan->xr = NULL;
@@ -284,12 +296,21 @@ static void opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
   }
 }
 
+/* D's loss on n rows of its outputs l (dl += the gradient); ACGAN adds its class loss (cond.c). */
+static void d_loss(gf__gan *gan, gf__gan_loss kind, float *stats, float *dl, const float *l, int n, const float *labels) {
+  if (gan->cond && gan->cond->mode == GF_COND_ACGAN) gf__cond_acgan_loss(gan, kind, stats, dl, l, n, labels);
+  else gan->ops->gan_loss(kind, stats, dl, l, (size_t)n, 1.0f);
+}
+
 int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   const gf__ops *o = gan->ops;
   int B = gan->B, Bd = B / gan->pack; /* packing is a reshape: [B, dim] rows read as [Bd, pack * dim] */
+  long ow = gf__net_out_size(&gan->D); /* D's outputs per row: 1 (ACGAN: 1 + classes) */
+  const float *yr = gan->cond ? gan->cond->yr : NULL, *yf = gan->cond ? gan->cond->yf : NULL;
   float sr[2], sf[2];
   if (gan->z_override) o->copy(gan->z, gan->z_override, (size_t)B * gan->nz);
   else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
+  if (gan->cond) gf__cond_draw_fake(gan);
   const float *fake = gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
   gan->have_fake = 1;
   if (gan->fuse_d) {
@@ -298,11 +319,12 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
     size_t bd = (size_t)B * gan->dim;
     if (xreal != gan->xrf) o->copy(gan->xrf, xreal, bd);
     o->copy(gan->xrf + bd, fake, bd);
-    const float *l = gf__net_forward(&gan->D, &gan->cdd, gan->xrf, 2 * Bd, 1, &gan->r_drop);
+    const float *xin = gan->aug ? gf__diffaug_forward(gan->aug, 0, gan->xrf, 2 * B) : gan->xrf;
+    const float *l = gf__net_forward(&gan->D, &gan->cdd, xin, 2 * Bd, 1, &gan->r_drop);
     float *dl = gf__ctx_dout(&gan->D, &gan->cdd);
     gf__ctx_zero_dout(&gan->D, &gan->cdd);
-    o->gan_loss(GF_LOSS_BCE_ONE, sr, dl, l, (size_t)Bd, 1.0f);
-    o->gan_loss(GF_LOSS_BCE_ZERO, sf, dl + Bd, l + Bd, (size_t)Bd, 1.0f);
+    d_loss(gan, GF_LOSS_BCE_ONE, sr, dl, l, Bd, yr);
+    d_loss(gan, GF_LOSS_BCE_ZERO, sf, dl + Bd * ow, l + Bd * ow, Bd, yf);
     gan->loss_d = sr[0] + sf[0];
     gan->d_real = sr[1];
     gan->d_fake = sf[1];
@@ -314,13 +336,15 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
     return 0;
   }
   /* real: -log D(x) */
+  if (gan->aug) xreal = gf__diffaug_forward(gan->aug, 0, xreal, B);
   const float *lr = gf__net_forward(&gan->D, &gan->cdr, xreal, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdr);
-  o->gan_loss(GF_LOSS_BCE_ONE, sr, gf__ctx_dout(&gan->D, &gan->cdr), lr, (size_t)Bd, 1.0f);
+  d_loss(gan, GF_LOSS_BCE_ONE, sr, gf__ctx_dout(&gan->D, &gan->cdr), lr, Bd, yr);
   /* fake: -log(1 - D(G(z))) */
+  if (gan->aug) fake = gf__diffaug_forward(gan->aug, 1, fake, B);
   const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
-  o->gan_loss(GF_LOSS_BCE_ZERO, sf, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
+  d_loss(gan, GF_LOSS_BCE_ZERO, sf, gf__ctx_dout(&gan->D, &gan->cdf), lf, Bd, yf);
   gan->loss_d = sr[0] + sf[0];
   gan->d_real = sr[1];
   gan->d_fake = sf[1];
@@ -340,22 +364,30 @@ int gf__gan_g_step(gf__gan *gan) {
   if (!gan->have_fake || gan->cfg.train_g_fresh_noise) {
     if (gan->z_override) o->copy(gan->z, gan->z_override, (size_t)B * gan->nz);
     else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
+    if (gan->cond) gf__cond_draw_fake(gan);
     gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
   }
   const float *fake = gan->cg.out[gan->G.n - 1];
+  if (gan->aug) fake = gf__diffaug_forward(gan->aug, 1, fake, B); /* a fresh transform of the same fakes */
   const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
   gf__gan_loss kind = GF_LOSS_BCE_ONE;
   if (!strcmp(gan->cfg.train_g_loss, "minimax")) kind = GF_LOSS_MINIMAX_G;
   else if (!strcmp(gan->cfg.train_g_loss, "kl")) kind = GF_LOSS_KL_G;
-  o->gan_loss(kind, s, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
+  d_loss(gan, kind, s, gf__ctx_dout(&gan->D, &gan->cdf), lf, Bd, gan->cond ? gan->cond->yf : NULL);
   gan->loss_g = s[0];
   if (!isfinite(gan->loss_g))
     return gf__fail(GF_ENUMERIC, "loss_G is %g at generator step %ld", (double)gan->loss_g, gan->g_steps + 1);
-  /* D's input gradient flows straight into G's output gradient buffer ([Bd, pack * dim] = [B, dim]) */
+  /* D's input gradient flows straight into G's output gradient buffer ([Bd, pack * dim] = [B, dim]),
+     with DiffAugment through the transform's transpose */
   float *dfake = gf__ctx_dout(&gan->G, &gan->cg);
   gf__ctx_zero_dout(&gan->G, &gan->cg);
-  gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
+  if (gan->aug) {
+    gf__net_backward(&gan->D, &gan->cdf, gf__diffaug_grad(gan->aug), GF_GRAD_NONE);
+    gf__diffaug_backward(gan->aug, dfake);
+  } else {
+    gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
+  }
   gf__net_backward(&gan->G, &gan->cg, NULL, GF_GRAD_OVERWRITE);
   opt_step(gan, &gan->G, &gan->og);
   if (gan->g_ema) gf__gan_ema_update(gan);
@@ -365,12 +397,34 @@ int gf__gan_g_step(gf__gan *gan) {
 }
 
 int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host) {
+  return gf__gan_sample_labeled(gan, z_dev, NULL, n, out_host);
+}
+
+int gf__gan_sample_labeled(gf__gan *gan, const float *z_dev, const float *labels_host, int n, float *out_host) {
   gf__ctx ctx;
   int chunk = n < 512 ? n : 512;
   int train = !strcmp(gan->cfg.model_sample_bn, "batch");
   if (train) chunk = n; /* batch statistics over the whole request */
-  GF_TRY(gf__ctx_create(&ctx, &gan->G, chunk));
+  float *lab = NULL, *lab_host = NULL;
+  if (gan->G.nclass) { /* a conditional G: every sample's class in backend memory */
+    lab = gan->ops->alloc(sizeof(float) * (size_t)n);
+    lab_host = labels_host ? NULL : malloc(sizeof(float) * (size_t)n);
+    if (!lab || (!labels_host && !lab_host)) {
+      if (lab) gan->ops->free(lab);
+      free(lab_host);
+      return gf__fail(GF_ENOMEM, "out of memory for %d labels", n);
+    }
+    if (lab_host) gf__cond_labels_host(lab_host, n, gan->G.nclass, -1, 0);
+    gan->ops->to_device(lab, labels_host ? labels_host : lab_host, sizeof(float) * (size_t)n);
+    free(lab_host);
+  }
+  int rc = gf__ctx_create(&ctx, &gan->G, chunk);
+  if (rc < 0) {
+    if (lab) gan->ops->free(lab);
+    return rc;
+  }
   for (int i = 0; i < n; i += chunk) {
+    ctx.labels = lab ? lab + i : NULL;
     int m = n - i < chunk ? n - i : chunk;
     /* batch mode must not disturb the running statistics: no drop stream, stats restored below */
     float *saved = NULL;
@@ -386,6 +440,7 @@ int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host) {
     }
   }
   gf__ctx_destroy(&ctx);
+  if (lab) gan->ops->free(lab);
   return 0;
 }
 
@@ -428,7 +483,9 @@ int gf__gan_ema_enter(gf__gan *gan) {
     return rc;
   }
   float *z = o->alloc(sizeof(float) * (size_t)B * gan->nz);
-  if (!z) {
+  float *lab = G->nclass ? o->alloc(sizeof(float) * (size_t)B) : NULL;
+  if (!z || (G->nclass && !lab)) {
+    if (z) o->free(z);
     gf__ctx_destroy(&ctx);
     gf__gan_ema_leave(gan);
     return gf__fail(GF_ENOMEM, "out of memory for the train.ema statistics");
@@ -437,9 +494,19 @@ int gf__gan_ema_enter(gf__gan *gan) {
   for (int i = 0; i < G->n; i++) mom[i] = G->layers[i].momentum;
   gf__rng r;
   gf__rng_init(&r, (uint64_t)gan->cfg.train_seed, GF_STREAM_EMA_BN);
+  if (lab) { /* a conditional G: every class in turn */
+    float *h = malloc(sizeof(float) * (size_t)B);
+    if (h) {
+      gf__cond_labels_host(h, B, G->nclass, -1, 0);
+      o->to_device(lab, h, sizeof(float) * (size_t)B);
+    }
+    free(h);
+    ctx.labels = lab;
+  }
   for (int k = 1; k <= K; k++) {
     for (int i = 0; i < G->n; i++)
-      if (G->layers[i].kind == GF_LAYER_BATCHNORM) G->layers[i].momentum = 1.0f / (float)k;
+      if (G->layers[i].kind == GF_LAYER_BATCHNORM || G->layers[i].kind == GF_LAYER_CBN)
+        G->layers[i].momentum = 1.0f / (float)k;
     gf__gan_noise(gan, &r, z, B);
     gf__net_forward(G, &ctx, z, B, 1, NULL);
   }
@@ -447,6 +514,7 @@ int gf__gan_ema_enter(gf__gan *gan) {
   o->copy(gan->ema_buf, G->buffers, nb);
   gan->ema_buf_ok = 1;
   o->free(z);
+  if (lab) o->free(lab);
   gf__ctx_destroy(&ctx);
   return 0;
 }

@@ -43,6 +43,8 @@ typedef struct gf__gan {
   int ema_buf_ok;        /* ema_buf belongs to the current average (reset by every update) */
   /* statistics of the last steps */
   float loss_d, loss_g, d_real, d_fake;
+  struct gf__cond *cond;    /* model.cond: labels of G's and D's rows (models/cond.c); NULL: unconditional */
+  struct gf__diffaug *aug;  /* train.diffaug: DiffAugment before D (models/diffaug.c); NULL: off */
 } gf__gan;
 
 /* Builds G and D for data of shape (c, h, w), allocates everything for batch B, and initialises
@@ -61,6 +63,9 @@ int gf__gan_g_step(gf__gan *gan);
 /* Generates n samples from noise z (backend memory, [n, nz]) into out (host, [n, dim]) with G in
    eval mode (or batch-statistics mode when model.sample_bn = batch). */
 int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host);
+/* The same for a conditional G with the class of every sample: labels_host [n] (class indices
+   as floats); NULL: sample i gets class i mod K. Unconditional G: labels are ignored. */
+int gf__gan_sample_labeled(gf__gan *gan, const float *z_dev, const float *labels_host, int n, float *out_host);
 
 /* EMA decay at G update t (1-based): min(train.ema, (1 + t) / (10 + t)), the warm-up of
    TensorFlow's ExponentialMovingAverage(num_updates), so early averages do not remember the

@@ -15,6 +15,7 @@
 #include "io/report.h"
 #include "models/checkpoint.h"
 #include "models/classifier.h"
+#include "models/cond.h"
 #include "models/cyclegan.h"
 #include "models/gan.h"
 #include "models/weights.h"
@@ -79,13 +80,38 @@ static int load_dataset(const gf_config *cfg, gf__dataset *ds) {
 typedef struct picture_ctx {
   float *z;        /* fixed noise, backend memory [n, nz] */
   float *host;     /* [n, dim] */
-  int n;
+  float *labels;   /* [n] host: the class of every sample of a conditional run, else NULL */
+  int n, cols;     /* samples, samples per row */
 } picture_ctx;
+
+/* The epoch pictures' fixed noise and, for a conditional image run, a class grid: one row per
+   class (class 0 at the top), the same noise down every column. Up to 50 classes, else (and for
+   2-D points) train.grid samples with class i mod K. */
+static int picture_setup(gf__gan *gan, const gf__dataset *ds, picture_ctx *pc, gf__rng *r) {
+  const gf_config *c = &gan->cfg;
+  int K = gan->G.nclass, grid = K && K <= 50 && !ds->nmodes;
+  pc->cols = c->train_nrow;
+  pc->n = grid ? K * pc->cols : c->train_grid;
+  pc->z = gan->ops->alloc(sizeof(float) * (size_t)pc->n * c->model_nz);
+  pc->host = malloc(sizeof(float) * (size_t)pc->n * gan->dim);
+  pc->labels = K ? malloc(sizeof(float) * (size_t)pc->n) : NULL;
+  if (!pc->z || !pc->host || (K && !pc->labels)) return gf__fail(GF_ENOMEM, "out of memory");
+  if (!grid) {
+    gf__gan_noise(gan, r, pc->z, pc->n);
+    if (K) gf__cond_labels_host(pc->labels, pc->n, K, -1, 0);
+    return 0;
+  }
+  gf__gan_noise(gan, r, pc->z, pc->cols);
+  for (int k = 1; k < K; k++)
+    gan->ops->copy(pc->z + (size_t)k * pc->cols * c->model_nz, pc->z, (size_t)pc->cols * c->model_nz);
+  gf__cond_labels_host(pc->labels, pc->n, K, -1, pc->cols);
+  return 0;
+}
 
 static int write_picture(gf__gan *gan, const gf__dataset *ds, picture_ctx *pc, const char *path) {
   /* with train.ema the picture shows the averaged generator, as generator.safetensors holds it */
   GF_TRY(gf__gan_ema_enter(gan));
-  int rc = gf__gan_sample(gan, pc->z, pc->n, pc->host);
+  int rc = gf__gan_sample_labeled(gan, pc->z, pc->labels, pc->n, pc->host);
   gf__gan_ema_leave(gan);
   GF_TRY(rc);
   const gf_config *c = &gan->cfg;
@@ -102,7 +128,7 @@ static int write_picture(gf__gan *gan, const gf__dataset *ds, picture_ctx *pc, c
   }
   float lo = scale_of(c) == GF_SCALE_UNIT ? 0.0f : -1.0f;
   int up = ds->h <= 8 ? 4 : ds->h <= 32 ? 2 : 1;
-  return gf__grid_write_png(path, pc->host, pc->n, ds->c, ds->h, ds->w, c->train_nrow, lo, 1.0f, up);
+  return gf__grid_write_png(path, pc->host, pc->n, ds->c, ds->h, ds->w, pc->cols, lo, 1.0f, up);
 }
 
 static int save_generator(gf__gan *gan, const char *dir) {
@@ -292,15 +318,18 @@ static void metric_names(const char *m, char *vname, char *aname) {
 
 static int write_report(const char *dir, const gf_config *cfg, const char *title, int epoch, double secs) {
   static const char *const charts[] = {"Losses|loss_D,loss_G", "Discriminator outputs|D_x,D_G_z", NULL};
+  const char *images = strcmp(cfg->model_cond, "none") && gf__cond_classes(cfg) <= 50
+                           ? "Class grid, every epoch: one row per class (class 0 at the top), fixed noise per column"
+                           : "Fixed-noise samples, every epoch";
   if (!cfg->train_eval_metric[0])
-    return gf__write_run_report(dir, cfg, title, epoch, secs, charts, "Fixed-noise samples, every epoch");
+    return gf__write_run_report(dir, cfg, title, epoch, secs, charts, images);
   char spec[256], vname[32], aname[32];
   metric_names(cfg->train_eval_metric, vname, aname);
   snprintf(spec, sizeof spec, "Metric %.40s every %d epoch(s), best kept as best.safetensors@metrics.csv|%s%s%s",
            cfg->train_eval_metric, cfg->train_eval_every, vname, strcmp(vname, "precision") ? "" : ",",
            strcmp(vname, "precision") ? "" : aname);
   const char *const with_metric[] = {charts[0], charts[1], spec, NULL};
-  return gf__write_run_report(dir, cfg, title, epoch, secs, with_metric, "Fixed-noise samples, every epoch");
+  return gf__write_run_report(dir, cfg, title, epoch, secs, with_metric, images);
 }
 
 /* ---- metrics during training (train.eval_metric every train.eval_every epochs) -------------- */
@@ -412,6 +441,10 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     return gf__fail(GF_EUSAGE, "dataset %s has %d samples, fewer than the batch size %d", ds.name, ds.n, B);
   }
   long dim = gf__dataset_dim(&ds);
+  if ((rc = gf__cond_prepare(&cfg, &ds)) < 0) { /* model.cond: labels needed; model.n_classes from the set */
+    gf__dataset_free(&ds);
+    return rc;
+  }
   float *marg = NULL;
   if (cfg.model_g_out_bias_marginals) {
     marg = calloc((size_t)dim, sizeof(float));
@@ -429,9 +462,6 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   FILE *log = NULL;
   gf__prefetch *pf = NULL;
   picture_ctx pc = {0};
-  pc.n = cfg.train_grid;
-  pc.z = ops->alloc(sizeof(float) * (size_t)pc.n * cfg.model_nz);
-  pc.host = malloc(sizeof(float) * (size_t)pc.n * dim);
   gf__data_pos pos = {1, 0, 0, 0.0};
   eval_state es;
   memset(&es, 0, sizeof es);
@@ -442,7 +472,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   }
   gf__rng r_sample;
   gf__rng_init(&r_sample, (uint64_t)cfg.train_seed, GF_STREAM_SAMPLE);
-  if (!pc.z || !pc.host) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+  if ((rc = picture_setup(&gan, &ds, &pc, &r_sample)) < 0) goto done;
   if (resume && (rc = gf__checkpoint_load(resume, &gan, &pos)) < 0) goto done;
   eval_state_init(&es, &cfg, out, resume != NULL, gan.g_steps);
   snprintf(path, sizeof path, "%s/config.txt", out);
@@ -450,7 +480,6 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   snprintf(path, sizeof path, "%s/log.csv", out);
   log = gf__run_log_open(path, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n", resume != NULL, gan.g_steps);
   if (!log) { rc = GF_EIO; goto done; }
-  gf__gan_noise(&gan, &r_sample, pc.z, pc.n);
   /* batches are assembled (permutation of the data stream, gather, flips) on another thread,
      from the resumed position if any */
   gf__batch_info from = {pos.epoch, pos.batch, pos.data_counter, 0};
@@ -478,6 +507,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
       pos.data_counter = bi.counter;
       next_counter = bi.counter_next;
       ops->to_device(gan.xr, xb, sizeof(float) * (size_t)B * dim);
+      if (gan.cond && (rc = gf__cond_set_real(&gan, gf__prefetch_labels(pf))) < 0) break;
       gf__prefetch_release(pf);
       if ((rc = gf__gan_d_step(&gan, gan.xr)) < 0) break;
       pos.batch = b + 1;
@@ -551,6 +581,7 @@ done:
   gf__prefetch_stop(pf);
   if (log) fclose(log);
   free(pc.host);
+  free(pc.labels);
   if (pc.z) ops->free(pc.z);
   gf__gan_destroy(&gan);
   gf__dataset_free(&ds);
@@ -598,20 +629,36 @@ static int write_samples(const sampler *s, const float *x, int n, int nrow, int 
 }
 
 int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out, const char *noise_out) {
+  return gf_sample_class(run, n, seed, nrow, upscale, out, noise_out, -1);
+}
+
+int gf_sample_class(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out, const char *noise_out,
+                    int klass) {
   if (n < 1 || n > 100000) return gf__fail(GF_EUSAGE, "-n %d: must be between 1 and 100000", n);
-  if (nrow < 1) nrow = (int)ceil(sqrt((double)n));
   if (upscale < 1 || upscale > 32) return gf__fail(GF_EUSAGE, "--upscale %d: must be between 1 and 32", upscale);
   sampler s;
   GF_TRY(sampler_open(&s, run));
+  int K = s.gan.G.nclass;
+  if (klass >= 0 && (!K || klass >= K)) {
+    gf__net_free(&s.gan.G);
+    if (!K) return gf__fail(GF_EUSAGE, "--class %d: %s is not a conditional model (model.cond=none)", klass, run);
+    return gf__fail(GF_EUSAGE, "--class %d: the model's classes are 0..%d", klass, K - 1);
+  }
+  /* a conditional model's PNG without --class: one row per class */
+  size_t len = strlen(out);
+  int png = len > 4 && !strcmp(out + len - 4, ".png"), rows_by_class = K && klass < 0 && png;
+  if (nrow < 1) nrow = rows_by_class ? (n + K - 1) / K : (int)ceil(sqrt((double)n));
   gf__rng r;
   gf__rng_init(&r, seed, GF_STREAM_SAMPLE);
   float *z = malloc(sizeof(float) * (size_t)n * s.gan.nz);
   float *x = malloc(sizeof(float) * (size_t)n * s.gan.dim);
+  float *y = K ? malloc(sizeof(float) * (size_t)n) : NULL;
   int rc;
-  if (!z || !x) rc = gf__fail(GF_ENOMEM, "out of memory");
+  if (!z || !x || (K && !y)) rc = gf__fail(GF_ENOMEM, "out of memory");
   else {
     gf__gan_noise(&s.gan, &r, z, n);
-    rc = gf__gan_sample(&s.gan, z, n, x);
+    if (K) gf__cond_labels_host(y, n, K, klass, rows_by_class ? nrow : 0);
+    rc = gf__gan_sample_labeled(&s.gan, z, y, n, x);
     if (rc == 0) rc = write_samples(&s, x, n, nrow, upscale, out);
     if (rc == 0 && noise_out) {
       long shape[2] = {n, s.gan.nz};
@@ -620,6 +667,7 @@ int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, cons
   }
   free(z);
   free(x);
+  free(y);
   gf__net_free(&s.gan.G);
   return rc;
 }
@@ -646,7 +694,10 @@ int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upsc
           z[((size_t)i * steps + t) * nz + k] =
               (1 - a) * ends[(size_t)(2 * i) * nz + k] + a * ends[(size_t)(2 * i + 1) * nz + k];
       }
-    rc = gf__gan_sample(&s.gan, z, n, x);
+    float *y = s.gan.G.nclass ? malloc(sizeof(float) * (size_t)n) : NULL; /* conditional: walk i in class i mod K */
+    if (y) gf__cond_labels_host(y, n, s.gan.G.nclass, -1, steps);
+    rc = s.gan.G.nclass && !y ? gf__fail(GF_ENOMEM, "out of memory") : gf__gan_sample_labeled(&s.gan, z, y, n, x);
+    free(y);
     if (rc == 0) rc = write_samples(&s, x, n, steps, upscale, out);
   }
   free(ends);
@@ -752,8 +803,12 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
   if (!xb) { gf__gan_destroy(&gan); return gf__fail(GF_ENOMEM, "out of memory"); }
   gf__rng_uniform(&r, xb, (long)B * gan.dim, -1, 1);
   ops->to_device(gan.xr, xb, sizeof(float) * (size_t)B * gan.dim);
-  free(xb);
   int rc = 0;
+  if (gan.cond) { /* labels of the random batch: every class in turn */
+    gf__cond_labels_host(xb, B, gan.G.nclass ? gan.G.nclass : gan.cond->K, -1, 0);
+    rc = gf__cond_set_real(&gan, xb);
+  }
+  free(xb);
   double t0 = 0;
   for (int i = 0; i < warmup + steps && rc == 0; i++) {
     if (i == warmup) { ops->sync(); t0 = gf__now(); }
