@@ -11,6 +11,12 @@ three random MNIST training digits as the channels; score with --metric stacked-
 grid25 (2,500 points [n, 2], the same mixtures as src/data/synth.c; score with --metric modes
 --modes ring8|grid25; MNIST_DIR is then unused).
 
+Conditional runs (model.cond = concat | projection | acgan, MNIST): the twins of the conditional
+layers and networks are in cond_modules.py; real batches carry their labels, the fakes' labels are
+drawn uniformly, ACGAN adds train.aux_weight x the cross-entropy of D's class logits (real and fake
+rows for D, fake rows for G); sample i of the .npy is of class i mod 10, as `ganforge sample --npy`
+writes them, so `ganforge eval OUT.npy --metric cacc-mnist` scores its classes.
+
 The step is the one ganforge takes (src/models/gan.c): D on a real batch and a fake batch (BCE with
 logits, labels 1 / 0), then G with the non-saturating loss on the same fakes. With model.pack = k
 the discriminator reads k consecutive samples as one (concatenated along the channels); with
@@ -25,6 +31,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from load_in_pytorch import build_generator, parse_config  # noqa: E402
+from cond_modules import CondBatchNorm, CondDiscriminator, CondGenerator, Projection  # noqa: E402
 
 
 def read_idx(path, magic_want=0x803):
@@ -44,6 +51,13 @@ def mnist_train(mnist_dir):
         if os.path.exists(os.path.join(mnist_dir, f)):
             return read_idx(os.path.join(mnist_dir, f)).astype(np.float32) / 127.5 - 1.0
     raise SystemExit(f"{mnist_dir}: no train-images-idx3-ubyte[.gz]")
+
+
+def mnist_train_labels(mnist_dir):
+    for f in ("train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte"):
+        if os.path.exists(os.path.join(mnist_dir, f)):
+            return torch.from_numpy(read_idx(os.path.join(mnist_dir, f), 0x801).astype(np.int64))
+    raise SystemExit(f"{mnist_dir}: no train-labels-idx1-ubyte[.gz]")
 
 
 def mixture_modes(name):
@@ -121,11 +135,15 @@ def init_net(net, kind, std, bn_std):
             nn.init.normal_(m.weight, 0.0, std)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, CondBatchNorm)):  # CBN: per-class gamma as BN's
             if bn_std > 0:
                 nn.init.normal_(m.weight, 1.0, bn_std)
             else:
                 nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, Projection) and kind == "normal":  # the embedding is drawn like the weight
+            nn.init.normal_(m.weight, 0.0, std)
+            nn.init.normal_(m.embed.weight, 0.0, std)
             nn.init.zeros_(m.bias)
 
 
@@ -136,19 +154,31 @@ def noise(cfg, n, nz):
     return torch.randn(n, nz)
 
 
-def ema_batchnorm_stats(G, cfg, B, nz):
-    """Running statistics of the averaged weights: the mean of ceil(2048 / B) batch statistics."""
-    bns = [m for m in G.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+def ema_batchnorm_stats(G, cfg, B, nz, K=0):
+    """Running statistics of the averaged weights: the mean of ceil(2048 / B) batch statistics
+    (a conditional G: labels i mod K in every batch)."""
+    bns = [m for m in G.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, CondBatchNorm))]
     if not bns:
         return
     saved = [m.momentum for m in bns]
+    nbatch = (2048 + B - 1) // B
     for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
+        if isinstance(m, CondBatchNorm):
+            m.running_mean.zero_()
+            m.running_var.fill_(1.0)
+        else:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average
     G.train()
     with torch.no_grad():
-        for _ in range((2048 + B - 1) // B):
-            G(noise(cfg, B, nz))
+        for k in range(nbatch):
+            for m in bns:
+                if isinstance(m, CondBatchNorm):
+                    m.momentum = 1.0 / (k + 1)
+            if K:
+                G(noise(cfg, B, nz), torch.arange(B) % K)
+            else:
+                G(noise(cfg, B, nz))
     for m, mom in zip(bns, saved):
         m.momentum = mom
 
@@ -179,7 +209,21 @@ def main():
     n_out = a.n or {"ring8": 2500, "grid25": 2500, "stacked-mnist": 26000}.get(name, 10000)
     pack = max(1, int(cfg.get("model.pack", "1")))
     per_sample = x.shape[1] if cfg["model.arch"] == "dcgan" else int(np.prod(x.shape[1:]))  # channels / values
-    G, D = build_generator(cfg), build_discriminator(cfg, pack * per_sample)
+    cond = cfg.get("model.cond", "none")
+    K, labels = 0, None
+    if cond != "none":
+        if name != "mnist":
+            raise SystemExit("torch_twin.py covers conditional runs on MNIST")
+        labels, K = mnist_train_labels(a.mnist), int(cfg["model.n_classes"])
+        G, D = CondGenerator(cfg, tuple(x.shape[1:])), CondDiscriminator(cfg, tuple(x.shape[1:]))
+    else:
+        G, D = build_generator(cfg), build_discriminator(cfg, pack * per_sample)
+    acgan, aux_w = cond == "acgan", float(cfg.get("train.aux_weight", "1"))
+
+    def loss(out, target, y):  # BCE with logits (ACGAN: + aux_w x cross-entropy of the class logits)
+        if not acgan:
+            return bce(out, torch.full_like(out, target))
+        return bce(out[:, :1], torch.full_like(out[:, :1], target)) + aux_w * nn.functional.cross_entropy(out[:, 1:], y)
     bn_std = float(cfg.get("model.bn_init_std", "0"))
     init_net(G, cfg["model.g_init"], float(cfg["model.g_init_scale"]), bn_std)
     init_net(D, cfg["model.d_init"], float(cfg["model.d_init_scale"]), bn_std)
@@ -212,14 +256,22 @@ def main():
                 break
             step += 1
             real = x[perm[b * B:(b + 1) * B]]
-            fake = G(noise(cfg, B, nz))
-            dr, df = D(packed(real)), D(packed(fake.detach()))
-            ld = bce(dr, torch.ones_like(dr)) + bce(df, torch.zeros_like(df))
+            if K:
+                yr, yf = labels[perm[b * B:(b + 1) * B]], torch.randint(0, K, (B,))
+                fake = G(noise(cfg, B, nz), yf)
+                ld = loss(D(real, yr), 1.0, yr) + loss(D(fake.detach(), yf), 0.0, yf)
+            else:
+                fake = G(noise(cfg, B, nz))
+                dr, df = D(packed(real)), D(packed(fake.detach()))
+                ld = bce(dr, torch.ones_like(dr)) + bce(df, torch.zeros_like(df))
             oD.zero_grad()
             ld.backward()
             oD.step()
-            dg = D(packed(fake))
-            lg = bce(dg, torch.ones_like(dg))
+            if K:
+                lg = loss(D(fake, yf), 1.0, yf)
+            else:
+                dg = D(packed(fake))
+                lg = bce(dg, torch.ones_like(dg))
             oG.zero_grad()
             lg.backward()
             oG.step()
@@ -236,11 +288,15 @@ def main():
         with torch.no_grad():
             for q, p in zip(avg, G.parameters()):
                 p.copy_(q)
-        ema_batchnorm_stats(G, cfg, B, nz)
+        ema_batchnorm_stats(G, cfg, B, nz, K)
     G.eval()
     chunk = 500
     with torch.no_grad():
-        s = torch.cat([G(noise(cfg, min(chunk, n_out - i), nz)) for i in range(0, n_out, chunk)])
+        if K:  # sample i of class i mod K
+            s = torch.cat([G(noise(cfg, min(chunk, n_out - i), nz), torch.arange(i, min(i + chunk, n_out)) % K)
+                           for i in range(0, n_out, chunk)])
+        else:
+            s = torch.cat([G(noise(cfg, min(chunk, n_out - i), nz)) for i in range(0, n_out, chunk)])
     s = s.reshape(n_out, -1) if name in ("ring8", "grid25") else s.reshape(n_out, *x.shape[1:])
     np.save(a.out, s.numpy().astype(np.float32))
     print(f"wrote {a.out}: {tuple(s.shape)}, {step} steps, {time.time() - t0:.0f} s")
