@@ -76,7 +76,10 @@ int gf_bench(const gf_config *cfg, int warmup, int steps, double *ms_per_step, d
    the 10,000 test images). metric "modes": VEEGAN/PacGAN mode coverage on ring8/grid25 (2,500
    samples). Classifier-space metrics (features of ganforge's own classifier, never Inception):
    "fid-SET", "kid-SET", "pr-SET" (precision/recall), "score-SET" against the SET test images
-   (SET = mnist | fashion-mnist | shapes; 10,000 samples), and "stacked-modes" (Stacked MNIST:
+   (SET = mnist | fashion-mnist | shapes; 10,000 samples), "cacc-SET" for conditional models (sample i
+   of class i mod K, as `ganforge sample --npy` writes them: the share the classifier labels with
+   their class, per class too, and each class's FID against that class's test images), and
+   "stacked-modes" (Stacked MNIST:
    26,000 samples, each channel classified; modes of 1,000 and KL to uniform). `input` may also
    be a folder of PNG images. See src/eval/eval.c and docs/RESULTS.md. */
 typedef struct gf_eval_opts {
@@ -109,6 +112,10 @@ typedef struct gf_eval_result {
   double stacked_digits[3][10];                    /* share of each digit per channel (R, G, B) */
   double stacked_kl_channels;                      /* sum of the channels' KL(digit shares || uniform 10):
                                                       the part of stacked_kl the marginals explain */
+  double cacc;                                     /* cacc-SET: share of samples of class k the classifier labels k */
+  int nclass;                                      /* cacc-SET: classes (at most 10 reported per class) */
+  double cacc_class[10];                           /*   accuracy per class */
+  double fid_class[10], fid_class_mean;            /*   FID of each class's samples against that class's test images */
   int n_real;                                      /* real images the metric compared with */
   double classifier_acc;                           /* the classifier's recorded test accuracy */
   char feature_set[24];                            /* SET of the classifier (mnist, shapes, ...) */

@@ -311,6 +311,7 @@ static void metric_names(const char *m, char *vname, char *aname) {
   else if (!strncmp(m, "kid-", 4)) a = "kid_std";
   else if (!strncmp(m, "pr-", 3)) v = "precision", a = "recall";
   else if (!strncmp(m, "score-", 6)) a = "score_std";
+  else if (!strncmp(m, "cacc-", 5)) v = "cacc", a = "fid_class_mean";
   else if (!strcmp(m, "stacked-modes")) v = "stacked_modes", a = "stacked_kl";
   snprintf(vname, 32, "%s", v);
   snprintf(aname, 32, "%s", a);
@@ -351,6 +352,7 @@ static void metric_numbers(const gf_eval_result *r, double *value, double *aux, 
     *value = r->precision, *aux = r->recall;
     *score = r->precision + r->recall > 0 ? 2 * r->precision * r->recall / (r->precision + r->recall) : 0;
   } else if (!strncmp(m, "score-", 6)) *value = r->cscore, *aux = r->cscore_std, *score = r->cscore;
+  else if (!strncmp(m, "cacc-", 5)) *value = r->cacc, *aux = r->fid_class_mean, *score = r->cacc;
   else *value = r->stacked_modes, *aux = r->stacked_kl, *score = r->stacked_modes - r->stacked_kl / 100.0;
 }
 
