@@ -140,5 +140,24 @@ expect_eq "without DiffAugment: exit" "$?" 0
 expect_eq "DiffAugment changes the training" \
   "$(cmp -s "$T/ra/generator.safetensors" "$T/rc/generator.safetensors" && echo same || echo differs)" differs
 
+# ---- the conditional presets on MNIST load in PyTorch (tools/load_in_pytorch.py; skipped without torch) ---
+DATA=${GF_TEST_DATA:-$SRC/../shared/data}
+PYT=/opt/t2/bin/python
+[ -x "$PYT" ] || PYT=python3
+if [ -d "$DATA/mnist" ]; then
+  for preset in cgan-mnist cdcgan-mnist acgan-mnist; do
+    run="$T/$preset"
+    timeout 120 "$GF" train "$preset" --out "$run" --data "$DATA/mnist" --set data.download=0 --set data.limit=1000 \
+      --set train.max_steps=3 --epochs 1 --quiet
+    expect_eq "$preset: 3-step run" "$?" 0
+    for target in "$run" "$run/checkpoints/latest.safetensors"; do
+      out=$(timeout 300 "$PYT" "$SRC/tools/load_in_pytorch.py" "$target" --ganforge "$GF" -n 16 2>&1)
+      expect_eq "load_in_pytorch.py $preset $(basename "$target"): exit" "$?" 0
+      expect_has "load_in_pytorch.py $preset: PASS or skipped" "$out" '^\(PASS\|skipped:\)'
+      echo "load_in_pytorch $preset $(basename "$target"): $(tail -n 1 <<<"$out")"
+    done
+  done
+fi
+
 echo "test_cond_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
