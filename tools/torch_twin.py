@@ -147,11 +147,11 @@ def init_net(net, kind, std, bn_std):
             nn.init.zeros_(m.bias)
 
 
-def noise(cfg, n, nz):
+def noise(cfg, n, nz, gen=None):
     if cfg["model.noise"] == "uniform":
         lo, hi = float(cfg["model.noise_lo"]), float(cfg["model.noise_hi"])
-        return torch.rand(n, nz) * (hi - lo) + lo
-    return torch.randn(n, nz)
+        return torch.rand(n, nz, generator=gen) * (hi - lo) + lo
+    return torch.randn(n, nz, generator=gen)
 
 
 def ema_batchnorm_stats(G, cfg, B, nz, K=0):
@@ -193,6 +193,9 @@ def main():
     ap.add_argument("--epochs", type=int, default=0, help="override train.epochs")
     ap.add_argument("--n", type=int, default=0, help="samples to write (default: the metric's count)")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after N steps (smoke tests)")
+    ap.add_argument("--every-epoch", action="store_true",
+                    help="also write OUT_epoch<E>.npy after every epoch (noise from its own generator: the training "
+                         "and the final samples are those of a run without it; MLP / DCGAN without EMA)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -284,6 +287,19 @@ def main():
                 with torch.no_grad():
                     torch._foreach_lerp_(avg, [p.detach() for p in G.parameters()], 1.0 - d)
         print(f"epoch {ep + 1}/{epochs} loss_D {ld.item():.4f} loss_G {lg.item():.4f} {time.time() - t0:.0f} s", flush=True)
+        if a.every_epoch and avg is None:
+            gen = torch.Generator().manual_seed(1000 + a.seed)
+            G.eval()
+            with torch.no_grad():
+                parts = []
+                for i in range(0, n_out, 500):
+                    m = min(500, n_out - i)
+                    zz = noise(cfg, m, nz, gen)
+                    parts.append(G(zz, torch.arange(i, i + m) % K) if K else G(zz))
+            G.train()
+            es = torch.cat(parts)
+            es = es.reshape(n_out, -1) if name in ("ring8", "grid25") else es.reshape(n_out, *x.shape[1:])
+            np.save(a.out[:-4] + f"_epoch{ep + 1}.npy", es.numpy().astype(np.float32))
     if avg is not None:
         with torch.no_grad():
             for q, p in zip(avg, G.parameters()):
