@@ -168,7 +168,6 @@ void gf__cond_acgan_loss(gf__gan *gan, gf__gan_loss kind, float *stats, float *d
   o->copy2d(dl + 1, w, dcls, K, n, K);
   stats[0] = s1[0] + c->aux_weight * s2[0];
   stats[1] = s1[1];
-  if (labels == c->yr) c->aux_acc = s2[1] / (float)n;
 }
 
 void gf__cond_labels_host(float *y, int n, int K, int klass, int per_row) {

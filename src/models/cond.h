@@ -45,7 +45,6 @@ typedef struct gf__cond {
   gf__rng r_lab;            /* fake labels: (seed, GF_STREAM_LABELS, counter), uniform over the K classes */
   float aux_weight;         /* acgan: weight of the class loss */
   float *col, *dcol;        /* acgan: [2B (1 + K)] contiguous logits and their gradients */
-  float aux_acc;            /* acgan: D's class accuracy on the last real batch */
 } gf__cond;
 
 /* Sets up gan->cond for a conditional config (after the nets and contexts exist): label buffers
