@@ -292,13 +292,17 @@ static void case_acgan(int n, int K, int real, float w) {
   long m = (long)n * (K + 1);
   c.col = malloc(sizeof(float) * (size_t)m);
   c.dcol = malloc(sizeof(float) * (size_t)m);
-  float *lf = malloc(sizeof(float) * (size_t)m), *dl = calloc((size_t)m, sizeof(float)), lab[16], st[2];
+  float *lf = malloc(sizeof(float) * (size_t)m), *dl = calloc((size_t)m, sizeof(float)), lab[16];
+  float st[2] = {0.5f, 0.0f}, xs[2] = {0.25f, 0.0f}; /* the statistics accumulate (ops.h): start non-zero */
   double *l = malloc(sizeof(double) * (size_t)m), *fd = malloc(sizeof(double) * (size_t)m);
   for (long i = 0; i < m; i++) lf[i] = (float)(l[i] = range(-3, 3));
   for (int i = 0; i < n; i++) lab[i] = (float)(i % K);
-  gf__cond_acgan_loss(&g, real ? GF_LOSS_BCE_ONE : GF_LOSS_BCE_ZERO, st, dl, lf, n, lab);
+  gf__cond_acgan_loss(&g, real ? GF_LOSS_BCE_ONE : GF_LOSS_BCE_ZERO, st, xs, dl, lf, n, lab);
+  /* the loss is the source term (stats) + w x the class term (xstats, unweighted) */
   double want = acgan_ref(l, lab, n, K, real, w);
-  CHECK_CLOSE(st[0], want, 1e-5, 1e-6, what);
+  CHECK_CLOSE((double)(st[0] - 0.5f) + w * (double)(xs[0] - 0.25f), want, 1e-5, 1e-6, what);
+  CHECK_CLOSE((double)(xs[0] - 0.25f), acgan_ref(l, lab, n, K, real, 1.0) - acgan_ref(l, lab, n, K, real, 0.0), 1e-5, 1e-6,
+              what);
   for (long i = 0; i < m; i++) {
     double keep = l[i];
     l[i] = keep + FD_H;

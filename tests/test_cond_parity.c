@@ -77,6 +77,7 @@ static void parity(const char *file, const char *preset, const char *const *sets
     CHECK(gf__cond_set_real(&gan, yr + (size_t)it * B) == 0, "labels: %s", gf_last_error());
     CHECK(gf__gan_d_step(&gan, real + (size_t)it * B * dim) == 0, "d step %d: %s", it, gf_last_error());
     CHECK(gf__gan_g_step(&gan) == 0, "g step %d: %s", it, gf_last_error());
+    CHECK(gf__gan_stats(&gan) == 0, "stats %d: %s", it, gf_last_error()); /* the losses, read once per step */
     char what[96];
     snprintf(what, sizeof what, "%s iteration %d loss_D", file, it + 1);
     CHECK_CLOSE(gan.loss_d, ld[it], 1e-4, 1e-6, what);

@@ -123,7 +123,7 @@ static void cyclegan(void) {
   CHECK(gf__st_read_into(&f, "b", m.real_B, 4, sh) == 0, "b");
   CHECK(gf__st_read_into(&f, "loss_G", lg, 1, s7) == 0, "loss_G");
   CHECK(gf__st_read_into(&f, "loss_D", ld, 1, s2) == 0, "loss_D");
-  CHECK(gf__cyclegan_step(&m, m.real_A, m.real_B) == 0, "step: %s", gf_last_error());
+  CHECK(gf__cyclegan_step(&m, m.real_A, m.real_B) == 0 && gf__cyclegan_stats(&m) == 0, "step: %s", gf_last_error());
   CHECK_CLOSE(m.loss_G, lg[0], 1e-4, 1e-6, "loss_G");
   CHECK_CLOSE(m.loss_G_A, lg[1], 1e-4, 1e-6, "loss_G_A");
   CHECK_CLOSE(m.loss_G_B, lg[2], 1e-4, 1e-6, "loss_G_B");
@@ -171,7 +171,7 @@ static void pix2pix(void) {
   CHECK(gf__st_read_into(&f, "a", m.real_A, 4, sh) == 0, "a");
   CHECK(gf__st_read_into(&f, "b", m.real_B, 4, sh) == 0, "b");
   CHECK(gf__st_read_into(&f, "loss", l, 1, s6) == 0, "loss");
-  CHECK(gf__cyclegan_step(&m, m.real_A, m.real_B) == 0, "step: %s", gf_last_error());
+  CHECK(gf__cyclegan_step(&m, m.real_A, m.real_B) == 0 && gf__cyclegan_stats(&m) == 0, "step: %s", gf_last_error());
   CHECK_CLOSE(m.loss_D_A, l[0], 1e-4, 1e-6, "loss_D");
   CHECK_CLOSE(m.loss_D_fake, l[1], 1e-4, 1e-6, "loss_D_fake");
   CHECK_CLOSE(m.loss_D_real, l[2], 1e-4, 1e-6, "loss_D_real");

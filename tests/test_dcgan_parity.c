@@ -76,7 +76,7 @@ static void parity(const char *file, const char *preset, int ngf, int nc, int si
   for (int it = 0; it < iters; it++) {
     gan.z_override = z + (size_t)it * B * nz;
     CHECK(gf__gan_d_step(&gan, real + (size_t)it * B * dim) == 0, "d step %d", it);
-    CHECK(gf__gan_g_step(&gan) == 0, "g step %d", it);
+    CHECK(gf__gan_g_step(&gan) == 0 && gf__gan_stats(&gan) == 0, "g step %d", it);
     char what[96];
     snprintf(what, sizeof what, "%s iteration %d loss_D", preset, it + 1);
     CHECK_CLOSE(gan.loss_d, ld[it], 1e-4, 1e-6, what);

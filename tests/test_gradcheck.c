@@ -568,7 +568,7 @@ static void case_gan_loss(gf__gan_loss k, const char *name, long n, double sprea
   snprintf(label, sizeof label, "%s d/dx", what);
   worst_loss = dmax(worst_loss, compare(label, got, fd, n, NORM_RTOL, ELEM_RTOL, ELEM_ATOL));
   /* dx == NULL is allowed and gives the same statistics */
-  float s2[2];
+  float s2[2] = {0, 0};
   O->gan_loss(k, s2, NULL, xd, (size_t)n, scale);
   CHECK(s2[0] == stats[0] && s2[1] == stats[1], "%s: statistics differ without dx", what);
   free(got); free(fd); free(xx);
@@ -641,7 +641,7 @@ static void case_tensor_loss(int which, long n, float scale) {
   worst_loss = dmax(worst_loss, e);
   tensor_loss_args ta = {which, t, n};
   worst_loss = dmax(worst_loss, fd_check_loss(what, tensor_loss_fn, &ta, x, n, scale, dx, pre));
-  float l2 = -1;
+  float l2 = 0;
   if (which) O->mse_loss(&l2, NULL, xd, td, (size_t)n, scale);
   else O->l1_loss(&l2, NULL, xd, td, (size_t)n, scale);
   CHECK(l2 == loss, "%s: loss differs without dx (%g vs %g)", what, (double)l2, (double)loss);
@@ -683,7 +683,7 @@ static void case_xent(int N, int C, float scale, double spread) {
   O->to_device(xd, xf, sizeof(float) * (size_t)n);
   O->to_device(yd, yf, sizeof(float) * (size_t)N);
   O->to_device(dd, pre, sizeof(float) * (size_t)n);
-  float stats[2];
+  float stats[2] = {0, 0};
   O->xent_loss(stats, dd, pd, xd, yd, N, C, scale);
   O->to_host(dx, dd, sizeof(float) * (size_t)n);
   O->to_host(pr, pd, sizeof(float) * (size_t)n);

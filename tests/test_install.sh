@@ -13,7 +13,8 @@ if ! cmake --install "$build" --prefix "$T/prefix" > "$T/install.log" 2>&1; then
   bad "cmake --install: $(tail -3 "$T/install.log")"; echo "$pass passed, $fail failed"; exit 1
 fi
 ok
-for f in include/ganforge/ganforge.h include/ganforge/config.h include/ganforge/error.h lib/libganforge.a \
+for f in include/ganforge/ganforge.h include/ganforge/config.h include/ganforge/error.h include/ganforge/infer.h \
+         include/ganforge/export.h lib/libganforge_infer.so lib/libganforge.a \
          lib/pkgconfig/ganforge.pc bin/ganforge; do
   [ -e "$T/prefix/$f" ] && ok || bad "missing $f after install"
 done

@@ -99,6 +99,7 @@ static void equivalence_case(const char *what, const gf_config *cfg, int c, int 
 
   /* packed D step */
   rc = gf__gan_d_step(&gan, gan.xr);
+  if (rc == 0) rc = gf__gan_stats(&gan);
   CHECK(rc == 0, "%s: d_step: %s", what, gf_last_error());
   const float *fake = gan.cg.out[gan.G.n - 1]; /* the fakes that step judged ([B, dim] = [Bd, pack * dim]) */
 
@@ -107,7 +108,7 @@ static void equivalence_case(const char *what, const gf_config *cfg, int c, int 
   gf__ctx_create(&cr, &D1, Bd);
   gf__ctx_create(&cf, &D1, Bd);
   gf__ctx_create(&cg1, &G1, B);
-  float sr[2], sf[2];
+  float sr[2] = {0, 0}, sf[2] = {0, 0};
   const float *l = gf__net_forward(&D1, &cr, gan.xr, Bd, 1, NULL);
   gf__ctx_zero_dout(&D1, &cr);
   O->gan_loss(GF_LOSS_BCE_ONE, sr, gf__ctx_dout(&D1, &cr), l, (size_t)Bd, 1.0f);
@@ -128,12 +129,13 @@ static void equivalence_case(const char *what, const gf_config *cfg, int c, int 
   /* G step: the packed GAN reuses the fakes; the reference regenerates them with a copy of G */
   copy_net_state(&G1, &gan.G);
   rc = gf__gan_g_step(&gan);
+  if (rc == 0) rc = gf__gan_stats(&gan);
   CHECK(rc == 0, "%s: g_step: %s", what, gf_last_error());
   const float *fake1 = gf__net_forward(&G1, &cg1, zdev, B, 1, NULL);
   compare("regenerated fakes", fake1, fake, B * dim, 0, 0);
   l = gf__net_forward(&D1, &cf, fake1, Bd, 1, NULL);
   gf__ctx_zero_dout(&D1, &cf);
-  float sg[2];
+  float sg[2] = {0, 0};
   O->gan_loss(GF_LOSS_BCE_ONE, sg, gf__ctx_dout(&D1, &cf), l, (size_t)Bd, 1.0f);
   float *dfake = gf__ctx_dout(&G1, &cg1);
   gf__ctx_zero_dout(&G1, &cg1);

@@ -200,6 +200,7 @@ static void run_fixture(const char *file) {
     o->to_device(gan.xr, x, sizeof(float) * (size_t)nx);
     gan.z_override = zdev;
     rc = gf__gan_d_step(&gan, gan.xr);
+    if (rc == 0) rc = gf__gan_stats(&gan);
     CHECK(rc == 0, "%s: d step %d: %s", file, t, gf_last_error());
     snprintf(what, sizeof what, "%s iter %d loss_d", file, t);
     snprintf(name, sizeof name, "loss_d_%d", t);
@@ -221,6 +222,7 @@ static void run_fixture(const char *file) {
       CHECK(!cfg.train_g_fresh_noise, "%s: g_fresh_noise=1 but no %s", file, name);
     }
     rc = gf__gan_g_step(&gan);
+    if (rc == 0) rc = gf__gan_stats(&gan);
     CHECK(rc == 0, "%s: g step %d: %s", file, t, gf_last_error());
     snprintf(what, sizeof what, "%s iter %d loss_g", file, t);
     snprintf(name, sizeof name, "loss_g_%d", t);

@@ -196,6 +196,9 @@ def main():
     ap.add_argument("--every-epoch", action="store_true",
                     help="also write OUT_epoch<E>.npy after every epoch (noise from its own generator: the training "
                          "and the final samples are those of a run without it; MLP / DCGAN without EMA)")
+    ap.add_argument("--checkpoint", default="",
+                    help="save the whole training state to this file after every epoch and, when it exists, continue "
+                         "from it (the run then ends as an uninterrupted one would)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -249,8 +252,20 @@ def main():
 
     nb = x.shape[0] // B
     t0 = time.time()
-    step = 0
-    for ep in range(epochs):
+    step, ep0 = 0, 0
+    if a.checkpoint and os.path.exists(a.checkpoint):
+        st = torch.load(a.checkpoint, weights_only=False)
+        G.load_state_dict(st["G"])
+        D.load_state_dict(st["D"])
+        oG.load_state_dict(st["oG"])
+        oD.load_state_dict(st["oD"])
+        if avg is not None:
+            for q, v in zip(avg, st["avg"]):
+                q.copy_(v)
+        torch.set_rng_state(st["rng"])
+        step, ep0 = st["step"], st["epoch"]
+        print(f"resumed {a.checkpoint}: epoch {ep0}, step {step}", flush=True)
+    for ep in range(ep0, epochs):
         if a.max_steps and step >= a.max_steps:
             break
         perm = torch.randperm(x.shape[0])
@@ -300,6 +315,11 @@ def main():
             es = torch.cat(parts)
             es = es.reshape(n_out, -1) if name in ("ring8", "grid25") else es.reshape(n_out, *x.shape[1:])
             np.save(a.out[:-4] + f"_epoch{ep + 1}.npy", es.numpy().astype(np.float32))
+        if a.checkpoint:  # after the samples: their generator is separate, the training stream is not touched
+            torch.save({"G": G.state_dict(), "D": D.state_dict(), "oG": oG.state_dict(), "oD": oD.state_dict(),
+                        "avg": avg, "rng": torch.get_rng_state(), "step": step, "epoch": ep + 1},
+                       a.checkpoint + ".tmp")
+            os.replace(a.checkpoint + ".tmp", a.checkpoint)
     if avg is not None:
         with torch.no_grad():
             for q, p in zip(avg, G.parameters()):

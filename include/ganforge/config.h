@@ -66,7 +66,7 @@ extern "C" {
   X(data, shift, INT, 0, "classifier: random translation of training images by up to N pixels")  \
   X(train, epochs, INT, 10, "passes over the data")                                                \
   X(train, max_steps, INT, 0, "stop after N generator steps (0: no limit)")                        \
-  X(train, batch, INT, 64, "minibatch size")                                                       \
+  X(train, batch, INT, 64, "minibatch size (under mpirun: the global batch, split over the ranks)") \
   X(train, seed, INT, 1, "seed of every random stream")                                            \
   X(train, d_steps, INT, 1, "discriminator steps per generator step (k)")                          \
   X(train, g_loss, STR, "nonsaturating", "generator loss: minimax | nonsaturating | kl")           \
@@ -100,11 +100,17 @@ extern "C" {
   X(train, checkpoint_every, INT, 1000, "checkpoint every N generator steps (0: only at epoch ends)") \
   X(train, keep, INT, 3, "keep the last K step checkpoints (latest is always kept)")              \
   X(train, report, INT, 1, "rebuild report.html and progress.gif at every epoch (0: off)")        \
+  X(train, tensorboard, INT, 0, "1: also write TensorBoard event files into the run folder (scalars, epoch pictures)") \
   X(train, eval_metric, STR, "", "metric computed during training: fid-mnist | kid-mnist | parzen | modes ... ('': none)") \
   X(train, eval_every, INT, 1, "compute train.eval_metric every N epochs (and at the end); keeps the best as best.safetensors") \
   X(train, eval_classifier, STR, "", "classifier run or file for the classifier-space metrics (fid-, kid-, pr-, score-)") \
   X(train, eval_n, INT, 0, "samples for the training-time metric (0: the metric's protocol)")  \
-  X(train, device, STR, "cpu", "device: cpu | cuda | cuda:N")
+  X(train, device, STR, "cpu", "device: cpu | cuda | cuda:N")                                     \
+  X(train, sync_bn, INT, 0, "data-parallel (mpirun): 1: BatchNorm statistics over the global batch of all ranks (0: per rank)") \
+  X(train, dist_timeout, REAL, 300.0, "data-parallel (mpirun): seconds a rank waits for the others before it ends the job") \
+  X(train, precision, STR, "fp32", "CUDA: fp32 | bf16 (GEMMs and convolutions in bfloat16 with float32 accumulation and float32 master weights)") \
+  X(train, tf32, INT, 0, "CUDA: 1 lets float32 GEMMs and convolutions use TF32 tensor cores")      \
+  X(train, cuda_graph, INT, 1, "CUDA: 1 records the training step once as a CUDA Graph and replays it (0: launch every op)")
 
 typedef struct gf_config {
 #define GF__CFG_FIELD_INT(name) int name;

@@ -30,6 +30,27 @@ typedef struct gf_train_opts {
   const char *resume;         /* checkpoint file to continue from (NULL: fresh run) */
 } gf_train_opts;
 
+/* Data-parallel training over processes and machines (MPI; README "Training on several processes").
+   gf_dist_init joins the job when an MPI launcher (mpirun, srun) started this process, as its
+   environment tells, and does nothing otherwise. gf_train and gf_bench then run one replica per
+   rank on its share of every global batch (train.batch), average the gradients, and rank 0 alone
+   writes files. Call gf_dist_init before any other ganforge call and before starting threads, and
+   gf_dist_finalize(failed) at the end: failed != 0 ends every rank of the job (MPI_Abort), since
+   a rank that failed alone would leave the others waiting. */
+int gf_dist_init(int *argc, char ***argv);
+int gf_dist_rank(void);  /* 0 when alone */
+int gf_dist_size(void);  /* 1 when alone */
+void gf_dist_finalize(int failed);
+/* "2 ranks on 1 host (Open MPI v4.1.4)", or NULL when alone. */
+const char *gf_dist_info(void);
+/* Under an MPI launcher, the OpenMP threads a rank should use when OMP_NUM_THREADS is unset: the
+   CPUs the launcher bound it to, or the host's CPUs over the ranks on the host; 0 otherwise. */
+int gf_dist_omp_threads(void);
+/* The device this process trains on for a config's train.device: in a job of several ranks "cuda"
+   and "cuda:N" mean the rank's own GPU, cuda:LOCAL_RANK (one rank per GPU); otherwise the name
+   itself. Writes it into out (cap bytes); GF_EUSAGE when it does not fit. */
+int gf_dist_device(const char *device, char *out, unsigned cap);
+
 /* Reads the config stored in a checkpoint (a file, or a run folder's latest checkpoint) and
    resolves the checkpoint path into ckpt_out. */
 int gf_checkpoint_config(const char *run_or_file, gf_config *cfg, char *ckpt_out, unsigned cap);
@@ -60,6 +81,12 @@ int gf_bench_sgemm(const char *device, int n, int reps, double *gflops);
 /* One line on what a device's backend computes with ("cpu: convolutions by oneDNN 2.6.3, ..."),
    or NULL (with gf_last_error) when the device does not exist or cannot be opened. */
 const char *gf_backend_info(const char *device);
+/* One line on this build's CUDA backend: "cuda: built with CUDA 13.0 ..., kernels for sm_80 sm_90",
+   or "cuda: not built (...)". Opens no device. */
+const char *gf_cuda_info(void);
+/* Opens a device's backend ("cpu", "cuda", "cuda:N"): 0, GF_EUSAGE for a bad name, or GF_ENODEV
+   with the one-line reason (no driver, no device, index out of range, built without CUDA). */
+int gf_device_open(const char *device);
 /* Translates images (files or folders of them) with the generator of a cyclegan / pix2pix run
    folder or .safetensors file, at full resolution, into outdir/<name>.png. direction: AtoB |
    BtoA. Images the generator cannot take (ResNet: sides multiple of 4; U-Net: of 2^downs) fail

@@ -13,10 +13,14 @@
 #define EXIT_RUNTIME 1
 
 int gf_cli_eval(int argc, char **argv); /* eval_cmd.c */
+int gf_cli_export(int argc, char **argv); /* export_cmd.c */
+int gf_cli_translate_npy(const char *run, const char *direction, const char *in, const char *out);
 
 static int die(int status, const char *hint) {
   const char *msg = gf_last_error();
-  fprintf(stderr, "ganforge: error: %s\n", msg[0] ? msg : gf_strerror(status));
+  if (gf_dist_size() > 1 && strncmp(msg, "rank ", 5))
+    fprintf(stderr, "ganforge: rank %d: error: %s\n", gf_dist_rank(), msg[0] ? msg : gf_strerror(status));
+  else fprintf(stderr, "ganforge: error: %s\n", msg[0] ? msg : gf_strerror(status));
   if (hint) fprintf(stderr, "hint: %s\n", hint);
   return status == GF_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
 }
@@ -39,7 +43,18 @@ static int parse_int(const char *s, long lo, long hi, long *out) {
 }
 
 static volatile int g_stop = 0;
-static void on_signal(int sig) { (void)sig; g_stop = 1; }
+/* In a data-parallel job the launcher ends every rank with SIGTERM when one fails or the job is
+   cancelled: each rank says so once (write(2) is async-signal-safe), then stops. */
+static char g_sig_msg[256];
+static size_t g_sig_len;
+static void on_signal(int sig) {
+  if (g_sig_len && !g_stop) {
+    ssize_t w = write(2, g_sig_msg, g_sig_len);
+    (void)w;
+  }
+  (void)sig;
+  g_stop = 1;
+}
 
 typedef struct progress_state {
   int tty, quiet;
@@ -92,6 +107,8 @@ static const char *TRAIN_HELP =
     "  --batch N          minibatch size (train.batch)\n"
     "  --seed N           seed of every random stream (train.seed)\n"
     "  --device D         cpu | cuda | cuda:N (train.device)\n"
+    "  --precision P      fp32 | bf16: bf16 runs GEMMs and convolutions in bfloat16 with float32 accumulation\n"
+    "                     and float32 master weights (CUDA; train.precision)\n"
     "  --config FILE      read section.key = value lines\n"
     "  --set KEY=VALUE    override any config key (repeatable)\n"
     "  --resume RUN       continue a run folder (or a checkpoint file) exactly where it stopped\n"
@@ -99,7 +116,10 @@ static const char *TRAIN_HELP =
     "  --help-keys        list every config key with its default\n"
     "\n"
     "The run folder gets config.txt, log.csv, samples/epoch_NNN.png, checkpoints/, generator.safetensors,\n"
-    "report.html and progress.gif. SIGINT/SIGTERM save a checkpoint and exit.\n";
+    "report.html and progress.gif. SIGINT/SIGTERM save a checkpoint and exit.\n"
+    "Under mpirun (mpirun -np N ganforge train ...) every rank trains on its share of each batch\n"
+    "(train.batch is the global batch) and rank 0 writes the run folder; see train.sync_bn and\n"
+    "train.dist_timeout, and the README's \"Training on several processes and machines\".\n";
 
 static int cmd_train(int argc, char **argv) {
   gf_config cfg;
@@ -148,9 +168,10 @@ static int cmd_train(int argc, char **argv) {
     else if (!strcmp(a, "--batch")) key = "train.batch";
     else if (!strcmp(a, "--seed")) key = "train.seed";
     else if (!strcmp(a, "--device")) key = "train.device";
+    else if (!strcmp(a, "--precision")) key = "train.precision";
     if (key) {
       if (!v) return usage_error("train", "%s needs a value", a);
-      if (strcmp(key, "data.path") && strcmp(key, "train.device")) {
+      if (strcmp(key, "data.path") && strcmp(key, "train.device") && strcmp(key, "train.precision")) {
         long x;
         if (parse_int(v, -2147483647L, 2147483647L, &x)) {
           fprintf(stderr, "ganforge: error: %s '%s' is not an integer\nhint: run 'ganforge train --help'\n", a, v);
@@ -204,10 +225,28 @@ static int cmd_train(int argc, char **argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL); /* mpirun forwards it to every rank: a clean stop of a job */
+  int rank = gf_dist_rank(), ranks = gf_dist_size();
+  if (rank != 0) quiet = 1; /* rank 0 speaks for the job */
+  if (ranks > 1)
+    g_sig_len = (size_t)snprintf(g_sig_msg, sizeof g_sig_msg,
+                                 "ganforge: rank %d: stopping on a signal (the launcher ends the job when a rank fails "
+                                 "or is cancelled); checkpoints are written atomically: the last one in %s/checkpoints "
+                                 "stays loadable\n", rank, out);
+  if (g_sig_len >= sizeof g_sig_msg) g_sig_len = sizeof g_sig_msg - 1;
+  /* the device first: without it, one line says why and nothing is written */
+  char dev[64]; /* in a data-parallel job: this rank's GPU (cuda -> cuda:LOCAL_RANK) */
+  if ((rc = gf_dist_device(cfg.train_device, dev, sizeof dev)) < 0 || (rc = gf_device_open(dev)) < 0) return die(rc, NULL);
   progress_state ps = {isatty(2), quiet, 100, -1};
   gf_train_opts opts = {out, on_progress, &ps, &g_stop, resume ? ckpt : NULL};
   if (!quiet) fprintf(stderr, "ganforge: %s %s on %s into %s\n", resume ? "resuming" : "training", resume ? ckpt : preset,
                       cfg.data_name, out);
+  if (!quiet && ranks > 1) {
+    const char *t = getenv("OMP_NUM_THREADS");
+    fprintf(stderr, "ganforge: data-parallel: %s, %s OpenMP thread(s) per rank, global batch %d (%d per rank), "
+            "BatchNorm statistics %s\n", gf_dist_info(), t ? t : "default", cfg.train_batch, cfg.train_batch / ranks,
+            cfg.train_sync_bn ? "over all ranks (train.sync_bn=1)" : "per rank (train.sync_bn=0)");
+  }
   double t0 = 0;
   (void)t0;
   rc = gf_train(&cfg, &opts);
@@ -322,7 +361,8 @@ static const char *TRANSLATE_HELP =
     "\n"
     "Translates images (files, or folders searched recursively) with a trained cyclegan / pix2pix\n"
     "generator at their full resolution (ResNet: sides multiple of 4; U-Net: of 2^downsamplings),\n"
-    "writing OUTDIR/<name>.png. AtoB uses G_A, BtoA G_B (pix2pix: its G, AtoB only).\n";
+    "writing OUTDIR/<name>.png. AtoB uses G_A, BtoA G_B (pix2pix: its G, AtoB only).\n"
+    "A float32 .npy batch [n, 3, h, w] in [-1, 1] as the one INPUT is translated into -o OUT.npy.\n";
 
 static int cmd_translate(int argc, char **argv) {
   const char *ckpt = NULL, *dir = "AtoB", *out = NULL;
@@ -347,14 +387,52 @@ static int cmd_translate(int argc, char **argv) {
     free(inputs);
     return usage_error("translate", "%s", !ckpt ? "missing CHECKPOINT_OR_RUN" : !n ? "missing INPUT images" : "missing -o OUTDIR");
   }
+  size_t L = strlen(inputs[0]);
+  if (n == 1 && L > 4 && !strcmp(inputs[0] + L - 4, ".npy")) {
+    int r = gf_cli_translate_npy(ckpt, dir, inputs[0], out);
+    free(inputs);
+    return r;
+  }
   int rc = gf_translate(ckpt, dir, inputs, n, out);
   free(inputs);
   if (rc < 0) return die(rc, NULL);
   return 0;
 }
 
-static int cmd_presets(void) {
-  for (int i = 0; i < gf_preset_count(); i++) printf("%-23s %s\n", gf_preset_name(i), gf_preset_help(i));
+/* presets [--keys K1,K2,...]: the list, or per preset its name and the values of the given keys
+   (tab separated, e.g. the data each preset reads for tools/gpu/check.sh). */
+static int cmd_presets(int argc, char **argv) {
+  if (argc == 1) {
+    for (int i = 0; i < gf_preset_count(); i++) printf("%-23s %s\n", gf_preset_name(i), gf_preset_help(i));
+    return 0;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    puts("usage: ganforge presets [--keys KEY,KEY,...]\n\n"
+         "Lists the presets; with --keys, one line per preset: its name, then KEY=VALUE for each key\n"
+         "(tab separated), e.g. --keys data.name,model.arch.");
+    return 0;
+  }
+  if (argc != 3 || strcmp(argv[1], "--keys"))
+    return usage_error("presets", "usage: ganforge presets [--keys KEY,KEY,...]%s", "");
+  gf_config cfg;
+  char keys[1024], val[1024];
+  gf_config_defaults(&cfg);
+  snprintf(keys, sizeof keys, "%s", argv[2]);
+  char *sv = NULL;
+  for (char *k = strtok_r(keys, ",", &sv); k; k = strtok_r(NULL, ",", &sv)) /* every key known before any output */
+    if (gf_config_get(&cfg, k, val, sizeof val) < 0) return die(GF_EUSAGE, "ganforge train --help-keys lists the keys");
+  for (int i = 0; i < gf_preset_count(); i++) {
+    int rc = gf_preset_apply(&cfg, gf_preset_name(i));
+    if (rc < 0) return die(rc, NULL);
+    printf("%s", gf_preset_name(i));
+    snprintf(keys, sizeof keys, "%s", argv[2]);
+    char *save = NULL;
+    for (char *k = strtok_r(keys, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+      if ((rc = gf_config_get(&cfg, k, val, sizeof val)) < 0) return die(rc, "ganforge train --help-keys lists the keys");
+      printf("\t%s=%s", k, val);
+    }
+    printf("\n");
+  }
   return 0;
 }
 
@@ -364,7 +442,8 @@ static int cmd_bench(int argc, char **argv) {
   long batch = 0, steps = 50, warmup = 5;
   int i = 1;
   if (i < argc && !strcmp(argv[i], "--help")) {
-    puts("usage: ganforge bench [PRESET] [--batch N] [--steps N] [--warmup N] [--device D] [--set K=V ...]\n"
+    puts("usage: ganforge bench [PRESET] [--batch N] [--steps N] [--warmup N] [--device D] [--precision fp32|bf16]\n"
+         "                      [--set K=V ...]\n"
          "       ganforge bench --sgemm [--device D]   (the float32 matrix-multiply peak, 2048^3)\n\n"
          "Times the training step (k D-steps + 1 G-step) on random data after a warm-up and prints\n"
          "ms_per_step=... img_per_s=... gflops=...");
@@ -388,15 +467,20 @@ static int cmd_bench(int argc, char **argv) {
     else if (!strcmp(a, "--steps")) t = &steps;
     else if (!strcmp(a, "--warmup")) t = &warmup;
     else if (!strcmp(a, "--device") && v) { if ((rc = gf_config_set(&cfg, "train.device", v)) < 0) return die(rc, NULL); i++; continue; }
+    else if (!strcmp(a, "--precision") && v) { if ((rc = gf_config_set(&cfg, "train.precision", v)) < 0) return die(rc, NULL); i++; continue; }
     else if (!strcmp(a, "--set") && v) { if ((rc = gf_config_set_kv(&cfg, v)) < 0) return die(rc, NULL); i++; continue; }
     else return usage_error("bench", "unknown option '%s'", a);
     if (!v || parse_int(v, t == &warmup ? 0 : 1, 1000000, t)) return usage_error("bench", "%s needs a positive integer", a);
     i++;
   }
   if (batch) cfg.train_batch = (int)batch;
+  char dev[64];
+  if ((rc = gf_dist_device(cfg.train_device, dev, sizeof dev)) < 0 || (rc = gf_device_open(dev)) < 0) return die(rc, NULL);
   double ms, gflop;
   rc = gf_bench(&cfg, (int)warmup, (int)steps, &ms, &gflop);
   if (rc < 0) return die(rc, NULL);
+  if (gf_dist_rank() != 0) return 0; /* rank 0 reports the job's step (the slowest rank's time) */
+  if (gf_dist_size() > 1) printf("ranks=%d ", gf_dist_size());
   printf("preset=%s device=%s batch=%d ms_per_step=%.3f img_per_s=%.1f gflop_per_step=%.3f gflops=%.1f\n", preset,
          cfg.train_device, cfg.train_batch, ms, cfg.train_batch * 1e3 / ms, gflop, gflop / (ms * 1e-3));
   return 0;
@@ -445,7 +529,8 @@ static const char *MAIN_HELP =
     "  interpolate RUN      latent-space walks from a trained run\n"
     "  info CHECKPOINT      describe a checkpoint or run\n"
     "  translate RUN ...    image-to-image translation with a cyclegan / pix2pix run\n"
-    "  presets              list the presets\n"
+    "  export RUN           the generator as ONNX (--format onnx) or standalone C (--format c)\n"
+    "  presets [--keys K]   list the presets (--keys K1,K2: each one's values of those config keys)\n"
     "  bench [PRESET]       time the training step\n"
     "  eval RUN|NPY         score samples: --metric parzen (MNIST) | modes (ring8/grid25)\n"
     "  data fetch NAME      download a dataset (checksummed)\n"
@@ -457,10 +542,21 @@ int main(int argc, char **argv) {
      busy 2-core machine; sleeping costs some microseconds per parallel region). libgomp reads its
      settings when it is loaded,
      so set OMP_WAIT_POLICY=passive and run again (once; an explicit setting is kept). */
+  int again = 0;
   if (!getenv("OMP_WAIT_POLICY")) {
     setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
+    again = 1;
   }
+  /* A rank of a data-parallel job (mpirun) shares the host with the job's other ranks: without
+     OMP_NUM_THREADS it takes the CPUs the launcher bound it to, or its share of the host's. */
+  int threads = gf_dist_omp_threads();
+  if (threads > 0 && !getenv("OMP_NUM_THREADS")) {
+    char t[16];
+    snprintf(t, sizeof t, "%d", threads);
+    setenv("OMP_NUM_THREADS", t, 1);
+    again = 1;
+  }
+  if (again) execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
   if (argc < 2) {
     fputs(MAIN_HELP, stderr);
     return EXIT_USAGE;
@@ -469,18 +565,26 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { fputs(MAIN_HELP, stdout); return 0; }
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     const char *info = gf_backend_info("cpu");
-    printf("ganforge %s\n%s\n", GANFORGE_VERSION, info ? info : "");
+    printf("ganforge %s\n%s\n%s\n", GANFORGE_VERSION, info ? info : "", gf_cuda_info());
     return 0;
   }
-  if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
+  if (!strcmp(cmd, "train") || !strcmp(cmd, "bench")) {
+    /* under mpirun / srun: one rank of a data-parallel job (nothing happens otherwise) */
+    int rc = gf_dist_init(&argc, &argv);
+    if (rc < 0) return die(rc, NULL);
+    int code = !strcmp(cmd, "train") ? cmd_train(argc - 1, argv + 1) : cmd_bench(argc - 1, argv + 1);
+    /* a rank that failed ends the whole job (the others would wait for it) */
+    gf_dist_finalize(code != 0 && code != 130);
+    return code;
+  }
   if (!strcmp(cmd, "sample")) return cmd_sample_like(argc - 1, argv + 1, 0);
   if (!strcmp(cmd, "interpolate")) return cmd_sample_like(argc - 1, argv + 1, 1);
-  if (!strcmp(cmd, "presets")) return cmd_presets();
+  if (!strcmp(cmd, "presets")) return cmd_presets(argc - 1, argv + 1);
   if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
   if (!strcmp(cmd, "translate")) return cmd_translate(argc - 1, argv + 1);
-  if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
   if (!strcmp(cmd, "eval")) return gf_cli_eval(argc - 1, argv + 1);
+  if (!strcmp(cmd, "export")) return gf_cli_export(argc - 1, argv + 1);
   fprintf(stderr, "ganforge: error: unknown command '%s'\nhint: run 'ganforge --help'\n", cmd);
   return EXIT_USAGE;
 }

@@ -5,8 +5,22 @@
 
 #include "core/ops.h"
 #include "core/util.h"
+#include "ganforge/config.h"
+
+/* Test hook: one named table that gf__ops_get returns before the real ones. */
+static char override_name[32];
+static const gf__ops *override_ops;
+
+void gf__ops_override(const char *name, const gf__ops *ops) {
+  snprintf(override_name, sizeof override_name, "%s", name ? name : "");
+  override_ops = ops;
+}
 
 int gf__ops_get(const char *device, const gf__ops **out) {
+  if (override_ops && device && !strcmp(device, override_name)) {
+    *out = override_ops;
+    return 0;
+  }
   if (!device || !strcmp(device, "cpu")) {
     *out = gf__ops_cpu();
     return 0;
@@ -24,6 +38,20 @@ int gf__ops_get(const char *device, const gf__ops **out) {
     return gf__ops_cuda_open(idx, out);
   }
   return gf__fail(GF_EUSAGE, "unknown device '%s' (expected cpu, cuda or cuda:N)", device);
+}
+
+int gf__ops_for_config(const gf_config *cfg, const gf__ops **out) {
+  const gf__ops *o;
+  GF_TRY(gf__ops_get(cfg->train_device, &o));
+  gf__backend_opts b = {cfg->train_tf32, !strcmp(cfg->train_precision, "bf16"), cfg->train_cuda_graph};
+  GF_TRY(o->configure(&b));
+  *out = o;
+  return 0;
+}
+
+int gf_device_open(const char *device) {
+  const gf__ops *o;
+  return gf__ops_get(device, &o);
 }
 
 const char *gf_backend_info(const char *device) {

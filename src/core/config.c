@@ -282,6 +282,8 @@ int gf_config_validate(const gf_config *c) {
   GF_TRY(one_of("data.on_bad_image", c->data_on_bad_image, badimg));
   GF_TRY(one_of("train.g_loss", c->train_g_loss, glosses));
   GF_TRY(one_of("train.optimizer", c->train_optimizer, opts));
+  static const char *const precs[] = {"fp32", "bf16", NULL};
+  GF_TRY(one_of("train.precision", c->train_precision, precs));
   GF_TRY(widths_ok("model.g_hidden", c->model_g_hidden));
   GF_TRY(widths_ok("model.d_hidden", c->model_d_hidden));
 #define RANGE(f, key, ok, what)                                                                  \
@@ -361,6 +363,11 @@ int gf_config_validate(const gf_config *c) {
   RANGE(log_every, "train.log_every", c->train_log_every >= 1, "positive");
   RANGE(checkpoint_every, "train.checkpoint_every", c->train_checkpoint_every >= 0, "0 or positive");
   RANGE(keep, "train.keep", c->train_keep >= 1, "at least 1");
+  RANGE(sync_bn, "train.sync_bn", c->train_sync_bn == 0 || c->train_sync_bn == 1, "0 or 1");
+  RANGE(dist_timeout, "train.dist_timeout", c->train_dist_timeout >= 1 && c->train_dist_timeout <= 1e6,
+        "between 1 and 1000000 seconds");
+  RANGE(tf32, "train.tf32", c->train_tf32 == 0 || c->train_tf32 == 1, "0 or 1");
+  RANGE(cuda_graph, "train.cuda_graph", c->train_cuda_graph == 0 || c->train_cuda_graph == 1, "0 or 1");
 #undef RANGE
   return 0;
 }

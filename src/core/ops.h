@@ -9,9 +9,9 @@
 
 typedef enum gf__act { GF_ACT_RELU, GF_ACT_LEAKY_RELU, GF_ACT_TANH, GF_ACT_SIGMOID } gf__act;
 
-/* Losses whose target is a constant (GAN labels). Each writes stats[0] = mean loss,
-   stats[1] = mean sigmoid(x) (the discriminator's probability), and dx += scale * dloss/dx
-   where the loss is the mean over n elements. */
+/* Losses whose target is a constant (GAN labels). Each ADDS to stats (backend memory) stats[0] +=
+   mean loss, stats[1] += mean sigmoid(x) (the discriminator's probability), and dx += scale *
+   dloss/dx where the loss is the mean over n elements. */
 typedef enum gf__gan_loss {
   GF_LOSS_BCE_ONE,     /* -log sigmoid(x)          (real labels / non-saturating G) */
   GF_LOSS_BCE_ZERO,    /* -log(1 - sigmoid(x))     (fake labels) */
@@ -37,6 +37,17 @@ enum { GF_DIFFAUG_COLOR = 1, GF_DIFFAUG_TRANSLATION = 2, GF_DIFFAUG_CUTOUT = 4 }
 /* The passes of a convolution handed whole to a vendor library (ops.conv_lib). */
 enum { GF_CONV_FWD, GF_CONV_BWD_DATA, GF_CONV_BWD_W };
 
+/* Settings of a backend from the run config (ops.configure). */
+typedef struct gf__backend_opts {
+  int tf32;  /* train.tf32: float32 GEMMs and convolutions may round their inputs to TF32 */
+  int bf16;  /* train.precision=bf16: GEMMs and convolutions in bfloat16 with float32 accumulation
+                (parameters, gradients and optimizer state stay float32) */
+  int graph; /* train.cuda_graph: record the training step once and replay it */
+} gf__backend_opts;
+
+/* Batch gather (ops.gather): an index with this bit set takes its row mirrored left-right. */
+#define GF_GATHER_FLIP 0x40000000
+
 #define GF_WINO_NX 36 /* F(4x4, 3x3): 6x6 transformed values per tile */
 #define GF_WINO_WS_FLOATS(IC, OC, tb) ((size_t)GF_WINO_NX * ((size_t)(IC) * (OC) + ((size_t)(IC) + (OC)) * (size_t)(tb)))
 #define GF_WINO_MAX_TB 1024
@@ -55,6 +66,24 @@ typedef struct gf__ops {
   void (*copy)(float *dst, const float *src, size_t n);
   void (*fill)(float *x, float v, size_t n);
   void (*sync)(void);
+  /* A read-only backend copy of host data (a dataset), unchanged while in use; NULL when it does
+     not fit. CPU: the host pointer itself (no copy). Released with release_const. */
+  const void *(*upload_const)(const void *host, size_t bytes);
+  void (*release_const)(const void *p);
+  /* ---- the training step ----
+     step_begin / step_end bracket one training step (its batch upload, every D and G update,
+     the loss statistics). Inside it a caller issues no alloc, free, to_host, sync, upload_const
+     or configure (tests/test_step_ops.c checks every model), so a backend may record the step once
+     and replay it (CUDA Graphs): the same sequence of ops step after step, only pointers and
+     scalars of its own kernels changing; a step that differs is run as it comes. to_device
+     copies its host data before it returns. CPU: both do nothing. */
+  void (*step_begin)(void);
+  void (*step_end)(void);
+  /* Applies run settings (GF_EUSAGE with a message for a setting the backend cannot honour). */
+  int (*configure)(const gf__backend_opts *opts);
+  /* 0, or the first device failure since the backend was opened (GF_ENODEV with its message):
+     asked after each step's statistics are read (ops return nothing themselves). */
+  int (*check)(void);
   /* ---- linear algebra (row-major) ----
      C[M,N] = alpha * op(A) * op(B) + beta * C; op(A) is [M,K], op(B) is [K,N];
      lda/ldb/ldc are row strides of the stored (untransposed) matrices. */
@@ -80,6 +109,23 @@ typedef struct gf__ops {
   /* dx += ..., dgamma += ..., dbeta += ... (dgamma/dbeta may be NULL) */
   void (*norm_bwd)(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                    const float *mean, const float *rstd, const float *gamma, int N, int C, int S);
+  /* ---- BatchNorm with statistics over the ranks of a data-parallel job (train.sync_bn) ----
+     The training forward and backward split at per-channel sums that the caller sum-reduces
+     across the ranks between the calls (src/nn/net.c); count = N * S summed over the ranks.
+     norm_sums: sums[c] = sum_{n,s} x (mean NULL), or sum_{n,s} (x - mean[c])^2.
+     norm_fwd_sync: on entry mean [C] is the global mean and rstd [C] the global sum of squared
+       deviations; writes rstd, updates run_mean / run_var (unbiased) when run_mean != NULL, y.
+     norm_bwd_sums: sums[c] = sum dy, sums[C + c] = sum dy * (x - mean[c]) * rstd[c] (this rank's
+       dbeta and dgamma).
+     norm_bwd_sync: dx += gamma rstd (dy - sums[c] / count - xhat sums[C + c] / count) with the
+       reduced sums [2C] (gamma may be NULL). */
+  void (*norm_sums)(float *sums, const float *x, const float *mean, int N, int C, int S);
+  void (*norm_fwd_sync)(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
+                        float *run_mean, float *run_var, int N, int C, int S, double count, float eps, float momentum);
+  void (*norm_bwd_sums)(float *sums, const float *dy, const float *x, const float *mean, const float *rstd, int N,
+                        int C, int S);
+  void (*norm_bwd_sync)(float *dx, const float *dy, const float *x, const float *mean, const float *rstd,
+                        const float *gamma, const float *sums, double count, int N, int C, int S);
   /* ---- maxout: y[n,u] = max_j x[n, u*k + j]; argmax saved as float index ---- */
   void (*maxout_fwd)(float *y, float *argmax, const float *x, int N, int units, int k);
   void (*maxout_bwd)(float *dx, const float *dy, const float *argmax, int N, int units, int k);
@@ -87,16 +133,16 @@ typedef struct gf__ops {
   void (*dropout_fwd)(float *y, float *mask, const float *x, size_t n, float p, uint64_t key,
                       uint64_t stream, uint64_t counter);
   void (*mul_bwd)(float *dx, const float *dy, const float *mask, size_t n); /* dx += dy*mask */
-  /* ---- losses ---- */
-  void (*gan_loss)(gf__gan_loss kind, float *host_stats, float *dx, const float *x, size_t n,
-                   float scale);
-  /* mean |x - t| and mean (x - t)^2 against a tensor target; dx += scale * d/dx (dx may be NULL) */
-  void (*l1_loss)(float *host_loss, float *dx, const float *x, const float *t, size_t n, float scale);
-  void (*mse_loss)(float *host_loss, float *dx, const float *x, const float *t, size_t n, float scale);
+  /* ---- losses: statistics ACCUMULATE (+=) into small buffers in backend memory, which the
+     caller zeroes (fill) and reads back once per step (one to_host) ---- */
+  void (*gan_loss)(gf__gan_loss kind, float *stats, float *dx, const float *x, size_t n, float scale);
+  /* loss[0] += mean |x - t| / mean (x - t)^2 against a tensor target; dx += scale * d/dx (dx may be NULL) */
+  void (*l1_loss)(float *loss, float *dx, const float *x, const float *t, size_t n, float scale);
+  void (*mse_loss)(float *loss, float *dx, const float *x, const float *t, size_t n, float scale);
   /* softmax cross-entropy of logits x [N, C] against class indices y [N] (stored as floats):
-     host_stats[0] = mean loss, host_stats[1] = correct arg-max predictions; dx += scale * dloss/dx
+     stats[0] += mean loss, stats[1] += correct arg-max predictions; dx += scale * dloss/dx
      (loss = mean over N); dx may be NULL. prob [N, C] (may be NULL) receives the softmax. */
-  void (*xent_loss)(float *host_stats, float *dx, float *prob, const float *x, const float *y, int N, int C,
+  void (*xent_loss)(float *stats, float *dx, float *prob, const float *x, const float *y, int N, int C,
                     float scale);
   /* ---- optimizers over a flat parameter arena ---- */
   void (*adam)(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
@@ -148,6 +194,7 @@ typedef struct gf__ops {
        GF_CONV_BWD_W:    out [OC, C, kh, kw]  (= / +=)  weight gradient of in0 = x, in1 = dy
      Returns 0, or < 0 when the library cannot (the caller then lowers the pass itself). */
   const char *conv_lib_name; /* what conv_lib runs on, e.g. "oneDNN 2.6.3" (NULL with conv_lib) */
+  int conv_lib_all;          /* conv_lib takes every geometry, also images lowered in bands */
   int (*conv_lib)(int pass, float *out, const float *in0, const float *in1, int N, int OC, const gf__conv_geom *g,
                   float beta);
   /* Reflection padding of NC planes H x W by (top, bottom, left, right) (each < the size of
@@ -186,8 +233,12 @@ typedef struct gf__ops {
   void (*diffaug_bwd)(float *dx, float *gsum, const float *dy, const float *params, int N, int C, int H, int W,
                       int flags);
   /* ---- misc ---- */
-  /* Counts non-finite values in x (host result). */
-  size_t (*count_nonfinite)(const float *x, size_t n);
+  /* count[0] += the number of non-finite values in x (count in backend memory). */
+  void (*count_nonfinite)(float *count, const float *x, size_t n);
+  /* Batch gather: dst [n, rows * w] row i = src row (idx[i] & ~GF_GATHER_FLIP) of rows x w values,
+     each of its rows mirrored (x -> w - 1 - x) when idx[i] has GF_GATHER_FLIP; idx [n] in backend
+     memory. */
+  void (*gather)(float *dst, const float *src, const int32_t *idx, int n, int rows, int w);
   /* Fill with Philox normals / uniforms: the same numbers as gf__rng_normal / gf__rng_uniform
      on the stream {seed, stream, counter}; the caller advances its counter by ceil(n/4). */
   void (*rand_normal)(float *x, size_t n, float mean, float std, uint64_t seed, uint64_t stream,
@@ -200,7 +251,19 @@ typedef struct gf__ops {
 const gf__ops *gf__ops_cpu(void);
 /* Backend by device name ("cpu", "cuda", "cuda:1"); GF_ENODEV with a message when unavailable. */
 int gf__ops_get(const char *device, const gf__ops **out);
-/* Implemented by src/cuda (the real backend, or a stand-in returning GF_ENOSYS in CPU-only builds). */
+/* The backend of a run config (train.device) with its settings applied (train.tf32,
+   train.precision, train.cuda_graph). */
+struct gf_config;
+int gf__ops_for_config(const struct gf_config *cfg, const gf__ops **out);
+/* Tests: makes gf__ops_get(name) return `ops` (NULL removes it), e.g. a counting wrapper. */
+void gf__ops_override(const char *name, const gf__ops *ops);
+/* Implemented by src/cuda (the real backend, or a stand-in returning GF_ENODEV "built without CUDA"
+   in CPU-only builds). */
 int gf__ops_cuda_open(int device_index, const gf__ops **out);
+/* Work outside the table that must follow the CUDA backend's ops in order (NCCL collectives of a
+   data-parallel job): NULL unless `ops` is the open CUDA backend's table; else runs the current
+   step's deferred commands (a barrier: that step is not recorded) and returns the backend's stream
+   (a cudaStream_t), on which such work is then enqueued. */
+void *gf__cuda_stream(const gf__ops *ops);
 
 #endif

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "kern/kern_rng.h"
+
 /* Independent streams drawn from one run seed. */
 enum { GF_STREAM_INIT = 1, GF_STREAM_NOISE = 2, GF_STREAM_DATA = 3, GF_STREAM_DROPOUT = 4,
        GF_STREAM_SAMPLE = 5, GF_STREAM_EVAL = 6, GF_STREAM_POOL = 7, GF_STREAM_EMA_BN = 8,
@@ -36,7 +38,7 @@ float gf__rng_float(gf__rng *r);
 /* Random permutation of 0..n-1 (Fisher-Yates). */
 void gf__rng_perm(gf__rng *r, int *idx, int n);
 
-/* Block -> floats, shared with device backends so CPU and GPU streams agree. */
-static inline float gf__u32_to_unit(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
+/* Block -> floats (the shared body of src/kern/kern_rng.h, so CPU and GPU streams agree). */
+static inline float gf__u32_to_unit(uint32_t x) { return gf__k_u32_to_unit(x); }
 
 #endif

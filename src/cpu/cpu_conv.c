@@ -3,18 +3,9 @@
 #include <string.h>
 
 #include "cpu/cpu_internal.h"
+#include "kern/kern_conv.h"
 
 #define PAR_MIN 32768
-
-/* Valid output range [*lo, *hi) of one kernel tap t along an axis: 0 <= o*st - pad + t < n. */
-static inline void tap_range(int t, int st, int pad, int n, int on, int *lo, int *hi) {
-  int a = pad - t, l = a > 0 ? (a + st - 1) / st : 0;   /* first o with o*st >= pad - t */
-  int b = n - 1 + pad - t, h = b >= 0 ? b / st + 1 : 0; /* one past the last o with o*st <= n-1+pad-t */
-  if (h > on) h = on;
-  if (l > h) l = h;
-  *lo = l;
-  *hi = h;
-}
 
 /* Per-tap valid ranges of a kernel axis, computed once per call (no divisions in the loops). */
 #define MAXK 64
@@ -23,12 +14,12 @@ typedef struct taps {
 } taps;
 
 static void tap_table(taps *t, int k, int st, int pad, int n, int on) {
-  for (int i = 0; i < k && i < MAXK; i++) tap_range(i, st, pad, n, on, &t->lo[i], &t->hi[i]);
+  for (int i = 0; i < k && i < MAXK; i++) gf__k_tap_range(i, st, pad, n, on, &t->lo[i], &t->hi[i]);
 }
 
 static inline void tap_get(const taps *t, int i, int st, int pad, int n, int on, int *lo, int *hi) {
   if (i < MAXK) { *lo = t->lo[i]; *hi = t->hi[i]; }
-  else tap_range(i, st, pad, n, on, lo, hi);
+  else gf__k_tap_range(i, st, pad, n, on, lo, hi);
 }
 
 /* Output rows of one tap restricted to the band [r0, r0 + rn), relative to r0. */
@@ -125,13 +116,6 @@ void gf__cpu_swap01(float *dst, const float *src, int A, int B, int S, float bet
     }
 }
 
-/* Source index of padded coordinate p (in [-before, n + after)) under reflection. */
-static inline int reflect(int p, int n) {
-  if (p < 0) return -p;
-  if (p >= n) return 2 * (n - 1) - p;
-  return p;
-}
-
 void gf__cpu_reflect_pad_fwd(float *y, const float *x, int NC, int H, int W, int t, int b, int l, int r) {
   const int OH = H + t + b, OW = W + l + r;
   #pragma omp parallel for if ((long)NC * OH * OW > PAR_MIN) schedule(static)
@@ -139,11 +123,11 @@ void gf__cpu_reflect_pad_fwd(float *y, const float *x, int NC, int H, int W, int
     const float *xp = x + (size_t)p * H * W;
     float *yp = y + (size_t)p * OH * OW;
     for (int oy = 0; oy < OH; oy++) {
-      const float *row = xp + (size_t)reflect(oy - t, H) * W;
+      const float *row = xp + (size_t)gf__k_reflect(oy - t, H) * W;
       float *d = yp + (size_t)oy * OW;
-      for (int ox = 0; ox < l; ox++) d[ox] = row[reflect(ox - l, W)];
+      for (int ox = 0; ox < l; ox++) d[ox] = row[gf__k_reflect(ox - l, W)];
       memcpy(d + l, row, sizeof(float) * (size_t)W);
-      for (int ox = l + W; ox < OW; ox++) d[ox] = row[reflect(ox - l, W)];
+      for (int ox = l + W; ox < OW; ox++) d[ox] = row[gf__k_reflect(ox - l, W)];
     }
   }
 }
@@ -155,9 +139,9 @@ void gf__cpu_reflect_pad_bwd(float *dx, const float *dy, int NC, int H, int W, i
     float *xp = dx + (size_t)p * H * W;
     const float *yp = dy + (size_t)p * OH * OW;
     for (int oy = 0; oy < OH; oy++) {
-      float *row = xp + (size_t)reflect(oy - t, H) * W;
+      float *row = xp + (size_t)gf__k_reflect(oy - t, H) * W;
       const float *s = yp + (size_t)oy * OW;
-      for (int ox = 0; ox < OW; ox++) row[reflect(ox - l, W)] += s[ox];
+      for (int ox = 0; ox < OW; ox++) row[gf__k_reflect(ox - l, W)] += s[ox];
     }
   }
 }

@@ -47,6 +47,15 @@ void gf__cpu_diffaug_fwd(float *y, float *mean, const float *x, const float *par
                          int flags);
 void gf__cpu_diffaug_bwd(float *dx, float *gsum, const float *dy, const float *params, int N, int C, int H, int W,
                          int flags);
+/* BatchNorm over the ranks of a data-parallel job (cpu_norm_sync.c; see ops.h) */
+void gf__cpu_norm_sums(float *sums, const float *x, const float *mean, int N, int C, int S);
+void gf__cpu_norm_fwd_sync(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
+                           float *run_mean, float *run_var, int N, int C, int S, double count, float eps,
+                           float momentum);
+void gf__cpu_norm_bwd_sums(float *sums, const float *dy, const float *x, const float *mean, const float *rstd, int N,
+                           int C, int S);
+void gf__cpu_norm_bwd_sync(float *dx, const float *dy, const float *x, const float *mean, const float *rstd,
+                           const float *gamma, const float *sums, double count, int N, int C, int S);
 #ifdef GF_HAVE_DNNL
 #include <dnnl_version.h>
 #define GF_STR2(x) #x

@@ -8,6 +8,10 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "cpu/cpu_internal.h"
+#include "kern/kern_elem.h"
+#include "kern/kern_loss.h"
+#include "kern/kern_norm.h"
+#include "kern/kern_rng.h"
 
 /* Element-wise loops go parallel only when there is enough work to pay for the threads. */
 #define PAR_MIN 32768
@@ -30,10 +34,21 @@ static void cpu_to_device(void *dst, const void *src, size_t bytes) { if (bytes)
 static void cpu_to_host(void *dst, const void *src, size_t bytes) { if (bytes) memcpy(dst, src, bytes); }
 static void cpu_copy(float *dst, const float *src, size_t n) { if (n) memmove(dst, src, n * sizeof(float)); }
 static void cpu_sync(void) {}
+static const void *cpu_upload_const(const void *host, size_t bytes) { (void)bytes; return host; }
+static void cpu_release_const(const void *p) { (void)p; }
+static void cpu_step_begin(void) {}
+static void cpu_step_end(void) {}
+
+static int cpu_check(void) { return 0; }
+
+static int cpu_configure(const gf__backend_opts *o) {
+  if (o->bf16) return gf__fail(GF_EUSAGE, "train.precision=bf16 needs a CUDA device (--device cuda): the CPU backend computes in float32");
+  return 0; /* train.tf32 and train.cuda_graph do not apply to the CPU */
+}
 
 static void cpu_fill(float *x, float v, size_t n) {
   if (v == 0.0f) { memset(x, 0, n * sizeof(float)); return; }
-  for (size_t i = 0; i < n; i++) x[i] = v;
+  for (size_t i = 0; i < n; i++) x[i] = v; /* a fill has no math to share */
 }
 
 /* OpenBLAS threads any GEMM with M*N*K >= 2^18; below ~4M multiply-adds (~0.1 ms on one core)
@@ -56,12 +71,12 @@ static void cpu_gemm(int ta, int tb, int M, int N, int K, float alpha, const flo
 
 static void cpu_axpy(float *y, float a, const float *x, size_t n) {
   #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
-  for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+  for (size_t i = 0; i < n; i++) y[i] = gf__k_axpy(y[i], a, x[i]);
 }
 
 static void cpu_scale(float *x, float a, size_t n) {
   #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
-  for (size_t i = 0; i < n; i++) x[i] *= a;
+  for (size_t i = 0; i < n; i++) x[i] = gf__k_scale(x[i], a);
 }
 
 static void cpu_bias_fwd(float *y, const float *b, int N, int C, int S) {
@@ -71,7 +86,7 @@ static void cpu_bias_fwd(float *y, const float *b, int N, int C, int S) {
       float *row = y + ((size_t)n * C + c) * S;
       float bc = b[c];
       #pragma omp simd
-      for (int s = 0; s < S; s++) row[s] += bc;
+      for (int s = 0; s < S; s++) row[s] = gf__k_bias(row[s], bc);
     }
 }
 
@@ -100,11 +115,11 @@ static void cpu_bias_bwd(float *db, const float *dy, int N, int C, int S) {
 /* y may alias x (activations run in place): no restrict here. */
 GF_CLONES static void act_fwd_kernel(gf__act kind, float *y, const float *x, size_t lo, size_t hi, float alpha) {
   switch (kind) {
-  /* branch-free (a data-dependent branch is mispredicted half the time) so that they vectorize */
-  case GF_ACT_RELU: for (size_t i = lo; i < hi; i++) { float v = x[i]; y[i] = v > 0.0f ? v : 0.0f; } break;
-  case GF_ACT_LEAKY_RELU: for (size_t i = lo; i < hi; i++) { float v = x[i]; y[i] = v * (v > 0.0f ? 1.0f : alpha); } break;
-  case GF_ACT_TANH: for (size_t i = lo; i < hi; i++) y[i] = tanhf(x[i]); break;
-  case GF_ACT_SIGMOID: for (size_t i = lo; i < hi; i++) y[i] = 1.0f / (1.0f + expf(-x[i])); break;
+  /* branch-free bodies (a data-dependent branch is mispredicted half the time) so that they vectorize */
+  case GF_ACT_RELU: for (size_t i = lo; i < hi; i++) y[i] = gf__k_relu(x[i]); break;
+  case GF_ACT_LEAKY_RELU: for (size_t i = lo; i < hi; i++) y[i] = gf__k_lrelu(x[i], alpha); break;
+  case GF_ACT_TANH: for (size_t i = lo; i < hi; i++) y[i] = gf__k_tanh(x[i]); break;
+  case GF_ACT_SIGMOID: for (size_t i = lo; i < hi; i++) y[i] = gf__k_sigmoid(x[i]); break;
   }
 }
 
@@ -115,10 +130,10 @@ static void cpu_act_fwd(gf__act kind, float *y, const float *x, size_t n, float 
 GF_CLONES static void act_bwd_kernel(gf__act kind, float *restrict dx, const float *restrict x, const float *restrict y,
                                      const float *restrict dy, size_t lo, size_t hi, float alpha) {
   switch (kind) {
-  case GF_ACT_RELU: for (size_t i = lo; i < hi; i++) dx[i] += dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f); break;
-  case GF_ACT_LEAKY_RELU: for (size_t i = lo; i < hi; i++) dx[i] += dy[i] * (x[i] > 0.0f ? 1.0f : alpha); break;
-  case GF_ACT_TANH: for (size_t i = lo; i < hi; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]); break;
-  case GF_ACT_SIGMOID: for (size_t i = lo; i < hi; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]); break;
+  case GF_ACT_RELU: for (size_t i = lo; i < hi; i++) dx[i] += gf__k_relu_bwd(dy[i], x[i]); break;
+  case GF_ACT_LEAKY_RELU: for (size_t i = lo; i < hi; i++) dx[i] += gf__k_lrelu_bwd(dy[i], x[i], alpha); break;
+  case GF_ACT_TANH: for (size_t i = lo; i < hi; i++) dx[i] += gf__k_tanh_bwd(dy[i], y[i]); break;
+  case GF_ACT_SIGMOID: for (size_t i = lo; i < hi; i++) dx[i] += gf__k_sigmoid_bwd(dy[i], y[i]); break;
   }
 }
 
@@ -170,12 +185,12 @@ static void norm_apply(float *y, const float *x, const float *mean, const float 
   #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
   for (int n = 0; n < N; n++)
     for (int c = 0; c < C; c++) {
-      float g = gamma ? gamma[c] * rstd[c] : rstd[c];
-      float b = (beta ? beta[c] : 0.0f) - mean[c] * g;
+      float g, b;
+      gf__k_norm_coef(gamma, beta, mean[c], rstd[c], c, &g, &b);
       const float *xp = x + ((size_t)n * C + c) * S;
       float *yp = y + ((size_t)n * C + c) * S;
       #pragma omp simd
-      for (int s = 0; s < S; s++) yp[s] = xp[s] * g + b;
+      for (int s = 0; s < S; s++) yp[s] = gf__k_norm_apply(xp[s], g, b);
     }
 }
 
@@ -199,14 +214,7 @@ static void cpu_norm_fwd_train(float *y, float *mean, float *rstd, const float *
         #pragma omp simd reduction(+ : s2)
         for (int k = 0; k < S; k++) { double d = p[k] - mu; s2 += d * d; }
       }
-      double var = s2 / M;
-      mean[c] = (float)mu;
-      rstd[c] = (float)(1.0 / sqrt(var + eps));
-      if (run_mean) {
-        run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mu);
-        double unbiased = M > 1 ? s2 / (M - 1) : var;
-        run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * unbiased);
-      }
+      gf__k_norm_stats(mean, rstd, run_mean, run_var, c, s1, s2, M, eps, momentum);
     }
     norm_apply(y, x, mean, rstd, gamma, beta, N, C, S);
     return;
@@ -218,16 +226,7 @@ static void cpu_norm_fwd_train(float *y, float *mean, float *rstd, const float *
     sq = sum + C;
   }
   norm_stats(sum, sq, x, N, C, S);
-  for (int c = 0; c < C; c++) {
-    double mu = sum[c] / M, var = sq[c] / M;
-    mean[c] = (float)mu;
-    rstd[c] = (float)(1.0 / sqrt(var + eps));
-    if (run_mean) {
-      run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mu);
-      double unbiased = M > 1 ? sq[c] / (M - 1) : var;
-      run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * unbiased);
-    }
-  }
+  for (int c = 0; c < C; c++) gf__k_norm_stats(mean, rstd, run_mean, run_var, c, sum[c], sq[c], M, eps, momentum);
   if (sum != stack_sum) free(sum);
   norm_apply(y, x, mean, rstd, gamma, beta, N, C, S);
 }
@@ -236,7 +235,7 @@ static void cpu_norm_fwd_eval(float *y, const float *x, const float *gamma, cons
                               const float *run_mean, const float *run_var, int N, int C, int S, float eps) {
   float stack_r[1024];
   float *r = C > 1024 ? malloc(sizeof(float) * (size_t)C) : stack_r;
-  for (int c = 0; c < C; c++) r[c] = 1.0f / sqrtf(run_var[c] + eps);
+  for (int c = 0; c < C; c++) r[c] = gf__k_norm_eval_rstd(run_var[c], eps);
   norm_apply(y, x, run_mean, r, gamma, beta, N, C, S);
   if (r != stack_r) free(r);
 }
@@ -262,11 +261,8 @@ static void cpu_norm_bwd(float *dx, float *dgamma, float *dbeta, const float *dy
     for (int n = 0; dx && n < N; n++) {
       const float *dr = dy + (size_t)n * C, *xr = x + (size_t)n * C;
       float *dxr = dx + (size_t)n * C;
-      for (int c = 0; c < C; c++) {
-        float g = gamma ? gamma[c] : 1.0f;
-        float xh = (xr[c] - mean[c]) * rstd[c];
-        dxr[c] += g * rstd[c] * (float)(dr[c] - sdy[c] / M - xh * sdyx[c] / M);
-      }
+      for (int c = 0; c < C; c++)
+        dxr[c] += gf__k_norm_bwd_vec(dr[c], xr[c], mean[c], rstd[c], gamma ? gamma[c] : 1.0f, sdy[c], sdyx[c], M);
     }
     if (sdy != stack) free(sdy);
     return;
@@ -285,13 +281,13 @@ static void cpu_norm_bwd(float *dx, float *dgamma, float *dbeta, const float *dy
     }
     if (dgamma) dgamma[c] += (float)sdyx;
     if (dbeta) dbeta[c] += (float)sdy;
-    float g = (gamma ? gamma[c] : 1.0f) * rs;
-    float a = (float)(sdy / M), b = (float)(sdyx / M);
+    float g, a, b;
+    gf__k_norm_bwd_coef(gamma, rs, c, sdy, sdyx, M, &g, &a, &b);
     for (int n = 0; dx && n < N; n++) {
       const float *dp = dy + ((size_t)n * C + c) * S, *xp = x + ((size_t)n * C + c) * S;
       float *dxp = dx + ((size_t)n * C + c) * S;
       #pragma omp simd
-      for (int s = 0; s < S; s++) dxp[s] += g * (dp[s] - a - (xp[s] - mu) * rs * b);
+      for (int s = 0; s < S; s++) dxp[s] += gf__k_norm_bwd(dp[s], xp[s], mu, rs, g, a, b);
     }
   }
 }
@@ -300,11 +296,8 @@ static void cpu_maxout_fwd(float *y, float *argmax, const float *x, int N, int u
   #pragma omp parallel for if ((size_t)N * units * k > PAR_MIN) schedule(static)
   for (int n = 0; n < N; n++)
     for (int u = 0; u < units; u++) {
-      const float *p = x + ((size_t)n * units + u) * k;
-      int best = 0;
-      for (int j = 1; j < k; j++)
-        if (p[j] > p[best]) best = j;
-      y[(size_t)n * units + u] = p[best];
+      int best;
+      y[(size_t)n * units + u] = gf__k_maxout(x + ((size_t)n * units + u) * k, k, &best);
       argmax[(size_t)n * units + u] = (float)best;
     }
 }
@@ -320,66 +313,46 @@ static void cpu_dropout_fwd(float *y, float *mask, const float *x, size_t n, flo
   float keep = 1.0f / (1.0f - p);
   size_t nb = (n + 3) / 4;
   #pragma omp parallel for if (n > PAR_MIN) schedule(static)
-  for (size_t b = 0; b < nb; b++) {
-    uint32_t u[4];
-    gf__philox4x32(key, stream, counter + b, u);
-    for (size_t j = 0; j < 4 && b * 4 + j < n; j++) {
-      size_t i = b * 4 + j;
-      mask[i] = gf__u32_to_unit(u[j]) >= p ? keep : 0.0f;
-      y[i] = x[i] * mask[i];
-    }
-  }
+  for (size_t b = 0; b < nb; b++) gf__k_dropout_block(y, mask, x, n, p, keep, key, stream, counter, b);
 }
 
 static void cpu_mul_bwd(float *dx, const float *dy, const float *mask, size_t n) {
   #pragma omp parallel for simd if (parallel: n > PAR_MIN) schedule(static)
-  for (size_t i = 0; i < n; i++) dx[i] += dy[i] * mask[i];
+  for (size_t i = 0; i < n; i++) dx[i] = gf__k_mul_acc(dx[i], dy[i], mask[i]);
 }
 
-/* softplus(x) = log(1 + e^x), computed without overflow. */
-static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
-static double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
-
+/* The losses accumulate into stats in backend memory (read back once per step by the caller). */
 static void cpu_gan_loss(gf__gan_loss kind, float *stats, float *dx, const float *x, size_t n, float scale) {
   double loss = 0, prob = 0, inv = 1.0 / (double)n;
   for (size_t i = 0; i < n; i++) {
-    double v = x[i], s = sigmoid(v), l = 0, g = 0;
-    switch (kind) {
-    case GF_LOSS_BCE_ONE:   l = softplus(-v); g = s - 1.0; break;
-    case GF_LOSS_BCE_ZERO:  l = softplus(v);  g = s; break;
-    case GF_LOSS_MINIMAX_G: l = -softplus(v); g = -s; break;
-    case GF_LOSS_KL_G:      l = -v;           g = -1.0; break;
-    case GF_LOSS_MSE_ONE:   l = (v - 1) * (v - 1); g = 2 * (v - 1); break;
-    case GF_LOSS_MSE_ZERO:  l = v * v;        g = 2 * v; break;
-    }
+    double l, g, s;
+    gf__k_gan_loss(kind, x[i], &l, &g, &s);
     loss += l;
     prob += s;
-    if (dx) dx[i] += (float)(scale * g * inv);
+    if (dx) dx[i] += gf__k_gan_grad(g, scale, inv);
   }
-  stats[0] = (float)(loss * inv);
-  stats[1] = (float)(prob * inv);
+  stats[0] += (float)(loss * inv);
+  stats[1] += (float)(prob * inv);
 }
 
 static void cpu_l1_loss(float *out, float *dx, const float *x, const float *t, size_t n, float scale) {
   double acc = 0, inv = 1.0 / (double)n;
-  float gs = (float)(scale * inv);
+  float gs = (float)(scale * inv), g;
   for (size_t i = 0; i < n; i++) {
-    float d = x[i] - t[i];
-    acc += fabsf(d);
-    if (dx) dx[i] += d > 0 ? gs : (d < 0 ? -gs : 0.0f);
+    acc += gf__k_l1(x[i], t[i], gs, &g);
+    if (dx) dx[i] += g;
   }
-  *out = (float)(acc * inv);
+  *out += (float)(acc * inv);
 }
 
 static void cpu_mse_loss(float *out, float *dx, const float *x, const float *t, size_t n, float scale) {
   double acc = 0, inv = 1.0 / (double)n;
-  float gs = (float)(2.0 * scale * inv);
+  float gs = (float)(2.0 * scale * inv), g;
   for (size_t i = 0; i < n; i++) {
-    float d = x[i] - t[i];
-    acc += (double)d * d;
-    if (dx) dx[i] += gs * d;
+    acc += gf__k_mse(x[i], t[i], gs, &g);
+    if (dx) dx[i] += g;
   }
-  *out = (float)(acc * inv);
+  *out += (float)(acc * inv);
 }
 
 static void cpu_xent_loss(float *stats, float *dx, float *prob, const float *x, const float *y, int N, int C,
@@ -388,36 +361,18 @@ static void cpu_xent_loss(float *stats, float *dx, float *prob, const float *x, 
   int correct = 0;
   float gs = scale / (float)N;
   for (int i = 0; i < N; i++) {
-    const float *xi = x + (size_t)i * C;
-    int t = (int)y[i], best = 0;
-    float mx = xi[0];
-    for (int c = 1; c < C; c++)
-      if (xi[c] > mx) mx = xi[c], best = c;
-    double z = 0;
-    for (int c = 0; c < C; c++) z += exp((double)(xi[c] - mx));
-    double lz = log(z);
-    acc += lz - (double)(xi[t] - mx);
-    correct += best == t;
-    for (int c = 0; c < C; c++) {
-      float p = (float)exp((double)(xi[c] - mx) - lz);
-      if (prob) prob[(size_t)i * C + c] = p;
-      if (dx) dx[(size_t)i * C + c] += gs * (p - (c == t ? 1.0f : 0.0f));
-    }
+    int ok;
+    acc += gf__k_xent_row(x + (size_t)i * C, C, (int)y[i], gs, prob ? prob + (size_t)i * C : NULL,
+                          dx ? dx + (size_t)i * C : NULL, &ok);
+    correct += ok;
   }
-  stats[0] = (float)(acc / N);
-  stats[1] = (float)correct;
+  stats[0] += (float)(acc / N);
+  stats[1] += (float)correct;
 }
 
 GF_CLONES static void adam_kernel(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
                                   size_t lo, size_t hi, float lr_bc1, float rbc2, float b1, float b2, float eps, float wd) {
-  for (size_t i = lo; i < hi; i++) {
-    float gi = g[i] + wd * p[i];
-    float mi = b1 * m[i] + (1.0f - b1) * gi;
-    float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= lr_bc1 * mi / (sqrtf(vi) * rbc2 + eps);
-  }
+  for (size_t i = lo; i < hi; i++) gf__k_adam(p, g, m, v, i, lr_bc1, rbc2, b1, b2, eps, wd);
 }
 
 /* PyTorch's Adam: p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), with L2 weight decay on g. */
@@ -429,20 +384,28 @@ static void cpu_adam(float *p, const float *g, float *m, float *v, size_t n, flo
 
 GF_CLONES static void sgd_kernel(float *restrict p, const float *restrict g, float *restrict v, size_t lo, size_t hi,
                                  float lr, float mom, float wd) {
-  for (size_t i = lo; i < hi; i++) {
-    v[i] = mom * v[i] - lr * (g[i] + wd * p[i]);
-    p[i] += v[i];
-  }
+  for (size_t i = lo; i < hi; i++) gf__k_sgd(p, g, v, i, lr, mom, wd);
 }
 
 static void cpu_sgd(float *p, const float *g, float *v, size_t n, float lr, float mom, float wd) {
   PAR_CHUNKS(n, sgd_kernel(p, g, v, lo, hi, lr, mom, wd));
 }
 
-static size_t cpu_count_nonfinite(const float *x, size_t n) {
+static void cpu_count_nonfinite(float *count, const float *x, size_t n) {
   size_t bad = 0;
-  for (size_t i = 0; i < n; i++) bad += !isfinite(x[i]);
-  return bad;
+  for (size_t i = 0; i < n; i++) bad += (size_t)gf__k_nonfinite(x[i]);
+  count[0] += (float)bad;
+}
+
+static void cpu_gather(float *dst, const float *src, const int32_t *idx, int n, int rows, int w) {
+  const size_t dim = (size_t)rows * w;
+  #pragma omp parallel for if ((size_t)n * dim > PAR_MIN) schedule(static)
+  for (int i = 0; i < n; i++) {
+    float *d = dst + (size_t)i * dim;
+    if (!(idx[i] & GF_GATHER_FLIP)) { memcpy(d, src + gf__k_gather_src(idx[i], 0, 0, w, dim), sizeof(float) * dim); continue; }
+    for (int r = 0; r < rows; r++)
+      for (int x = 0; x < w; x++) d[(size_t)r * w + x] = src[gf__k_gather_src(idx[i], r, x, w, dim)];
+  }
 }
 
 static void cpu_rand_normal(float *x, size_t n, float mean, float std, uint64_t seed, uint64_t stream,
@@ -461,10 +424,14 @@ static const gf__ops cpu_ops = {
   .name = "cpu",
   .alloc = cpu_alloc, .free = cpu_free, .to_device = cpu_to_device, .to_host = cpu_to_host,
   .copy = cpu_copy, .fill = cpu_fill, .sync = cpu_sync,
+  .upload_const = cpu_upload_const, .release_const = cpu_release_const,
+  .step_begin = cpu_step_begin, .step_end = cpu_step_end, .configure = cpu_configure, .check = cpu_check,
   .gemm = cpu_gemm, .axpy = cpu_axpy, .scale = cpu_scale,
   .bias_fwd = cpu_bias_fwd, .bias_bwd = cpu_bias_bwd,
   .act_fwd = cpu_act_fwd, .act_bwd = cpu_act_bwd,
   .norm_fwd_train = cpu_norm_fwd_train, .norm_fwd_eval = cpu_norm_fwd_eval, .norm_bwd = cpu_norm_bwd,
+    .norm_sums = gf__cpu_norm_sums, .norm_fwd_sync = gf__cpu_norm_fwd_sync, .norm_bwd_sums = gf__cpu_norm_bwd_sums,
+    .norm_bwd_sync = gf__cpu_norm_bwd_sync,
   .maxout_fwd = cpu_maxout_fwd, .maxout_bwd = cpu_maxout_bwd,
   .dropout_fwd = cpu_dropout_fwd, .mul_bwd = cpu_mul_bwd,
   .gan_loss = cpu_gan_loss, .l1_loss = cpu_l1_loss, .mse_loss = cpu_mse_loss, .xent_loss = cpu_xent_loss,
@@ -482,7 +449,7 @@ static const gf__ops cpu_ops = {
   .cond_affine_fwd = gf__cpu_cond_affine_fwd, .cond_affine_bwd = gf__cpu_cond_affine_bwd,
   .proj_fwd = gf__cpu_proj_fwd, .proj_bwd = gf__cpu_proj_bwd, .copy2d = gf__cpu_copy2d,
   .diffaug_fwd = gf__cpu_diffaug_fwd, .diffaug_bwd = gf__cpu_diffaug_bwd,
-  .count_nonfinite = cpu_count_nonfinite, .rand_normal = cpu_rand_normal, .rand_uniform = cpu_rand_uniform,
+  .count_nonfinite = cpu_count_nonfinite, .gather = cpu_gather, .rand_normal = cpu_rand_normal, .rand_uniform = cpu_rand_uniform,
 };
 
 const gf__ops *gf__ops_cpu(void) { return &cpu_ops; }

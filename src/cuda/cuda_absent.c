@@ -3,8 +3,16 @@
 #include "core/util.h"
 
 int gf__ops_cuda_open(int device_index, const gf__ops **out) {
-  (void)device_index;
   *out = NULL;
-  return gf__fail(GF_ENOSYS, "this ganforge has no CUDA backend: only the CPU backend is implemented so far "
-                             "(use --device cpu)");
+  return gf__fail(GF_ENODEV, "cuda:%d: this ganforge was built without CUDA (configure with -DGANFORGE_CUDA=ON where "
+                             "the CUDA toolkit is installed), use --device cpu", device_index);
+}
+
+const char *gf_cuda_info(void) {
+  return "cuda: not built (no CUDA toolkit found, or -DGANFORGE_CUDA=OFF)";
+}
+
+void *gf__cuda_stream(const gf__ops *ops) {
+  (void)ops;
+  return NULL;
 }

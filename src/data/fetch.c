@@ -1,9 +1,12 @@
-/* fetch.c: dataset lookup (explicit path, $GANFORGE_DATA, cache) and verified downloads via libcurl. */
+/* fetch.c: dataset lookup (explicit path, $GANFORGE_DATA, cache) and verified downloads via libcurl
+   (a build with -DGANFORGE_CURL=OFF finds local datasets only). */
 #include "data/dataset.h"
 #include "data/digest.h"
 #include "core/util.h"
 
+#ifdef GF_HAVE_CURL
 #include <curl/curl.h>
+#endif
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -132,6 +135,7 @@ static int put(char *out, size_t cap, const char *path) {
   return 0;
 }
 
+#ifdef GF_HAVE_CURL
 static pthread_once_t gf__curl_once = PTHREAD_ONCE_INIT;
 static CURLcode gf__curl_init_rc = CURLE_OK;
 static void curl_init_once(void) { gf__curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -189,6 +193,13 @@ static int download(const char *url, const char *tmp, const char *dest_dir) {
   }
   return 0;
 }
+#else
+static int download(const char *url, const char *tmp, const char *dest_dir) {
+  (void)tmp;
+  return gf__fail(GF_ENET, "this ganforge is built without downloads (-DGANFORGE_CURL=OFF): cannot fetch %s; "
+                  "download it yourself into %s or pass --data", url, dest_dir);
+}
+#endif
 
 /* Verifies path against the spec's checksums. Returns 0, GF_ECHECKSUM (message set) or an I/O error. */
 static int verify(const char *path, const gf__dfile *f, const char *shown) {

@@ -64,6 +64,26 @@ typedef struct gf__batch_info {
   uint64_t counter;       /* data-stream counter before this epoch's permutation */
   uint64_t counter_next;  /* ... after it (where the next epoch starts) */
 } gf__batch_info;
+/* The batch sequence itself, without a thread: each epoch's permutation of the data stream and
+   the flips, as row indices for ops.gather (GF_GATHER_FLIP marks a flipped row). The prefetcher
+   and the trainers' device-side gathers share it, so they produce the same batches. */
+typedef struct gf__batch_seq {
+  int n, B, nb, epochs, flip;
+  gf__rng r_data;
+  uint64_t flip_key;
+  int *perm;                 /* [n] this epoch's permutation */
+  int epoch, batch, need_perm;
+  uint64_t c0, c1;           /* data-stream counter before / after this epoch's permutation */
+} gf__batch_seq;
+/* `from` as for gf__prefetch_start. */
+int gf__batch_seq_init(gf__batch_seq *s, int n, int B, int epochs, uint64_t seed, int flip, const gf__batch_info *from);
+/* The next batch: idx [B] row indices (with GF_GATHER_FLIP), info its position. 1 when every
+   epoch is done, else 0. */
+int gf__batch_seq_next(gf__batch_seq *s, int32_t *idx, gf__batch_info *info);
+void gf__batch_seq_free(gf__batch_seq *s);
+/* Gathers rows idx [B] of a host dataset into dst [B, dim] (host), flipping as marked. */
+void gf__batch_gather_host(float *dst, const gf__dataset *ds, const int32_t *idx, int B);
+
 typedef struct gf__prefetch gf__prefetch;
 /* `from` (may be NULL: epoch 1, batch 0, a fresh stream): where to start; its counter_next is unused. */
 int gf__prefetch_start(gf__prefetch **pf, const gf__dataset *ds, int B, int epochs, uint64_t seed, int flip,

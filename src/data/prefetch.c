@@ -7,17 +7,16 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "data/images.h"
+#include "kern/kern_elem.h"
 
 #define GF_STREAM_FLIP 8
 
 struct gf__prefetch {
   const gf__dataset *ds;
-  int B, epochs, flip, nb;
+  int B;
   long dim;
-  uint64_t seed;
-  int first_epoch, first_batch, has_counter;
-  uint64_t first_counter;
-  int *perm;
+  gf__batch_seq seq;
+  int32_t *idx;
   float *slot[2];
   float *lab[2];          /* [B] the batch's labels as floats (labelled sets), else NULL */
   gf__batch_info info[2];
@@ -31,54 +30,92 @@ struct gf__prefetch {
   int started;
 };
 
-static void make_batch(gf__prefetch *pf, float *dst, float *lab, int e, int b, uint64_t key) {
-  const gf__dataset *ds = pf->ds;
-  long dim = pf->dim;
-  int w = ds->w, rows = ds->c * ds->h;
-  for (int i = 0; i < pf->B; i++) {
-    const float *src = ds->x + (size_t)pf->perm[b * pf->B + i] * dim;
-    if (lab) lab[i] = (float)ds->labels[pf->perm[b * pf->B + i]];
-    float *d = dst + (size_t)i * dim;
-    int flip = 0;
-    if (pf->flip) {
+int gf__batch_seq_init(gf__batch_seq *s, int n, int B, int epochs, uint64_t seed, int flip, const gf__batch_info *from) {
+  memset(s, 0, sizeof *s);
+  if (B < 1 || n < B) return gf__fail(GF_EINVAL, "batch %d for %d samples", B, n);
+  if (n >= GF_GATHER_FLIP) return gf__fail(GF_EINVAL, "%d samples: at most %d can be gathered", n, GF_GATHER_FLIP - 1);
+  s->n = n;
+  s->B = B;
+  s->nb = n / B;
+  s->epochs = epochs;
+  s->flip = flip;
+  gf__rng_init(&s->r_data, seed, GF_STREAM_DATA);
+  gf__rng r_flip;
+  gf__rng_init(&r_flip, seed, GF_STREAM_FLIP);
+  s->flip_key = gf__rng_key(&r_flip);
+  s->epoch = from ? from->epoch : 1;
+  s->batch = from ? from->batch : 0;
+  if (from) s->r_data.counter = from->counter;
+  s->need_perm = 1;
+  s->perm = malloc(sizeof(int) * (size_t)n);
+  if (!s->perm) return gf__fail(GF_ENOMEM, "out of memory for the data permutation");
+  return 0;
+}
+
+int gf__batch_seq_next(gf__batch_seq *s, int32_t *idx, gf__batch_info *info) {
+  for (;;) {
+    if (s->epoch > s->epochs) return 1;
+    if (s->need_perm) { /* every epoch (also one resumed at its end) draws its permutation */
+      s->c0 = s->r_data.counter;
+      gf__rng_perm(&s->r_data, s->perm, s->n);
+      s->c1 = s->r_data.counter;
+      s->need_perm = 0;
+    }
+    if (s->batch < s->nb) break;
+    s->epoch++;
+    s->batch = 0;
+    s->need_perm = 1;
+  }
+  int e = s->epoch, b = s->batch;
+  for (int i = 0; i < s->B; i++) {
+    int32_t row = s->perm[b * s->B + i];
+    if (s->flip) {
       uint32_t u[4];
       /* keyed by (epoch, position in the epoch): the same after a resume */
-      gf__philox4x32(key, GF_STREAM_FLIP, ((uint64_t)e << 32) | (uint64_t)((long)b * pf->B + i), u);
-      flip = u[0] & 1;
+      gf__philox4x32(s->flip_key, GF_STREAM_FLIP, ((uint64_t)e << 32) | (uint64_t)((long)b * s->B + i), u);
+      if (u[0] & 1) row |= GF_GATHER_FLIP;
     }
-    if (!flip) memcpy(d, src, sizeof(float) * (size_t)dim);
-    else
-      for (int r = 0; r < rows; r++)
-        for (int x = 0; x < w; x++) d[(size_t)r * w + x] = src[(size_t)r * w + (w - 1 - x)];
+    idx[i] = row;
+  }
+  if (info) *info = (gf__batch_info){e, b, s->c0, s->c1};
+  s->batch++;
+  return 0;
+}
+
+void gf__batch_seq_free(gf__batch_seq *s) {
+  free(s->perm);
+  s->perm = NULL;
+}
+
+void gf__batch_gather_host(float *dst, const gf__dataset *ds, const int32_t *idx, int B) {
+  const size_t dim = (size_t)gf__dataset_dim(ds);
+  const int w = ds->w, rows = ds->c * ds->h;
+  for (int i = 0; i < B; i++) {
+    float *d = dst + (size_t)i * dim;
+    if (!(idx[i] & GF_GATHER_FLIP)) { memcpy(d, ds->x + gf__k_gather_src(idx[i], 0, 0, w, dim), sizeof(float) * dim); continue; }
+    for (int r = 0; r < rows; r++)
+      for (int x = 0; x < w; x++) d[(size_t)r * w + x] = ds->x[gf__k_gather_src(idx[i], r, x, w, dim)];
   }
 }
 
 static void *producer(void *arg) {
   gf__prefetch *pf = arg;
-  gf__rng r_data, r_flip;
-  gf__rng_init(&r_data, pf->seed, GF_STREAM_DATA);
-  gf__rng_init(&r_flip, pf->seed, GF_STREAM_FLIP);
-  uint64_t key = gf__rng_key(&r_flip);
-  long k = 0;
-  if (pf->has_counter) r_data.counter = pf->first_counter;
-  for (int e = pf->first_epoch; e <= pf->epochs; e++) {
-    uint64_t c0 = r_data.counter;
-    gf__rng_perm(&r_data, pf->perm, pf->ds->n);
-    uint64_t c1 = r_data.counter;
-    for (int b = e == pf->first_epoch ? pf->first_batch : 0; b < pf->nb; b++, k++) {
-      int s = (int)(k & 1);
-      pthread_mutex_lock(&pf->mu);
-      while (pf->full[s] && !pf->stop) pthread_cond_wait(&pf->cv, &pf->mu);
-      int stop = pf->stop;
-      pthread_mutex_unlock(&pf->mu);
-      if (stop) return NULL;
-      make_batch(pf, pf->slot[s], pf->lab[s], e, b, key); /* the slot is ours: no lock while filling */
-      pthread_mutex_lock(&pf->mu);
-      pf->full[s] = 1;
-      pf->info[s] = (gf__batch_info){e, b, c0, c1};
-      pthread_cond_broadcast(&pf->cv);
-      pthread_mutex_unlock(&pf->mu);
-    }
+  gf__batch_info bi;
+  for (long k = 0; gf__batch_seq_next(&pf->seq, pf->idx, &bi) == 0; k++) {
+    int s = (int)(k & 1);
+    pthread_mutex_lock(&pf->mu);
+    while (pf->full[s] && !pf->stop) pthread_cond_wait(&pf->cv, &pf->mu);
+    int stop = pf->stop;
+    pthread_mutex_unlock(&pf->mu);
+    if (stop) return NULL;
+    gf__batch_gather_host(pf->slot[s], pf->ds, pf->idx, pf->B); /* the slot is ours: no lock while filling */
+    if (pf->lab[s]) /* a labelled set: the rows' labels */
+      for (int i = 0; i < pf->B; i++) pf->lab[s][i] = (float)pf->ds->labels[pf->idx[i] & ~GF_GATHER_FLIP];
+    pthread_mutex_lock(&pf->mu);
+    pf->full[s] = 1;
+    pf->info[s] = bi;
+    pthread_cond_broadcast(&pf->cv);
+    pthread_mutex_unlock(&pf->mu);
   }
   pthread_mutex_lock(&pf->mu);
   pf->done = 1;
@@ -95,32 +132,25 @@ int gf__prefetch_start(gf__prefetch **out, const gf__dataset *ds, int B, int epo
   if (!pf) return gf__fail(GF_ENOMEM, "out of memory");
   pf->ds = ds;
   pf->B = B;
-  pf->epochs = epochs;
-  pf->flip = flip;
-  pf->seed = seed;
-  pf->first_epoch = from ? from->epoch : 1;
-  pf->first_batch = from ? from->batch : 0;
-  pf->has_counter = from != NULL;
-  pf->first_counter = from ? from->counter : 0;
   pf->dim = gf__dataset_dim(ds);
-  pf->nb = ds->n / B;
-  pf->perm = malloc(sizeof(int) * (size_t)ds->n);
+  int rc = gf__batch_seq_init(&pf->seq, ds->n, B, epochs, seed, flip, from);
+  pf->idx = malloc(sizeof(int32_t) * (size_t)B);
   pf->slot[0] = malloc(sizeof(float) * (size_t)B * pf->dim);
   pf->slot[1] = malloc(sizeof(float) * (size_t)B * pf->dim);
   if (ds->labels) {
     pf->lab[0] = malloc(sizeof(float) * (size_t)B);
     pf->lab[1] = malloc(sizeof(float) * (size_t)B);
   }
-  if (!pf->perm || !pf->slot[0] || !pf->slot[1] || (ds->labels && (!pf->lab[0] || !pf->lab[1]))) {
+  if (rc < 0 || !pf->idx || !pf->slot[0] || !pf->slot[1] || (ds->labels && (!pf->lab[0] || !pf->lab[1]))) {
     gf__prefetch_stop(pf);
-    return gf__fail(GF_ENOMEM, "out of memory for the batch buffers");
+    return rc < 0 ? rc : gf__fail(GF_ENOMEM, "out of memory for the batch buffers");
   }
   pthread_mutex_init(&pf->mu, NULL);
   pthread_cond_init(&pf->cv, NULL);
   if (pthread_create(&pf->th, NULL, producer, pf) != 0) {
     pthread_mutex_destroy(&pf->mu);
     pthread_cond_destroy(&pf->cv);
-    free(pf->perm); free(pf->slot[0]); free(pf->slot[1]); free(pf->lab[0]); free(pf->lab[1]); free(pf);
+    gf__prefetch_stop(pf);
     return gf__fail(GF_EIO, "cannot start the data prefetch thread");
   }
   pf->started = 1;
@@ -160,7 +190,8 @@ void gf__prefetch_stop(gf__prefetch *pf) {
     pthread_mutex_destroy(&pf->mu);
     pthread_cond_destroy(&pf->cv);
   }
-  free(pf->perm);
+  gf__batch_seq_free(&pf->seq);
+  free(pf->idx);
   free(pf->slot[0]);
   free(pf->slot[1]);
   free(pf->lab[0]);

@@ -76,8 +76,8 @@ static int samples_from_run(const char *run, int n, uint64_t seed, samples *s) {
   int rc = 0;
   if (!z || !s->x) rc = gf__fail(GF_ENOMEM, "out of memory for %d samples", n);
   else {
-    gf__gan_noise(&gan, &r, z, n);
-    rc = gf__gan_sample(&gan, z, n, s->x);
+    rc = gf__gan_noise_host(&gan, &r, z, n);
+    if (rc == 0) rc = gf__gan_sample_host(&gan, z, n, s->x);
   }
   free(z);
   gf__net_free(&gan.G);

@@ -59,7 +59,8 @@ int gf__classifier_create(gf__classifier *m, const gf_config *cfg, const gf__ops
     m->xb = ops->alloc(sizeof(float) * (size_t)B * c * h * w);
     m->yb = ops->alloc(sizeof(float) * (size_t)B);
     m->prob = ops->alloc(sizeof(float) * (size_t)B * nclass);
-    if (!m->xb || !m->yb || !m->prob) rc = gf__fail(GF_ENOMEM, "out of memory for the classifier");
+    m->stats = ops->alloc(sizeof(float) * 2);
+    if (!m->xb || !m->yb || !m->prob || !m->stats) rc = gf__fail(GF_ENOMEM, "out of memory for the classifier");
   }
   if (rc < 0) { gf__classifier_destroy(m); return rc; }
   gf__net_init_params(&m->net, &m->r_init, 0);
@@ -72,6 +73,7 @@ void gf__classifier_destroy(gf__classifier *m) {
   if (m->xb) m->ops->free(m->xb);
   if (m->yb) m->ops->free(m->yb);
   if (m->prob) m->ops->free(m->prob);
+  if (m->stats) m->ops->free(m->stats);
   gf__net_free(&m->net);
   memset(m, 0, sizeof *m);
 }
@@ -88,8 +90,7 @@ int gf__classifier_apply(gf__classifier *m, const float *x, int n, float *feat, 
     if (prob) {
       /* the softmax of the cross-entropy op; the loss against the labels in yb (any valid
          classes) is not used */
-      float stats[2];
-      o->xent_loss(stats, NULL, m->prob, logits, m->yb, b, m->nclass, 0.0f);
+      o->xent_loss(m->stats, NULL, m->prob, logits, m->yb, b, m->nclass, 0.0f);
       o->to_host(prob + (size_t)i * m->nclass, m->prob, sizeof(float) * (size_t)b * m->nclass);
     }
   }
@@ -209,7 +210,7 @@ static int save(gf__classifier *m, const char *dir, double test_acc, int epoch) 
 
 int gf__train_classifier(const gf_config *cfg, const gf_train_opts *opts) {
   const gf__ops *ops;
-  GF_TRY(gf__ops_get(cfg->train_device, &ops));
+  GF_TRY(gf__ops_for_config(cfg, &ops));
   if (opts && opts->resume)
     return gf__fail(GF_EUSAGE, "classifier runs do not resume (they take minutes): start a new run");
   const char *out = opts && opts->out_dir ? opts->out_dir : "runs/classifier";
@@ -259,14 +260,14 @@ int gf__train_classifier(const gf_config *cfg, const gf_train_opts *opts) {
     long seen = 0, correct = 0;
     for (int b = 0; b < nb && !stop; b++) {
       make_batch(&tr, perm, b, B, cfg->data_shift, lo, key, xh, yh);
+      ops->step_begin();
       ops->to_device(m.xb, xh, sizeof(float) * (size_t)B * dim);
       ops->to_device(m.yb, yh, sizeof(float) * (size_t)B);
       const float *logits = gf__net_forward(&m.net, &m.ctx, m.xb, B, 1, &m.r_drop);
       gf__ctx_zero_dout(&m.net, &m.ctx);
       dx = gf__ctx_dout(&m.net, &m.ctx);
-      float stats[2];
-      ops->xent_loss(stats, dx, NULL, logits, m.yb, B, m.nclass, 1.0f);
-      if (!isfinite(stats[0])) { rc = gf__fail(GF_ENUMERIC, "classifier loss is not finite at step %ld (lower train.lr)", step + 1); break; }
+      ops->fill(m.stats, 0.0f, 2);
+      ops->xent_loss(m.stats, dx, NULL, logits, m.yb, B, m.nclass, 1.0f);
       gf__net_backward(&m.net, &m.ctx, NULL, GF_GRAD_OVERWRITE);
       m.t++;
       float bc1 = (float)(1.0 - pow(cfg->train_beta1, (double)m.t)), bc2 = (float)(1.0 - pow(cfg->train_beta2, (double)m.t));
@@ -277,6 +278,11 @@ int gf__train_classifier(const gf_config *cfg, const gf_train_opts *opts) {
         m.lr /= cfg->train_lr_decay;
         if (m.lr < cfg->train_lr_min) m.lr = cfg->train_lr_min;
       }
+      ops->step_end();
+      float stats[2];
+      ops->to_host(stats, m.stats, sizeof stats); /* the step's one read-back */
+      if ((rc = ops->check()) < 0) break;
+      if (!isfinite(stats[0])) { rc = gf__fail(GF_ENUMERIC, "classifier loss is not finite at step %ld (lower train.lr)", step + 1); break; }
       step++;
       loss_sum += stats[0] * B;
       correct += (long)stats[1];

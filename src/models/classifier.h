@@ -20,6 +20,7 @@ typedef struct gf__classifier {
   int feat_layer;         /* index of the layer whose output is the feature vector [B, 128] */
   float *xb, *yb;         /* [B, c*h*w] inputs, [B] labels as floats (backend memory) */
   float *prob;            /* [B, nclass] class probabilities (backend memory) */
+  float *stats;           /* [2] cross-entropy statistics (backend memory): loss, correct */
   gf__rng r_init, r_drop;
   long t;                 /* Adam steps */
   double lr;

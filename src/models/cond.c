@@ -148,26 +148,28 @@ void gf__cond_draw_fake(gf__gan *gan) {
     gan->ops->copy(c->yf, c->yf_override, (size_t)c->B);
     return;
   }
-  for (int i = 0; i < c->B; i++) c->host[i] = (float)gf__rng_below(&c->r_lab, (uint32_t)c->K);
+  /* labels for all Bg rows of the global batch (one process at batch Bg draws the same); this
+     rank keeps rows [row0, row0 + B) */
+  for (int i = 0; i < gan->Bg; i++) {
+    float v = (float)gf__rng_below(&c->r_lab, (uint32_t)c->K);
+    if (i >= gan->row0 && i < gan->row0 + c->B) c->host[i - gan->row0] = v;
+  }
   gan->ops->to_device(c->yf, c->host, sizeof(float) * (size_t)c->B);
 }
 
-void gf__cond_acgan_loss(gf__gan *gan, gf__gan_loss kind, float *stats, float *dl, const float *l, int n,
+void gf__cond_acgan_loss(gf__gan *gan, gf__gan_loss kind, float *stats, float *xstats, float *dl, const float *l, int n,
                          const float *labels) {
   const gf__ops *o = gan->ops;
   gf__cond *c = gan->cond;
   int K = c->K, w = K + 1;
   float *src = c->col, *cls = c->col + n, *dsrc = c->dcol, *dcls = c->dcol + n;
-  float s1[2], s2[2];
   o->copy2d(src, 1, l, w, n, 1);       /* the source logits [n] */
   o->copy2d(cls, K, l + 1, w, n, K);   /* the class logits [n, K] */
   o->fill(c->dcol, 0.0f, (size_t)n * w);
-  o->gan_loss(kind, s1, dsrc, src, (size_t)n, 1.0f);
-  o->xent_loss(s2, dcls, NULL, cls, labels, n, K, c->aux_weight);
+  o->gan_loss(kind, stats, dsrc, src, (size_t)n, 1.0f);
+  o->xent_loss(xstats, dcls, NULL, cls, labels, n, K, c->aux_weight);
   o->copy2d(dl, w, dsrc, 1, n, 1);
   o->copy2d(dl + 1, w, dcls, K, n, K);
-  stats[0] = s1[0] + c->aux_weight * s2[0];
-  stats[1] = s1[1];
 }
 
 void gf__cond_labels_host(float *y, int n, int K, int klass, int per_row) {

@@ -51,16 +51,18 @@ typedef struct gf__cond {
    and the contexts' label pointers. No-op for an unconditional one. */
 int gf__cond_create(struct gf__gan *gan);
 void gf__cond_destroy(struct gf__gan *gan);
-/* Copies a real batch's labels (host [B] class indices as floats, checked against K) to D. */
+/* Copies a real batch's labels (host [B] class indices as floats, checked against K) to D
+   (training takes them from the resident set with ops.gather, or with the prefetched batch). */
 int gf__cond_set_real(struct gf__gan *gan, const float *host_labels);
-/* Draws the fake labels of the next G pass (uniform classes), or copies yf_override. */
+/* Draws the fake labels of the next G pass (uniform classes; data-parallel: this rank's rows of
+   the global batch's), or copies yf_override. */
 void gf__cond_draw_fake(struct gf__gan *gan);
 /* ACGAN's loss on n rows of D's outputs l [n, 1 + K]: the adversarial loss `kind` on the source
-   logits plus aux_weight x softmax cross-entropy of the class logits against labels [n];
-   stats as ops.gan_loss (the loss includes the class term); dl [n, 1 + K] (zeroed) receives
-   the gradient. */
-void gf__cond_acgan_loss(struct gf__gan *gan, gf__gan_loss kind, float *stats, float *dl, const float *l, int n,
-                         const float *labels);
+   logits plus aux_weight x softmax cross-entropy of the class logits against labels [n]; the
+   statistics ACCUMULATE in backend memory: stats as ops.gan_loss (source term), xstats as
+   ops.xent_loss (class term, unweighted); dl [n, 1 + K] (zeroed) receives the gradient. */
+void gf__cond_acgan_loss(struct gf__gan *gan, gf__gan_loss kind, float *stats, float *xstats, float *dl, const float *l,
+                         int n, const float *labels);
 /* Writes n labels into host memory: klass >= 0: all klass; else sample i gets i mod K, or with
    per_row > 0 i / per_row (one row of a grid per class). */
 void gf__cond_labels_host(float *y, int n, int K, int klass, int per_row);

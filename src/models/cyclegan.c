@@ -169,10 +169,9 @@ int gf__pool_init(gf__image_pool *p, const gf__ops *ops, int size, long dim, uin
   p->size = size;
   p->dim = dim;
   gf__rng_init(&p->rng, seed, GF_STREAM_POOL);
-  if (size > 0) {
-    p->images = ops->alloc(sizeof(float) * (size_t)size * dim);
-    if (!p->images) return gf__fail(GF_ENOMEM, "image pool: cannot allocate %d images", size);
-  }
+  /* one spare image after the pool: where a query that stores nothing writes (see gf__pool_query) */
+  p->images = ops->alloc(sizeof(float) * (size_t)(size + 1) * dim);
+  if (!p->images) return gf__fail(GF_ENOMEM, "image pool: cannot allocate %d images", size);
   return 0;
 }
 
@@ -182,25 +181,23 @@ void gf__pool_free(gf__image_pool *p, const gf__ops *ops) {
 }
 
 void gf__pool_query(gf__image_pool *p, const gf__ops *ops, const float *fakes, int B, float *out) {
+  /* Two copies per image whatever the draw (the step's op sequence stays the same, so a backend
+     can replay it): out = the shown image, then the new image into the slot it replaces (the
+     spare image after the pool when it replaces none). */
   size_t d = (size_t)p->dim;
   for (int i = 0; i < B; i++) {
-    const float *img = fakes + i * d;
-    float *o = out + i * d;
-    if (p->size == 0) { ops->copy(o, img, d); continue; }
-    if (p->n < p->size) {
-      ops->copy(p->images + (size_t)p->n * d, img, d);
+    const float *img = fakes + i * d, *src = img;
+    float *dst = p->images + (size_t)p->size * d;
+    if (p->size > 0 && p->n < p->size) {
+      dst = p->images + (size_t)p->n * d;
       p->n++;
-      ops->copy(o, img, d);
-      continue;
-    }
-    if (gf__rng_float(&p->rng) > 0.5f) {
+    } else if (p->size > 0 && gf__rng_float(&p->rng) > 0.5f) {
       int id = (int)gf__rng_below(&p->rng, (uint32_t)p->size);
-      float *slot = p->images + (size_t)id * d;
-      ops->copy(o, slot, d);
-      ops->copy(slot, img, d);
-    } else {
-      ops->copy(o, img, d);
+      dst = p->images + (size_t)id * d;
+      src = dst;
     }
+    ops->copy(out + i * d, src, d);
+    ops->copy(dst, img, d);
   }
 }
 
@@ -250,7 +247,7 @@ int gf__cyclegan_memory(const gf_config *cfg, int B, size_t *bytes, char *report
   long dim = m->dim;
   other = 4.0 * B * dim; /* real_A, real_B, pool outputs */
   if (m->pix2pix) other += 3.0 * B * 2 * dim;
-  else other += 2.0 * cfg->train_pool_size * dim;
+  else other += 2.0 * (cfg->train_pool_size + 1) * dim;
   double total = 4.0 * (params + acts + ws + other);
   *bytes = (size_t)total;
   if (report)
@@ -289,7 +286,8 @@ int gf__cyclegan_create(gf__cyclegan *m, const gf_config *cfg, const gf__ops *op
   if ((rc = gf__ctx_create(&m->cDA_r, &m->D_A, B)) < 0) goto fail;
   m->real_A = ops->alloc(sizeof(float) * d);
   m->real_B = ops->alloc(sizeof(float) * d);
-  if (!m->real_A || !m->real_B) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
+  m->stats = ops->alloc(sizeof(float) * GF_I2I_STATS);
+  if (!m->real_A || !m->real_B || !m->stats) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
   if (m->pix2pix) {
     m->cat_f = ops->alloc(sizeof(float) * 2 * d);
     m->cat_r = ops->alloc(sizeof(float) * 2 * d);
@@ -326,7 +324,7 @@ void gf__cyclegan_destroy(gf__cyclegan *m) {
   gf__ctx *ctxs[] = {&m->cA_fwd, &m->cA_rec, &m->cA_idt, &m->cB_fwd, &m->cB_rec, &m->cB_idt,
                      &m->cDA_f, &m->cDA_r, &m->cDB_f, &m->cDB_r};
   for (size_t i = 0; i < sizeof ctxs / sizeof ctxs[0]; i++) gf__ctx_destroy(ctxs[i]);
-  float *bufs[] = {m->real_A, m->real_B, m->pool_A, m->pool_B, m->cat_f, m->cat_r, m->dcat};
+  float *bufs[] = {m->real_A, m->real_B, m->pool_A, m->pool_B, m->cat_f, m->cat_r, m->dcat, m->stats};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     if (bufs[i]) o->free(bufs[i]);
   gf__pool_free(&m->poolA, o);
@@ -348,12 +346,15 @@ void gf__cyclegan_set_epoch(gf__cyclegan *m, int epoch) {
   m->og.lr = m->od.lr = c->train_lr * f;
 }
 
-static void adam(gf__cyclegan *m, gf__net *net, const gf__opt_state *st) {
+static int adam(gf__cyclegan *m, gf__net *net, const gf__opt_state *st) {
   const gf_config *c = &m->cfg;
+  if (m->dist) /* data-parallel: the gradients averaged over the ranks */
+    GF_TRY(gf__dist_allreduce(m->dist, net->grads, (size_t)net->nparam, GF_DIST_MEAN, net->name));
   float bc1 = (float)(1.0 - pow(c->train_beta1, (double)st->t));
   float bc2 = (float)(1.0 - pow(c->train_beta2, (double)st->t));
   m->ops->adam(net->params, net->grads, net->opt_m, net->opt_v, (size_t)net->nparam, (float)st->lr,
                (float)c->train_beta1, (float)c->train_beta2, (float)c->train_adam_eps, bc1, bc2, 0.0f);
+  return 0;
 }
 
 static gf__gan_loss loss_kind(const gf__cyclegan *m, int real) {
@@ -361,13 +362,53 @@ static gf__gan_loss loss_kind(const gf__cyclegan *m, int real) {
   return real ? GF_LOSS_MSE_ONE : GF_LOSS_MSE_ZERO;
 }
 
-/* D(x) in context ctx, loss against real/fake labels with scale, gradient into the output. */
-static float d_loss(gf__cyclegan *m, gf__net *D, gf__ctx *ctx, const float *x, int real, float scale) {
-  float st[2];
+/* Slots of m->stats (each gan loss takes two: loss, mean sigmoid). */
+enum { S_G_A = 0, S_G_B = 2, S_CYC_A = 4, S_CYC_B = 5, S_IDT_A = 6, S_IDT_B = 7, S_DA_R = 8, S_DA_F = 10, S_DB_R = 12,
+       S_DB_F = 14 };
+enum { S_P_DF = 0, S_P_DR = 2, S_P_GAN = 4, S_P_L1 = 6 }; /* pix2pix */
+
+/* D(x) in context ctx, loss against real/fake labels with scale (statistics into m->stats + slot),
+   gradient into the output. */
+static void d_loss(gf__cyclegan *m, gf__net *D, gf__ctx *ctx, const float *x, int real, float scale, int slot) {
   const float *p = gf__net_forward(D, ctx, x, m->B, 1, &m->r_drop);
   gf__ctx_zero_dout(D, ctx);
-  m->ops->gan_loss(loss_kind(m, real), st, gf__ctx_dout(D, ctx), p, (size_t)m->B * gf__net_out_size(D), scale);
-  return st[0];
+  m->ops->gan_loss(loss_kind(m, real), m->stats + slot, gf__ctx_dout(D, ctx), p, (size_t)m->B * gf__net_out_size(D),
+                   scale);
+}
+
+int gf__cyclegan_stats(gf__cyclegan *m) {
+  const gf_config *c = &m->cfg;
+  float s[GF_I2I_STATS];
+  m->ops->to_host(s, m->stats, sizeof s);
+  GF_TRY(m->ops->check());
+  /* data-parallel: means over the ranks (equal shares: the global batch's), so every rank logs the
+     same losses and takes the same decisions (a non-finite loss stops all of them) */
+  if (m->dist) GF_TRY(gf__dist_mean_host(m->dist, s, GF_I2I_STATS, "the losses"));
+  if (m->pix2pix) {
+    m->loss_D_fake = s[S_P_DF];
+    m->loss_D_real = s[S_P_DR];
+    m->loss_D_A = 0.5f * (m->loss_D_fake + m->loss_D_real);
+    m->loss_G_GAN = s[S_P_GAN];
+    m->loss_G_L1 = (float)(s[S_P_L1] * c->train_lambda_L1);
+    m->loss_G = m->loss_G_GAN + m->loss_G_L1;
+    if (!isfinite(m->loss_D_A)) return gf__fail(GF_ENUMERIC, "loss_D is %g at step %ld", (double)m->loss_D_A, m->steps);
+    if (!isfinite(m->loss_G)) return gf__fail(GF_ENUMERIC, "loss_G is %g at step %ld", (double)m->loss_G, m->steps);
+    return 0;
+  }
+  float la = (float)c->train_lambda_A, lb = (float)c->train_lambda_B, li = (float)c->train_lambda_identity;
+  m->loss_G_A = s[S_G_A];
+  m->loss_G_B = s[S_G_B];
+  m->loss_cycle_A = s[S_CYC_A] * la;
+  m->loss_cycle_B = s[S_CYC_B] * lb;
+  m->loss_idt_A = use_identity(m) ? s[S_IDT_A] * lb * li : 0;
+  m->loss_idt_B = use_identity(m) ? s[S_IDT_B] * la * li : 0;
+  m->loss_G = m->loss_G_A + m->loss_G_B + m->loss_cycle_A + m->loss_cycle_B + m->loss_idt_A + m->loss_idt_B;
+  m->loss_D_A = 0.5f * (s[S_DA_R] + s[S_DA_F]);
+  m->loss_D_B = 0.5f * (s[S_DB_R] + s[S_DB_F]);
+  if (!isfinite(m->loss_G)) return gf__fail(GF_ENUMERIC, "loss_G is %g at step %ld", (double)m->loss_G, m->steps);
+  if (!isfinite(m->loss_D_A + m->loss_D_B))
+    return gf__fail(GF_ENUMERIC, "loss_D is %g / %g at step %ld", (double)m->loss_D_A, (double)m->loss_D_B, m->steps);
+  return 0;
 }
 
 static int pix2pix_step(gf__cyclegan *m, const float *a, const float *b) {
@@ -383,31 +424,26 @@ static int pix2pix_step(gf__cyclegan *m, const float *a, const float *b) {
     o->copy(m->cat_r + 2 * d * i + d, b + d * i, d);
   }
   /* D: fake then real, each halved */
-  m->loss_D_fake = d_loss(m, &m->D_A, &m->cDA_f, m->cat_f, 0, 0.5f);
-  m->loss_D_real = d_loss(m, &m->D_A, &m->cDA_r, m->cat_r, 1, 0.5f);
-  m->loss_D_A = 0.5f * (m->loss_D_fake + m->loss_D_real);
-  if (!isfinite(m->loss_D_A)) return gf__fail(GF_ENUMERIC, "loss_D is %g at step %ld", (double)m->loss_D_A, m->steps + 1);
+  o->fill(m->stats, 0.0f, GF_I2I_STATS);
+  d_loss(m, &m->D_A, &m->cDA_f, m->cat_f, 0, 0.5f, S_P_DF);
+  d_loss(m, &m->D_A, &m->cDA_r, m->cat_r, 1, 0.5f, S_P_DR);
   gf__net_zero_grad(&m->D_A);
   gf__net_backward(&m->D_A, &m->cDA_f, NULL, 1);
   gf__net_backward(&m->D_A, &m->cDA_r, NULL, 1);
   m->od.t++;
-  adam(m, &m->D_A, &m->od);
+  GF_TRY(adam(m, &m->D_A, &m->od));
   /* G: GAN loss through the updated D, plus lambda_L1 * L1(fake_B, real_B) */
-  m->loss_G_GAN = d_loss(m, &m->D_A, &m->cDA_f, m->cat_f, 1, 1.0f);
+  d_loss(m, &m->D_A, &m->cDA_f, m->cat_f, 1, 1.0f, S_P_GAN);
   o->fill(m->dcat, 0.0f, 2 * d * B);
   gf__net_backward(&m->D_A, &m->cDA_f, m->dcat, 0);
   float *dfake = gf__ctx_dout(&m->G_A, &m->cA_fwd);
   gf__ctx_zero_dout(&m->G_A, &m->cA_fwd);
   for (int i = 0; i < B; i++) o->axpy(dfake + d * i, 1.0f, m->dcat + 2 * d * i + d, d);
-  float l1;
-  o->l1_loss(&l1, dfake, fake, b, d * B, (float)c->train_lambda_L1);
-  m->loss_G_L1 = (float)(l1 * c->train_lambda_L1);
-  m->loss_G = m->loss_G_GAN + m->loss_G_L1;
-  if (!isfinite(m->loss_G)) return gf__fail(GF_ENUMERIC, "loss_G is %g at step %ld", (double)m->loss_G, m->steps + 1);
+  o->l1_loss(m->stats + S_P_L1, dfake, fake, b, d * B, (float)c->train_lambda_L1);
   gf__net_zero_grad(&m->G_A);
   gf__net_backward(&m->G_A, &m->cA_fwd, NULL, 1);
   m->og.t++;
-  adam(m, &m->G_A, &m->og);
+  GF_TRY(adam(m, &m->G_A, &m->og));
   m->steps++;
   return 0;
 }
@@ -421,34 +457,26 @@ int gf__cyclegan_step(gf__cyclegan *m, const float *a, const float *b) {
   float la = (float)c->train_lambda_A, lb = (float)c->train_lambda_B, li = (float)c->train_lambda_identity;
   gf__net *GA = &m->G_A, *GB = &m->G_B, *DA = &m->D_A, *DB = &m->D_B;
   /* forward: fake_B = G_A(a), rec_A = G_B(fake_B), fake_A = G_B(b), rec_B = G_A(fake_A) */
+  o->fill(m->stats, 0.0f, GF_I2I_STATS);
   const float *fake_B = gf__net_forward(GA, &m->cA_fwd, a, B, 1, &m->r_drop);
   const float *rec_A = gf__net_forward(GB, &m->cB_rec, fake_B, B, 1, &m->r_drop);
   const float *fake_A = gf__net_forward(GB, &m->cB_fwd, b, B, 1, &m->r_drop);
   const float *rec_B = gf__net_forward(GA, &m->cA_rec, fake_A, B, 1, &m->r_drop);
-  float l;
   if (idt) {
     const float *idt_A = gf__net_forward(GA, &m->cA_idt, b, B, 1, &m->r_drop);
     const float *idt_B = gf__net_forward(GB, &m->cB_idt, a, B, 1, &m->r_drop);
     gf__ctx_zero_dout(GA, &m->cA_idt);
     gf__ctx_zero_dout(GB, &m->cB_idt);
-    o->l1_loss(&l, gf__ctx_dout(GA, &m->cA_idt), idt_A, b, n, lb * li);
-    m->loss_idt_A = l * lb * li;
-    o->l1_loss(&l, gf__ctx_dout(GB, &m->cB_idt), idt_B, a, n, la * li);
-    m->loss_idt_B = l * la * li;
-  } else {
-    m->loss_idt_A = m->loss_idt_B = 0;
+    o->l1_loss(m->stats + S_IDT_A, gf__ctx_dout(GA, &m->cA_idt), idt_A, b, n, lb * li);
+    o->l1_loss(m->stats + S_IDT_B, gf__ctx_dout(GB, &m->cB_idt), idt_B, a, n, la * li);
   }
   /* G losses with D frozen (no parameter gradients for D) */
-  m->loss_G_A = d_loss(m, DA, &m->cDA_f, fake_B, 1, 1.0f);
-  m->loss_G_B = d_loss(m, DB, &m->cDB_f, fake_A, 1, 1.0f);
+  d_loss(m, DA, &m->cDA_f, fake_B, 1, 1.0f, S_G_A);
+  d_loss(m, DB, &m->cDB_f, fake_A, 1, 1.0f, S_G_B);
   gf__ctx_zero_dout(GB, &m->cB_rec);
   gf__ctx_zero_dout(GA, &m->cA_rec);
-  o->l1_loss(&l, gf__ctx_dout(GB, &m->cB_rec), rec_A, a, n, la);
-  m->loss_cycle_A = l * la;
-  o->l1_loss(&l, gf__ctx_dout(GA, &m->cA_rec), rec_B, b, n, lb);
-  m->loss_cycle_B = l * lb;
-  m->loss_G = m->loss_G_A + m->loss_G_B + m->loss_cycle_A + m->loss_cycle_B + m->loss_idt_A + m->loss_idt_B;
-  if (!isfinite(m->loss_G)) return gf__fail(GF_ENUMERIC, "loss_G is %g at step %ld", (double)m->loss_G, m->steps + 1);
+  o->l1_loss(m->stats + S_CYC_A, gf__ctx_dout(GB, &m->cB_rec), rec_A, a, n, la);
+  o->l1_loss(m->stats + S_CYC_B, gf__ctx_dout(GA, &m->cA_rec), rec_B, b, n, lb);
   gf__net_zero_grad(GA);
   gf__net_zero_grad(GB);
   /* d fake_B = D_A's input gradient + G_B's (cycle A) input gradient */
@@ -467,18 +495,15 @@ int gf__cyclegan_step(gf__cyclegan *m, const float *a, const float *b) {
     gf__net_backward(GB, &m->cB_idt, NULL, 1);
   }
   m->og.t++;
-  adam(m, GA, &m->og);
-  adam(m, GB, &m->og);
+  GF_TRY(adam(m, GA, &m->og));
+  GF_TRY(adam(m, GB, &m->og));
   /* D_A on real B and pooled fake B, D_B on real A and pooled fake A; losses halved */
   gf__pool_query(&m->poolB, o, fake_B, B, m->pool_B);
   gf__pool_query(&m->poolA, o, fake_A, B, m->pool_A);
-  float ra = d_loss(m, DA, &m->cDA_r, b, 1, 0.5f), fa = d_loss(m, DA, &m->cDA_f, m->pool_B, 0, 0.5f);
-  float rb = d_loss(m, DB, &m->cDB_r, a, 1, 0.5f), fb = d_loss(m, DB, &m->cDB_f, m->pool_A, 0, 0.5f);
-  m->loss_D_A = 0.5f * (ra + fa);
-  m->loss_D_B = 0.5f * (rb + fb);
-  if (!isfinite(m->loss_D_A + m->loss_D_B))
-    return gf__fail(GF_ENUMERIC, "loss_D is %g / %g at step %ld (generators already updated)", (double)m->loss_D_A,
-                    (double)m->loss_D_B, m->steps + 1);
+  d_loss(m, DA, &m->cDA_r, b, 1, 0.5f, S_DA_R);
+  d_loss(m, DA, &m->cDA_f, m->pool_B, 0, 0.5f, S_DA_F);
+  d_loss(m, DB, &m->cDB_r, a, 1, 0.5f, S_DB_R);
+  d_loss(m, DB, &m->cDB_f, m->pool_A, 0, 0.5f, S_DB_F);
   gf__net_zero_grad(DA);
   gf__net_zero_grad(DB);
   gf__net_backward(DA, &m->cDA_r, NULL, 1);
@@ -486,8 +511,8 @@ int gf__cyclegan_step(gf__cyclegan *m, const float *a, const float *b) {
   gf__net_backward(DB, &m->cDB_r, NULL, 1);
   gf__net_backward(DB, &m->cDB_f, NULL, 1);
   m->od.t++;
-  adam(m, DA, &m->od);
-  adam(m, DB, &m->od);
+  GF_TRY(adam(m, DA, &m->od));
+  GF_TRY(adam(m, DB, &m->od));
   m->steps++;
   return 0;
 }

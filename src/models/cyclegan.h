@@ -39,7 +39,7 @@ void gf__i2i_init(gf__net *net, gf__rng *r, float gain);
 typedef struct gf__image_pool {
   int size, n;
   long dim;
-  float *images;     /* [size, dim] backend memory */
+  float *images;     /* [size + 1, dim] backend memory (the last: a spare, see gf__pool_query) */
   gf__rng rng;
 } gf__image_pool;
 
@@ -65,9 +65,13 @@ typedef struct gf__cyclegan {
   gf__opt_state og, od;
   long steps;
   int epoch;
+  /* loss statistics of the last step, accumulated by the loss ops in backend memory (GF_I2I_STATS
+     floats) and read back once per step by gf__cyclegan_stats into the losses below */
+  float *stats;
   /* losses of the last step (junyanz names; cycle / idt / L1 include their lambda) */
   float loss_G, loss_G_A, loss_G_B, loss_cycle_A, loss_cycle_B, loss_idt_A, loss_idt_B, loss_D_A, loss_D_B;
   float loss_G_GAN, loss_G_L1, loss_D_real, loss_D_fake;
+  gf__dist *dist;        /* data-parallel job (gf__cyclegan_distribute): gradients averaged; NULL: alone */
 } gf__cyclegan;
 
 /* Memory the model needs for batch B (bytes): parameter arenas (params, grads, Adam m, v),
@@ -86,8 +90,13 @@ void gf__cyclegan_set_epoch(gf__cyclegan *m, int epoch);
    CycleGAN: G_A and G_B with D frozen (GAN + cycle + identity losses), their Adam step, then
    D_A and D_B on pooled fakes with halved losses and their Adam step. pix2pix (junyanz order):
    D step on (A, fake B) / (A, B), then G step (GAN with the updated D + lambda_L1 * L1).
-   Allocates nothing. GF_ENUMERIC before any update when a loss is not finite. */
+   Allocates nothing and reads nothing back: the losses stay in backend memory until
+   gf__cyclegan_stats. */
 int gf__cyclegan_step(gf__cyclegan *m, const float *a, const float *b);
+/* Reads the last step's loss statistics (one to_host) into loss_G ... loss_D_fake; GF_ENUMERIC
+   (naming the loss and the step) when one is not finite: that step's updates must not be saved. */
+#define GF_I2I_STATS 16
+int gf__cyclegan_stats(gf__cyclegan *m);
 /* The epoch loop (gf_train dispatches model.arch=cyclegan / pix2pix here): memory plan, data,
    log.csv, samples/epoch_NNN.png, RUN/cyclegan.safetensors (or pix2pix.safetensors) per epoch. */
 struct gf_train_opts;

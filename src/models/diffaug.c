@@ -4,8 +4,7 @@
 #include "core/util.h"
 #include "models/diffaug.h"
 
-int gf__diffaug_create(gf__diffaug **out, const gf__ops *ops, int flags, int c, int h, int w, int max_rows,
-                       uint64_t seed) {
+int gf__diffaug_create(gf__diffaug **out, const gf__ops *ops, int flags, int c, int h, int w, int B, uint64_t seed) {
   *out = NULL;
   if (h < 8 || w < 8)
     return gf__fail(GF_EUSAGE, "config key 'train.diffaug': DiffAugment transforms images; the data is %dx%dx%d "
@@ -16,7 +15,9 @@ int gf__diffaug_create(gf__diffaug **out, const gf__ops *ops, int flags, int c, 
   a->flags = flags;
   a->c = c, a->h = h, a->w = w;
   a->dim = (long)c * h * w;
-  a->max_rows = max_rows;
+  a->B = a->Bg = B;
+  a->row0 = 0;
+  int max_rows = a->max_rows = 2 * B;
   gf__rng_init(&a->r, seed, GF_STREAM_DIFFAUG);
   size_t np = (size_t)max_rows * GF_DIFFAUG_NPARAM, nx = (size_t)max_rows * a->dim;
   for (int s = 0; s < 2; s++) {
@@ -41,10 +42,16 @@ void gf__diffaug_destroy(gf__diffaug *a) {
   free(a);
 }
 
-const float *gf__diffaug_forward(gf__diffaug *a, int slot, const float *x, int n) {
-  size_t np = (size_t)n * GF_DIFFAUG_NPARAM;
-  a->ops->rand_uniform(a->params[slot], np, 0.0f, 1.0f, a->r.seed, a->r.stream, a->r.counter);
-  a->r.counter += (np + 3) / 4;
+const float *gf__diffaug_forward(gf__diffaug *a, int slot, const float *x, int groups) {
+  /* a row's GF_DIFFAUG_NPARAM (8) uniforms are 2 Philox blocks: row r of group g of the global
+     draw starts at block 2 (g Bg + r) */
+  enum { BLOCKS = GF_DIFFAUG_NPARAM / 4 };
+  int n = groups * a->B;
+  size_t np = (size_t)a->B * GF_DIFFAUG_NPARAM;
+  for (int g = 0; g < groups; g++)
+    a->ops->rand_uniform(a->params[slot] + (size_t)g * np, np, 0.0f, 1.0f, a->r.seed, a->r.stream,
+                         a->r.counter + (uint64_t)BLOCKS * ((uint64_t)g * a->Bg + (uint64_t)a->row0));
+  a->r.counter += (uint64_t)BLOCKS * groups * (uint64_t)a->Bg;
   a->rows[slot] = n;
   a->ops->diffaug_fwd(a->out[slot], a->work, x, a->params[slot], n, a->c, a->h, a->w, a->flags);
   return a->out[slot];

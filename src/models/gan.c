@@ -174,7 +174,7 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
   gan->c = c; gan->h = h; gan->w = w;
   gan->dim = (long)c * h * w;
   gan->nz = cfg->model_nz;
-  gan->B = B;
+  gan->B = gan->Bg = B;
   gan->pack = pack;
   int Bd = B / gan->pack; /* rows D sees: packs of `pack` samples, [B, c, h, w] read as [Bd, pack * c, h, w] */
   gf__rng_init(&gan->r_init, (uint64_t)cfg->train_seed, GF_STREAM_INIT);
@@ -207,17 +207,18 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
   else rc = gf__ctx_create(&gan->cdr, &gan->D, Bd);
   if (rc < 0) goto fail;
   gan->z = ops->alloc(sizeof(float) * (size_t)B * gan->nz);
+  gan->stats = ops->alloc(sizeof(float) * GF_GAN_STATS);
   if (gan->fuse_d) {
     gan->xrf = ops->alloc(sizeof(float) * (size_t)2 * B * gan->dim);
     gan->xr = gan->xrf;
   } else {
     gan->xr = ops->alloc(sizeof(float) * (size_t)B * gan->dim);
   }
-  if (!gan->z || !gan->xr) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
+  if (!gan->z || !gan->xr || !gan->stats) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
   if ((rc = gf__cond_create(gan)) < 0) goto fail; /* model.cond: label buffers, the contexts' labels */
   int augf = 0;
   gf__diffaug_parse(cfg->train_diffaug, &augf);
-  if (augf && (rc = gf__diffaug_create(&gan->aug, ops, augf, c, h, w, 2 * B, (uint64_t)cfg->train_seed)) < 0) goto fail;
+  if (augf && (rc = gf__diffaug_create(&gan->aug, ops, augf, c, h, w, B, (uint64_t)cfg->train_seed)) < 0) goto fail;
   if (cfg->train_ema > 0) {
     /* the average starts at the initial weights */
     gan->g_ema = ops->alloc(sizeof(float) * (size_t)gan->G.nparam);
@@ -242,6 +243,8 @@ void gf__gan_destroy(gf__gan *gan) {
   gf__ctx_destroy(&gan->cdf);
   gf__ctx_destroy(&gan->cdd);
   if (gan->z) gan->ops->free(gan->z);
+  if (gan->stats) gan->ops->free(gan->stats);
+  gan->stats = NULL;
   if (gan->xrf) gan->ops->free(gan->xrf);
   else if (gan->xr) gan->ops->free(gan->xr);
   gan->xrf = NULL;
@@ -268,9 +271,13 @@ void gf__gan_noise(const gf__gan *gan, gf__rng *r, float *z, int n) {
   r->counter += (cnt + 3) / 4;
 }
 
-/* Applies the configured optimizer to a whole network arena. */
-static void opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
+/* Applies the configured optimizer to a whole network arena (data-parallel: to the gradients
+   averaged over the ranks). */
+static int opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
   const gf_config *c = &gan->cfg;
+  if (gan->dist)
+    GF_TRY(gf__dist_allreduce(gan->dist, net->grads, (size_t)net->nparam, GF_DIST_MEAN,
+                              net == &gan->G ? "G's gradients" : "D's gradients"));
   st->t++;
   if (!strcmp(c->train_optimizer, "adam")) {
     float bc1 = (float)(1.0 - pow(c->train_beta1, (double)st->t));
@@ -294,11 +301,23 @@ static void opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
     st->lr /= c->train_lr_decay;
     if (st->lr < c->train_lr_min) st->lr = c->train_lr_min;
   }
+  return 0;
 }
 
-/* D's loss on n rows of its outputs l (dl += the gradient); ACGAN adds its class loss (cond.c). */
-static void d_loss(gf__gan *gan, gf__gan_loss kind, float *stats, float *dl, const float *l, int n, const float *labels) {
-  if (gan->cond && gan->cond->mode == GF_COND_ACGAN) gf__cond_acgan_loss(gan, kind, stats, dl, l, n, labels);
+/* Noise for the step: all Bg rows of the global batch (one process at batch Bg draws the same);
+   returns this rank's rows. */
+static const float *step_noise(gf__gan *gan) {
+  size_t off = (size_t)gan->row0 * gan->nz;
+  if (gan->z_override) gan->ops->copy(gan->z + off, gan->z_override, (size_t)gan->B * gan->nz);
+  else gf__gan_noise(gan, &gan->r_noise, gan->z, gan->Bg);
+  return gan->z + off;
+}
+
+/* D's loss on n rows of its outputs l (dl += the gradient); ACGAN adds its class loss (cond.c),
+   whose statistics go to xstats. */
+static void d_loss(gf__gan *gan, gf__gan_loss kind, float *stats, float *xstats, float *dl, const float *l, int n,
+                   const float *labels) {
+  if (gan->cond && gan->cond->mode == GF_COND_ACGAN) gf__cond_acgan_loss(gan, kind, stats, xstats, dl, l, n, labels);
   else gan->ops->gan_loss(kind, stats, dl, l, (size_t)n, 1.0f);
 }
 
@@ -307,11 +326,12 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   int B = gan->B, Bd = B / gan->pack; /* packing is a reshape: [B, dim] rows read as [Bd, pack * dim] */
   long ow = gf__net_out_size(&gan->D); /* D's outputs per row: 1 (ACGAN: 1 + classes) */
   const float *yr = gan->cond ? gan->cond->yr : NULL, *yf = gan->cond ? gan->cond->yf : NULL;
-  float sr[2], sf[2];
-  if (gan->z_override) o->copy(gan->z, gan->z_override, (size_t)B * gan->nz);
-  else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
+  float *sr = gan->stats, *sf = gan->stats + 2;
+  o->fill(gan->stats, 0.0f, 4); /* this D step's statistics */
+  if (gan->cond) o->fill(gan->stats + 6, 0.0f, 4);
+  const float *z = step_noise(gan);
   if (gan->cond) gf__cond_draw_fake(gan);
-  const float *fake = gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
+  const float *fake = gf__net_forward(&gan->G, &gan->cg, z, B, 1, &gan->r_drop);
   gan->have_fake = 1;
   if (gan->fuse_d) {
     /* one pass over [real; fake]: real rows get -log D(x), fake rows -log(1 - D(G(z))); with
@@ -319,40 +339,30 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
     size_t bd = (size_t)B * gan->dim;
     if (xreal != gan->xrf) o->copy(gan->xrf, xreal, bd);
     o->copy(gan->xrf + bd, fake, bd);
-    const float *xin = gan->aug ? gf__diffaug_forward(gan->aug, 0, gan->xrf, 2 * B) : gan->xrf;
+    const float *xin = gan->aug ? gf__diffaug_forward(gan->aug, 0, gan->xrf, 2) : gan->xrf;
     const float *l = gf__net_forward(&gan->D, &gan->cdd, xin, 2 * Bd, 1, &gan->r_drop);
     float *dl = gf__ctx_dout(&gan->D, &gan->cdd);
     gf__ctx_zero_dout(&gan->D, &gan->cdd);
-    d_loss(gan, GF_LOSS_BCE_ONE, sr, dl, l, Bd, yr);
-    d_loss(gan, GF_LOSS_BCE_ZERO, sf, dl + Bd * ow, l + Bd * ow, Bd, yf);
-    gan->loss_d = sr[0] + sf[0];
-    gan->d_real = sr[1];
-    gan->d_fake = sf[1];
-    if (!isfinite(gan->loss_d))
-      return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps + 1);
+    d_loss(gan, GF_LOSS_BCE_ONE, sr, gan->stats + 6, dl, l, Bd, yr);
+    d_loss(gan, GF_LOSS_BCE_ZERO, sf, gan->stats + 8, dl + Bd * ow, l + Bd * ow, Bd, yf);
     gf__net_backward(&gan->D, &gan->cdd, NULL, GF_GRAD_OVERWRITE);
-    opt_step(gan, &gan->D, &gan->od);
+    GF_TRY(opt_step(gan, &gan->D, &gan->od));
     gan->d_steps++;
     return 0;
   }
   /* real: -log D(x) */
-  if (gan->aug) xreal = gf__diffaug_forward(gan->aug, 0, xreal, B);
+  if (gan->aug) xreal = gf__diffaug_forward(gan->aug, 0, xreal, 1);
   const float *lr = gf__net_forward(&gan->D, &gan->cdr, xreal, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdr);
-  d_loss(gan, GF_LOSS_BCE_ONE, sr, gf__ctx_dout(&gan->D, &gan->cdr), lr, Bd, yr);
+  d_loss(gan, GF_LOSS_BCE_ONE, sr, gan->stats + 6, gf__ctx_dout(&gan->D, &gan->cdr), lr, Bd, yr);
   /* fake: -log(1 - D(G(z))) */
-  if (gan->aug) fake = gf__diffaug_forward(gan->aug, 1, fake, B);
+  if (gan->aug) fake = gf__diffaug_forward(gan->aug, 1, fake, 1);
   const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
-  d_loss(gan, GF_LOSS_BCE_ZERO, sf, gf__ctx_dout(&gan->D, &gan->cdf), lf, Bd, yf);
-  gan->loss_d = sr[0] + sf[0];
-  gan->d_real = sr[1];
-  gan->d_fake = sf[1];
-  if (!isfinite(gan->loss_d))
-    return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps + 1);
+  d_loss(gan, GF_LOSS_BCE_ZERO, sf, gan->stats + 8, gf__ctx_dout(&gan->D, &gan->cdf), lf, Bd, yf);
   gf__net_backward(&gan->D, &gan->cdr, NULL, GF_GRAD_OVERWRITE);
   gf__net_backward(&gan->D, &gan->cdf, NULL, GF_GRAD_ACCUMULATE);
-  opt_step(gan, &gan->D, &gan->od);
+  GF_TRY(opt_step(gan, &gan->D, &gan->od));
   gan->d_steps++;
   return 0;
 }
@@ -360,24 +370,22 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
 int gf__gan_g_step(gf__gan *gan) {
   const gf__ops *o = gan->ops;
   int B = gan->B, Bd = B / gan->pack;
-  float s[2];
+  float *s = gan->stats + 4;
+  o->fill(s, 0.0f, 2);
+  if (gan->cond) o->fill(gan->stats + 10, 0.0f, 2);
   if (!gan->have_fake || gan->cfg.train_g_fresh_noise) {
-    if (gan->z_override) o->copy(gan->z, gan->z_override, (size_t)B * gan->nz);
-    else gf__gan_noise(gan, &gan->r_noise, gan->z, B);
+    const float *z = step_noise(gan);
     if (gan->cond) gf__cond_draw_fake(gan);
-    gf__net_forward(&gan->G, &gan->cg, gan->z, B, 1, &gan->r_drop);
+    gf__net_forward(&gan->G, &gan->cg, z, B, 1, &gan->r_drop);
   }
   const float *fake = gan->cg.out[gan->G.n - 1];
-  if (gan->aug) fake = gf__diffaug_forward(gan->aug, 1, fake, B); /* a fresh transform of the same fakes */
+  if (gan->aug) fake = gf__diffaug_forward(gan->aug, 1, fake, 1); /* a fresh transform of the same fakes */
   const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
   gf__gan_loss kind = GF_LOSS_BCE_ONE;
   if (!strcmp(gan->cfg.train_g_loss, "minimax")) kind = GF_LOSS_MINIMAX_G;
   else if (!strcmp(gan->cfg.train_g_loss, "kl")) kind = GF_LOSS_KL_G;
-  d_loss(gan, kind, s, gf__ctx_dout(&gan->D, &gan->cdf), lf, Bd, gan->cond ? gan->cond->yf : NULL);
-  gan->loss_g = s[0];
-  if (!isfinite(gan->loss_g))
-    return gf__fail(GF_ENUMERIC, "loss_G is %g at generator step %ld", (double)gan->loss_g, gan->g_steps + 1);
+  d_loss(gan, kind, s, gan->stats + 10, gf__ctx_dout(&gan->D, &gan->cdf), lf, Bd, gan->cond ? gan->cond->yf : NULL);
   /* D's input gradient flows straight into G's output gradient buffer ([Bd, pack * dim] = [B, dim]),
      with DiffAugment through the transform's transpose */
   float *dfake = gf__ctx_dout(&gan->G, &gan->cg);
@@ -389,10 +397,32 @@ int gf__gan_g_step(gf__gan *gan) {
     gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
   }
   gf__net_backward(&gan->G, &gan->cg, NULL, GF_GRAD_OVERWRITE);
-  opt_step(gan, &gan->G, &gan->og);
+  GF_TRY(opt_step(gan, &gan->G, &gan->og));
   if (gan->g_ema) gf__gan_ema_update(gan);
   gan->have_fake = 0;
   gan->g_steps++;
+  return 0;
+}
+
+int gf__gan_stats(gf__gan *gan) {
+  float s[GF_GAN_STATS];
+  gan->ops->to_host(s, gan->stats, sizeof s);
+  GF_TRY(gan->ops->check());
+  /* data-parallel: means over the ranks (equal shares: the global batch's), so every rank logs the
+     same losses and takes the same decisions (a non-finite loss stops all of them) */
+  if (gan->dist) GF_TRY(gf__dist_mean_host(gan->dist, s, GF_GAN_STATS, "the losses"));
+  gan->loss_d = s[0] + s[2];
+  gan->d_real = s[1];
+  gan->d_fake = s[3];
+  gan->loss_g = s[4];
+  if (gan->cond && gan->cond->mode == GF_COND_ACGAN) { /* the losses include the weighted class terms */
+    gan->loss_d += gan->cond->aux_weight * (s[6] + s[8]);
+    gan->loss_g += gan->cond->aux_weight * s[10];
+  }
+  if (gan->d_steps && !isfinite(gan->loss_d))
+    return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps);
+  if (gan->g_steps && !isfinite(gan->loss_g))
+    return gf__fail(GF_ENUMERIC, "loss_G is %g at generator step %ld", (double)gan->loss_g, gan->g_steps);
   return 0;
 }
 
@@ -444,6 +474,30 @@ int gf__gan_sample_labeled(gf__gan *gan, const float *z_dev, const float *labels
   return 0;
 }
 
+int gf__gan_sample_host(gf__gan *gan, const float *z_host, int n, float *out_host) {
+  return gf__gan_sample_host_labeled(gan, z_host, NULL, n, out_host);
+}
+
+int gf__gan_sample_host_labeled(gf__gan *gan, const float *z_host, const float *labels_host, int n, float *out_host) {
+  size_t bytes = sizeof(float) * (size_t)n * gan->nz;
+  float *z = gan->ops->alloc(bytes);
+  if (!z) return gf__fail(GF_ENOMEM, "out of memory for %d noise vectors", n);
+  gan->ops->to_device(z, z_host, bytes);
+  int rc = gf__gan_sample_labeled(gan, z, labels_host, n, out_host);
+  gan->ops->free(z);
+  return rc;
+}
+
+int gf__gan_noise_host(const gf__gan *gan, gf__rng *r, float *z_host, int n) {
+  size_t bytes = sizeof(float) * (size_t)n * gan->nz;
+  float *z = gan->ops->alloc(bytes);
+  if (!z) return gf__fail(GF_ENOMEM, "out of memory for %d noise vectors", n);
+  gf__gan_noise(gan, r, z, n);
+  gan->ops->to_host(z_host, z, bytes);
+  gan->ops->free(z);
+  return 0;
+}
+
 double gf__ema_decay(double ema, long t) {
   double warm = (1.0 + (double)t) / (10.0 + (double)t);
   return warm < ema ? warm : ema;
@@ -475,7 +529,7 @@ int gf__gan_ema_enter(gf__gan *gan) {
   }
   /* BatchNorm statistics of the averaged weights: momentum 1/k on the k-th batch makes the
      running statistics the mean of the k batch statistics so far */
-  int B = gan->B, K = (GF_EMA_BN_SAMPLES + B - 1) / B;
+  int B = gan->Bg, K = (GF_EMA_BN_SAMPLES + B - 1) / B; /* batches of the global size, as one process */
   gf__ctx ctx;
   int rc = gf__ctx_create(&ctx, G, B);
   if (rc < 0) {

@@ -4,6 +4,7 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "dist/dist.h"
 #include "ganforge/config.h"
 #include "nn/nn.h"
 
@@ -41,8 +42,17 @@ typedef struct gf__gan {
   float *ema_buf;        /* [G.nbuf] BN running statistics recomputed for the average (gf__gan_ema_enter) */
   int ema_in;            /* the average is swapped into G */
   int ema_buf_ok;        /* ema_buf belongs to the current average (reset by every update) */
-  /* statistics of the last steps */
+  /* loss statistics of the last D and G steps, accumulated by the loss ops in backend memory
+     (GF_GAN_STATS floats: D real loss / D(x), D fake loss / D(G(z)), G loss / D(G(z)); ACGAN's
+     class cross-entropy / correct count of D's real, D's fake and G's rows) and read back once
+     per step by gf__gan_stats into: */
+  float *stats;
   float loss_d, loss_g, d_real, d_fake;
+  /* data-parallel training (gf__gan_distribute): this rank trains on rows [row0, row0 + B) of
+     every global batch of Bg; noise is drawn for all Bg rows (the same numbers as one process at
+     batch Bg), gradients averaged before every optimizer step. dist NULL: alone, Bg = B. */
+  gf__dist *dist;
+  int Bg, row0;
   struct gf__cond *cond;    /* model.cond: labels of G's and D's rows (models/cond.c); NULL: unconditional */
   struct gf__diffaug *aug;  /* train.diffaug: DiffAugment before D (models/diffaug.c); NULL: off */
 } gf__gan;
@@ -55,17 +65,29 @@ void gf__gan_destroy(gf__gan *gan);
 
 /* Draws a noise batch [n, nz] into backend memory from the stream. */
 void gf__gan_noise(const gf__gan *gan, gf__rng *r, float *z, int n);
-/* One discriminator step on a real batch (backend memory [B, dim]). GF_ENUMERIC before any
-   update when a loss is not finite. */
+/* One discriminator step on a real batch (backend memory [B, dim]). Queues work only: its loss
+   statistics stay in backend memory until gf__gan_stats. */
 int gf__gan_d_step(gf__gan *gan, const float *xreal);
 /* One generator step. */
 int gf__gan_g_step(gf__gan *gan);
+/* Reads the loss statistics of the last D and G steps (one to_host) into loss_d, loss_g, d_real,
+   d_fake; GF_ENUMERIC (naming the loss and the step) when a loss is not finite, in which case the
+   step's updates must not be saved. */
+#define GF_GAN_STATS 12
+int gf__gan_stats(gf__gan *gan);
 /* Generates n samples from noise z (backend memory, [n, nz]) into out (host, [n, dim]) with G in
    eval mode (or batch-statistics mode when model.sample_bn = batch). */
 int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host);
 /* The same for a conditional G with the class of every sample: labels_host [n] (class indices
    as floats); NULL: sample i gets class i mod K. Unconditional G: labels are ignored. */
 int gf__gan_sample_labeled(gf__gan *gan, const float *z_dev, const float *labels_host, int n, float *out_host);
+
+/* The same for host noise z_host [n, nz] (uploaded first), and host noise drawn from a stream
+   as gf__gan_noise draws it (through backend memory). gf__gan_sample_host_labeled: with the
+   classes labels_host [n] of a conditional G (NULL: i mod K). */
+int gf__gan_sample_host(gf__gan *gan, const float *z_host, int n, float *out_host);
+int gf__gan_sample_host_labeled(gf__gan *gan, const float *z_host, const float *labels_host, int n, float *out_host);
+int gf__gan_noise_host(const gf__gan *gan, gf__rng *r, float *z_host, int n);
 
 /* EMA decay at G update t (1-based): min(train.ema, (1 + t) / (10 + t)), the warm-up of
    TensorFlow's ExponentialMovingAverage(num_updates), so early averages do not remember the

@@ -13,8 +13,10 @@
 #include "io/image.h"
 #include "io/imgload.h"
 #include "io/safetensors.h"
+#include "io/tboard.h"
 #include "models/checkpoint.h"
 #include "models/cyclegan.h"
+#include "models/dist_train.h"
 #include "models/weights.h"
 
 static long long mem_available(void) {
@@ -75,7 +77,7 @@ static void flat_tensors(gf__cyclegan *m, gf__flat_tensor *t, int *nt) {
   }
   gf__image_pool *pools[2] = {&m->poolA, &m->poolB};
   for (int i = 0; i < 2; i++) {
-    if (!pools[i]->images) continue;
+    if (!pools[i]->images || !pools[i]->size) continue;
     snprintf(t[k].name, sizeof t[k].name, "pool.%c", 'A' + i);
     t[k].data = pools[i]->images; t[k].n = (long)pools[i]->n * pools[i]->dim; k++;
   }
@@ -205,21 +207,55 @@ static int write_picture(gf__cyclegan *m, const float *A, const float *B, int k,
   return gf__grid_write_png(path, host, k * cols, 3, m->h, m->w, cols, -1.0f, 1.0f, 1);
 }
 
+/* The end of an epoch (or a stop inside it) on the writing rank: its picture and weights, the
+   checkpoint at the next epoch's start when the epoch is complete, and the report. */
+static int i2i_epoch_outputs(gf__cyclegan *m, const gf_config *cfg, const char *out, int epoch, int nb, double t0,
+                             const float *pa, const float *pb, int k, float *grid, FILE *log, const i2i_pos *pos,
+                             gf__tb *tb) {
+  char path[2200];
+  int pix = m->pix2pix;
+  snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
+  GF_TRY(write_picture(m, pa, pb, k, grid, path));
+  GF_TRY(gf__tb_image_png(tb, m->steps, "samples", path));
+  GF_TRY(save_weights(m, out));
+  /* the epoch's end (or a stop exactly there): the next position is the next epoch's start */
+  i2i_pos next = {epoch + 1, 0, m->r_data.counter, gf__now() - t0};
+  if (pos->batch >= nb) GF_TRY(save_checkpoint(m, &next, out));
+  if (!cfg->train_report) return 0;
+  static const char *const cyc[] = {"Generator losses|loss_G_A,loss_G_B,loss_G",
+                                    "Cycle and identity L1|loss_cycle_A,loss_cycle_B,loss_idt_A,loss_idt_B",
+                                    "Discriminator losses|loss_D_A,loss_D_B", "Learning rate|lr", NULL};
+  static const char *const p2p[] = {"Generator losses|loss_G,loss_G_GAN,loss_G_L1",
+                                    "Discriminator losses|loss_D,loss_D_real,loss_D_fake", "Learning rate|lr", NULL};
+  char title[2400];
+  snprintf(title, sizeof title, "ganforge %s run %s", cfg->model_arch, out);
+  fflush(log);
+  return gf__write_run_report(out, cfg, title, epoch, gf__now() - t0, pix ? p2p : cyc,
+                              pix ? "Every epoch: input A | generated B | real B"
+                                  : "Every epoch: real A | fake B | reconstructed A, and real B | fake A | reconstructed B");
+}
+
 int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   gf_config cfg = *cfg_in;
-  const gf__ops *ops;
-  GF_TRY(gf__ops_get(cfg.train_device, &ops));
+  /* data-parallel (mpirun): rank r trains on images [row0, row0 + Bl) of each global batch of B
+     (every rank assembles the whole batch from the same stream); rank 0 alone writes files */
+  gf__dist *dist = gf__dist_world();
+  int writer = gf__dist_rank(dist) == 0, row0, Bl;
   int pix = !strcmp(cfg.model_arch, "pix2pix"), B = cfg.train_batch;
+  GF_TRY(gf__dist_split(dist, B, 1, &row0, &Bl));
+  const gf__ops *ops;
+  GF_TRY(gf__dist_train_begin(dist, &cfg, &ops, opts ? opts->stop_flag : NULL));
   if (!cfg.data_path[0]) return gf__fail(GF_EUSAGE, "%s needs the dataset folder: --data DIR", cfg.model_arch);
   GF_TRY(gf__i2i_check_size(&cfg, cfg.data_crop_size, cfg.data_crop_size));
-  GF_TRY(gf__i2i_memory_check(&cfg, B, 1));
+  GF_TRY(gf__i2i_memory_check(&cfg, Bl, writer));
   const char *out = opts && opts->out_dir ? opts->out_dir : "runs/latest";
   char path[2200];
-  GF_TRY(gf__run_dir_prepare(out));
+  if (writer) GF_TRY(gf__run_dir_prepare(out));
   gf__i2i_data data;
   GF_TRY(gf__i2i_load(&data, cfg.data_path, "train", pix, !strcmp(cfg.data_direction, "BtoA"), cfg.data_load_size,
                       cfg.data_crop_size, cfg.data_limit, !strcmp(cfg.data_on_bad_image, "fail")));
-  fprintf(stderr, "ganforge: %s data: %d A, %d B images at %d px, random %d px crops%s; protocol: junyanz "
+  if (writer)
+    fprintf(stderr, "ganforge: %s data: %d A, %d B images at %d px, random %d px crops%s; protocol: junyanz "
           "defaults (shared/REFERENCE.md) except bilinear instead of bicubic resizing\n",
           cfg.model_arch, data.A.n, data.B.n, cfg.data_load_size, cfg.data_crop_size, cfg.data_flip ? " and flips" : "");
   int len = gf__i2i_epoch_len(&data), nb = len / B;
@@ -228,8 +264,9 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
     return gf__fail(GF_EUSAGE, "%d training pairs are fewer than the batch size %d", len, B);
   }
   gf__cyclegan *m = calloc(1, sizeof *m);
-  int rc = m ? gf__cyclegan_create(m, &cfg, ops, B) : gf__fail(GF_ENOMEM, "out of memory");
+  int rc = m ? gf__cyclegan_create(m, &cfg, ops, Bl) : gf__fail(GF_ENOMEM, "out of memory");
   if (rc < 0) { free(m); gf__i2i_free(&data); return rc; }
+  gf__cyclegan_distribute(m, dist, cfg.train_sync_bn);
   size_t d = (size_t)m->dim;
   int k = 3 < data.A.n && 3 < data.B.n ? 3 : (data.A.n < data.B.n ? data.A.n : data.B.n);
   float *ha = malloc(sizeof(float) * d * B), *hb = malloc(sizeof(float) * d * B);
@@ -237,20 +274,24 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   float *grid = malloc(sizeof(float) * d * k * 6);
   int *perm = malloc(sizeof(int) * (size_t)len);
   FILE *log = NULL;
+  gf__tb *tb = NULL; /* train.tensorboard */
   if (!ha || !hb || !pa || !pb || !grid || !perm) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
   for (int i = 0; i < k; i++) gf__i2i_get(&data, i, i, NULL, 0, pa + i * d, pb + i * d);
   snprintf(path, sizeof path, "%s/config.txt", out);
-  if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
+  if (writer && (rc = gf_config_save(&cfg, path)) < 0) goto done;
   i2i_pos pos = {1, 0, 0, 0.0};
   const char *resume = opts ? opts->resume : NULL;
-  if (resume && (rc = load_checkpoint(m, resume, &pos)) < 0) goto done;
+  if (writer && resume && (rc = load_checkpoint(m, resume, &pos)) < 0) goto done;
+  if ((rc = gf__cyclegan_bcast_state(m, dist, &pos.epoch, &pos.batch, &pos.data_epoch_counter, &pos.seconds)) < 0)
+    goto done;
   snprintf(path, sizeof path, "%s/log.csv", out);
-  log = gf__run_log_open(path,
+  if (writer) log = gf__run_log_open(path,
                          pix ? "step,epoch,lr,loss_G,loss_G_GAN,loss_G_L1,loss_D,loss_D_real,loss_D_fake,seconds\n"
                              : "step,epoch,lr,loss_G,loss_G_A,loss_G_B,loss_cycle_A,loss_cycle_B,loss_idt_A,loss_idt_B,"
                                "loss_D_A,loss_D_B,seconds\n",
                          resume != NULL, m->steps);
-  if (!log) { rc = GF_EIO; goto done; }
+  if (writer && !log) { rc = GF_EIO; goto done; }
+  if (writer && cfg.train_tensorboard && (rc = gf__tb_open(&tb, out)) < 0) goto done;
   int epochs = cfg.train_n_epochs + cfg.train_n_epochs_decay;
   long total = (long)epochs * nb;
   if (cfg.train_max_steps && cfg.train_max_steps < total) total = cfg.train_max_steps;
@@ -272,11 +313,15 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
         int ia = idx % data.A.n, ib = data.aligned ? ia : (int)gf__rng_below(&m->r_data, (uint32_t)data.B.n);
         gf__i2i_get(&data, ia, ib, &m->r_data, cfg.data_flip ? 2 : 1, ha + j * d, hb + j * d);
       }
-      ops->to_device(m->real_A, ha, sizeof(float) * d * B);
-      ops->to_device(m->real_B, hb, sizeof(float) * d * B);
-      if ((rc = gf__cyclegan_step(m, m->real_A, m->real_B)) < 0) break;
+      /* one training step (this rank's images uploaded), then the one read-back of its losses */
+      ops->step_begin();
+      ops->to_device(m->real_A, ha + row0 * d, sizeof(float) * d * Bl);
+      ops->to_device(m->real_B, hb + row0 * d, sizeof(float) * d * Bl);
+      rc = gf__cyclegan_step(m, m->real_A, m->real_B);
+      ops->step_end();
+      if (rc < 0 || (rc = gf__cyclegan_stats(m)) < 0) break;
       double secs = gf__now() - t0;
-      if (m->steps % cfg.train_log_every == 0) {
+      if (log && m->steps % cfg.train_log_every == 0) {
         if (pix)
           fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.3f\n", m->steps, epoch, m->og.lr, m->loss_G, m->loss_G_GAN,
                   m->loss_G_L1, m->loss_D_A, m->loss_D_real, m->loss_D_fake, secs);
@@ -285,46 +330,41 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
                   m->loss_G_A, m->loss_G_B, m->loss_cycle_A, m->loss_cycle_B, m->loss_idt_A, m->loss_idt_B, m->loss_D_A,
                   m->loss_D_B, secs);
         fflush(log);
+        double pv[7] = {m->og.lr, m->loss_G, m->loss_G_GAN, m->loss_G_L1, m->loss_D_A, m->loss_D_real, m->loss_D_fake};
+        double cv[10] = {m->og.lr, m->loss_G, m->loss_G_A, m->loss_G_B, m->loss_cycle_A, m->loss_cycle_B, m->loss_idt_A,
+                         m->loss_idt_B, m->loss_D_A, m->loss_D_B};
+        rc = pix ? gf__tb_scalars(tb, m->steps, "lr,loss_G,loss_G_GAN,loss_G_L1,loss_D,loss_D_real,loss_D_fake", pv, 7)
+                 : gf__tb_scalars(tb, m->steps, "lr,loss_G,loss_G_A,loss_G_B,loss_cycle_A,loss_cycle_B,loss_idt_A,"
+                                  "loss_idt_B,loss_D_A,loss_D_B", cv, 10);
+        if (rc < 0) break;
       }
-      if (opts && opts->progress) {
+      if (writer && opts && opts->progress) {
         gf_progress p = {epoch, epochs, m->steps, total, secs, m->steps / (secs > 0 ? secs : 1e-9), m->loss_D_A + m->loss_D_B,
                          m->loss_G, 0, 0};
         if (opts->progress(&p, opts->user)) stop = 1;
       }
       if (opts && opts->stop_flag && *opts->stop_flag) stop = 1;
+      if (dist && (rc = gf__dist_any(dist, stop, &stop)) < 0) break; /* every rank stops at the same step */
       if (cfg.train_max_steps && m->steps >= cfg.train_max_steps) stop = 1;
       pos.batch = s + 1;
       pos.seconds = secs;
-      if ((stop && s + 1 < nb) || (cfg.train_checkpoint_every && m->steps % cfg.train_checkpoint_every == 0 && s + 1 < nb)) {
+      if (writer &&
+          ((stop && s + 1 < nb) || (cfg.train_checkpoint_every && m->steps % cfg.train_checkpoint_every == 0 && s + 1 < nb))) {
         fflush(log);
         if ((rc = save_checkpoint(m, &pos, out)) < 0) break;
       }
     }
     if (rc < 0) break;
-    /* the epoch's end (or a stop exactly there): the next position is the next epoch's start */
-    snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
-    if ((rc = write_picture(m, pa, pb, k, grid, path)) < 0) break;
-    if ((rc = save_weights(m, out)) < 0) break;
-    i2i_pos next = {epoch + 1, 0, m->r_data.counter, gf__now() - t0};
-    if (pos.batch >= nb && (rc = save_checkpoint(m, &next, out)) < 0) break;
-    if (cfg.train_report) {
-      static const char *const cyc[] = {"Generator losses|loss_G_A,loss_G_B,loss_G",
-                                        "Cycle and identity L1|loss_cycle_A,loss_cycle_B,loss_idt_A,loss_idt_B",
-                                        "Discriminator losses|loss_D_A,loss_D_B", "Learning rate|lr", NULL};
-      static const char *const p2p[] = {"Generator losses|loss_G,loss_G_GAN,loss_G_L1",
-                                        "Discriminator losses|loss_D,loss_D_real,loss_D_fake", "Learning rate|lr", NULL};
-      char title[2400];
-      snprintf(title, sizeof title, "ganforge %s run %s", cfg.model_arch, out);
-      fflush(log);
-      rc = gf__write_run_report(out, &cfg, title, epoch, gf__now() - t0, pix ? p2p : cyc,
-                                pix ? "Every epoch: input A | generated B | real B"
-                                    : "Every epoch: real A | fake B | reconstructed A, and real B | fake A | reconstructed B");
-      if (rc < 0) break;
-    }
+    if (!writer) continue; /* the pictures, weights, checkpoints and report are rank 0's */
+    gf__dist_solo(dist, 1); /* write_picture runs the generators in training mode on rank 0 alone */
+    rc = i2i_epoch_outputs(m, &cfg, out, epoch, nb, t0, pa, pb, k, grid, log, &pos, tb);
+    gf__dist_solo(dist, 0);
+    if (rc < 0) break;
   }
-  if (rc == 0 && m->steps == 0) rc = save_weights(m, out);
+  if (rc == 0 && m->steps == 0 && writer) rc = save_weights(m, out);
 done:
   if (log) fclose(log);
+  if (gf__tb_close(tb) < 0 && rc == 0) rc = GF_EIO;
   free(ha); free(hb); free(pa); free(pb); free(grid); free(perm);
   gf__cyclegan_destroy(m);
   free(m);
@@ -362,11 +402,14 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
   if (rc == 0) rc = gf__net_finalize(&G);
   if (rc == 0) rc = gf__weights_load_net(f, &G);
   if (rc == 0) rc = gf__ctx_create(&ctx, &G, 1);
+  float *xd = rc == 0 ? ops->alloc(sizeof(float) * 3 * plane) : NULL;
+  if (rc == 0 && !xd) rc = gf__fail(GF_ENOMEM, "out of memory");
   if (rc == 0) {
-    const float *y = gf__net_forward(&G, &ctx, x, 1, 1, NULL);
+    ops->to_device(xd, x, sizeof(float) * 3 * plane);
+    ops->to_host(x, gf__net_forward(&G, &ctx, xd, 1, 1, NULL), sizeof(float) * 3 * plane); /* x now holds y */
     for (size_t i = 0; i < plane; i++)
       for (int c = 0; c < 3; c++) {
-        float v = (y[c * plane + i] + 1.0f) * 127.5f;
+        float v = (x[c * plane + i] + 1.0f) * 127.5f;
         o8[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
       }
     const char *base = strrchr(file, '/');
@@ -379,6 +422,7 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
     rc = gf__png_write(path, o8, w, h, 3);
     if (rc == 0) printf("%s\n", path);
   }
+  if (xd) ops->free(xd);
   gf__ctx_destroy(&ctx);
   gf__net_free(&G);
   free(x);

@@ -13,10 +13,12 @@
 #include "eval/npyio.h"
 #include "io/image.h"
 #include "io/report.h"
+#include "io/tboard.h"
 #include "models/checkpoint.h"
 #include "models/classifier.h"
 #include "models/cond.h"
 #include "models/cyclegan.h"
+#include "models/dist_train.h"
 #include "models/gan.h"
 #include "models/weights.h"
 
@@ -374,7 +376,8 @@ static void eval_state_init(eval_state *es, const gf_config *cfg, const char *di
 
 /* Scores RUN/generator.safetensors, appends to RUN/metrics.csv, and keeps the checkpoint just
    written as RUN/best.safetensors when it is the best so far. */
-static int eval_during_training(eval_state *es, const gf_config *cfg, const char *dir, int epoch, long step, double secs) {
+static int eval_during_training(eval_state *es, const gf_config *cfg, const char *dir, int epoch, long step, double secs,
+                                gf__tb *tb) {
   gf_eval_opts o;
   memset(&o, 0, sizeof o);
   o.metric = cfg->train_eval_metric;
@@ -400,6 +403,10 @@ static int eval_during_training(eval_state *es, const gf_config *cfg, const char
   if (!f) return GF_EIO;
   fprintf(f, "%ld,%d,%.6g,%.6g,%.6g,%.2f,%.2f\n", step, epoch, value, aux, score, r.seconds, secs);
   fclose(f);
+  double tv[3] = {value, aux, score};
+  char tnames[80];
+  snprintf(tnames, sizeof tnames, "%s,%s,score", vname, aname);
+  GF_TRY(gf__tb_scalars(tb, step, tnames, tv, 3));
   if (score > es->best) {
     es->best = score;
     es->best_epoch = epoch;
@@ -417,6 +424,40 @@ static int eval_during_training(eval_state *es, const gf_config *cfg, const char
   return 0;
 }
 
+/* The end of an epoch on the writing rank: a run stopped inside it at train.max_steps gets its
+   picture (the step checkpoint holds its position); a complete epoch gets its picture, the
+   generator, the checkpoint at the next epoch's start (which becomes *pos), the metric and the
+   report. */
+static int epoch_outputs(gf__gan *gan, const gf__dataset *ds, picture_ctx *pc, eval_state *es, const gf_config *cfg,
+                         const char *out, const char *title, int epoch, int nb, uint64_t next_counter, double t0,
+                         gf__data_pos *pos, gf__tb *tb) {
+  char path[2200];
+  snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
+  if (pos->batch < nb) {
+    /* stopped inside the epoch (the checkpoint written at the stop holds the position); a run that
+       ends at train.max_steps still gets its picture */
+    if (cfg->train_max_steps && gan->g_steps >= cfg->train_max_steps) {
+      GF_TRY(write_picture(gan, ds, pc, path));
+      GF_TRY(gf__tb_image_png(tb, gan->g_steps, "samples", path));
+      if (es->on) GF_TRY(eval_during_training(es, cfg, out, epoch, gan->g_steps, gf__now() - t0, tb));
+      if (cfg->train_report) return write_report(out, cfg, title, epoch, gf__now() - t0);
+    }
+    return 0;
+  }
+  /* epoch complete: its picture, weights, checkpoint at the start of the next epoch, report */
+  GF_TRY(write_picture(gan, ds, pc, path));
+  GF_TRY(gf__tb_image_png(tb, gan->g_steps, "samples", path));
+  GF_TRY(save_generator(gan, out));
+  gf__data_pos next = {epoch + 1, 0, next_counter, gf__now() - t0};
+  GF_TRY(save_checkpoint(gan, &next, out, cfg->train_keep));
+  *pos = next;
+  if (es->on && (epoch % cfg->train_eval_every == 0 || epoch == cfg->train_epochs ||
+                 (cfg->train_max_steps && gan->g_steps >= cfg->train_max_steps)))
+    GF_TRY(eval_during_training(es, cfg, out, epoch, gan->g_steps, next.seconds, tb));
+  if (cfg->train_report) GF_TRY(write_report(out, cfg, title, epoch, next.seconds));
+  return 0;
+}
+
 int gf_checkpoint_config(const char *run, gf_config *cfg, char *ckpt_out, unsigned cap) {
   GF_TRY(gf__checkpoint_resolve(run, ckpt_out, cap));
   return gf__checkpoint_read_config(ckpt_out, cfg);
@@ -426,13 +467,21 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   gf_config cfg = *cfg_in;
   GF_TRY(gf_config_validate(&cfg));
   if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) return gf__train_i2i(&cfg, opts);
-  if (!strcmp(cfg.model_arch, "classifier")) return gf__train_classifier(&cfg, opts);
+  /* data-parallel (mpirun): every rank trains a replica on its rows of each global batch of
+     train.batch; rank 0 alone writes the run folder */
+  gf__dist *dist = gf__dist_world();
+  int writer = gf__dist_rank(dist) == 0, row0, Bl;
+  if (!strcmp(cfg.model_arch, "classifier")) {
+    if (dist) return gf__fail(GF_EUSAGE, "the classifier trains in one process (run it without mpirun)");
+    return gf__train_classifier(&cfg, opts);
+  }
+  GF_TRY(gf__dist_split(dist, cfg.train_batch, cfg.model_pack, &row0, &Bl));
   const gf__ops *ops;
-  GF_TRY(gf__ops_get(cfg.train_device, &ops));
+  GF_TRY(gf__dist_train_begin(dist, &cfg, &ops, opts ? opts->stop_flag : NULL));
   const char *out = opts && opts->out_dir ? opts->out_dir : "runs/latest";
   const char *resume = opts ? opts->resume : NULL;
   char path[2200];
-  GF_TRY(gf__run_dir_prepare(out));
+  if (writer) GF_TRY(gf__run_dir_prepare(out));
 
   gf__dataset ds;
   int rc = load_dataset(&cfg, &ds);
@@ -457,12 +506,24 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     }
   }
   gf__gan gan;
-  rc = gf__gan_create(&gan, &cfg, ops, ds.c, ds.h, ds.w, B, marg);
+  rc = gf__gan_create(&gan, &cfg, ops, ds.c, ds.h, ds.w, Bl, marg);
   free(marg);
   if (rc < 0) { gf__dataset_free(&ds); return rc; }
+  if ((rc = gf__gan_distribute(&gan, dist, B, row0, cfg.train_sync_bn)) < 0) {
+    gf__gan_destroy(&gan);
+    gf__dataset_free(&ds);
+    return rc;
+  }
 
   FILE *log = NULL;
+  gf__tb *tb = NULL; /* train.tensorboard */
   gf__prefetch *pf = NULL;
+  gf__batch_seq seq;
+  memset(&seq, 0, sizeof seq);
+  const float *xdev = NULL; /* the dataset in backend memory (NULL: batches prefetched on the host) */
+  const float *ldev = NULL; /* model.cond: its labels in backend memory (with xdev) */
+  float *lab_host = NULL;   /*   the labels as floats (host) */
+  int32_t *idx_host = malloc(sizeof(int32_t) * (size_t)B), *idx_dev = ops->alloc(sizeof(int32_t) * (size_t)B);
   picture_ctx pc = {0};
   gf__data_pos pos = {1, 0, 0, 0.0};
   eval_state es;
@@ -475,26 +536,48 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   gf__rng r_sample;
   gf__rng_init(&r_sample, (uint64_t)cfg.train_seed, GF_STREAM_SAMPLE);
   if ((rc = picture_setup(&gan, &ds, &pc, &r_sample)) < 0) goto done;
-  if (resume && (rc = gf__checkpoint_load(resume, &gan, &pos)) < 0) goto done;
+  if (!idx_host || !idx_dev) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+  /* a job resumes from rank 0's reading of the checkpoint; fresh replicas start from rank 0's weights */
+  if (writer && resume && (rc = gf__checkpoint_load(resume, &gan, &pos)) < 0) goto done;
+  if ((rc = gf__gan_bcast_state(&gan, &pos, dist)) < 0) goto done;
   eval_state_init(&es, &cfg, out, resume != NULL, gan.g_steps);
-  snprintf(path, sizeof path, "%s/config.txt", out);
-  if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
-  snprintf(path, sizeof path, "%s/log.csv", out);
-  log = gf__run_log_open(path, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n", resume != NULL, gan.g_steps);
-  if (!log) { rc = GF_EIO; goto done; }
-  /* batches are assembled (permutation of the data stream, gather, flips) on another thread,
-     from the resumed position if any */
+  if (writer) {
+    snprintf(path, sizeof path, "%s/config.txt", out);
+    if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
+    snprintf(path, sizeof path, "%s/log.csv", out);
+    log = gf__run_log_open(path, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n", resume != NULL, gan.g_steps);
+    if (!log) { rc = GF_EIO; goto done; }
+    if (cfg.train_tensorboard && (rc = gf__tb_open(&tb, out)) < 0) goto done;
+  }
+  /* batches (permutation of the data stream, flips) from the resumed position if any: gathered in
+     backend memory from the resident dataset when it fits (the CPU uses the host copy as it is),
+     else assembled on a host thread and uploaded; both give the same batches. A conditional
+     run's labels take the same path: gathered from a resident copy with the same indices, or
+     prefetched with the batch */
   gf__batch_info from = {pos.epoch, pos.batch, pos.data_counter, 0};
-  if ((rc = gf__prefetch_start(&pf, &ds, B, cfg.train_epochs, (uint64_t)cfg.train_seed, cfg.data_flip,
-                               resume ? &from : NULL)) < 0)
-    goto done;
+  xdev = ops->upload_const(ds.x, sizeof(float) * (size_t)ds.n * dim);
+  if (xdev && gan.cond) {
+    lab_host = malloc(sizeof(float) * (size_t)ds.n);
+    if (!lab_host) { rc = gf__fail(GF_ENOMEM, "out of memory for the labels"); goto done; }
+    for (int i = 0; i < ds.n; i++) lab_host[i] = (float)ds.labels[i];
+    ldev = ops->upload_const(lab_host, sizeof(float) * (size_t)ds.n);
+    if (!ldev) { /* then both from the host */
+      ops->release_const(xdev);
+      xdev = NULL;
+    }
+  }
+  if (xdev) rc = gf__batch_seq_init(&seq, ds.n, B, cfg.train_epochs, (uint64_t)cfg.train_seed, cfg.data_flip,
+                                    resume ? &from : NULL);
+  else rc = gf__prefetch_start(&pf, &ds, B, cfg.train_epochs, (uint64_t)cfg.train_seed, cfg.data_flip,
+                               resume ? &from : NULL);
+  if (rc < 0) goto done;
   uint64_t next_counter = pos.data_counter;
 
   int nb = ds.n / B;
   long steps_total = (long)cfg.train_epochs * nb / cfg.train_d_steps;
   if (cfg.train_max_steps && cfg.train_max_steps < steps_total) steps_total = cfg.train_max_steps;
   double t0 = gf__now() - pos.seconds;
-  int stop = 0;
+  int stop = 0, in_step = 0;
   char title[512];
   snprintf(title, sizeof title, "ganforge run %s (%s)", out, cfg.data_name);
   if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) stop = 1;
@@ -503,62 +586,79 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     int b0 = (epoch == pos.epoch) ? pos.batch : 0;
     pos.epoch = epoch;
     for (int b = b0; b < nb && !stop; b++) {
+      /* one training step: train.d_steps batches and D steps, then the G step, then the one
+         read-back of the loss statistics */
+      if (!in_step) ops->step_begin();
+      in_step = 1;
       gf__batch_info bi;
-      const float *xb = gf__prefetch_next(pf, &bi);
-      if (!xb || bi.epoch != epoch || bi.batch != b) { rc = gf__fail(GF_EIO, "data prefetch out of step"); break; }
+      if (xdev) {
+        if (gf__batch_seq_next(&seq, idx_host, &bi) || bi.epoch != epoch || bi.batch != b) {
+          rc = gf__fail(GF_EIO, "data batches out of step");
+          break;
+        }
+        /* this rank's rows of the global batch */
+        ops->to_device(idx_dev, idx_host + row0, sizeof(int32_t) * (size_t)Bl);
+        ops->gather(gan.xr, xdev, idx_dev, Bl, ds.c * ds.h, ds.w);
+        if (gan.cond) ops->gather(gan.cond->yr, ldev, idx_dev, Bl, 1, 1); /* their labels (a flip is a no-op) */
+      } else {
+        const float *xb = gf__prefetch_next(pf, &bi);
+        if (!xb || bi.epoch != epoch || bi.batch != b) { rc = gf__fail(GF_EIO, "data prefetch out of step"); break; }
+        ops->to_device(gan.xr, xb + (size_t)row0 * dim, sizeof(float) * (size_t)Bl * dim); /* this rank's rows */
+        if (gan.cond) ops->to_device(gan.cond->yr, gf__prefetch_labels(pf) + row0, sizeof(float) * (size_t)Bl);
+        gf__prefetch_release(pf);
+      }
       pos.data_counter = bi.counter;
       next_counter = bi.counter_next;
-      ops->to_device(gan.xr, xb, sizeof(float) * (size_t)B * dim);
-      if (gan.cond && (rc = gf__cond_set_real(&gan, gf__prefetch_labels(pf))) < 0) break;
-      gf__prefetch_release(pf);
       if ((rc = gf__gan_d_step(&gan, gan.xr)) < 0) break;
       pos.batch = b + 1;
       if (gan.d_steps % cfg.train_d_steps) continue;
       if ((rc = gf__gan_g_step(&gan)) < 0) break;
+      ops->step_end();
+      in_step = 0;
+      if ((rc = gf__gan_stats(&gan)) < 0) break;
       double secs = gf__now() - t0;
-      if (gan.g_steps % cfg.train_log_every == 0)
+      if (log && gan.g_steps % cfg.train_log_every == 0) {
         fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.4f\n", gan.g_steps, epoch, gan.loss_d, gan.loss_g, gan.d_real,
                 gan.d_fake, secs);
-      if (opts && opts->progress) {
+        double tv[6] = {gan.loss_d, gan.loss_g, gan.d_real, gan.d_fake, gan.og.lr, gan.od.lr};
+        if ((rc = gf__tb_scalars(tb, gan.g_steps, "loss_D,loss_G,D_x,D_G_z,lr_G,lr_D", tv, 6)) < 0) break;
+      }
+      if (writer && opts && opts->progress) {
         gf_progress p = {epoch, cfg.train_epochs, gan.g_steps, steps_total, secs, gan.g_steps / (secs > 0 ? secs : 1e-9),
                          gan.loss_d, gan.loss_g, gan.d_real, gan.d_fake};
         if (opts->progress(&p, opts->user)) stop = 1;
       }
       if (opts && opts->stop_flag && *opts->stop_flag) stop = 1;
+      if (dist && (rc = gf__dist_any(dist, stop, &stop)) < 0) break; /* every rank stops at the same step */
       if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) stop = 1;
       pos.seconds = secs;
-      if (stop || (cfg.train_checkpoint_every && gan.g_steps % cfg.train_checkpoint_every == 0 && b + 1 < nb)) {
+      if (writer && (stop || (cfg.train_checkpoint_every && gan.g_steps % cfg.train_checkpoint_every == 0 && b + 1 < nb))) {
         fflush(log);
-        if ((rc = save_checkpoint(&gan, &pos, out, cfg.train_keep)) < 0) break;
-        if (stop && (rc = save_generator(&gan, out)) < 0) break;
+        gf__dist_solo(dist, 1);
+        if ((rc = save_checkpoint(&gan, &pos, out, cfg.train_keep)) == 0 && stop) rc = save_generator(&gan, out);
+        gf__dist_solo(dist, 0);
+        if (rc < 0) break;
       }
+    }
+    if (in_step) { /* an epoch that ends between D steps of one G step (train.d_steps > 1) */
+      ops->step_end();
+      in_step = 0;
     }
     if (rc < 0) break;
-    fflush(log);
-    if (pos.batch < nb) {
-      /* stopped inside the epoch (the checkpoint above holds the position); a run that ends at
-         train.max_steps still gets its picture */
-      if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) {
-        snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
-        if ((rc = write_picture(&gan, &ds, &pc, path)) < 0) break;
-        if (es.on && (rc = eval_during_training(&es, &cfg, out, epoch, gan.g_steps, gf__now() - t0)) < 0) break;
-        if (cfg.train_report) rc = write_report(out, &cfg, title, epoch, gf__now() - t0);
-      }
-      break;
+    if (log) fflush(log);
+    /* rank 0 alone: pictures, weights, checkpoints, the metric and the report */
+    if (!writer) {
+      if (pos.batch < nb) break;
+      pos = (gf__data_pos){epoch + 1, 0, next_counter, gf__now() - t0};
+      resume = NULL;
+      continue;
     }
-    /* epoch complete: its picture, weights, checkpoint at the start of the next epoch, report */
-    snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
-    if ((rc = write_picture(&gan, &ds, &pc, path)) < 0) break;
-    if ((rc = save_generator(&gan, out)) < 0) break;
-    gf__data_pos next = {epoch + 1, 0, next_counter, gf__now() - t0};
-    if ((rc = save_checkpoint(&gan, &next, out, cfg.train_keep)) < 0) break;
-    pos = next;
+    int inside = pos.batch < nb; /* stopped inside the epoch: the checkpoint above holds the position */
+    gf__dist_solo(dist, 1);
+    rc = epoch_outputs(&gan, &ds, &pc, &es, &cfg, out, title, epoch, nb, next_counter, t0, &pos, tb);
+    gf__dist_solo(dist, 0);
+    if (rc < 0 || inside) break;
     resume = NULL;
-    if (es.on && (epoch % cfg.train_eval_every == 0 || epoch == cfg.train_epochs ||
-                  (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps)) &&
-        (rc = eval_during_training(&es, &cfg, out, epoch, gan.g_steps, next.seconds)) < 0)
-      break;
-    if (cfg.train_report && (rc = write_report(out, &cfg, title, epoch, next.seconds)) < 0) break;
   }
   if (rc == GF_ENUMERIC) {
     /* The update before the failing step produced the weights that gave a non-finite loss, so
@@ -576,12 +676,19 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
       gf__fail(GF_ENUMERIC, "%s; training stopped; the last good weights are in %s", msg, prev);
     else
       gf__fail(GF_ENUMERIC, "%s; training stopped before any weights were saved (try a smaller train.lr)", msg);
-  } else if (rc == 0 && gan.g_steps == 0) {
+  } else if (rc == 0 && gan.g_steps == 0 && writer) {
     rc = save_generator(&gan, out);
   }
 done:
   gf__prefetch_stop(pf);
+  gf__batch_seq_free(&seq);
+  if (xdev) ops->release_const(xdev);
+  if (ldev) ops->release_const(ldev);
+  free(lab_host);
+  free(idx_host);
+  if (idx_dev) ops->free(idx_dev);
   if (log) fclose(log);
+  if (gf__tb_close(tb) < 0 && rc == 0) rc = GF_EIO;
   free(pc.host);
   free(pc.labels);
   if (pc.z) ops->free(pc.z);
@@ -658,9 +765,9 @@ int gf_sample_class(const char *run, int n, uint64_t seed, int nrow, int upscale
   int rc;
   if (!z || !x || (K && !y)) rc = gf__fail(GF_ENOMEM, "out of memory");
   else {
-    gf__gan_noise(&s.gan, &r, z, n);
-    if (K) gf__cond_labels_host(y, n, K, klass, rows_by_class ? nrow : 0);
-    rc = gf__gan_sample_labeled(&s.gan, z, y, n, x);
+    rc = gf__gan_noise_host(&s.gan, &r, z, n);
+    if (rc == 0 && K) gf__cond_labels_host(y, n, K, klass, rows_by_class ? nrow : 0);
+    if (rc == 0) rc = gf__gan_sample_host_labeled(&s.gan, z, y, n, x);
     if (rc == 0) rc = write_samples(&s, x, n, nrow, upscale, out);
     if (rc == 0 && noise_out) {
       long shape[2] = {n, s.gan.nz};
@@ -688,8 +795,8 @@ int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upsc
   int rc;
   if (!ends || !z || !x) rc = gf__fail(GF_ENOMEM, "out of memory");
   else {
-    gf__gan_noise(&s.gan, &r, ends, 2 * rows);
-    for (int i = 0; i < rows; i++)
+    rc = gf__gan_noise_host(&s.gan, &r, ends, 2 * rows);
+    for (int i = 0; i < rows && rc == 0; i++)
       for (int t = 0; t < steps; t++) {
         float a = (float)t / (float)(steps - 1);
         for (int k = 0; k < nz; k++)
@@ -698,7 +805,8 @@ int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upsc
       }
     float *y = s.gan.G.nclass ? malloc(sizeof(float) * (size_t)n) : NULL; /* conditional: walk i in class i mod K */
     if (y) gf__cond_labels_host(y, n, s.gan.G.nclass, -1, steps);
-    rc = s.gan.G.nclass && !y ? gf__fail(GF_ENOMEM, "out of memory") : gf__gan_sample_labeled(&s.gan, z, y, n, x);
+    if (rc == 0 && s.gan.G.nclass && !y) rc = gf__fail(GF_ENOMEM, "out of memory");
+    if (rc == 0) rc = gf__gan_sample_host_labeled(&s.gan, z, y, n, x);
     free(y);
     if (rc == 0) rc = write_samples(&s, x, n, steps, upscale, out);
   }
@@ -733,11 +841,12 @@ int gf_bench_sgemm(const char *device, int n, int reps, double *gflops) {
     double t = gf__now() - t0;
     if (t < best) best = t;
   }
+  int rc = ops->check();
   *gflops = 2.0 * n * (double)n * n / best * 1e-9;
   ops->free(a);
   ops->free(b);
   ops->free(c);
-  return 0;
+  return rc;
 }
 
 static double net_flops(const gf__net *net) {
@@ -753,12 +862,13 @@ static double net_flops(const gf__net *net) {
 }
 
 /* CycleGAN / pix2pix: the full step (both G, both D) on random images in [-1, 1]. */
-static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int warmup, int steps, double *ms, double *gflop) {
-  GF_TRY(gf__i2i_memory_check(cfg, cfg->train_batch, 1));
+static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int Bl, int warmup, int steps, double *ms, double *gflop) {
+  GF_TRY(gf__i2i_memory_check(cfg, Bl, 1));
   gf__cyclegan *m = calloc(1, sizeof *m);
   if (!m) return gf__fail(GF_ENOMEM, "out of memory");
-  int rc = gf__cyclegan_create(m, cfg, ops, cfg->train_batch);
+  int rc = gf__cyclegan_create(m, cfg, ops, Bl);
   if (rc < 0) { free(m); return rc; }
+  gf__cyclegan_distribute(m, gf__dist_world(), cfg->train_sync_bn);
   size_t n = (size_t)m->B * m->dim;
   float *x = malloc(sizeof(float) * n);
   gf__rng r;
@@ -773,14 +883,19 @@ static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int warmup, int s
   double t0 = 0;
   for (int i = 0; i < warmup + steps && rc == 0; i++) {
     if (i == warmup) { ops->sync(); t0 = gf__now(); }
+    ops->step_begin();
     rc = gf__cyclegan_step(m, m->real_A, m->real_B);
+    ops->step_end();
+    if (rc == 0) rc = gf__cyclegan_stats(m);
   }
   ops->sync();
+  if (rc == 0) rc = ops->check();
   *ms = 1e3 * (gf__now() - t0) / steps;
   double fg = net_flops(&m->G_A), fd = net_flops(&m->D_A);
   /* CycleGAN: 6 G applications (forward + backward ~ 3x), D: 2 G-loss passes (forward + input
      gradient), 4 D-step passes (forward + weight and input gradients); pix2pix: 1 G, 3 D */
-  *gflop = m->pix2pix ? (3 * fg + 8 * fd) * m->B * 1e-9 : (18 * fg + 6 * fd + 12 * fd) * m->B * 1e-9;
+  int Bg = cfg->train_batch; /* the global step */
+  *gflop = m->pix2pix ? (3 * fg + 8 * fd) * Bg * 1e-9 : (18 * fg + 6 * fd + 12 * fd) * Bg * 1e-9;
   free(x);
   gf__cyclegan_destroy(m);
   free(m);
@@ -790,40 +905,57 @@ static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int warmup, int s
 int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double *gflop) {
   gf_config cfg = *cfg_in;
   GF_TRY(gf_config_validate(&cfg));
+  /* data-parallel (mpirun): the global step of train.batch over the ranks */
+  gf__dist *dist = gf__dist_world();
+  int row0, Bl, i2i = !strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix");
+  GF_TRY(gf__dist_split(dist, cfg.train_batch, i2i ? 1 : cfg.model_pack, &row0, &Bl));
   const gf__ops *ops;
-  GF_TRY(gf__ops_get(cfg.train_device, &ops));
-  if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) return bench_i2i(&cfg, ops, warmup, steps, ms, gflop);
+  GF_TRY(gf__dist_train_begin(dist, &cfg, &ops, NULL));
+  if (i2i) {
+    GF_TRY(bench_i2i(&cfg, ops, Bl, warmup, steps, ms, gflop));
+    return dist ? gf__dist_allreduce_host(dist, ms, 1, GF_DIST_MAX, "the step times") : 0;
+  }
   int c, h, w;
   gf__data_shape(&cfg, &c, &h, &w);
   int B = cfg.train_batch;
   gf__gan gan;
-  GF_TRY(gf__gan_create(&gan, &cfg, ops, c, h, w, B, NULL));
+  GF_TRY(gf__gan_create(&gan, &cfg, ops, c, h, w, Bl, NULL));
+  int rc = gf__gan_distribute(&gan, dist, B, row0, cfg.train_sync_bn);
+  if (rc < 0) {
+    gf__gan_destroy(&gan);
+    return rc;
+  }
   /* random data in [-1, 1]: the benchmark times the step, not the loader */
   gf__rng r;
   gf__rng_init(&r, 7, GF_STREAM_EVAL);
-  float *xb = malloc(sizeof(float) * (size_t)B * gan.dim);
+  float *xb = malloc(sizeof(float) * (size_t)Bl * gan.dim);
   if (!xb) { gf__gan_destroy(&gan); return gf__fail(GF_ENOMEM, "out of memory"); }
-  gf__rng_uniform(&r, xb, (long)B * gan.dim, -1, 1);
-  ops->to_device(gan.xr, xb, sizeof(float) * (size_t)B * gan.dim);
-  int rc = 0;
+  gf__rng_uniform(&r, xb, (long)Bl * gan.dim, -1, 1);
+  ops->to_device(gan.xr, xb, sizeof(float) * (size_t)Bl * gan.dim);
   if (gan.cond) { /* labels of the random batch: every class in turn */
-    gf__cond_labels_host(xb, B, gan.G.nclass ? gan.G.nclass : gan.cond->K, -1, 0);
+    gf__cond_labels_host(xb, Bl, gan.cond->K, -1, 0);
     rc = gf__cond_set_real(&gan, xb);
   }
   free(xb);
   double t0 = 0;
   for (int i = 0; i < warmup + steps && rc == 0; i++) {
     if (i == warmup) { ops->sync(); t0 = gf__now(); }
+    /* as training runs it: one bracketed step, then the one read-back of its statistics */
+    ops->step_begin();
     for (int k = 0; k < cfg.train_d_steps && rc == 0; k++) rc = gf__gan_d_step(&gan, gan.xr);
     if (rc == 0) rc = gf__gan_g_step(&gan);
+    ops->step_end();
+    if (rc == 0) rc = gf__gan_stats(&gan);
   }
   ops->sync();
+  if (rc == 0) rc = ops->check();
   *ms = 1e3 * (gf__now() - t0) / steps;
   /* G forward + 2x backward; D: 3 forwards, backward with weights twice and once input-only. */
   double fg = net_flops(&gan.G), fd = net_flops(&gan.D);
   /* with model.pack, D runs on B / pack packs (fd is per pack) */
   *gflop = ((double)B * 3 * fg + (double)(B / gan.pack) * (3 * fd + 2 * fd + 2 * fd)) * 1e-9;
   gf__gan_destroy(&gan);
+  if (rc == 0 && dist) rc = gf__dist_allreduce_host(dist, ms, 1, GF_DIST_MAX, "the step times");
   return rc;
 }
 

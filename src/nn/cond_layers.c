@@ -51,10 +51,12 @@ int gf__net_add_proj(gf__net *net, int K) {
   return 0;
 }
 
-/* CBN: mean [C], rstd [C], the normalised input xhat [B, C, S] and its gradient [B, C, S]. */
+/* CBN: mean [C], rstd [C], the backward's sums [2C] (with ctx->reduce), the normalised input
+   xhat [B, C, S] and its gradient [B, C, S]. */
+#define CBN_HEAD(C) (4 * (size_t)(C))
 size_t gf__cond_layer_aux(const gf__layer *l, int B) {
   if (l->kind != GF_LAYER_CBN) return 0;
-  return 2 * (size_t)l->in_c + 2 * (size_t)B * (size_t)gf__layer_in_size(l);
+  return CBN_HEAD(l->in_c) + 2 * (size_t)B * (size_t)gf__layer_in_size(l);
 }
 
 void gf__cond_layer_forward(const gf__net *net, const gf__layer *l, const gf__ctx *ctx, float *y, const float *x,
@@ -65,8 +67,19 @@ void gf__cond_layer_forward(const gf__net *net, const gf__layer *l, const gf__ct
   switch (l->kind) {
   case GF_LAYER_ONEHOT: o->onehot_cat_fwd(y, x, lab, B, C, S, K); break;
   case GF_LAYER_CBN: {
-    float *xhat = aux + 2 * C;
-    if (train)
+    float *xhat = aux + CBN_HEAD(C);
+    if (train && ctx->reduce) {
+      /* train.sync_bn: the global batch's statistics, as BatchNorm computes them (net.c) */
+      float *mean = aux, *rstd = aux + C;
+      o->norm_sums(mean, x, NULL, B, C, S);
+      int ranks = ctx->reduce(ctx->reduce_user, mean, (size_t)C);
+      double count = (double)B * S * (ranks > 1 ? ranks : 1);
+      o->scale(mean, (float)(1.0 / count), (size_t)C);
+      o->norm_sums(rstd, x, mean, B, C, S);
+      ctx->reduce(ctx->reduce_user, rstd, (size_t)C);
+      o->norm_fwd_sync(xhat, mean, rstd, x, NULL, NULL, net->buffers + l->rm_off, net->buffers + l->rv_off, B, C, S,
+                       count, l->eps, l->momentum);
+    } else if (train)
       o->norm_fwd_train(xhat, aux, aux + C, x, NULL, NULL, net->buffers + l->rm_off, net->buffers + l->rv_off, B, C, S,
                         l->eps, l->momentum);
     else
@@ -93,13 +106,20 @@ void gf__cond_layer_backward(const gf__net *net, const gf__layer *l, const gf__c
   switch (l->kind) {
   case GF_LAYER_ONEHOT: if (dx) o->onehot_cat_bwd(dx, dy, B, C, S, K); break;
   case GF_LAYER_CBN: {
-    float *xhat = aux + 2 * C, *dxhat = xhat + (size_t)B * C * S;
+    float *xhat = aux + CBN_HEAD(C), *dxhat = xhat + (size_t)B * C * S;
     int want_dx = dx && ctx->train;
     if (want_dx) o->fill(dxhat, 0.0f, (size_t)B * C * S);
     o->cond_affine_bwd(want_dx ? dxhat : NULL, G ? G + l->w_off : NULL, G ? G + l->b_off : NULL, dy, xhat, P + l->w_off, lab,
                        B, C, S, K);
     /* through the normalisation with batch statistics (as BatchNorm, no input gradient in eval mode) */
-    if (want_dx) o->norm_bwd(dx, NULL, NULL, dxhat, x, aux, aux + C, NULL, B, C, S);
+    if (want_dx && ctx->reduce) { /* train.sync_bn: the sums of the global batch */
+      float *sums = aux + 2 * C;
+      o->norm_bwd_sums(sums, dxhat, x, aux, aux + C, B, C, S);
+      int ranks = ctx->reduce(ctx->reduce_user, sums, 2 * (size_t)C);
+      o->norm_bwd_sync(dx, dxhat, x, aux, aux + C, NULL, sums, (double)B * S * (ranks > 1 ? ranks : 1), B, C, S);
+    } else if (want_dx) {
+      o->norm_bwd(dx, NULL, NULL, dxhat, x, aux, aux + C, NULL, B, C, S);
+    }
     break;
   }
   case GF_LAYER_PROJ: {

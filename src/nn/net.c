@@ -168,7 +168,7 @@ int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int
               (long)l->in_c * kh * kw >= 64 && net->ops->direct_fwd && net->ops->direct_bwd_data && net->ops->direct_bwd_w;
   if (l->direct) l->wino = 0;
   plan_pwino(net, l, oc);
-  l->lib = net->ops->conv_lib && !l->wino && !l->direct && !l->rows;
+  l->lib = net->ops->conv_lib && !l->wino && !l->direct && (!l->rows || net->ops->conv_lib_all);
   return 0;
 }
 
@@ -191,7 +191,7 @@ int gf__net_add_convt2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, in
   l->b_n = bias ? oc : 0;
   plan_chunk(l);
   plan_pwino(net, l, l->in_c);
-  l->lib = net->ops->conv_lib && !l->rows;
+  l->lib = net->ops->conv_lib && (!l->rows || net->ops->conv_lib_all);
   return 0;
 }
 
@@ -423,7 +423,7 @@ void gf__net_zero_grad(gf__net *net) { net->ops->fill(net->grads, 0.0f, (size_t)
 
 static long aux_size(const gf__layer *l, int B) {
   switch (l->kind) {
-  case GF_LAYER_BATCHNORM: return 2L * l->in_c;
+  case GF_LAYER_BATCHNORM: return 4L * l->in_c; /* mean, rstd, and the backward's sums with ctx->reduce */
   case GF_LAYER_MAXOUT: return (long)B * gf__layer_out_size(l);
   case GF_LAYER_DROPOUT: return (long)B * gf__layer_out_size(l);
   case GF_LAYER_INSTNORM: return 6L * B * l->in_c; /* mean, rstd, gamma/beta per sample, their grads */
@@ -546,7 +546,20 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
       int S = l->in_h * l->in_w;
       const float *g = l->affine ? net->params + l->w_off : NULL;
       const float *bb = l->affine ? net->params + l->b_off : NULL;
-      if (train)
+      if (train && ctx->reduce) {
+        /* statistics of the global batch: sums reduced across the ranks, two passes (mean, then
+           squared deviations) as norm_fwd_train computes them */
+        int C = l->in_c;
+        float *mean = ctx->aux[i], *rstd = mean + C;
+        o->norm_sums(mean, x, NULL, B, C, S);
+        int ranks = ctx->reduce(ctx->reduce_user, mean, (size_t)C);
+        double count = (double)B * S * (ranks > 1 ? ranks : 1);
+        o->scale(mean, (float)(1.0 / count), (size_t)C);
+        o->norm_sums(rstd, x, mean, B, C, S);
+        ctx->reduce(ctx->reduce_user, rstd, (size_t)C);
+        o->norm_fwd_sync(y, mean, rstd, x, g, bb, net->buffers + l->rm_off, net->buffers + l->rv_off, B, C, S, count,
+                         l->eps, l->momentum);
+      } else if (train)
         o->norm_fwd_train(y, ctx->aux[i], ctx->aux[i] + l->in_c, x, g, bb, net->buffers + l->rm_off,
                           net->buffers + l->rv_off, B, l->in_c, S, l->eps, l->momentum);
       else
@@ -646,7 +659,18 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
       const float *g = l->affine ? net->params + l->w_off : NULL;
       float *dg = (param_grads && l->affine) ? net->grads + l->w_off : NULL;
       float *db = (param_grads && l->affine) ? net->grads + l->b_off : NULL;
-      if (ctx->train) {
+      if (ctx->train && ctx->reduce) {
+        /* this rank's dgamma / dbeta; dx with the sums of the global batch */
+        int C = l->in_c;
+        float *mean = ctx->aux[i], *rstd = mean + C, *sums = mean + 2L * C;
+        o->norm_bwd_sums(sums, dy, x, mean, rstd, B, C, S);
+        if (dg) o->axpy(dg, 1.0f, sums + C, (size_t)C);
+        if (db) o->axpy(db, 1.0f, sums, (size_t)C);
+        if (dx) {
+          int ranks = ctx->reduce(ctx->reduce_user, sums, 2 * (size_t)C);
+          o->norm_bwd_sync(dx, dy, x, mean, rstd, g, sums, (double)B * S * (ranks > 1 ? ranks : 1), B, C, S);
+        }
+      } else if (ctx->train) {
         /* dx may be NULL when only parameter gradients are wanted */
         o->norm_bwd(dx, dg, db, dy, x, ctx->aux[i], ctx->aux[i] + l->in_c, g, B, l->in_c, S);
       }

@@ -111,6 +111,12 @@ typedef struct gf__ctx {
   float *mem;
   size_t mem_floats;
   const gf__ops *ops;
+  /* train.sync_bn (set by a data-parallel trainer on its training contexts; NULL: off): sums n
+     floats of backend memory across the ranks and returns how many ranks were summed (1: only
+     this one), or < 0 on failure (then this rank's statistics are used). BatchNorm layers applied
+     in training mode through this context then normalise with the statistics of the global batch. */
+  int (*reduce)(void *user, float *x, size_t n);
+  void *reduce_user;
 } gf__ctx;
 
 void gf__net_init(gf__net *net, const gf__ops *ops, const char *name, int c, int h, int w);

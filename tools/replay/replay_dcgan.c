@@ -75,7 +75,8 @@ int main(int argc, char **argv) {
     rc = 0;
     for (int it = 0; it < steps && !rc; it++) {
       gan.z_override = z + (size_t)it * BATCH * NZ;
-      if (gf__gan_d_step(&gan, real + (size_t)it * BATCH * DIM) < 0 || gf__gan_g_step(&gan) < 0) {
+      if (gf__gan_d_step(&gan, real + (size_t)it * BATCH * DIM) < 0 || gf__gan_g_step(&gan) < 0 ||
+          gf__gan_stats(&gan) < 0) {
         fprintf(stderr, "gf_replay_dcgan: step %d: %s\n", it + 1, gf_last_error());
         rc = 1;
         break;
