@@ -11,6 +11,7 @@
 #include "data/images.h"
 #include "harness.h"
 #include "io/image.h"
+#include "io/imgload.h"
 
 static char tmp[1024];
 
@@ -255,8 +256,41 @@ static void test_prefetch(void) {
   gf__dataset_free(&d);
 }
 
+/* Decoding limits: headers claiming more than GF_IMAGE_MAX_PIXELS are refused before anything is
+   allocated, and an image too elongated to resize on its shorter side is refused, not resized
+   into gigabytes. */
+static void test_limits(void) {
+  /* P5 header of 10000 x 10000 (10^8 pixels) with the data: refused for its size, not decoded */
+  const char *hdr = "P5\n10000 10000\n255\n";
+  size_t hl = strlen(hdr), n = hl + (size_t)10000 * 10000;
+  uint8_t *big = calloc(n, 1);
+  CHECK(big != NULL, "calloc");
+  if (big) {
+    memcpy(big, hdr, hl);
+    uint8_t *pix = NULL;
+    int w, h, c;
+    int rc = gf__pgm_decode_mem("big.pgm", big, n, &pix, &w, &h, &c);
+    CHECK(rc == GF_EFORMAT && pix == NULL && strstr(gf_last_error(), "big.pgm: PGM of 10000x10000 pixels, over the limit"),
+          "rc %d: %s", rc, gf_last_error());
+    free(big);
+  }
+  /* 65535 x 2 strip: 65535 * 512 / 2 x 512 pixels after resizing its shorter side to 512 */
+  uint8_t *strip = calloc((size_t)65535 * 2, 1);
+  float *out = malloc(sizeof(float) * 512 * 512);
+  CHECK(strip && out, "alloc");
+  if (strip && out) {
+    int rc = gf__image_to_sample(out, strip, 65535, 2, 1, 1, 512, GF_SCALE_TANH);
+    CHECK(rc == GF_EFORMAT && strstr(gf_last_error(), "65535x2 image is too elongated"), "rc %d: %s", rc, gf_last_error());
+    /* the same strip at 16 px is fine (65535 * 8 x 16 pixels) */
+    CHECK(gf__image_to_sample(out, strip, 65535, 2, 1, 1, 16, GF_SCALE_TANH) == 0, "%s", gf_last_error());
+  }
+  free(strip);
+  free(out);
+}
+
 int main(void) {
   snprintf(tmp, sizeof tmp, "%s", gf_t_tmpdir("images"));
+  test_limits();
   test_cifar();
   test_folder();
   test_faces();

@@ -105,6 +105,7 @@ extern "C" {
   X(train, eval_every, INT, 1, "compute train.eval_metric every N epochs (and at the end); keeps the best as best.safetensors") \
   X(train, eval_classifier, STR, "", "classifier run or file for the classifier-space metrics (fid-, kid-, pr-, score-)") \
   X(train, eval_n, INT, 0, "samples for the training-time metric (0: the metric's protocol)")  \
+  X(train, threads, INT, 0, "CPU threads (0: $OMP_NUM_THREADS, else a rank's share of the host under mpirun, else every core; tiny models run fastest on 1)") \
   X(train, device, STR, "cpu", "device: cpu | cuda | cuda:N")                                     \
   X(train, sync_bn, INT, 0, "data-parallel (mpirun): 1: BatchNorm statistics over the global batch of all ranks (0: per rank)") \
   X(train, dist_timeout, REAL, 300.0, "data-parallel (mpirun): seconds a rank waits for the others before it ends the job") \

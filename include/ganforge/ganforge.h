@@ -151,6 +151,10 @@ typedef struct gf_eval_result {
 int gf_eval(const char *input, const gf_eval_opts *opts, gf_eval_result *res);
 /* 1 when `metric` names a metric gf_eval knows. */
 int gf_eval_metric_known(const char *metric);
+/* The metric names gf_eval knows, i = 0 .. gf_eval_metric_count() - 1 (NULL outside; the
+   string is valid until the next call on this thread). */
+int gf_eval_metric_count(void);
+const char *gf_eval_metric_name(int i);
 
 #ifdef __cplusplus
 }

@@ -34,7 +34,7 @@ static const char *EVAL_HELP =
     "  --metric score-SET  classifier score exp(E KL(p(y|x) || p(y))), 10 splits (Inception-Score\n"
     "                    construction; 10 is the maximum for 10 classes)\n"
     "  --metric cacc-SET conditional models (model.cond): 10,000 samples, sample i of class i mod K\n"
-    "                    (a .npy must follow that order, as 'ganforge sample --npy' writes it): the\n"
+    "                    (a .npy must follow that order, as the sample command writes one): the\n"
     "                    share the classifier labels with their class (conditional accuracy), per\n"
     "                    class, and each class's FID against the test images of that class\n"
     "  --metric stacked-modes  Stacked MNIST: 26,000 3-channel samples, each channel classified by\n"
@@ -48,7 +48,8 @@ static const char *EVAL_HELP =
     "  --modes SET       ring8 | grid25: the mixture a .npy is scored against (modes)\n"
     "  --range R         unit | tanh: value range of a .npy (parzen; default: tanh when any value < 0)\n"
     "  --float32         single-precision distances (parzen; faster, ~1e-3 nats per point)\n"
-    "  --verbose         also print the validation log-likelihood of every sigma (stderr)\n"
+    "  --verbose, -v     also print the validation log-likelihood of every sigma (stderr)\n"
+    "  --list-metrics    print every metric name, one a line, and exit\n"
     "\n"
     "Output: one machine-readable line (parzen_ll=... parzen_se=... sigma=... or modes_captured=...)\n"
     "and one sentence. Exit status: 0 ok, 1 runtime error (missing or bad file), 2 usage error\n"
@@ -79,6 +80,10 @@ int gf_cli_eval(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(EVAL_HELP, stdout); return 0; }
+    if (!strcmp(a, "--list-metrics")) {
+      for (int k = 0; k < gf_eval_metric_count(); k++) puts(gf_eval_metric_name(k));
+      return 0;
+    }
     if (!strcmp(a, "--float32")) { o.float32 = 1; continue; }
     if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) { verbose = 1; continue; }
     const char **str = !strcmp(a, "--metric") ? &o.metric : !strcmp(a, "--data") ? &o.data

@@ -15,7 +15,7 @@ int gf_cli_translate_npy(const char *run, const char *direction, const char *in,
 #define EXIT_RUNTIME 1
 
 static const char *EXPORT_HELP =
-    "usage: ganforge export RUN --format onnx|c -o OUT [--weights array|blob] [--direction AtoB|BtoA]\n"
+    "usage: ganforge export RUN --format onnx|c -o|--out OUT [--weights array|blob] [--direction AtoB|BtoA]\n"
     "\n"
     "Writes the generator of a run folder, generator.safetensors or checkpoint for use outside ganforge.\n"
     "  --format onnx   OUT is an .onnx file (opset 17): input z [N, nz] (translators: image\n"

@@ -96,7 +96,7 @@ static int on_progress(const gf_progress *p, void *user) {
 static const char *TRAIN_HELP =
     "usage: ganforge train [PRESET] [options]\n"
     "\n"
-    "Trains a GAN. PRESET defaults to mlp-shapes (built-in data, no download).\n"
+    "Trains a GAN. PRESET defaults to demo-shapes (built-in data, no download).\n"
     "Run 'ganforge presets' for the list.\n"
     "\n"
     "options:\n"
@@ -112,7 +112,7 @@ static const char *TRAIN_HELP =
     "  --config FILE      read section.key = value lines\n"
     "  --set KEY=VALUE    override any config key (repeatable)\n"
     "  --resume RUN       continue a run folder (or a checkpoint file) exactly where it stopped\n"
-    "  --quiet            no progress output\n"
+    "  --quiet, -q        no progress output\n"
     "  --help-keys        list every config key with its default\n"
     "\n"
     "The run folder gets config.txt, log.csv, samples/epoch_NNN.png, checkpoints/, generator.safetensors,\n"
@@ -123,7 +123,7 @@ static const char *TRAIN_HELP =
 
 static int cmd_train(int argc, char **argv) {
   gf_config cfg;
-  const char *preset = "mlp-shapes", *out = NULL, *resume = NULL;
+  const char *preset = "demo-shapes", *out = NULL, *resume = NULL;
   char ckpt[2048], outbuf[2048];
   int quiet = 0, i = 1;
   if (i < argc && argv[i][0] != '-') preset = argv[i++];
@@ -242,7 +242,10 @@ static int cmd_train(int argc, char **argv) {
   if (!quiet) fprintf(stderr, "ganforge: %s %s on %s into %s\n", resume ? "resuming" : "training", resume ? ckpt : preset,
                       cfg.data_name, out);
   if (!quiet && ranks > 1) {
+    /* train.threads, when set, wins over the per-rank default in OMP_NUM_THREADS (gf_train applies it) */
+    char tn[16];
     const char *t = getenv("OMP_NUM_THREADS");
+    if (cfg.train_threads > 0) snprintf(tn, sizeof tn, "%d", cfg.train_threads), t = tn;
     fprintf(stderr, "ganforge: data-parallel: %s, %s OpenMP thread(s) per rank, global batch %d (%d per rank), "
             "BatchNorm statistics %s\n", gf_dist_info(), t ? t : "default", cfg.train_batch, cfg.train_batch / ranks,
             cfg.train_sync_bn ? "over all ranks (train.sync_bn=1)" : "per rank (train.sync_bn=0)");
@@ -284,7 +287,7 @@ static int cmd_train(int argc, char **argv) {
 }
 
 static const char *SAMPLE_HELP =
-    "usage: ganforge sample RUN [-n N] [-o OUT.png|OUT.npy] [--npy OUT.npy] [--seed N] [--nrow N]\n"
+    "usage: ganforge sample RUN [-n N] [-o|--out OUT.png|OUT.npy] [--npy OUT.npy] [--seed N] [--nrow N]\n"
     "                       [--upscale K] [--noise-out Z.npy] [--class K]\n"
     "\n"
     "Draws N samples (default 64) from a run folder, generator file or checkpoint.\n"
@@ -294,7 +297,7 @@ static const char *SAMPLE_HELP =
     "per class and in an NPY sample i is of class i mod (number of classes).\n";
 
 static const char *INTERP_HELP =
-    "usage: ganforge interpolate RUN [--steps N] [--rows N] [-o OUT.png] [--seed N] [--upscale K]\n"
+    "usage: ganforge interpolate RUN [--steps N] [--rows N] [-o|--out OUT.png] [--seed N] [--upscale K]\n"
     "\n"
     "Linear walks between random latent points: one row of N steps (default 10) per walk.\n";
 
@@ -357,7 +360,7 @@ static int cmd_info(int argc, char **argv) {
 }
 
 static const char *TRANSLATE_HELP =
-    "usage: ganforge translate CHECKPOINT_OR_RUN --direction AtoB|BtoA INPUT... -o OUTDIR\n"
+    "usage: ganforge translate CHECKPOINT_OR_RUN --direction AtoB|BtoA INPUT... -o|--out OUTDIR\n"
     "\n"
     "Translates images (files, or folders searched recursively) with a trained cyclegan / pix2pix\n"
     "generator at their full resolution (ResNet: sides multiple of 4; U-Net: of 2^downsamplings),\n"
@@ -524,7 +527,7 @@ static const char *MAIN_HELP =
     "usage: ganforge COMMAND [options]   (ganforge COMMAND --help for details)\n"
     "\n"
     "commands:\n"
-    "  train [PRESET]       train a GAN (default: mlp-shapes demo on built-in data)\n"
+    "  train [PRESET]       train a GAN (default: demo-shapes, a DCGAN on built-in data)\n"
     "  sample RUN           draw samples from a trained run\n"
     "  interpolate RUN      latent-space walks from a trained run\n"
     "  info CHECKPOINT      describe a checkpoint or run\n"
@@ -532,8 +535,9 @@ static const char *MAIN_HELP =
     "  export RUN           the generator as ONNX (--format onnx) or standalone C (--format c)\n"
     "  presets [--keys K]   list the presets (--keys K1,K2: each one's values of those config keys)\n"
     "  bench [PRESET]       time the training step\n"
-    "  eval RUN|NPY         score samples: --metric parzen (MNIST) | modes (ring8/grid25)\n"
-    "  data fetch NAME      download a dataset (checksummed)\n"
+    "  eval RUN|NPY|DIR     score samples: --metric parzen | modes | fid-SET | kid-SET | pr-SET |\n"
+    "                       score-SET | cacc-SET | stacked-modes (SET: mnist | fashion-mnist | shapes)\n"
+    "  data fetch NAME      download a dataset (checksummed); data list: the names\n"
     "  version              print the version\n";
 
 int main(int argc, char **argv) {

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/util.h"
 #include "ganforge/config.h"
@@ -99,6 +100,7 @@ int gf_config_set_kv(gf_config *c, const char *kv) {
   key[n] = 0;
   trim(key);
   char val[256];
+  if (strlen(eq + 1) >= sizeof val) return gf__fail(GF_EUSAGE, "config key '%s': value longer than %d characters", key, (int)sizeof val - 1);
   snprintf(val, sizeof val, "%s", eq + 1);
   trim(val);
   return gf_config_set(c, key, val);
@@ -117,19 +119,65 @@ int gf_config_get(const gf_config *c, const char *key, char *buf, unsigned cap) 
 }
 
 int gf_config_load(gf_config *c, const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) return gf__fail(GF_ENOENT, "%s: cannot open config file: %s", path, strerror(errno));
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return gf__fail(errno == ENOENT ? GF_ENOENT : GF_EIO, "%s: cannot open config file: %s", path, strerror(errno));
+  if (S_ISDIR(st.st_mode)) return gf__fail(GF_EIO, "%s: cannot open config file: it is a directory", path);
+  /* read to the end in pieces, so pipes (--config <(...)) work as files do */
+  FILE *f = fopen(path, "rb");
+  if (!f) return gf__fail(GF_EIO, "%s: cannot open config file: %s", path, strerror(errno));
+  size_t len = 0, cap = 4096;
+  char *text = malloc(cap);
+  int rc = text ? 0 : gf__fail(GF_ENOMEM, "%s: out of memory", path);
+  while (rc == 0) {
+    if (len == cap) {
+      char *t = cap < ((size_t)1 << 24) ? realloc(text, cap * 2) : NULL;
+      if (!t) { rc = gf__fail(GF_EUSAGE, "%s: config file larger than 16 MiB", path); break; }
+      text = t;
+      cap *= 2;
+    }
+    size_t k = fread(text + len, 1, cap - len, f);
+    len += k;
+    if (k == 0) {
+      if (ferror(f)) rc = gf__fail(GF_EIO, "%s: read error", path);
+      break;
+    }
+  }
+  fclose(f);
+  if (rc < 0) {
+    free(text);
+    return rc;
+  }
   char line[512], section[512] = "";
   int lineno = 0;
-  while (fgets(line, sizeof line, f)) {
+  rc = 0;
+  for (size_t pos = 0; pos < len && rc == 0;) {
+    const char *nl = memchr(text + pos, '\n', len - pos);
+    size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
     lineno++;
-    char *hash = strchr(line, '#');
-    if (hash) *hash = 0;
+    if (memchr(text + pos, 0, n)) {
+      rc = gf__fail(GF_EUSAGE, "%s:%d: NUL byte in the line (not a text file?)", path, lineno);
+      break;
+    }
+    /* whole lines: a comment may be of any length; a setting longer than the buffer is an
+       error, never cut into two settings */
+    const char *hash = memchr(text + pos, '#', n);
+    size_t m = hash ? (size_t)(hash - (text + pos)) : n;
+    if (m >= sizeof line) {
+      rc = gf__fail(GF_EUSAGE, "%s:%d: setting longer than %d characters", path, lineno, (int)sizeof line - 1);
+      break;
+    }
+    memcpy(line, text + pos, m);
+    line[m] = 0;
+    pos += n + 1;
     trim(line);
     if (!line[0]) continue;
     if (line[0] == '[') {
       char *close = strchr(line, ']');
-      if (!close) { fclose(f); return gf__fail(GF_EUSAGE, "%s:%d: bad section header", path, lineno); }
+      if (!close) {
+        rc = gf__fail(GF_EUSAGE, "%s:%d: bad section header", path, lineno);
+        break;
+      }
       *close = 0;
       snprintf(section, sizeof section, "%s", line + 1);
       trim(section);
@@ -142,16 +190,14 @@ int gf_config_load(gf_config *c, const char *path) {
       snprintf(kv, sizeof kv, "%s.%s", section, line);
     else
       snprintf(kv, sizeof kv, "%s", line);
-    int rc = gf_config_set_kv(c, kv);
-    if (rc < 0) {
+    if ((rc = gf_config_set_kv(c, kv)) < 0) {
       char msg[600];
       snprintf(msg, sizeof msg, "%s", gf_last_error());
-      fclose(f);
-      return gf__fail(rc, "%s:%d: %s", path, lineno, msg);
+      rc = gf__fail(rc, "%s:%d: %s", path, lineno, msg);
     }
   }
-  fclose(f);
-  return 0;
+  free(text);
+  return rc;
 }
 
 char *gf_config_to_text(const gf_config *c) {
@@ -336,6 +382,7 @@ int gf_config_validate(const gf_config *c) {
   RANGE(sigma, "data.sigma", c->data_sigma > 0, "positive");
   RANGE(epochs, "train.epochs", c->train_epochs >= 0, "0 or positive");
   RANGE(max_steps, "train.max_steps", c->train_max_steps >= 0, "0 or positive");
+  RANGE(threads, "train.threads", c->train_threads >= 0 && c->train_threads <= 4096, "between 0 and 4096");
   RANGE(batch, "train.batch", c->train_batch >= 1 && c->train_batch <= 65536, "between 1 and 65536");
   RANGE(d_steps, "train.d_steps", c->train_d_steps >= 1 && c->train_d_steps <= 100, "between 1 and 100");
   RANGE(lr, "train.lr", c->train_lr > 0 && c->train_lr <= 1e3, "positive and at most 1000");

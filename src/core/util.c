@@ -60,8 +60,17 @@ void (*gf__write_atomic_hook)(size_t done, size_t total);
 int gf__write_file_atomic(const char *path, const void *data, size_t len) {
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  int fault = gf__fault_write(path);
+  if (fault == EACCES || fault == EROFS) return gf__fail(GF_EIO, "%s: cannot write: %s", path, strerror(fault));
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return gf__fail(GF_EIO, "%s: cannot write: %s", path, strerror(errno));
+  if (fault) { /* injected: half the data reaches the disk, then it is full */
+    if (len / 2 && write(fd, data, len / 2) < 0) { /* the injected error is reported below either way */
+    }
+    close(fd);
+    unlink(tmp);
+    return gf__fail(GF_EIO, "%s: write failed: %s", path, strerror(fault));
+  }
   const char *p = data;
   size_t left = len;
   while (left > 0) {
@@ -78,9 +87,11 @@ int gf__write_file_atomic(const char *path, const void *data, size_t len) {
     left -= (size_t)w;
     if (gf__write_atomic_hook) gf__write_atomic_hook(len - left, len);
   }
-  if (fsync(fd) != 0 || close(fd) != 0) {
+  int bad = fsync(fd) != 0, e = errno;
+  if (close(fd) != 0 && !bad) bad = 1, e = errno;
+  if (bad) {
     unlink(tmp);
-    return gf__fail(GF_EIO, "%s: fsync/close failed: %s", path, strerror(errno));
+    return gf__fail(GF_EIO, "%s: fsync/close failed: %s", path, strerror(e));
   }
   if (rename(tmp, path) != 0) {
     int e = errno;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ganforge/error.h"
@@ -42,6 +43,16 @@ int gf__mkdirs(const char *path);
 int gf__write_file_atomic(const char *path, const void *data, size_t len);
 /* Test seam: when set, called after each piece gf__write_file_atomic writes (bytes so far, total). */
 extern void (*gf__write_atomic_hook)(size_t done, size_t total);
+/* Disk-fault seam (fault.c), for tests: every file writer of the library asks it once per file
+   (gf__write_file_atomic, gf__log_flush); the N-th and every later ask whose path contains `match`
+   ("" or NULL: any) gets `err` (ENOSPC, EACCES, EROFS, EIO) and fails as a full or read-only disk
+   would. err = 0 turns it off. The environment can set it for a whole process:
+   GANFORGE_FAULT_WRITE=ERR,N[,MATCH], e.g. ENOSPC,3,checkpoints/. Returns 0 or the errno. */
+void gf__fault_set(int err, long nth, const char *match);
+int gf__fault_write(const char *path);
+/* Flushes an append-only log (log.csv, metrics.csv) and checks it: GF_EIO naming `path` when a
+   write failed since the last check (disk full), else 0. */
+int gf__log_flush(FILE *f, const char *path);
 /* Reads a whole file; *out is malloc'ed and NUL-terminated (len excludes NUL). */
 int gf__read_file(const char *path, char **out, size_t *len);
 

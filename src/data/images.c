@@ -30,20 +30,25 @@ int gf__image_to_sample(float *out, const uint8_t *pix, int w, int h, int ch, in
       conv[i] = (uint8_t)((p[0] * 299 + p[1] * 587 + p[2] * 114 + 500) / 1000);
     }
   }
-  int rw = w, rh = h;
-  if (w < h) { rw = size; rh = (int)(((long)h * size + w / 2) / w); }
-  else { rh = size; rw = (int)(((long)w * size + h / 2) / h); }
+  long rw = w, rh = h;
+  if (w < h) { rw = size; rh = ((long)h * size + w / 2) / w; }
+  else { rh = size; rw = ((long)w * size + h / 2) / h; }
   if (rw < size) rw = size;
   if (rh < size) rh = size;
+  /* a 65535 x 1 strip would be resized to 65535 * size x size before the crop */
+  if ((size_t)rw * (size_t)rh > GF_IMAGE_MAX_PIXELS) {
+    free(conv);
+    return gf__fail(GF_EFORMAT, "a %dx%d image is too elongated to resize to %d pixels on its shorter side", w, h, size);
+  }
   uint8_t *rs = conv;
   if (rw != w || rh != h) {
     rs = malloc((size_t)rw * rh * nc);
     if (!rs) { free(conv); return gf__fail(GF_ENOMEM, "out of memory"); }
-    int rc = gf__image_resize_bilinear(conv, w, h, nc, rs, rw, rh);
+    int rc = gf__image_resize_bilinear(conv, w, h, nc, rs, (int)rw, (int)rh);
     if (rc < 0) { free(rs); free(conv); return rc; }
   }
   uint8_t *crop = malloc((size_t)size * size * nc);
-  int rc = crop ? gf__image_center_crop(rs, rw, rh, nc, crop, size, size) : gf__fail(GF_ENOMEM, "out of memory");
+  int rc = crop ? gf__image_center_crop(rs, (int)rw, (int)rh, nc, crop, size, size) : gf__fail(GF_ENOMEM, "out of memory");
   if (rc == 0)
     for (int c = 0; c < nc; c++)
       for (int k = 0; k < size * size; k++) out[(size_t)c * size * size + k] = scale_px(crop[(size_t)k * nc + c], scale);
@@ -172,7 +177,11 @@ int gf__imagefolder_load(gf__dataset *d, const char *dir, const char *name, int 
     uint8_t *pix = NULL;
     int w, h, ch;
     int r = gf__image_load(fl.v[i], &pix, &w, &h, &ch);
-    if (r == 0) r = gf__image_to_sample(d->x + (size_t)n * dim, pix, w, h, ch, nc, size, scale);
+    if (r == 0 && (r = gf__image_to_sample(d->x + (size_t)n * dim, pix, w, h, ch, nc, size, scale)) < 0) {
+      char msg[400];
+      snprintf(msg, sizeof msg, "%s", gf_last_error());
+      r = gf__fail(r, "%s: %s", fl.v[i], msg);
+    }
     free(pix);
     if (r < 0) {
       if (fail_on_bad) {
@@ -264,15 +273,16 @@ int gf__cifar10_load(gf__dataset *d, const char *path, int split, int nc, int si
     if (stat(files[i], &st) != 0) return gf__fail(GF_ENOENT, "%s: missing CIFAR-10 batch", files[i]);
     total += (long)(st.st_size / CIFAR_REC);
   }
+  if (total == 0) return gf__fail(GF_EFORMAT, "%s: holds no 3073-byte CIFAR-10 record (empty?)", nf == 1 ? files[0] : path);
   long want = total - offset;
   if (limit > 0 && limit < want) want = limit;
-  if (want <= 0) return gf__fail(GF_EINVAL, "CIFAR-10: offset %d leaves no samples of %ld", offset, total);
+  if (want <= 0) return gf__fail(GF_EINVAL, "%s: CIFAR-10 data.offset %d leaves none of its %ld samples", path, offset, total);
   long dim = (long)nc * size * size;
   int have = 0;
   /* read offset + want records, then drop the first offset */
   d->x = malloc(sizeof(float) * (size_t)(offset + want) * dim);
   d->labels = malloc(sizeof(int) * (size_t)(offset + want));
-  if (!d->x || !d->labels) { gf__dataset_free(d); return gf__fail(GF_ENOMEM, "CIFAR-10: out of memory"); }
+  if (!d->x || !d->labels) { gf__dataset_free(d); return gf__fail(GF_ENOMEM, "%s: out of memory for %ld CIFAR-10 samples", path, offset + want); }
   for (int i = 0; i < nf && have < offset + want; i++) {
     int rc = cifar_file(d, files[i], nc, size, scale, &have, (int)(offset + want));
     if (rc < 0) { gf__dataset_free(d); return rc; }

@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-/* Opens dir/base, else dir/base.gz; fills path with the name opened (or tried). */
-static int idx_open(const char *dir, const char *base, char *path, size_t cap, gzFile *out) {
+/* Opens dir/base, else dir/base.gz; fills path with the name opened (or tried) and *most with
+   the most bytes of data it can hold: its size, or for a .gz file its size times deflate's
+   largest compression ratio (1032:1), so a header cannot make us allocate for data that is not there. */
+static int idx_open(const char *dir, const char *base, char *path, size_t cap, gzFile *out, uint64_t *most) {
   struct stat st;
   snprintf(path, cap, "%s/%s", dir, base);
   if (stat(path, &st) != 0) {
@@ -18,6 +20,9 @@ static int idx_open(const char *dir, const char *base, char *path, size_t cap, g
       return gf__fail(GF_ENOENT, "%s/%s: no such file (nor %s.gz)", dir, base, base);
   }
   if (S_ISDIR(st.st_mode)) return gf__fail(GF_EIO, "%s: is a directory", path);
+  size_t L = strlen(path);
+  int gz = L > 3 && !strcmp(path + L - 3, ".gz");
+  *most = (uint64_t)st.st_size * (gz ? 1032u : 1u) + (gz ? 64u : 0u);
   gzFile g = gzopen(path, "rb");
   if (!g) return gf__fail(errno == ENOENT ? GF_ENOENT : GF_EIO, "%s: cannot open: %s", path, strerror(errno));
   gzbuffer(g, 1 << 17);
@@ -60,6 +65,27 @@ static long long idx_read(gzFile g, const char *path, void *buf, size_t len) {
   return (long long)got;
 }
 
+/* Counts the bytes left after the declared data (reading them into buf, cap bytes at a time):
+   0 for a clean end of file, the count, or a negative status for a read error. */
+static long long idx_extra(gzFile g, const char *path, uint8_t *buf, size_t cap) {
+  long long extra = 0;
+  for (;;) {
+    long long k = idx_read(g, path, buf, cap);
+    if (k < 0) return k;
+    extra += k;
+    if ((size_t)k < cap) return extra;
+  }
+}
+
+/* Trailing bytes are refused, not ignored: they mean a wrong count in the header or a damaged
+   or concatenated file, and training on a guess would hide it. */
+static int idx_fail_extra(const char *path, long long extra, uint32_t count, const char *what, uint64_t want) {
+  return gf__fail(GF_EFORMAT, "%s: %lld byte%s after the %u %s its header declares (it should be %llu bytes long, it is "
+                  "%llu): a wrong count or a damaged file; refusing it (fix the header or fetch the file again)",
+                  path, extra, extra == 1 ? "" : "s", count, what, (unsigned long long)want,
+                  (unsigned long long)(want + (uint64_t)extra));
+}
+
 static uint32_t be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -95,9 +121,10 @@ int gf__mnist_load(gf__dataset *d, const char *dir, int train, gf__scale scale, 
   int rc;
 
   snprintf(base, sizeof base, "%s-images-idx3-ubyte", split);
-  if ((rc = idx_open(dir, base, ipath, sizeof ipath, &gi)) < 0) goto fail;
+  uint64_t imost = 0, lmost = 0;
+  if ((rc = idx_open(dir, base, ipath, sizeof ipath, &gi, &imost)) < 0) goto fail;
   snprintf(base, sizeof base, "%s-labels-idx1-ubyte", split);
-  if ((rc = idx_open(dir, base, lpath, sizeof lpath, &gl)) < 0) goto fail;
+  if ((rc = idx_open(dir, base, lpath, sizeof lpath, &gl, &lmost)) < 0) goto fail;
 
   uint32_t idims[3] = {0, 0, 0}, ldims[1] = {0};
   if ((rc = idx_header(gi, ipath, 0x00000803u, 3, idims)) < 0) goto fail;
@@ -123,6 +150,18 @@ int gf__mnist_load(gf__dataset *d, const char *dir, int train, gf__scale scale, 
   if (limit > 0 && limit < n) n = limit;
   size_t pix = (size_t)rows * cols;
   uint64_t img_total = 16 + (uint64_t)count * pix, lab_total = 8 + (uint64_t)count;
+  if (img_total > imost || lab_total > lmost) {
+    int img = img_total > imost;
+    const char *p = img ? ipath : lpath;
+    unsigned long long want = img ? img_total : lab_total, most = img ? imost : lmost;
+    if (strstr(p, ".gz"))
+      rc = gf__fail(GF_EFORMAT, "%s: truncated: the header declares %u %s (%llu bytes) but the file holds at most %llu "
+                    "bytes uncompressed", p, count, img ? "images" : "labels", want, most);
+    else
+      rc = gf__fail(GF_EFORMAT, "%s: truncated: expected %llu bytes of %s data, got %llu", p, want, img ? "image" : "label",
+                    most);
+    goto fail;
+  }
 
   d->x = gf__alloc_aligned((size_t)n * pix * sizeof(float));
   d->labels = gf__calloc((size_t)n, sizeof(int));
@@ -136,6 +175,11 @@ int gf__mnist_load(gf__dataset *d, const char *dir, int train, gf__scale scale, 
   if ((uint64_t)k < count) {
     rc = gf__fail(GF_EFORMAT, "%s: truncated: expected %llu bytes of label data, got %llu", lpath,
                   (unsigned long long)lab_total, (unsigned long long)(8 + k));
+    goto fail;
+  }
+  long long extra = idx_extra(gl, lpath, buf, count);
+  if (extra != 0) {
+    rc = extra < 0 ? (int)extra : idx_fail_extra(lpath, extra, count, "labels", lab_total);
     goto fail;
   }
   for (uint32_t i = 0; i < count; i++)
@@ -170,6 +214,11 @@ int gf__mnist_load(gf__dataset *d, const char *dir, int train, gf__scale scale, 
   if (done < data_bytes) {
     rc = gf__fail(GF_EFORMAT, "%s: truncated: expected %llu bytes of image data, got %llu", ipath,
                   (unsigned long long)img_total, (unsigned long long)(16 + done));
+    goto fail;
+  }
+  k = idx_extra(gi, ipath, buf, chunk);
+  if (k != 0) {
+    rc = k < 0 ? (int)k : idx_fail_extra(ipath, k, count, "images", img_total);
     goto fail;
   }
   free(buf);

@@ -276,15 +276,22 @@ done:
   return rc;
 }
 
+/* Every metric name, from one table: the plain metrics, then prefix x feature set. */
+static const char *const plain_metrics[] = {"parzen", "modes", "stacked-modes"};
+static const char *const feat_prefixes[] = {"fid-", "kid-", "pr-", "score-", "cacc-"};
+static const char *const feat_sets[] = {"mnist", "fashion-mnist", "shapes"};
+#define N_PLAIN ((int)(sizeof plain_metrics / sizeof plain_metrics[0]))
+#define N_PREFIX ((int)(sizeof feat_prefixes / sizeof feat_prefixes[0]))
+#define N_SETS ((int)(sizeof feat_sets / sizeof feat_sets[0]))
+
 /* "fid-mnist" -> "mnist" etc.; NULL when metric is not a classifier-space one. */
 static const char *feature_set_of(const char *metric) {
-  static const char *const pre[] = {"fid-", "kid-", "pr-", "score-", "cacc-", NULL};
   if (!strcmp(metric, "stacked-modes")) return "mnist";
-  for (int i = 0; pre[i]; i++) {
-    size_t l = strlen(pre[i]);
-    if (!strncmp(metric, pre[i], l)) {
-      const char *set = metric + l;
-      if (!strcmp(set, "mnist") || !strcmp(set, "fashion-mnist") || !strcmp(set, "shapes")) return set;
+  for (int i = 0; i < N_PREFIX; i++) {
+    size_t l = strlen(feat_prefixes[i]);
+    if (!strncmp(metric, feat_prefixes[i], l)) {
+      for (int k = 0; k < N_SETS; k++)
+        if (!strcmp(metric + l, feat_sets[k])) return feat_sets[k];
       return NULL;
     }
   }
@@ -292,7 +299,21 @@ static const char *feature_set_of(const char *metric) {
 }
 
 int gf_eval_metric_known(const char *metric) {
-  return metric && (!strcmp(metric, "parzen") || !strcmp(metric, "modes") || feature_set_of(metric));
+  if (!metric) return 0;
+  for (int i = 0; i < N_PLAIN; i++)
+    if (!strcmp(metric, plain_metrics[i])) return 1;
+  return feature_set_of(metric) != NULL;
+}
+
+int gf_eval_metric_count(void) { return N_PLAIN + N_PREFIX * N_SETS; }
+
+const char *gf_eval_metric_name(int i) {
+  static _Thread_local char buf[32];
+  if (i < 0 || i >= gf_eval_metric_count()) return NULL;
+  if (i < N_PLAIN) return plain_metrics[i];
+  i -= N_PLAIN;
+  snprintf(buf, sizeof buf, "%s%s", feat_prefixes[i / N_SETS], feat_sets[i % N_SETS]);
+  return buf;
 }
 
 static int score_parzen(const char *input, const gf_eval_opts *o, samples *s, gf_eval_result *res) {

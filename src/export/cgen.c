@@ -185,7 +185,23 @@ static const char *flit(float v, char *buf) {
   return buf;
 }
 
-static int write_text(const char *path, const char *text, size_t len) { return gf__write_file_atomic(path, text, len); }
+/* Writes DIR/NAME's contents atomically under a staging name (DIR/NAME.new.PID, moved into place
+   once every file of the export is written: a failed export leaves an earlier one whole); an
+   error names DIR/NAME. */
+static int stage_file(const char *dir, const char *name, const void *data, size_t len, char *staged, size_t cap) {
+  char final[4096];
+  snprintf(final, sizeof final, "%s/%s", dir, name);
+  if ((size_t)snprintf(staged, cap, "%s/%s.new.%ld", dir, name, (long)getpid()) >= cap)
+    return gf__fail(GF_EUSAGE, "%s: the path is too long", final);
+  int rc = gf__write_file_atomic(staged, data, len);
+  if (rc < 0) {
+    char msg[1024];
+    size_t k = strlen(staged);
+    snprintf(msg, sizeof msg, "%s", gf_last_error());
+    return gf__fail(rc, "%s%s", final, strncmp(msg, staged, k) ? msg : msg + k);
+  }
+  return 0;
+}
 
 /* printf into a growable string */
 typedef struct sbuf {
@@ -356,27 +372,24 @@ int gf__export_c(const gf__xplan *p, const char *dir, int blob) {
     sb_printf(&wsrc, "};\n");
     if (wsrc.oom) rc = gf__fail(GF_ENOMEM, "out of memory");
   }
-  /* write: weights first, gen.h last, each atomically; a failure removes what this call wrote */
-  char written[3][4096];
-  int nw = 0;
-  if (rc == 0) {
-    snprintf(path, sizeof path, "%s/%s", dir, blob ? "gen_weights.bin" : "gen_weights.c");
-    rc = blob ? gf__write_file_atomic(path, raw, (size_t)total * 4) : write_text(path, wsrc.s, wsrc.n);
-    if (rc == 0) snprintf(written[nw++], sizeof written[0], "%s", path);
+  /* write: each file staged atomically, then all moved into place (weights first, gen.h last); a
+     failure removes what this call staged and leaves the folder as it was */
+  static const char *const names[2][3] = {{"gen_weights.c", "gen.c", "gen.h"}, {"gen_weights.bin", "gen.c", "gen.h"}};
+  char staged[3][4096];
+  int nstaged = 0, nmoved = 0;
+  for (int i = 0; rc == 0 && i < 3; i++) {
+    const void *data = i == 1 ? (const void *)c.s : i == 2 ? (const void *)h.s : blob ? (const void *)raw : (const void *)wsrc.s;
+    size_t len = i == 1 ? c.n : i == 2 ? h.n : blob ? (size_t)total * 4 : wsrc.n;
+    if ((rc = stage_file(dir, names[blob][i], data, len, staged[i], sizeof staged[i])) == 0) nstaged++;
   }
-  if (rc == 0) {
-    snprintf(path, sizeof path, "%s/gen.c", dir);
-    rc = write_text(path, c.s, c.n);
-    if (rc == 0) snprintf(written[nw++], sizeof written[0], "%s", path);
+  for (int i = 0; rc == 0 && i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[blob][i]);
+    if (rename(staged[i], path) != 0) rc = gf__fail(GF_EIO, "%s: rename failed: %s", path, strerror(errno));
+    else nmoved++;
   }
-  if (rc == 0) {
-    snprintf(path, sizeof path, "%s/gen.h", dir);
-    rc = write_text(path, h.s, h.n);
-  }
-  if (rc < 0)
-    for (int i = 0; i < nw; i++) unlink(written[i]);
+  for (int i = nmoved; rc < 0 && i < nstaged; i++) unlink(staged[i]);
   if (rc == 0) { /* the other weights form of an earlier export would no longer match gen.h */
-    snprintf(path, sizeof path, "%s/%s", dir, blob ? "gen_weights.c" : "gen_weights.bin");
+    snprintf(path, sizeof path, "%s/%s", dir, names[!blob][0]);
     if (unlink(path) != 0 && errno != ENOENT) rc = gf__fail(GF_EIO, "%s: cannot remove a stale file: %s", path, strerror(errno));
   }
   free(raw);

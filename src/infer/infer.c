@@ -108,11 +108,14 @@ static int open_i2i(gf_generator *g, const char *file, const char *direction) {
   g->info.hi = 1;
   /* build at the trained size, load the tensors, keep a host copy of them for other sizes */
   GF_TRY(gf__build_i2i_generator(&g->G, &g->cfg, g->ops, g->net_name, g->info.in_c, g->info.c, s, s));
-  GF_TRY(gf__net_finalize(&g->G));
-  g->have_net = 1;
   gf__st_file f;
   GF_TRY(gf__st_open(&f, file));
-  int rc = gf__weights_load_net(&f, &g->G);
+  int rc = gf__weights_fit(&f, &g->G);
+  if (rc == 0) {
+    rc = gf__net_finalize(&g->G);
+    g->have_net = 1; /* freed at close, also what a failed finalize allocated */
+  }
+  if (rc == 0) rc = gf__weights_load_net(&f, &g->G);
   gf__st_close(&f);
   if (rc < 0) return rc;
   g->host_params = malloc(sizeof(float) * (size_t)(g->G.nparam + 1));
@@ -173,6 +176,12 @@ int gf_generator_open(const char *path, const gf_generator_opts *opts, gf_genera
                   g->cfg.model_arch);
   if (rc < 0) {
     gf_generator_close(g);
+    /* every message names the file (a network the stored config cannot build says only why) */
+    if (path && !strstr(gf_last_error(), path)) {
+      char msg[768];
+      snprintf(msg, sizeof msg, "%s", gf_last_error());
+      rc = gf__fail(rc, "%s: %s", path, msg);
+    }
     return rc;
   }
   *out = g;

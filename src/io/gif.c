@@ -1,4 +1,5 @@
-/* gif.c: animated GIF of PNG frames with giflib (grey: 256 levels; RGB: a fixed 6x7x6 palette). */
+/* gif.c: animated GIF of PNG frames with giflib (grey: 256 levels; RGB: a fixed 6x7x6 palette),
+   encoded in memory and written atomically. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,10 +21,31 @@ static int put_loop_ext(GifFileType *g) {
   return EGifPutExtensionTrailer(g) == GIF_ERROR ? -1 : 0;
 }
 
+/* The GIF grows in memory; it reaches the disk in one atomic write. */
+typedef struct gif_out {
+  unsigned char *p;
+  size_t len, cap;
+} gif_out;
+
+static int gif_put(GifFileType *g, const GifByteType *data, int n) {
+  gif_out *o = g->UserData;
+  if (n < 0) return 0;
+  if ((size_t)n > o->cap - o->len) {
+    size_t cap = o->cap ? o->cap : 65536;
+    while ((size_t)n > cap - o->len) cap *= 2;
+    unsigned char *q = realloc(o->p, cap);
+    if (!q) return 0;
+    o->p = q;
+    o->cap = cap;
+  }
+  memcpy(o->p + o->len, data, (size_t)n);
+  o->len += (size_t)n;
+  return n;
+}
+
 int gf__gif_from_pngs(const char *path, const char *const *pngs, int n, int delay_cs) {
   if (n < 1) return gf__fail(GF_EINVAL, "%s: no frames", path);
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  gif_out out = {NULL, 0, 0};
   int err = 0, rc = 0, W = 0, H = 0, C = 0;
   GifFileType *g = NULL;
   GifByteType *idx = NULL;
@@ -44,7 +66,7 @@ int gf__gif_from_pngs(const char *path, const char *const *pngs, int n, int dela
           e->Red = (GifByteType)(i / 42 * 51); e->Green = (GifByteType)((i / 6) % 7 * 255 / 6); e->Blue = (GifByteType)(i % 6 * 51);
         } else { e->Red = e->Green = e->Blue = 0; }
       }
-      g = EGifOpenFileName(tmp, false, &err);
+      g = EGifOpen(&out, gif_put, &err);
       if (!g) { free(pix); rc = gf__fail(GF_EIO, "%s: cannot write GIF (giflib error %d)", path, err); break; }
       EGifSetGifVersion(g, true);
       if (EGifPutScreenDesc(g, W, H, 8, 0, cmap) == GIF_ERROR || put_loop_ext(g) < 0) {
@@ -78,9 +100,8 @@ int gf__gif_from_pngs(const char *path, const char *const *pngs, int n, int dela
   if (g && EGifCloseFile(g, &err) == GIF_ERROR && rc == 0) rc = gf__fail(GF_EIO, "%s: GIF close failed (%d)", path, err);
   if (cmap) GifFreeMapObject(cmap);
   free(idx);
-  if (rc == 0) chmod(tmp, 0644); /* giflib creates files 0600 */
-  if (rc == 0 && rename(tmp, path) != 0) rc = gf__fail(GF_EIO, "%s: cannot rename the GIF into place", path);
-  if (rc < 0) unlink(tmp);
+  if (rc == 0) rc = gf__write_file_atomic(path, out.p, out.len);
+  free(out.p);
   return rc;
 }
 #else

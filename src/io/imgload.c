@@ -11,6 +11,8 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
+size_t gf__image_max_pixels = (size_t)1 << 26;
+
 /* ---- JPEG ---------------------------------------------------------------------------------- */
 
 /* libjpeg's default error_exit calls exit() and its messages go to stderr: ours longjmp back. */
@@ -61,6 +63,12 @@ int gf__jpeg_decode_mem(const char *name, const uint8_t *buf, size_t len, uint8_
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, buf, (unsigned long)len);
   jpeg_read_header(&cinfo, TRUE);
+  if ((size_t)cinfo.image_width * cinfo.image_height > GF_IMAGE_MAX_PIXELS) {
+    unsigned iw = cinfo.image_width, ih = cinfo.image_height;
+    jpeg_destroy_decompress(&cinfo);
+    return gf__fail(GF_EFORMAT, "%s: JPEG of %ux%u pixels, over the limit of %zu (downscale it first)", name, iw, ih,
+                    GF_IMAGE_MAX_PIXELS);
+  }
   if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
     jpeg_destroy_decompress(&cinfo);
     return gf__fail(GF_EFORMAT, "%s: CMYK JPEG not supported (convert it to RGB)", name);
@@ -143,6 +151,9 @@ int gf__pgm_decode_mem(const char *name, const uint8_t *buf, size_t len, uint8_t
   pos++; /* exactly one whitespace byte before the raster */
   if (pw <= 0 || ph <= 0 || pw > 65535 || ph > 65535)
     return gf__fail(GF_EFORMAT, "%s: bad PGM size %ldx%ld", name, pw, ph);
+  if ((size_t)pw * (size_t)ph > GF_IMAGE_MAX_PIXELS)
+    return gf__fail(GF_EFORMAT, "%s: PGM of %ldx%ld pixels, over the limit of %zu (downscale it first)", name, pw, ph,
+                    GF_IMAGE_MAX_PIXELS);
   if (maxval <= 0 || maxval > 255)
     return gf__fail(GF_EFORMAT, "%s: PGM maxval %ld not supported (8-bit only, 1..255)", name, maxval);
   size_t n = (size_t)pw * (size_t)ph;

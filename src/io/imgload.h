@@ -5,6 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The most pixels a decoded image may have (2^26: 8192 x 8192): a small crafted file cannot make
+   the decoders allocate gigabytes (a PNG header alone can claim 65535 x 65535, 12 GiB of RGB).
+   A variable only so the fuzz targets can lower it (their inputs then decode in milliseconds). */
+extern size_t gf__image_max_pixels;
+#define GF_IMAGE_MAX_PIXELS gf__image_max_pixels
+
 /* Loads an 8-bit image, choosing the decoder from the file's magic bytes (not its extension):
    PNG (palette expanded, alpha dropped), JPEG (grey or RGB; CMYK rejected) or binary PGM "P5"
    (maxval <= 255, rescaled to 0..255). *pix is malloc'ed, row-major interleaved, *channels 1 or 3.

@@ -38,40 +38,49 @@ static void gf__png_read_mem(png_structp png, png_bytep out, size_t n) {
   ctx->pos += n;
 }
 
+/* The encoded file grows in memory; it reaches the disk in one atomic write. */
+typedef struct gf__png_out {
+  uint8_t *p;
+  size_t len, cap;
+} gf__png_out;
+
+static void gf__png_write_mem(png_structp png, png_bytep data, size_t n) {
+  gf__png_out *o = png_get_io_ptr(png);
+  if (n > o->cap - o->len) {
+    size_t cap = o->cap ? o->cap : 4096;
+    while (n > cap - o->len) cap *= 2;
+    uint8_t *q = realloc(o->p, cap);
+    if (!q) png_error(png, "out of memory");
+    o->p = q;
+    o->cap = cap;
+  }
+  memcpy(o->p + o->len, data, n);
+  o->len += n;
+}
+
+static void gf__png_flush_mem(png_structp png) { (void)png; }
+
 int gf__png_write(const char *path, const uint8_t *pix, int w, int h, int channels) {
   if (!path || !pix || w <= 0 || h <= 0 || (channels != 1 && channels != 3))
     return gf__fail(GF_EINVAL, "png write %s: bad arguments (%dx%d, %d channels)", path ? path : "(null)",
                     w, h, channels);
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  FILE *fp = fopen(tmp, "wb");
-  if (!fp) return gf__fail(GF_EIO, "%s: cannot write: %s", path, strerror(errno));
-
   gf__png_ctx ctx;
   memset(&ctx, 0, sizeof ctx);
+  gf__png_out out = {NULL, 0, 0};
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, gf__png_error, gf__png_warning);
   png_infop info = png ? png_create_info_struct(png) : NULL;
-  if (!png || !info) {
-    png_destroy_write_struct(&png, &info);
-    fclose(fp);
-    unlink(tmp);
-    return gf__fail(GF_ENOMEM, "%s: cannot create PNG writer", path);
-  }
-  ctx.rows = malloc(sizeof(png_bytep) * (size_t)h);
+  ctx.rows = png && info ? malloc(sizeof(png_bytep) * (size_t)h) : NULL;
   if (!ctx.rows) {
     png_destroy_write_struct(&png, &info);
-    fclose(fp);
-    unlink(tmp);
-    return gf__fail(GF_ENOMEM, "%s: out of memory", path);
+    return gf__fail(GF_ENOMEM, "%s: cannot create PNG writer", path);
   }
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
     free(ctx.rows);
-    fclose(fp);
-    unlink(tmp);
-    return gf__fail(GF_EIO, "%s: PNG write failed: %s", path, ctx.msg);
+    free(out.p);
+    return gf__fail(GF_EIO, "%s: PNG encoding failed: %s", path, ctx.msg);
   }
-  png_init_io(png, fp);
+  png_set_write_fn(png, &out, gf__png_write_mem, gf__png_flush_mem);
   png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8,
                channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
@@ -81,23 +90,9 @@ int gf__png_write(const char *path, const uint8_t *pix, int w, int h, int channe
   png_write_end(png, info);
   png_destroy_write_struct(&png, &info);
   free(ctx.rows);
-
-  int bad = fflush(fp) != 0 || ferror(fp) || fsync(fileno(fp)) != 0;
-  int e = errno;
-  if (fclose(fp) != 0 && !bad) {
-    bad = 1;
-    e = errno;
-  }
-  if (bad) {
-    unlink(tmp);
-    return gf__fail(GF_EIO, "%s: write failed: %s", path, strerror(e));
-  }
-  if (rename(tmp, path) != 0) {
-    e = errno;
-    unlink(tmp);
-    return gf__fail(GF_EIO, "%s: rename failed: %s", path, strerror(e));
-  }
-  return 0;
+  int rc = gf__write_file_atomic(path, out.p, out.len);
+  free(out.p);
+  return rc;
 }
 
 int gf__png_decode_mem(const char *name, const uint8_t *buf, size_t len, uint8_t **pix, int *w,
@@ -136,6 +131,11 @@ int gf__png_decode_mem(const char *name, const uint8_t *buf, size_t len, uint8_t
   if (pw == 0 || ph == 0 || pw > 65535 || ph > 65535) {
     png_destroy_read_struct(&png, &info, NULL);
     return gf__fail(GF_EFORMAT, "%s: unsupported PNG size %ux%u", name, (unsigned)pw, (unsigned)ph);
+  }
+  if ((size_t)pw * ph > GF_IMAGE_MAX_PIXELS) {
+    png_destroy_read_struct(&png, &info, NULL);
+    return gf__fail(GF_EFORMAT, "%s: PNG of %ux%u pixels, over the limit of %zu (downscale it first)", name,
+                    (unsigned)pw, (unsigned)ph, GF_IMAGE_MAX_PIXELS);
   }
   if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);

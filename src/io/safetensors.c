@@ -269,6 +269,15 @@ int gf__st_open(gf__st_file *f, const char *path) {
   char *raw;
   size_t len;
   GF_TRY(gf__read_file(path, &raw, &len));
+  return gf__st_open_buf(f, path, raw, len);
+}
+
+int gf__st_open_buf(gf__st_file *f, const char *path, char *raw, size_t len) {
+  if (!f || !path || !raw) {
+    free(raw);
+    return gf__fail(GF_EINVAL, "safetensors open: null argument");
+  }
+  memset(f, 0, sizeof *f);
   const uint8_t *b = (const uint8_t *)raw;
   int rc = 0;
   cJSON *root = NULL;

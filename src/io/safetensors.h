@@ -30,6 +30,9 @@ typedef struct gf__st_file {
 } gf__st_file;
 
 int gf__st_open(gf__st_file *f, const char *path);
+/* The same on a file already in memory: takes ownership of `buf` (malloc'ed, len bytes; freed
+   on failure too); `path` names it in messages. */
+int gf__st_open_buf(gf__st_file *f, const char *path, char *buf, size_t len);
 void gf__st_close(gf__st_file *f);
 /* Finds a tensor; GF_ENOENT (message names file and tensor) if absent. *data points into buf
    (aligned copy not guaranteed: use memcpy). */

@@ -4,6 +4,7 @@
    simple_value 2, image 4: height 1, width 2, colorspace 3, encoded_image_string 4), encoded with
    the protobuf writer of src/export/pb.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -13,8 +14,12 @@
 #include "export/export.h"
 #include "io/tboard.h"
 
+/* The file is an append-only log: each record goes out in one write; one that fails (a full disk)
+   is cut off again, so the file always ends with a whole record (TensorBoard's reader waits at a
+   partial one). Every record asks the disk-fault seam, as gf__log_flush does. */
 struct gf__tb {
-  FILE *f;
+  int fd;
+  off_t size; /* bytes of whole records */
   char path[2300];
 };
 
@@ -26,16 +31,37 @@ static double wall_now(void) {
 
 static int put_record(gf__tb *tb, const gf__pb *ev) {
   if (ev->oom) return gf__fail(GF_ENOMEM, "out of memory for a TensorBoard record");
-  uint8_t len[8], c[4];
+  size_t len = ev->n + 16;
+  uint8_t *rec = malloc(len);
+  if (!rec) return gf__fail(GF_ENOMEM, "out of memory for a TensorBoard record");
   uint64_t n = ev->n;
-  for (int i = 0; i < 8; i++) len[i] = (uint8_t)(n >> (8 * i));
-  uint32_t lc = gf__crc32c_masked(len, 8), dc = gf__crc32c_masked(ev->d, ev->n);
-  int ok = fwrite(len, 1, 8, tb->f) == 8;
-  for (int i = 0; i < 4; i++) c[i] = (uint8_t)(lc >> (8 * i));
-  ok = ok && fwrite(c, 1, 4, tb->f) == 4 && fwrite(ev->d, 1, ev->n, tb->f) == ev->n;
-  for (int i = 0; i < 4; i++) c[i] = (uint8_t)(dc >> (8 * i));
-  ok = ok && fwrite(c, 1, 4, tb->f) == 4 && fflush(tb->f) == 0;
-  return ok ? 0 : gf__fail(GF_EIO, "%s: write failed: %s", tb->path, strerror(errno));
+  for (int i = 0; i < 8; i++) rec[i] = (uint8_t)(n >> (8 * i));
+  uint32_t lc = gf__crc32c_masked(rec, 8), dc = gf__crc32c_masked(ev->d, ev->n);
+  for (int i = 0; i < 4; i++) rec[8 + i] = (uint8_t)(lc >> (8 * i));
+  memcpy(rec + 12, ev->d, ev->n);
+  for (int i = 0; i < 4; i++) rec[12 + ev->n + i] = (uint8_t)(dc >> (8 * i));
+  int err = gf__fault_write(tb->path);
+  /* an injected full disk takes half the record first, as a real one would */
+  size_t want = err == EACCES || err == EROFS ? 0 : err ? len / 2 : len, done = 0;
+  while (done < want) {
+    ssize_t w = write(tb->fd, rec + done, want - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      err = w < 0 ? errno : ENOSPC;
+      break;
+    }
+    done += (size_t)w;
+  }
+  free(rec);
+  if (!err) {
+    tb->size += (off_t)len;
+    return 0;
+  }
+  if (done > 0 && ftruncate(tb->fd, tb->size) != 0)
+    return gf__fail(GF_EIO, "%s: write failed: %s; its last record is cut short (cannot truncate: %s)", tb->path,
+                    strerror(err), strerror(errno));
+  return gf__fail(GF_EIO, "%s: %s: %s", tb->path, done == 0 && (err == EACCES || err == EROFS) ? "cannot write" : "write failed",
+                  strerror(err));
 }
 
 int gf__tb_open(gf__tb **out, const char *dir) {
@@ -47,8 +73,8 @@ int gf__tb_open(gf__tb **out, const char *dir) {
   host[sizeof host - 1] = 0;
   double now = wall_now();
   snprintf(tb->path, sizeof tb->path, "%s/events.out.tfevents.%ld.%s.%ld", dir, (long)now, host, (long)getpid());
-  tb->f = fopen(tb->path, "wb");
-  if (!tb->f) {
+  tb->fd = open(tb->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (tb->fd < 0) {
     int rc = gf__fail(GF_EIO, "%s: cannot create the TensorBoard event file: %s", tb->path, strerror(errno));
     free(tb);
     return rc;
@@ -58,7 +84,8 @@ int gf__tb_open(gf__tb **out, const char *dir) {
   gf__pb_str(&ev, 3, "brain.Event:2");
   int rc = put_record(tb, &ev);
   gf__pb_free(&ev);
-  if (rc < 0) {
+  if (rc < 0) { /* not even its first record: no file */
+    unlink(tb->path);
     gf__tb_close(tb);
     return rc;
   }
@@ -125,7 +152,7 @@ int gf__tb_image_png(gf__tb *tb, long step, const char *tag, const char *png_pat
 int gf__tb_close(gf__tb *tb) {
   if (!tb) return 0;
   int rc = 0;
-  if (tb->f && fclose(tb->f) != 0) rc = gf__fail(GF_EIO, "%s: close failed: %s", tb->path, strerror(errno));
+  if (tb->fd >= 0 && close(tb->fd) != 0) rc = gf__fail(GF_EIO, "%s: close failed: %s", tb->path, strerror(errno));
   free(tb);
   return rc;
 }

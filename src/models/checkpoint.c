@@ -1,4 +1,5 @@
 /* checkpoint.c: saving and restoring the complete training state in one safetensors file. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -222,8 +223,16 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
   gf_config saved;
   gf_config_defaults(&saved);
   const char *text = gf__st_meta(&f, "config");
-  int same_lr = text && gf_config_from_text(&saved, text) == 0 && saved.train_lr == gan->cfg.train_lr &&
-                saved.train_lr_d == gan->cfg.train_lr_d;
+  int same_lr = 0;
+  if (rc == 0 && text) {
+    /* a message of its own: the config parser's would not name the file */
+    if (gf_config_from_text(&saved, text) < 0) {
+      char msg[512];
+      snprintf(msg, sizeof msg, "%s", gf_last_error());
+      rc = gf__fail(GF_EFORMAT, "%s: bad config in checkpoint: %s", path, msg);
+    }
+    same_lr = saved.train_lr == gan->cfg.train_lr && saved.train_lr_d == gan->cfg.train_lr_d;
+  }
   double lr_g, lr_d;
   if (rc == 0 && (rc = meta_num(&f, "opt.G.step", &x)) == 0) gan->og.t = (long)x;
   if (rc == 0 && (rc = meta_num(&f, "opt.G.lr", &lr_g)) == 0 && same_lr) gan->og.lr = lr_g;
@@ -280,21 +289,55 @@ int gf__run_dir_prepare(const char *dir) {
   return 0;
 }
 
+static int count_commas(const char *s, const char *end) {
+  int n = 0;
+  for (; s < end && *s && *s != '\n'; s++) n += *s == ',';
+  return n;
+}
+
 FILE *gf__run_log_open(const char *path, const char *header, int resume, long step) {
   char *old = NULL;
-  if (resume && gf__read_file(path, &old, NULL) < 0) old = NULL;
-  FILE *log = fopen(path, "w");
-  if (!log) {
+  size_t oldlen = 0;
+  if (resume && gf__read_file(path, &old, &oldlen) < 0) old = NULL;
+  /* the kept rows and the header are written atomically, then appended to: a disk that fills up
+     while a run resumes cannot eat the old log */
+  size_t hl = strlen(header), len = hl;
+  char *text = malloc(hl + oldlen + 2);
+  if (!text) {
     free(old);
-    gf__fail(GF_EIO, "%s: cannot write the log", path);
+    gf__fail(GF_ENOMEM, "%s: out of memory", path);
     return NULL;
   }
-  fputs(header, log);
+  memcpy(text, header, hl);
+  int ncomma = count_commas(header, header + hl);
   char *save = NULL;
   for (char *line = old ? strtok_r(old, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+    /* rows of steps after the checkpoint belong to lost steps; a row cut short by a full disk
+       (fewer columns) is dropped */
     long st;
-    if (sscanf(line, "%ld,", &st) == 1 && st <= step) fprintf(log, "%s\n", line);
+    size_t n = strlen(line);
+    if (sscanf(line, "%ld,", &st) == 1 && st <= step && count_commas(line, line + n) == ncomma && n > 0 &&
+        line[n - 1] != ',') {
+      memcpy(text + len, line, n);
+      len += n;
+      text[len++] = '\n';
+    }
   }
   free(old);
+  int rc = gf__write_file_atomic(path, text, len);
+  free(text);
+  if (rc < 0) return NULL;
+  FILE *log = fopen(path, "a");
+  if (!log) gf__fail(GF_EIO, "%s: cannot write the log: %s", path, strerror(errno));
   return log;
+}
+
+int gf__fail_write_stop(const char *dir, long step) {
+  char msg[1024], latest[2200];
+  snprintf(msg, sizeof msg, "%s", gf_last_error());
+  snprintf(latest, sizeof latest, "%s/checkpoints/latest.safetensors", dir);
+  if (access(latest, F_OK) == 0)
+    return gf__fail(GF_EIO, "%s; training stopped at step %ld; the last checkpoint, %s, is intact: make room, then "
+                    "continue with 'ganforge train --resume %s'", msg, step, latest, dir);
+  return gf__fail(GF_EIO, "%s; training stopped at step %ld, before its first checkpoint", msg, step);
 }

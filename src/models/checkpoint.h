@@ -41,6 +41,9 @@ int gf__link_replace(const char *src, const char *dst);
 /* Opens RUN/log.csv for a run: a fresh file with `header`, or, when resuming, the old rows up to
    `step` (later rows belong to lost steps) followed by new ones. NULL on error (message set). */
 FILE *gf__run_log_open(const char *path, const char *header, int resume, long step);
+/* Adds to the last error (a failed write in run folder `dir`) that training stopped at `step` and,
+   when RUN/checkpoints/latest.safetensors exists, that it is intact and how to resume; GF_EIO. */
+int gf__fail_write_stop(const char *dir, long step);
 
 /* Rebuilds RUN/report.html and RUN/progress.gif from RUN/log.csv and RUN/samples/epoch_*.png.
    charts: NULL-terminated "Title|column,column" specs naming log.csv columns. */

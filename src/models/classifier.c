@@ -220,7 +220,7 @@ int gf__train_classifier(const gf_config *cfg, const gf_train_opts *opts) {
   GF_TRY(gf__dataset_from_config(cfg, &tr));
   int rc = 0, B = cfg->train_batch;
   if (!tr.labels || tr.nclass < 2) rc = gf__fail(GF_EUSAGE, "dataset %s has no class labels: a classifier needs them", tr.name);
-  else if (tr.n < B) rc = gf__fail(GF_EUSAGE, "dataset %s has %d samples, fewer than the batch %d", tr.name, tr.n, B);
+  else if (tr.n < B) rc = gf__fail_small_dataset(cfg, &tr, B);
   if (rc == 0) rc = load_test(cfg, &te);
   gf__classifier m;
   memset(&m, 0, sizeof m);
@@ -236,11 +236,12 @@ int gf__train_classifier(const gf_config *cfg, const gf_train_opts *opts) {
     snprintf(path, sizeof path, "%s/config.txt", out);
     rc = gf_config_save(cfg, path);
   }
+  char logpath[2200], accpath[2200];
+  snprintf(logpath, sizeof logpath, "%s/log.csv", out);
+  snprintf(accpath, sizeof accpath, "%s/accuracy.csv", out);
   if (rc == 0) {
-    snprintf(path, sizeof path, "%s/log.csv", out);
-    log = gf__run_log_open(path, "step,epoch,loss,train_acc,seconds\n", 0, 0);
-    snprintf(path, sizeof path, "%s/accuracy.csv", out);
-    accf = gf__run_log_open(path, "epoch,test_acc,seconds\n", 0, 0);
+    log = gf__run_log_open(logpath, "step,epoch,loss,train_acc,seconds\n", 0, 0);
+    accf = log ? gf__run_log_open(accpath, "epoch,test_acc,seconds\n", 0, 0) : NULL;
     if (!log || !accf) rc = GF_EIO;
   }
   float lo = INFINITY;
@@ -301,8 +302,7 @@ int gf__train_classifier(const gf_config *cfg, const gf_train_opts *opts) {
     if (rc < 0) break;
     if ((rc = accuracy(&m, &te, &acc)) < 0) break;
     fprintf(accf, "%d,%.6f,%.2f\n", epoch, acc, gf__now() - t0);
-    fflush(accf);
-    fflush(log);
+    if ((rc = gf__log_flush(accf, accpath)) < 0 || (rc = gf__log_flush(log, logpath)) < 0) break;
     if ((rc = save(&m, out, acc, epoch)) < 0) break;
   }
   if (log) fclose(log);

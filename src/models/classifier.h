@@ -41,6 +41,9 @@ int gf__classifier_apply(gf__classifier *m, const float *x, int n, float *feat, 
 /* Loads the dataset a config names (search / download as training does). */
 struct gf__dataset;
 int gf__dataset_from_config(const gf_config *cfg, struct gf__dataset *ds);
+/* Records (and returns) the GF_EUSAGE error for a dataset smaller than the batch: names the
+   folder or set, the real sample count, and the fix (--batch, data.n or data.limit). */
+int gf__fail_small_dataset(const gf_config *cfg, const struct gf__dataset *ds, int batch);
 /* The config of the held-out images of a classifier's set: the test split (MNIST-like sets) or a
    fresh 10,000-image set from another seed (shapes). */
 void gf__classifier_test_config(const gf_config *cfg, gf_config *test);

@@ -75,7 +75,7 @@ static int build_dcgan_g(gf__net *net, const gf_config *cfg, const gf__ops *ops,
   GF_TRY(gf__net_add_convt2d(net, nc, 4, 4, 2, 2, 1, 1, 0, 0, 0));
   GF_TRY(gf__net_add_act(net, GF_ACT_TANH, 0));
   gf__net_set_init(net, 0, init_of(cfg->model_g_init), (float)cfg->model_g_init_scale);
-  return gf__net_finalize(net);
+  return gf__net_plan(net);
 }
 
 static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w, int pack) {
@@ -104,10 +104,15 @@ static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops,
     GF_TRY(gf__cond_add_d_head(net, cfg, 4, 4));
   }
   gf__net_set_init(net, 0, init_of(cfg->model_d_init), (float)cfg->model_d_init_scale);
-  return gf__net_finalize(net);
+  return gf__net_plan(net);
 }
 
 int gf__build_generator(gf__net *net, const gf_config *cfg, const gf__ops *ops, long dim) {
+  GF_TRY(gf__build_generator_plan(net, cfg, ops, dim));
+  return gf__net_finalize(net);
+}
+
+int gf__build_generator_plan(gf__net *net, const gf_config *cfg, const gf__ops *ops, long dim) {
   if (!strcmp(cfg->model_arch, "dcgan")) return build_dcgan_g(net, cfg, ops, dim);
   int w[32], nh = parse_widths(cfg->model_g_hidden, w, 32);
   gf__net_init(net, ops, "G", cfg->model_nz, 1, 1);
@@ -124,10 +129,15 @@ int gf__build_generator(gf__net *net, const gf_config *cfg, const gf__ops *ops, 
   if (!strcmp(cfg->model_g_out, "tanh")) GF_TRY(gf__net_add_act(net, GF_ACT_TANH, 0));
   else if (!strcmp(cfg->model_g_out, "sigmoid")) GF_TRY(gf__net_add_act(net, GF_ACT_SIGMOID, 0));
   gf__net_set_init(net, 0, init_of(cfg->model_g_init), (float)cfg->model_g_init_scale);
-  return gf__net_finalize(net);
+  return gf__net_plan(net);
 }
 
 int gf__build_discriminator(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w) {
+  GF_TRY(gf__build_discriminator_plan(net, cfg, ops, c, h, w));
+  return gf__net_finalize(net);
+}
+
+int gf__build_discriminator_plan(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w) {
   int pack = cfg->model_pack > 1 ? cfg->model_pack : 1;
   if (!strcmp(cfg->model_arch, "dcgan")) return build_dcgan_d(net, cfg, ops, c, h, w, pack);
   int wd[32], nh = parse_widths(cfg->model_d_hidden, wd, 32);
@@ -146,7 +156,7 @@ int gf__build_discriminator(gf__net *net, const gf_config *cfg, const gf__ops *o
   }
   GF_TRY(gf__cond_add_d_head(net, cfg, 0, 0)); /* Linear to the logit (+ class logits / projection) */
   gf__net_set_init(net, 0, init_of(cfg->model_d_init), (float)cfg->model_d_init_scale);
-  return gf__net_finalize(net);
+  return gf__net_plan(net);
 }
 
 void gf__data_shape(const gf_config *cfg, int *c, int *h, int *w) {

@@ -108,7 +108,11 @@ void gf__gan_ema_leave(gf__gan *gan);
 
 /* Builds just the generator of a config into `net` (used by sampling tools and checkpoints). */
 int gf__build_generator(gf__net *net, const gf_config *cfg, const gf__ops *ops, long dim);
+/* The _plan forms: the same layers and plan (sizes, offsets) with nothing allocated (then
+   gf__net_finalize, or only describe them). */
+int gf__build_generator_plan(gf__net *net, const gf_config *cfg, const gf__ops *ops, long dim);
 int gf__build_discriminator(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w);
+int gf__build_discriminator_plan(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w);
 
 /* Per-sample shape of the data a config trains on (without loading it). */
 void gf__data_shape(const gf_config *cfg, int *c, int *h, int *w);

@@ -207,11 +207,11 @@ static int write_picture(gf__cyclegan *m, const float *A, const float *B, int k,
   return gf__grid_write_png(path, host, k * cols, 3, m->h, m->w, cols, -1.0f, 1.0f, 1);
 }
 
-/* The end of an epoch (or a stop inside it) on the writing rank: its picture and weights, the
-   checkpoint at the next epoch's start when the epoch is complete, and the report. */
+/* The end of an epoch (or a stop inside it) on the writing rank, after the log's checked flush: its
+   picture and weights, the checkpoint at the next epoch's start when the epoch is complete, and the
+   report. */
 static int i2i_epoch_outputs(gf__cyclegan *m, const gf_config *cfg, const char *out, int epoch, int nb, double t0,
-                             const float *pa, const float *pb, int k, float *grid, FILE *log, const i2i_pos *pos,
-                             gf__tb *tb) {
+                             const float *pa, const float *pb, int k, float *grid, const i2i_pos *pos, gf__tb *tb) {
   char path[2200];
   int pix = m->pix2pix;
   snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", out, epoch);
@@ -229,7 +229,6 @@ static int i2i_epoch_outputs(gf__cyclegan *m, const gf_config *cfg, const char *
                                     "Discriminator losses|loss_D,loss_D_real,loss_D_fake", "Learning rate|lr", NULL};
   char title[2400];
   snprintf(title, sizeof title, "ganforge %s run %s", cfg->model_arch, out);
-  fflush(log);
   return gf__write_run_report(out, cfg, title, epoch, gf__now() - t0, pix ? p2p : cyc,
                               pix ? "Every epoch: input A | generated B | real B"
                                   : "Every epoch: real A | fake B | reconstructed A, and real B | fake A | reconstructed B");
@@ -261,7 +260,8 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   int len = gf__i2i_epoch_len(&data), nb = len / B;
   if (nb < 1) {
     gf__i2i_free(&data);
-    return gf__fail(GF_EUSAGE, "%d training pairs are fewer than the batch size %d", len, B);
+    return gf__fail(GF_EUSAGE, "%s: %d training pair%s, fewer than the batch size %d: pass --batch %d or smaller (train.batch), "
+                    "or add images", cfg.data_path, len, len == 1 ? "" : "s", B, len > 0 ? len : 1);
   }
   gf__cyclegan *m = calloc(1, sizeof *m);
   int rc = m ? gf__cyclegan_create(m, &cfg, ops, Bl) : gf__fail(GF_ENOMEM, "out of memory");
@@ -284,8 +284,9 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
   if (writer && resume && (rc = load_checkpoint(m, resume, &pos)) < 0) goto done;
   if ((rc = gf__cyclegan_bcast_state(m, dist, &pos.epoch, &pos.batch, &pos.data_epoch_counter, &pos.seconds)) < 0)
     goto done;
-  snprintf(path, sizeof path, "%s/log.csv", out);
-  if (writer) log = gf__run_log_open(path,
+  char logpath[2200];
+  snprintf(logpath, sizeof logpath, "%s/log.csv", out);
+  if (writer) log = gf__run_log_open(logpath,
                          pix ? "step,epoch,lr,loss_G,loss_G_GAN,loss_G_L1,loss_D,loss_D_real,loss_D_fake,seconds\n"
                              : "step,epoch,lr,loss_G,loss_G_A,loss_G_B,loss_cycle_A,loss_cycle_B,loss_idt_A,loss_idt_B,"
                                "loss_D_A,loss_D_B,seconds\n",
@@ -329,7 +330,7 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
           fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.3f\n", m->steps, epoch, m->og.lr, m->loss_G,
                   m->loss_G_A, m->loss_G_B, m->loss_cycle_A, m->loss_cycle_B, m->loss_idt_A, m->loss_idt_B, m->loss_D_A,
                   m->loss_D_B, secs);
-        fflush(log);
+        if ((rc = gf__log_flush(log, logpath)) < 0) break;
         double pv[7] = {m->og.lr, m->loss_G, m->loss_G_GAN, m->loss_G_L1, m->loss_D_A, m->loss_D_real, m->loss_D_fake};
         double cv[10] = {m->og.lr, m->loss_G, m->loss_G_A, m->loss_G_B, m->loss_cycle_A, m->loss_cycle_B, m->loss_idt_A,
                          m->loss_idt_B, m->loss_D_A, m->loss_D_B};
@@ -350,18 +351,26 @@ int gf__train_i2i(const gf_config *cfg_in, const gf_train_opts *opts) {
       pos.seconds = secs;
       if (writer &&
           ((stop && s + 1 < nb) || (cfg.train_checkpoint_every && m->steps % cfg.train_checkpoint_every == 0 && s + 1 < nb))) {
-        fflush(log);
+        if ((rc = gf__log_flush(log, logpath)) < 0) break;
         if ((rc = save_checkpoint(m, &pos, out)) < 0) break;
       }
     }
     if (rc < 0) break;
-    if (!writer) continue; /* the pictures, weights, checkpoints and report are rank 0's */
+    if (!writer) continue; /* the log, pictures, weights, checkpoints and report are rank 0's */
     gf__dist_solo(dist, 1); /* write_picture runs the generators in training mode on rank 0 alone */
-    rc = i2i_epoch_outputs(m, &cfg, out, epoch, nb, t0, pa, pb, k, grid, log, &pos, tb);
+    if ((rc = gf__log_flush(log, logpath)) == 0)
+      rc = i2i_epoch_outputs(m, &cfg, out, epoch, nb, t0, pa, pb, k, grid, &pos, tb);
     gf__dist_solo(dist, 0);
     if (rc < 0) break;
   }
   if (rc == 0 && m->steps == 0 && writer) rc = save_weights(m, out);
+  if (rc == 0 && log) rc = gf__log_flush(log, logpath);
+  if (rc == 0 && tb) {
+    rc = gf__tb_close(tb);
+    tb = NULL;
+  }
+  /* a write that failed (disk full, folder no longer writable): say what is safe */
+  if (rc == GF_EIO) rc = gf__fail_write_stop(out, m->steps);
 done:
   if (log) fclose(log);
   if (gf__tb_close(tb) < 0 && rc == 0) rc = GF_EIO;
@@ -399,6 +408,7 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
       for (int c = 0; c < 3; c++) x[c * plane + i] = pix[i * ch + (ch >= 3 ? c : 0)] * (2.0f / 255.0f) - 1.0f;
   free(pix);
   if (rc == 0) rc = gf__build_i2i_generator(&G, cfg, ops, net_name, 3, 3, h, w);
+  if (rc == 0) rc = gf__weights_fit(f, &G);
   if (rc == 0) rc = gf__net_finalize(&G);
   if (rc == 0) rc = gf__weights_load_net(f, &G);
   if (rc == 0) rc = gf__ctx_create(&ctx, &G, 1);

@@ -105,8 +105,9 @@ int gf_info(const char *path_in, char *buf, unsigned cap) {
         gf__data_shape(&cfg, &c, &h, &w);
         put(&o, "architecture: %s, data %s (%dx%dx%d), noise %s %d-d\n", cfg.model_arch, cfg.data_name, c, h, w,
             cfg.model_noise, cfg.model_nz);
-        if (gf__build_generator(&G, &cfg, gf__ops_cpu(), (long)c * h * w) == 0) { describe_net(&o, &G); gf__net_free(&G); }
-        if (gf__build_discriminator(&D, &cfg, gf__ops_cpu(), c, h, w) == 0) { describe_net(&o, &D); gf__net_free(&D); }
+        /* planned, not allocated: a stored config may describe networks far larger than the file */
+        if (gf__build_generator_plan(&G, &cfg, gf__ops_cpu(), (long)c * h * w) == 0) describe_net(&o, &G);
+        if (gf__build_discriminator_plan(&D, &cfg, gf__ops_cpu(), c, h, w) == 0) describe_net(&o, &D);
       }
     }
     put(&o, "config:\n");

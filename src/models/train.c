@@ -2,6 +2,7 @@
    sampling and interpolation from a run, and the step benchmark. */
 #include <glob.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -129,7 +130,7 @@ static int write_picture(gf__gan *gan, const gf__dataset *ds, picture_ctx *pc, c
     return gf__plot_scatter_png(path, pc->host, pc->n, ds->modes, ds->nmodes, lim, title);
   }
   float lo = scale_of(c) == GF_SCALE_UNIT ? 0.0f : -1.0f;
-  int up = ds->h <= 8 ? 4 : ds->h <= 32 ? 2 : 1;
+  int up = ds->h <= 16 ? 4 : ds->h <= 32 ? 2 : 1;
   return gf__grid_write_png(path, pc->host, pc->n, ds->c, ds->h, ds->w, pc->cols, lo, 1.0f, up);
 }
 
@@ -402,7 +403,9 @@ static int eval_during_training(eval_state *es, const gf_config *cfg, const char
   FILE *f = gf__run_log_open(path, header, 1, step - 1);
   if (!f) return GF_EIO;
   fprintf(f, "%ld,%d,%.6g,%.6g,%.6g,%.2f,%.2f\n", step, epoch, value, aux, score, r.seconds, secs);
+  rc = gf__log_flush(f, path);
   fclose(f);
+  GF_TRY(rc);
   double tv[3] = {value, aux, score};
   char tnames[80];
   snprintf(tnames, sizeof tnames, "%s,%s,score", vname, aname);
@@ -463,9 +466,20 @@ int gf_checkpoint_config(const char *run, gf_config *cfg, char *ckpt_out, unsign
   return gf__checkpoint_read_config(ckpt_out, cfg);
 }
 
+/* CPU threads for the rest of the process: train.threads when set (tiny models run fastest on one:
+   a parallel region costs more than their layers' work); else $OMP_NUM_THREADS; else, for a rank of
+   a data-parallel job, its share of the host (gf_dist_omp_threads: the CLI puts it in
+   OMP_NUM_THREADS before OpenMP starts, this covers library callers); else every core. */
+static void apply_threads(const gf_config *cfg) {
+  int t = cfg->train_threads;
+  if (t <= 0 && !getenv("OMP_NUM_THREADS")) t = gf_dist_omp_threads();
+  if (t > 0) omp_set_num_threads(t);
+}
+
 int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   gf_config cfg = *cfg_in;
   GF_TRY(gf_config_validate(&cfg));
+  apply_threads(&cfg);
   if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) return gf__train_i2i(&cfg, opts);
   /* data-parallel (mpirun): every rank trains a replica on its rows of each global batch of
      train.batch; rank 0 alone writes the run folder */
@@ -488,8 +502,9 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   if (rc < 0) return rc;
   int B = cfg.train_batch;
   if (ds.n < B) {
+    gf__fail_small_dataset(&cfg, &ds, B);
     gf__dataset_free(&ds);
-    return gf__fail(GF_EUSAGE, "dataset %s has %d samples, fewer than the batch size %d", ds.name, ds.n, B);
+    return GF_EUSAGE;
   }
   long dim = gf__dataset_dim(&ds);
   if ((rc = gf__cond_prepare(&cfg, &ds)) < 0) { /* model.cond: labels needed; model.n_classes from the set */
@@ -541,11 +556,12 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   if (writer && resume && (rc = gf__checkpoint_load(resume, &gan, &pos)) < 0) goto done;
   if ((rc = gf__gan_bcast_state(&gan, &pos, dist)) < 0) goto done;
   eval_state_init(&es, &cfg, out, resume != NULL, gan.g_steps);
+  char logpath[2200];
+  snprintf(logpath, sizeof logpath, "%s/log.csv", out);
   if (writer) {
     snprintf(path, sizeof path, "%s/config.txt", out);
     if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
-    snprintf(path, sizeof path, "%s/log.csv", out);
-    log = gf__run_log_open(path, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n", resume != NULL, gan.g_steps);
+    log = gf__run_log_open(logpath, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n", resume != NULL, gan.g_steps);
     if (!log) { rc = GF_EIO; goto done; }
     if (cfg.train_tensorboard && (rc = gf__tb_open(&tb, out)) < 0) goto done;
   }
@@ -633,9 +649,9 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
       if (cfg.train_max_steps && gan.g_steps >= cfg.train_max_steps) stop = 1;
       pos.seconds = secs;
       if (writer && (stop || (cfg.train_checkpoint_every && gan.g_steps % cfg.train_checkpoint_every == 0 && b + 1 < nb))) {
-        fflush(log);
         gf__dist_solo(dist, 1);
-        if ((rc = save_checkpoint(&gan, &pos, out, cfg.train_keep)) == 0 && stop) rc = save_generator(&gan, out);
+        if ((rc = gf__log_flush(log, logpath)) == 0 && (rc = save_checkpoint(&gan, &pos, out, cfg.train_keep)) == 0 && stop)
+          rc = save_generator(&gan, out);
         gf__dist_solo(dist, 0);
         if (rc < 0) break;
       }
@@ -645,8 +661,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
       in_step = 0;
     }
     if (rc < 0) break;
-    if (log) fflush(log);
-    /* rank 0 alone: pictures, weights, checkpoints, the metric and the report */
+    /* rank 0 alone: the log, pictures, weights, checkpoints, the metric and the report */
     if (!writer) {
       if (pos.batch < nb) break;
       pos = (gf__data_pos){epoch + 1, 0, next_counter, gf__now() - t0};
@@ -655,7 +670,8 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     }
     int inside = pos.batch < nb; /* stopped inside the epoch: the checkpoint above holds the position */
     gf__dist_solo(dist, 1);
-    rc = epoch_outputs(&gan, &ds, &pc, &es, &cfg, out, title, epoch, nb, next_counter, t0, &pos, tb);
+    if ((rc = gf__log_flush(log, logpath)) == 0)
+      rc = epoch_outputs(&gan, &ds, &pc, &es, &cfg, out, title, epoch, nb, next_counter, t0, &pos, tb);
     gf__dist_solo(dist, 0);
     if (rc < 0 || inside) break;
     resume = NULL;
@@ -679,6 +695,13 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   } else if (rc == 0 && gan.g_steps == 0 && writer) {
     rc = save_generator(&gan, out);
   }
+  if (rc == 0 && log) rc = gf__log_flush(log, logpath);
+  if (rc == 0 && tb) {
+    rc = gf__tb_close(tb);
+    tb = NULL;
+  }
+  /* a write that failed (disk full, folder no longer writable): say what is safe */
+  if (rc == GF_EIO) rc = gf__fail_write_stop(out, gan.g_steps);
 done:
   gf__prefetch_stop(pf);
   gf__batch_seq_free(&seq);
@@ -905,6 +928,7 @@ static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int Bl, int warmu
 int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double *gflop) {
   gf_config cfg = *cfg_in;
   GF_TRY(gf_config_validate(&cfg));
+  apply_threads(&cfg);
   /* data-parallel (mpirun): the global step of train.batch over the ranks */
   gf__dist *dist = gf__dist_world();
   int row0, Bl, i2i = !strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix");
@@ -961,3 +985,20 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
 
 /* The dataset a config names (used by the classifier trainer). */
 int gf__dataset_from_config(const gf_config *cfg, gf__dataset *ds) { return load_dataset(cfg, ds); }
+
+int gf__fail_small_dataset(const gf_config *cfg, const gf__dataset *ds, int batch) {
+  const char *name = ds->name[0] ? ds->name : cfg->data_name;
+  int synthetic = !strcmp(cfg->data_name, "shapes") || !strcmp(cfg->data_name, "gauss1d") ||
+                  !strcmp(cfg->data_name, "ring8") || !strcmp(cfg->data_name, "grid25") ||
+                  !strcmp(cfg->data_name, "stacked-mnist");
+  int images = !strcmp(cfg->data_name, "folder") || !strcmp(cfg->data_name, "faces");
+  char what[400], more[96];
+  if (cfg->data_path[0] && !synthetic) snprintf(what, sizeof what, "%.300s (data.name=%s)", cfg->data_path, name);
+  else snprintf(what, sizeof what, "dataset %s", name);
+  if (cfg->data_limit > 0 && cfg->data_limit < batch) snprintf(more, sizeof more, "or raise data.limit (now %d)", cfg->data_limit);
+  else if (synthetic) snprintf(more, sizeof more, "or raise data.n (now %d)", cfg->data_n);
+  else snprintf(more, sizeof more, "or add %s", images ? "images" : "samples");
+  int n = ds->n > 0 ? ds->n : 1;
+  return gf__fail(GF_EUSAGE, "%s has %d %s%s, fewer than the batch size %d: pass --batch %d or smaller (train.batch), %s",
+                  what, ds->n, images ? "image" : "sample", ds->n == 1 ? "" : "s", batch, n, more);
+}

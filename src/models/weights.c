@@ -65,6 +65,17 @@ done:
 
 int gf__weights_load_net(const gf__st_file *f, gf__net *net) { return gf__weights_load_net_prefixed(f, net, ""); }
 
+int gf__weights_fit(const gf__st_file *f, const gf__net *net) {
+  /* every tensor must be in the file, each in its own bytes: a config asking for more cannot be
+     right, and would be allocated for nothing (a few bytes could ask for gigabytes) */
+  double need = 4.0 * ((double)net->nparam + (double)net->nbuf);
+  if (need > (double)f->len)
+    return gf__fail(GF_EFORMAT, "%s: its stored config describes a network %s of %ld weights (%.0f bytes), more than the "
+                    "file's %zu bytes hold (a damaged file, or a config that does not belong to these weights)",
+                    f->path, net->name, net->nparam + net->nbuf, need, f->len);
+  return 0;
+}
+
 int gf__weights_load_net_prefixed(const gf__st_file *f, gf__net *net, const char *prefix) {
   gf__tensor_ref refs[256];
   int m = gf__net_tensors(net, refs, 256);
@@ -106,7 +117,9 @@ int gf__generator_open(const char *run, const gf__ops *ops, gf_config *cfg, gf__
     return gf__fail(GF_EFORMAT, "%s: bad config in metadata: %s", path, msg);
   }
   gf__data_shape(cfg, c, h, w);
-  rc = gf__build_generator(G, cfg, ops, (long)*c * *h * *w);
+  rc = gf__build_generator_plan(G, cfg, ops, (long)*c * *h * *w);
+  if (rc == 0) rc = gf__weights_fit(&f, G);
+  if (rc == 0) rc = gf__net_finalize(G);
   if (rc == 0) rc = gf__weights_load_net(&f, G);
   /* a training checkpoint of a train.ema run: sample the average, as generator.safetensors does */
   int64_t np[1] = {G->nparam}, nb[1] = {G->nbuf};
@@ -122,6 +135,13 @@ int gf__generator_open(const char *run, const gf__ops *ops, gf_config *cfg, gf__
     free(tmp);
   }
   gf__st_close(&f);
-  if (rc < 0) gf__net_free(G);
+  if (rc < 0) {
+    gf__net_free(G);
+    if (!strstr(gf_last_error(), path)) { /* a network the stored config cannot build: name the file */
+      char msg[768];
+      snprintf(msg, sizeof msg, "%s", gf_last_error());
+      rc = gf__fail(rc, "%s: %s", path, msg);
+    }
+  }
   return rc;
 }

@@ -22,6 +22,9 @@ int gf__weights_save_ex(const char *path, gf__net *const *nets, int n, const gf_
 struct gf__st_file;
 int gf__weights_load_net(const struct gf__st_file *f, gf__net *net);
 int gf__weights_load_net_prefixed(const struct gf__st_file *f, gf__net *net, const char *prefix);
+/* Before allocating a planned network from a file's stored config: GF_EFORMAT (naming the file)
+   when the file is too small to hold the network's tensors. */
+int gf__weights_fit(const struct gf__st_file *f, const gf__net *net);
 /* Opens a run folder (uses RUN/generator.safetensors) or a .safetensors file, reads its config
    and builds and loads the generator on ops. *dim receives the sample size, shape into c/h/w. */
 int gf__generator_open(const char *run, const gf__ops *ops, gf_config *cfg, gf__net *G, int *c, int *h, int *w);
