@@ -4,7 +4,8 @@
 # grid, `sample --class` (and its bad values: exit 2, one line), `export` refused (exit 1, one line),
 # `eval --metric cacc-shapes` on the run and on its .npy, ACGAN and label-as-channels models, a cGAN
 # on ring8, labels from an image folder with one subfolder per class, the refusals (a conditional
-# model on unlabelled data, bad model.cond / train.diffaug values, DiffAugment on points), and exact
+# model on unlabelled data, bad model.cond / train.diffaug values, DiffAugment on points), the
+# critic losses with labels and DiffAugment (what trains, what is refused), and exact
 # resume with labels and DiffAugment (N steps + resume to 2N = 2N steps, byte for byte).
 # usage: bash test_cond_cli.sh /path/to/ganforge   (env: GF_TMP, GF_SRC)
 set -u
@@ -132,6 +133,28 @@ expect_has "model.cond with model.pack: message" "$(cat "$T/b3.err")" 'model.pac
 "$GF" train ring8 --set train.diffaug=color --set data.n=400 --quiet 2>"$T/b4.err"
 expect_eq "DiffAugment on 2-D points: exit 2" "$?" 2
 expect_has "DiffAugment on points: message" "$(cat "$T/b4.err")" 'DiffAugment transforms images'
+
+# ---- with the critic losses (src/models/critic.c): what combines, and what is refused in one line ------
+timeout 120 "$GF" train dcgan-shapes --out "$T/hinge" --set model.cond=concat --set model.dcgan_d_norm=spectral \
+  --set train.loss=hinge --set train.diffaug=color,translation --set data.n=64 --epochs 1 "${SMALL[@]}"
+expect_eq "label as channels + spectral norm + hinge + DiffAugment: exit" "$?" 0
+timeout 120 "$GF" train dcgan-shapes --out "$T/gpaug" --set train.loss=wgan-gp --set model.dcgan_d_norm=none \
+  --set train.diffaug=color,translation,cutout --set data.n=64 --epochs 1 "${SMALL[@]}"
+expect_eq "WGAN-GP with DiffAugment (the penalty on the augmented rows): exit" "$?" 0
+refuse() { # refuse NAME MESSAGE SETTINGS...: exit 2, one line, no run folder
+  local name=$1 msg=$2
+  shift 2
+  "$GF" train dcgan-shapes --out "$T/$name" --set data.n=64 --epochs 1 "${SMALL[@]}" "$@" 2>"$T/$name.err"
+  expect_eq "$name: exit 2" "$?" 2
+  expect_eq "$name: one line" "$(wc -l <"$T/$name.err")" 1
+  expect_has "$name: message" "$(cat "$T/$name.err")" "$msg"
+  expect_eq "$name: no run folder" "$([ -e "$T/$name" ] && echo yes || echo no)" no
+}
+refuse acgan_hinge 'model.cond=acgan with train.loss=hinge' --set model.cond=acgan --set train.loss=hinge
+refuse proj_sn 'the projection head has no spectral norm' --set model.cond=projection --set model.dcgan_d_norm=spectral
+refuse cond_gp 'train.loss=wgan-gp with model.cond=concat' --set model.cond=concat --set train.loss=wgan-gp \
+  --set model.dcgan_d_norm=none
+refuse ragan_aug 'train.diffaug with train.loss=ragan' --set train.diffaug=color --set train.loss=ragan
 
 # ---- exact resume with fake labels and DiffAugment ----------------------------------------------------
 R=(--set model.cond=projection --set train.diffaug=color,translation,cutout --set data.n=256 --epochs 2 \

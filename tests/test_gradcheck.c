@@ -523,6 +523,10 @@ static double gan_loss_ref(gf__gan_loss k, const double *x, long n) {
     case GF_LOSS_KL_G: l = fabs(v) < 10 ? -log(s / (1 - s)) : -v; break;
     case GF_LOSS_MSE_ONE: l = (v - 1) * (v - 1); break;
     case GF_LOSS_MSE_ZERO: l = v * v; break;
+    case GF_LOSS_WGAN_REAL: l = -v; break;
+    case GF_LOSS_WGAN_FAKE: l = v; break;
+    case GF_LOSS_HINGE_REAL: l = fmax(0.0, 1.0 - v); break;
+    case GF_LOSS_HINGE_FAKE: l = fmax(0.0, 1.0 + v); break;
     }
     acc += l;
   }
@@ -533,6 +537,9 @@ static void case_gan_loss(gf__gan_loss k, const char *name, long n, double sprea
   char what[160];
   snprintf(what, sizeof what, "gan_loss %s n%ld spread%g scale%g", name, n, spread, scale);
   double *x = random_input(n, spread, X_ANY);
+  int critic = k == GF_LOSS_WGAN_REAL || k == GF_LOSS_WGAN_FAKE || k == GF_LOSS_HINGE_REAL || k == GF_LOSS_HINGE_FAKE;
+  for (long i = 0; (k == GF_LOSS_HINGE_REAL || k == GF_LOSS_HINGE_FAKE) && i < n; i++) /* away from the kinks at +-1 */
+    while (fabs(fabs(x[i]) - 1.0) < 0.02 * spread) x[i] = fl(rs_normal() * spread);
   float *xf = malloc(sizeof(float) * (size_t)n), *dx = malloc(sizeof(float) * (size_t)n);
   float *pre = malloc(sizeof(float) * (size_t)n);
   for (long i = 0; i < n; i++) { xf[i] = (float)x[i]; pre[i] = (float)rs_range(-0.01, 0.01); }
@@ -544,7 +551,7 @@ static void case_gan_loss(gf__gan_loss k, const char *name, long n, double sprea
   O->to_host(dx, dd, sizeof(float) * (size_t)n);
   /* reference value and probability */
   double L = gan_loss_ref(k, x, n), prob = 0;
-  for (long i = 0; i < n; i++) prob += sigmoid_d(x[i]);
+  for (long i = 0; i < n; i++) prob += critic ? x[i] : sigmoid_d(x[i]); /* critic kinds report the mean value */
   prob /= (double)n;
   double e = fabs(stats[0] - L) / dmax(fabs(L), 1e-30);
   CHECK(e <= 1e-5 || fabs(stats[0] - L) <= 1e-7, "%s: loss %.9g vs %.9g", what, (double)stats[0], L);
@@ -809,7 +816,9 @@ int main(void) {
   /* losses */
   static const struct { gf__gan_loss k; const char *name; } gl[] = {
     {GF_LOSS_BCE_ONE, "BCE_ONE"}, {GF_LOSS_BCE_ZERO, "BCE_ZERO"}, {GF_LOSS_MINIMAX_G, "MINIMAX_G"},
-    {GF_LOSS_KL_G, "KL_G"}, {GF_LOSS_MSE_ONE, "MSE_ONE"}, {GF_LOSS_MSE_ZERO, "MSE_ZERO"}};
+    {GF_LOSS_KL_G, "KL_G"}, {GF_LOSS_MSE_ONE, "MSE_ONE"}, {GF_LOSS_MSE_ZERO, "MSE_ZERO"},
+    {GF_LOSS_WGAN_REAL, "WGAN_REAL"}, {GF_LOSS_WGAN_FAKE, "WGAN_FAKE"}, {GF_LOSS_HINGE_REAL, "HINGE_REAL"},
+    {GF_LOSS_HINGE_FAKE, "HINGE_FAKE"}};
   for (size_t i = 0; i < sizeof gl / sizeof gl[0]; i++) {
     case_gan_loss(gl[i].k, gl[i].name, 1, 1.0, 1.0f);
     case_gan_loss(gl[i].k, gl[i].name, 8, 2.0, 1.0f);

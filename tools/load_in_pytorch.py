@@ -4,7 +4,9 @@ checkpoint or generator file into it (state_dict names match), and checks that i
 `ganforge sample`'s for the same noise.
 
 usage: load_in_pytorch.py RUN_OR_FILE [--ganforge PATH] [-n N] [--tol T]
+       load_in_pytorch.py CHECKPOINT --d-check DUMP   (the discriminator, spectral norm included)
 Exit 0 when the samples match (or PyTorch is absent: prints 'skipped: ...'), 1 otherwise.
+
 Conditional generators (model.cond; layers in cond_modules.py) are checked with sample i of class
 i mod K (`ganforge sample --npy`) and again with every sample of the last class (--class)."""
 import argparse, json, os, struct, subprocess, sys, tempfile
@@ -132,6 +134,98 @@ def build_generator(cfg):
     return G()
 
 
+class Maxout(nn.Module):
+    def __init__(self, pieces):
+        super().__init__()
+        self.k = pieces
+
+    def forward(self, x):  # units of k consecutive values, as cpu_maxout_fwd
+        return x.view(x.shape[0], -1, self.k).max(-1).values
+
+
+class FlatSequential(nn.Sequential):
+    """nn.Sequential over flattened samples (the MLP discriminator: indices as ganforge's layers)."""
+
+    def forward(self, x):
+        return super().forward(x.reshape(x.shape[0], -1))
+
+
+def build_discriminator(cfg, in_c):
+    """The twin of gf__build_discriminator (src/models/gan.c), as an nn.Sequential; in_c = pack *
+    channels (DCGAN) or pack * values per sample (MLP). Spectral norm (model.d_norm=spectral, or
+    model.dcgan_d_norm=spectral) wraps every Linear / Conv2d in torch.nn.utils.spectral_norm, whose
+    state_dict names (weight_orig, weight_u, weight_v) ganforge's tensors carry."""
+    from torch.nn.utils import spectral_norm
+    slope = float(cfg["model.d_slope"])
+    eps, mom = float(cfg["model.bn_eps"]), float(cfg["model.bn_momentum"])
+    d_norm, dc_norm = cfg.get("model.d_norm", "none"), cfg.get("model.dcgan_d_norm", "bn")
+    if cfg["model.arch"] == "dcgan":
+        sn = d_norm == "spectral" or dc_norm == "spectral"
+        bn = dc_norm == "bn"
+        size, ndf = int(cfg["model.size"]), int(cfg["model.ndf"])
+        chans = [ndf << k for k in range(1, 2 if size == 28 else size.bit_length() - 3)]
+        layers, prev = [nn.Conv2d(in_c, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(slope)], ndf
+        for c in chans:  # no BatchNorm: the convolution it followed gets a bias
+            layers.append(nn.Conv2d(prev, c, 4, 2, 1, bias=not bn))
+            if bn:
+                layers.append(nn.BatchNorm2d(c, eps=eps, momentum=mom))
+            layers.append(nn.LeakyReLU(slope))
+            prev = c
+        layers += [nn.Conv2d(prev, 1, 7 if size == 28 else 4, 1, 0, bias=False), nn.Flatten()]
+    else:
+        if d_norm == "bn" or float(cfg["model.d_dropout"]) > 0 or float(cfg["model.d_dropout_in"]) > 0:
+            raise SystemExit("the MLP discriminator twin covers d_norm none | spectral without dropout")
+        sn = d_norm == "spectral"
+        widths = [int(x) for x in cfg["model.d_hidden"].split(",") if x]
+        maxout, k = cfg["model.d_act"] == "maxout", int(cfg["model.d_pieces"])
+        layers, prev = [], in_c
+        for w in widths:
+            if maxout:
+                layers += [nn.Linear(prev, w * k), Maxout(k)]
+            else:
+                layers += [nn.Linear(prev, w), nn.LeakyReLU(slope) if cfg["model.d_act"] == "lrelu" else nn.ReLU()]
+            prev = w
+        layers.append(nn.Linear(prev, 1))
+    if sn:
+        layers = [spectral_norm(m) if isinstance(m, (nn.Linear, nn.Conv2d)) else m for m in layers]
+    return nn.Sequential(*layers) if cfg["model.arch"] == "dcgan" else FlatSequential(*layers)
+
+
+def d_check(path, dump):
+    """Loads a checkpoint's discriminator into its PyTorch twin (strict state_dict) and compares the
+    twin's eval-mode logits with ganforge's on the same inputs (dump: tensors x, d)."""
+    tensors, meta = read_safetensors(path)
+    cfg = parse_config(meta["config"])
+    x, d = read_safetensors(dump)[0]["x"], read_safetensors(dump)[0]["d"]
+    # x holds what D reads: [rows, pack * c, h, w]
+    in_c = x.shape[1] if cfg["model.arch"] == "dcgan" else int(np.prod(x.shape[1:]))
+
+    class D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = build_discriminator(cfg, in_c)
+
+        def forward(self, v):
+            return self.net(v)
+
+    net = D()
+    sd = {k[2:]: torch.from_numpy(v) for k, v in tensors.items() if k.startswith("D.")}
+    missing, unexpected = net.load_state_dict(sd, strict=False)
+    missing = [m for m in missing if not m.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise SystemExit(f"{path}: discriminator state_dict mismatch: missing {missing}, unexpected {unexpected}")
+    net.eval()
+    with torch.no_grad():
+        y = net(torch.from_numpy(x)).reshape(-1).numpy()
+    err = float(np.max(np.abs(y - d.reshape(-1))))
+    scale = max(1.0, float(np.max(np.abs(d))))
+    ok = err <= 1e-4 * scale
+    names = sorted(k for k in sd if "weight_" in k)
+    print(f"{'PASS' if ok else 'FAIL'}: {path}: PyTorch discriminator twin ({len(sd)} tensors, e.g. {names[:3]}) "
+          f"vs ganforge, {len(y)} logits, max abs diff {err:.3g}, torch {torch.__version__}")
+    return 0 if ok else 1
+
+
 def load_generator(path):
     tensors, meta = read_safetensors(path)
     if "config" not in meta:
@@ -152,7 +246,12 @@ def main():
     ap.add_argument("--ganforge", default=os.environ.get("GANFORGE", "build/ganforge"))
     ap.add_argument("-n", type=int, default=32)
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--d-check", metavar="DUMP",
+                    help="instead: load RUN's discriminator (a checkpoint) into its twin and compare its logits "
+                         "with ganforge's (DUMP: safetensors with x and d)")
     a = ap.parse_args()
+    if a.d_check:
+        return d_check(a.run, a.d_check)
     path = a.run
     if os.path.isdir(path):
         path = os.path.join(path, "generator.safetensors")

@@ -17,8 +17,12 @@ drawn uniformly, ACGAN adds train.aux_weight x the cross-entropy of D's class lo
 rows for D, fake rows for G); sample i of the .npy is of class i mod 10, as `ganforge sample --npy`
 writes them, so `ganforge eval OUT.npy --metric cacc-mnist` scores its classes.
 
-The step is the one ganforge takes (src/models/gan.c): D on a real batch and a fake batch (BCE with
-logits, labels 1 / 0), then G with the non-saturating loss on the same fakes. With model.pack = k
+The step is the one ganforge takes (src/models/gan.c, critic.c): D on a real batch and a fake batch
+(one pass over both when D has no BatchNorm) with train.loss (bce, wgan, wgan-gp, hinge, lsgan,
+ragan) and its penalty (WGAN-GP on interpolates, lazy R1; create_graph=True), clipping after the
+update (train.clip), and after every train.d_steps D steps G with the loss's generator form on the
+last D step's fakes; Adam or RMSprop, train.lr_d for D (TTUR), spectral norm as
+torch.nn.utils.spectral_norm. With model.pack = k
 the discriminator reads k consecutive samples as one (concatenated along the channels); with
 train.lr_decay the rate is divided by it after every optimiser step; with train.ema the samples
 come from the weight average (decay min(ema, (1 + t) / (10 + t)) after G step t) whose BatchNorm
@@ -30,7 +34,8 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load_in_pytorch import build_generator, parse_config  # noqa: E402
+from load_in_pytorch import build_discriminator, build_generator, parse_config  # noqa: E402
+from make_critic_fixtures import d_losses, g_loss  # noqa: E402
 from cond_modules import CondBatchNorm, CondDiscriminator, CondGenerator, Projection  # noqa: E402
 
 
@@ -86,45 +91,6 @@ def load_data(cfg, mnist_dir, rng):
     raise SystemExit(f"torch_twin.py: data set {name} is not covered (mnist, stacked-mnist, ring8, grid25)")
 
 
-class Maxout(nn.Module):
-    def __init__(self, pieces):
-        super().__init__()
-        self.k = pieces
-
-    def forward(self, x):  # units of k consecutive values, as cpu_maxout_fwd
-        return x.view(x.shape[0], -1, self.k).max(-1).values
-
-
-def build_discriminator(cfg, in_c):
-    """The twin of build_dcgan_d / gf__build_discriminator; in_c = pack * channels (DCGAN) or
-    pack * values per sample (MLP)."""
-    slope = float(cfg["model.d_slope"])
-    eps, mom = float(cfg["model.bn_eps"]), float(cfg["model.bn_momentum"])
-    if cfg["model.arch"] == "dcgan":
-        if int(cfg["model.size"]) != 28:
-            raise SystemExit("torch_twin.py covers the 28x28 DCGAN")
-        ndf = int(cfg["model.ndf"])
-        if cfg.get("model.dcgan_d_norm", "bn") == "none":  # no BatchNorm: the convolution it followed gets a bias
-            mid = [nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=True)]
-        else:
-            mid = [nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * ndf, eps=eps, momentum=mom)]
-        return nn.Sequential(nn.Conv2d(in_c, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(slope), *mid,
-                             nn.LeakyReLU(slope), nn.Conv2d(2 * ndf, 1, 7, 1, 0, bias=False), nn.Flatten())
-    if cfg["model.d_norm"] != "none" or float(cfg["model.d_dropout"]) > 0 or float(cfg["model.d_dropout_in"]) > 0:
-        raise SystemExit("torch_twin.py covers MLP discriminators without BatchNorm or dropout")
-    widths = [int(x) for x in cfg["model.d_hidden"].split(",") if x]
-    maxout, k = cfg["model.d_act"] == "maxout", int(cfg["model.d_pieces"])
-    layers, prev = [nn.Flatten()], in_c
-    for w in widths:
-        if maxout:
-            layers += [nn.Linear(prev, w * k), Maxout(k)]
-        else:
-            layers += [nn.Linear(prev, w), nn.LeakyReLU(slope) if cfg["model.d_act"] == "lrelu" else nn.ReLU()]
-        prev = w
-    layers.append(nn.Linear(prev, 1))
-    return nn.Sequential(*layers)
-
-
 def init_net(net, kind, std, bn_std):
     """ganforge's initialisers (gf__net_init_params): torch = PyTorch's defaults; normal = N(0, std)
     weights and zero biases; BatchNorm weight N(1, bn_std) (1 when bn_std = 0), bias 0."""
@@ -132,7 +98,7 @@ def init_net(net, kind, std, bn_std):
         raise SystemExit(f"torch_twin.py covers the torch and normal initialisers, not {kind}")
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and kind == "normal":
-            nn.init.normal_(m.weight, 0.0, std)
+            nn.init.normal_(m.weight_orig if hasattr(m, "weight_orig") else m.weight, 0.0, std)  # spectral norm
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, CondBatchNorm)):  # CBN: per-class gamma as BN's
@@ -206,10 +172,10 @@ def main():
     cfg = parse_config(open(a.config).read())
     if cfg["model.arch"] not in ("mlp", "dcgan"):
         raise SystemExit("torch_twin.py covers MLP and DCGAN runs")
-    if cfg["train.optimizer"] != "adam" or cfg["train.g_loss"] != "nonsaturating" or cfg["train.d_steps"] != "1":
-        raise SystemExit("torch_twin.py covers Adam, non-saturating G loss, k = 1")
-    if float(cfg.get("train.lr_d", "0")) > 0 or float(cfg.get("train.weight_decay", "0")) > 0:
-        raise SystemExit("torch_twin.py covers one learning rate for both networks and no weight decay")
+    if cfg["train.optimizer"] not in ("adam", "rmsprop") or cfg["train.g_loss"] != "nonsaturating":
+        raise SystemExit("torch_twin.py covers Adam and RMSprop, and the non-saturating G loss of bce")
+    if float(cfg.get("train.weight_decay", "0")) > 0 or int(cfg.get("train.g_fresh_noise", "0")):
+        raise SystemExit("torch_twin.py covers no weight decay, and G steps on the last D step's fakes")
     x = load_data(cfg, a.mnist, rng)
     name = cfg["data.name"]
     n_out = a.n or {"ring8": 2500, "grid25": 2500, "stacked-mnist": 26000}.get(name, 10000)
@@ -226,7 +192,9 @@ def main():
         G, D = build_generator(cfg), build_discriminator(cfg, pack * per_sample)
     acgan, aux_w = cond == "acgan", float(cfg.get("train.aux_weight", "1"))
 
-    def loss(out, target, y):  # BCE with logits (ACGAN: + aux_w x cross-entropy of the class logits)
+    bce = nn.BCEWithLogitsLoss()
+
+    def closs(out, target, y):  # BCE with logits (ACGAN: + aux_w x cross-entropy of the class logits)
         if not acgan:
             return bce(out, torch.full_like(out, target))
         return bce(out[:, :1], torch.full_like(out[:, :1], target)) + aux_w * nn.functional.cross_entropy(out[:, 1:], y)
@@ -234,13 +202,26 @@ def main():
     init_net(G, cfg["model.g_init"], float(cfg["model.g_init_scale"]), bn_std)
     init_net(D, cfg["model.d_init"], float(cfg["model.d_init_scale"]), bn_std)
     lr, b1, b2 = float(cfg["train.lr"]), float(cfg["train.beta1"]), float(cfg["train.beta2"])
+    lr_d = float(cfg.get("train.lr_d", "0")) or lr  # TTUR
     eps = float(cfg.get("train.adam_eps", "1e-8"))
     decay, lr_min = float(cfg.get("train.lr_decay", "1")), float(cfg.get("train.lr_min", "0"))
     ema = float(cfg.get("train.ema", "0"))
-    oG = torch.optim.Adam(G.parameters(), lr, betas=(b1, b2), eps=eps)
-    oD = torch.optim.Adam(D.parameters(), lr, betas=(b1, b2), eps=eps)
+    if cfg["train.optimizer"] == "rmsprop":
+        alpha = float(cfg.get("train.rms_alpha", "0.99"))
+        oG = torch.optim.RMSprop(G.parameters(), lr, alpha=alpha, eps=eps)
+        oD = torch.optim.RMSprop(D.parameters(), lr_d, alpha=alpha, eps=eps)
+    else:
+        oG = torch.optim.Adam(G.parameters(), lr, betas=(b1, b2), eps=eps)
+        oD = torch.optim.Adam(D.parameters(), lr_d, betas=(b1, b2), eps=eps)
     avg = [p.detach().clone() for p in G.parameters()] if ema > 0 else None
-    bce = nn.BCEWithLogitsLoss()
+    loss = cfg.get("train.loss", "bce")
+    k_d = int(cfg["train.d_steps"])
+    if K and (loss != "bce" or k_d != 1 or float(cfg.get("train.r1_gamma", "0")) > 0 or float(cfg.get("train.clip", "0")) > 0):
+        raise SystemExit("torch_twin.py: conditional twins train with train.loss=bce, one D step, no penalty or clipping")
+    clip = float(cfg.get("train.clip", "0"))
+    gp_lambda = float(cfg.get("train.gp_lambda", "10"))
+    r1, r1_every = float(cfg.get("train.r1_gamma", "0")), int(cfg.get("train.r1_every", "1"))
+    fused = not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in D.modules())
     B, nz = int(cfg["train.batch"]), int(cfg["model.nz"])
     epochs = a.epochs or int(cfg["train.epochs"])
     if B % pack:
@@ -250,9 +231,40 @@ def main():
     def packed(t):  # [B, c, h, w] read as [B / pack, pack * c, h, w]
         return t.reshape(Bd, pack * t.shape[1], *t.shape[2:])
 
+    def judge(xr, xf):  # D on real and fake rows: one pass unless D has BatchNorm (gf__gan_d_step)
+        if not fused:
+            return D(xr), D(xf)
+        both = D(torch.cat([xr, xf]))
+        return both[:Bd], both[Bd:]
+
+    def penalty(xr, xf, d_step):
+        """WGAN-GP on interpolates (one t per row D sees) or lazy R1 on real rows; D's own pass in
+        eval mode (spectral norm without a power iteration), gradients with create_graph=True."""
+        if loss == "wgan-gp":
+            t = torch.rand(Bd, *([1] * (xr.dim() - 1)))
+            px = (t * xr + (1 - t) * xf).requires_grad_(True)
+        elif r1 > 0 and d_step % r1_every == 0:
+            px = xr.detach().clone().requires_grad_(True)
+        else:
+            return None
+        D.eval()
+        out = D(px)
+        D.train()
+        g, = torch.autograd.grad(out.sum(), px, create_graph=True)
+        g = g.reshape(Bd, -1)
+        if loss == "wgan-gp":
+            return gp_lambda * ((g.norm(2, dim=1) - 1) ** 2).mean()
+        return r1 * r1_every / 2 * g.pow(2).sum(1).mean()
+
+    def decay_lr(o):
+        if decay > 1:
+            for g in o.param_groups:
+                g["lr"] = max(g["lr"] / decay, lr_min)
+
     nb = x.shape[0] // B
     t0 = time.time()
-    step, ep0 = 0, 0
+    step = d_steps = 0  # step: G steps
+    ep0 = 0
     if a.checkpoint and os.path.exists(a.checkpoint):
         st = torch.load(a.checkpoint, weights_only=False)
         G.load_state_dict(st["G"])
@@ -264,6 +276,7 @@ def main():
                 q.copy_(v)
         torch.set_rng_state(st["rng"])
         step, ep0 = st["step"], st["epoch"]
+        d_steps = st.get("d_steps", step * k_d)
         print(f"resumed {a.checkpoint}: epoch {ep0}, step {step}", flush=True)
     for ep in range(ep0, epochs):
         if a.max_steps and step >= a.max_steps:
@@ -272,31 +285,47 @@ def main():
         for b in range(nb):
             if a.max_steps and step >= a.max_steps:
                 break
-            step += 1
             real = x[perm[b * B:(b + 1) * B]]
-            if K:
+            if K:  # conditional twins: BCE (+ ACGAN's class term), one D step per G step
                 yr, yf = labels[perm[b * B:(b + 1) * B]], torch.randint(0, K, (B,))
                 fake = G(noise(cfg, B, nz), yf)
-                ld = loss(D(real, yr), 1.0, yr) + loss(D(fake.detach(), yf), 0.0, yf)
+                ld = closs(D(real, yr), 1.0, yr) + closs(D(fake.detach(), yf), 0.0, yf)
+                oD.zero_grad()
+                ld.backward()
+                oD.step()
+                decay_lr(oD)
+                d_steps += 1
+                step += 1
+                lg = closs(D(fake, yf), 1.0, yf)
             else:
                 fake = G(noise(cfg, B, nz))
-                dr, df = D(packed(real)), D(packed(fake.detach()))
-                ld = bce(dr, torch.ones_like(dr)) + bce(df, torch.zeros_like(df))
-            oD.zero_grad()
-            ld.backward()
-            oD.step()
-            if K:
-                lg = loss(D(fake, yf), 1.0, yf)
-            else:
-                dg = D(packed(fake))
-                lg = bce(dg, torch.ones_like(dg))
+                xr, xf = packed(real), packed(fake.detach())
+                dr, df = judge(xr, xf)
+                ld = d_losses(loss, dr, df)
+                pen = penalty(xr, xf, d_steps)
+                if pen is not None:
+                    ld = ld + pen
+                oD.zero_grad()
+                ld.backward()
+                oD.step()
+                if clip > 0:
+                    with torch.no_grad():
+                        for p in D.parameters():
+                            p.clamp_(-clip, clip)
+                decay_lr(oD)
+                d_steps += 1
+                if d_steps % k_d:
+                    continue
+                step += 1
+                if loss == "ragan":  # G's relativistic loss sees D on the real batch too
+                    dr, dg = judge(xr, packed(fake))
+                    lg = g_loss(loss, dg, dr.detach())
+                else:
+                    lg = g_loss(loss, D(packed(fake)))
             oG.zero_grad()
             lg.backward()
             oG.step()
-            if decay > 1:
-                for o in (oD, oG):
-                    for g in o.param_groups:
-                        g["lr"] = max(g["lr"] / decay, lr_min)
+            decay_lr(oG)
             if avg is not None:
                 d = min(ema, (1.0 + step) / (10.0 + step))
                 with torch.no_grad():
@@ -317,7 +346,7 @@ def main():
             np.save(a.out[:-4] + f"_epoch{ep + 1}.npy", es.numpy().astype(np.float32))
         if a.checkpoint:  # after the samples: their generator is separate, the training stream is not touched
             torch.save({"G": G.state_dict(), "D": D.state_dict(), "oG": oG.state_dict(), "oD": oD.state_dict(),
-                        "avg": avg, "rng": torch.get_rng_state(), "step": step, "epoch": ep + 1},
+                        "avg": avg, "rng": torch.get_rng_state(), "step": step, "d_steps": d_steps, "epoch": ep + 1},
                        a.checkpoint + ".tmp")
             os.replace(a.checkpoint + ".tmp", a.checkpoint)
     if avg is not None:

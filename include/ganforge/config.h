@@ -36,8 +36,8 @@ extern "C" {
   X(model, d_act, STR, "lrelu", "discriminator activation: relu | lrelu | tanh | maxout")          \
   X(model, d_slope, REAL, 0.2, "LeakyReLU negative slope")                                         \
   X(model, d_pieces, INT, 5, "maxout pieces per unit")                                             \
-  X(model, d_norm, STR, "none", "discriminator norm: none | bn")                                   \
-  X(model, dcgan_d_norm, STR, "bn", "DCGAN discriminator norm after its inner convolutions: bn | none") \
+  X(model, d_norm, STR, "none", "discriminator norm: none | bn | spectral (spectral norm on every D layer, MLP or DCGAN)")                                   \
+  X(model, dcgan_d_norm, STR, "bn", "DCGAN discriminator norm after its inner convolutions: bn | none | spectral (spectral norm on every conv instead)") \
   X(model, d_dropout_in, REAL, 0.0, "discriminator input dropout probability")                     \
   X(model, d_dropout, REAL, 0.0, "discriminator hidden dropout probability")                       \
   X(model, d_init, STR, "torch", "discriminator init: torch | normal | uniform | xavier | kaiming") \
@@ -70,13 +70,19 @@ extern "C" {
   X(train, seed, INT, 1, "seed of every random stream")                                            \
   X(train, d_steps, INT, 1, "discriminator steps per generator step (k)")                          \
   X(train, g_loss, STR, "nonsaturating", "generator loss: minimax | nonsaturating | kl")           \
+  X(train, loss, STR, "bce", "GAN loss of D and G: bce (train.g_loss picks G's form) | wgan | wgan-gp | hinge | lsgan | ragan") \
+  X(train, clip, REAL, 0.0, "WGAN weight clipping: D's parameters clamped to [-c, c] after every D update (0: off)") \
+  X(train, gp_lambda, REAL, 10.0, "train.loss=wgan-gp: weight of the penalty (|grad D(x^)| - 1)^2 on interpolates x^") \
+  X(train, r1_gamma, REAL, 0.0, "R1 penalty gamma/2 |grad_x D(x)|^2 on real data (Mescheder et al. 2018; 0: off)") \
+  X(train, r1_every, INT, 1, "lazy R1: applied every N-th D step with its weight multiplied by N") \
   X(train, g_fresh_noise, INT, 0, "1: new noise for the G step (else reuse the last D step's fakes)") \
-  X(train, optimizer, STR, "adam", "optimizer: adam | sgd")                                        \
-  X(train, lr, REAL, 2e-4, "learning rate (both networks)")                                        \
-  X(train, lr_d, REAL, 0.0, "discriminator learning rate (0: same as train.lr)")                   \
+  X(train, optimizer, STR, "adam", "optimizer: adam | sgd | rmsprop")                                        \
+  X(train, lr, REAL, 2e-4, "learning rate (both networks; G's alone with train.lr_d)")                                        \
+  X(train, lr_d, REAL, 0.0, "discriminator learning rate (0: same as train.lr; TTUR: a different one)")                   \
   X(train, beta1, REAL, 0.5, "Adam beta1")                                                         \
   X(train, beta2, REAL, 0.999, "Adam beta2")                                                       \
-  X(train, adam_eps, REAL, 1e-8, "Adam epsilon")                                                   \
+  X(train, adam_eps, REAL, 1e-8, "Adam / RMSprop epsilon")                                         \
+  X(train, rms_alpha, REAL, 0.99, "RMSprop smoothing constant of the squared-gradient average")                                                   \
   X(train, weight_decay, REAL, 0.0, "L2 weight decay")                                             \
   X(train, momentum, REAL, 0.0, "SGD momentum (start value of the ramp)")                          \
   X(train, momentum_final, REAL, -1.0, "SGD momentum at the end of the ramp (-1: no ramp)")        \

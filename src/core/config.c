@@ -291,12 +291,14 @@ int gf_config_validate(const gf_config *c) {
   static const char *const inits[] = {"torch", "normal", "uniform", "xavier", "kaiming", NULL};
   static const char *const outs[] = {"tanh", "sigmoid", "linear", NULL};
   static const char *const gnorms[] = {"none", "bn", "bn_after", NULL};
-  static const char *const dnorms[] = {"none", "bn", NULL};
+  static const char *const dnorms[] = {"none", "bn", "spectral", NULL};
+  static const char *const dcnorms[] = {"bn", "none", "spectral", NULL};
+  static const char *const losses[] = {"bce", "wgan", "wgan-gp", "hinge", "lsgan", "ragan", NULL};
   static const char *const noises[] = {"normal", "uniform", NULL};
   static const char *const datas[] = {"mnist", "fashion-mnist", "digits", "gauss1d", "ring8", "grid25", "shapes", "cifar10", "folder", "faces", "stacked-mnist", NULL};
   static const char *const splits[] = {"train", "test", "all", NULL};
   static const char *const glosses[] = {"minimax", "nonsaturating", "kl", NULL};
-  static const char *const opts[] = {"adam", "sgd", NULL};
+  static const char *const opts[] = {"adam", "sgd", "rmsprop", NULL};
   static const char *const archs[] = {"mlp", "dcgan", "cyclegan", "pix2pix", "classifier", NULL};
   static const char *const netgs[] = {"resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128", NULL};
   static const char *const norms[] = {"instance", "batch", NULL};
@@ -317,7 +319,11 @@ int gf_config_validate(const gf_config *c) {
   GF_TRY(one_of("model.g_init", c->model_g_init, inits));
   GF_TRY(one_of("model.d_act", c->model_d_act, dacts));
   GF_TRY(one_of("model.d_norm", c->model_d_norm, dnorms));
-  GF_TRY(one_of("model.dcgan_d_norm", c->model_dcgan_d_norm, dnorms));
+  GF_TRY(one_of("model.dcgan_d_norm", c->model_dcgan_d_norm, dcnorms));
+  GF_TRY(one_of("train.loss", c->train_loss, losses));
+  if (strcmp(c->train_loss, "bce") && strcmp(c->model_arch, "mlp") && strcmp(c->model_arch, "dcgan"))
+    return gf__fail(GF_EUSAGE, "config key 'train.loss': %s is for model.arch=mlp | dcgan, not %s (cyclegan/pix2pix: "
+                    "model.gan_mode)", c->train_loss, c->model_arch);
   GF_TRY(one_of("model.d_init", c->model_d_init, inits));
   GF_TRY(one_of("model.sample_bn", c->model_sample_bn, sbn));
   GF_TRY(one_of("model.cond", c->model_cond, conds));
@@ -370,6 +376,11 @@ int gf_config_validate(const gf_config *c) {
   RANGE(bn_init_std, "model.bn_init_std", c->model_bn_init_std >= 0, "0 or positive");
   RANGE(shift, "data.shift", c->data_shift >= 0 && c->data_shift <= 8, "between 0 and 8");
   RANGE(eval_every, "train.eval_every", c->train_eval_every >= 1, "positive");
+  RANGE(clip, "train.clip", c->train_clip >= 0, "0 or positive");
+  RANGE(gp_lambda, "train.gp_lambda", c->train_gp_lambda >= 0, "0 or positive");
+  RANGE(r1_gamma, "train.r1_gamma", c->train_r1_gamma >= 0, "0 or positive");
+  RANGE(r1_every, "train.r1_every", c->train_r1_every >= 1 && c->train_r1_every <= 1000000, "between 1 and 1000000");
+  RANGE(rms_alpha, "train.rms_alpha", c->train_rms_alpha >= 0 && c->train_rms_alpha < 1, "in [0, 1)");
   RANGE(eval_n, "train.eval_n", c->train_eval_n >= 0 && c->train_eval_n <= 100000, "between 0 and 100000");
   RANGE(flip, "data.flip", c->data_flip == 0 || c->data_flip == 1, "0 or 1");
   RANGE(eps, "model.bn_eps", c->model_bn_eps > 0, "positive");

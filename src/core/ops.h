@@ -10,16 +10,35 @@
 typedef enum gf__act { GF_ACT_RELU, GF_ACT_LEAKY_RELU, GF_ACT_TANH, GF_ACT_SIGMOID } gf__act;
 
 /* Losses whose target is a constant (GAN labels). Each ADDS to stats (backend memory) stats[0] +=
-   mean loss, stats[1] += mean sigmoid(x) (the discriminator's probability), and dx += scale *
-   dloss/dx where the loss is the mean over n elements. */
+   mean loss, stats[1] += the mean output of the kind: sigmoid(x) (the discriminator's
+   probability), or x itself for the critic kinds (WGAN_*, HINGE_*); and dx += scale * dloss/dx
+   where the loss is the mean over n elements. Per-element math: src/kern/kern_loss.h. */
 typedef enum gf__gan_loss {
   GF_LOSS_BCE_ONE,     /* -log sigmoid(x)          (real labels / non-saturating G) */
   GF_LOSS_BCE_ZERO,    /* -log(1 - sigmoid(x))     (fake labels) */
   GF_LOSS_MINIMAX_G,   /*  log(1 - sigmoid(x))     (G minimises it: saturating) */
   GF_LOSS_KL_G,        /* -log(D / (1 - D)) = -x   (KL-form G loss) */
   GF_LOSS_MSE_ONE,     /* (x - 1)^2                (LSGAN real) */
-  GF_LOSS_MSE_ZERO     /* x^2                      (LSGAN fake) */
+  GF_LOSS_MSE_ZERO,    /* x^2                      (LSGAN fake) */
+  GF_LOSS_WGAN_REAL,   /* -x                       (critic on real; WGAN and hinge G loss) */
+  GF_LOSS_WGAN_FAKE,   /*  x                       (critic on fake) */
+  GF_LOSS_HINGE_REAL,  /* max(0, 1 - x)            (hinge D on real) */
+  GF_LOSS_HINGE_FAKE   /* max(0, 1 + x)            (hinge D on fake) */
 } gf__gan_loss;
+
+/* Element-wise maps with a device scalar s = s[0] (ops.scalar_op). */
+typedef enum gf__sop {
+  GF_SOP_ADD,          /* y = x + a s */
+  GF_SOP_MUL,          /* y = x s */
+  GF_SOP_DIV,          /* y = x / s */
+  GF_SOP_RNORM         /* y = x / max(sqrt(s), a): x normalised by its squared norm s (eps a) */
+} gf__sop;
+
+/* Gradient penalties on the rows g_i of the critic's input gradient (ops.grad_penalty). */
+typedef enum gf__penalty {
+  GF_PEN_GP,           /* WGAN-GP: (w / N) sum_i (|g_i| - 1)^2 */
+  GF_PEN_R1            /* R1:      (w / 2N) sum_i |g_i|^2 */
+} gf__penalty;
 
 /* Geometry of a 2-D convolution over NCHW images: C x H x W input windows of kh x kw with
    stride (sh, sw) and zero padding (ph, pw), giving OH x OW positions. r0 / rn select a band
@@ -144,12 +163,34 @@ typedef struct gf__ops {
      (loss = mean over N); dx may be NULL. prob [N, C] (may be NULL) receives the softmax. */
   void (*xent_loss)(float *stats, float *dx, float *prob, const float *x, const float *y, int N, int C,
                     float scale);
+  /* ---- critic losses, gradient penalties, spectral normalisation (bodies: src/kern/kern_critic.h) ----
+     dot: out[0] = scale * sum_i x_i y_i (y NULL: sum_i x_i), a device scalar (double accumulation).
+     scalar_op: y = f(x, s[0]) for a device scalar s (gf__sop); y may alias x.
+     lerp_rows: y[r, :] = b[r, :] + t[r] (a[r, :] - b[r, :]) for N rows of D values (interpolates).
+     grad_penalty: penalty `kind` with weight w on the N rows of g [N, D]: stats[0] += penalty,
+     stats[1] += mean |g_i| (backend memory, as the losses'); v [N, D] = d penalty / dg (written;
+     0 for a row with |g_i| = 0).
+     maxout_take: y[r, u] = x[r, u*k + argmax[r, u]] (maxout with its saved choice: a tangent).
+     act_curv: rdx += f''(x) rx dy, f'' written from the output y (tanh, sigmoid; nothing for the
+     piecewise-linear kinds): the second-order term of an activation's backward. */
+  void (*dot)(float *out, const float *x, const float *y, size_t n, float scale);
+  void (*scalar_op)(gf__sop kind, float *y, const float *x, const float *s, float a, size_t n);
+  void (*lerp_rows)(float *y, const float *a, const float *b, const float *t, int N, size_t D);
+  void (*grad_penalty)(gf__penalty kind, float *stats, float *v, const float *g, int N, size_t D, float w);
+  void (*maxout_take)(float *y, const float *x, const float *argmax, int N, int units, int k);
+  void (*act_curv)(gf__act kind, float *rdx, const float *y, const float *dy, const float *rx, size_t n, float alpha);
   /* ---- optimizers over a flat parameter arena ---- */
   void (*adam)(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
                float eps, float bc1, float bc2, float weight_decay);
   /* classical momentum (pylearn2): v = mom*v - lr*(g + wd*p); p += v */
   void (*sgd)(float *p, const float *g, float *v, size_t n, float lr, float momentum,
               float weight_decay);
+  /* RMSprop as PyTorch's (no momentum, not centred): g += wd p; v = alpha v + (1 - alpha) g^2;
+     p -= lr g / (sqrt(v) + eps) */
+  void (*rmsprop)(float *p, const float *g, float *v, size_t n, float lr, float alpha, float eps,
+                  float weight_decay);
+  /* x = min(max(x, lo), hi) (WGAN weight clipping) */
+  void (*clamp)(float *x, float lo, float hi, size_t n);
   /* ---- convolution helpers (NCHW) ----
      im2col: col[(c*kh+i)*kw+j, n*OH*OW + oy*OW + ox] = x[n, c, oy*sh-ph+i, ox*sw-pw+j] (0 outside)
      for N images x [N, C, H, W] into col [C*kh*kw, N*OH*OW]. col2im is its adjoint and

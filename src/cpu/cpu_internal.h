@@ -56,6 +56,15 @@ void gf__cpu_norm_bwd_sums(float *sums, const float *dy, const float *x, const f
                            int C, int S);
 void gf__cpu_norm_bwd_sync(float *dx, const float *dy, const float *x, const float *mean, const float *rstd,
                            const float *gamma, const float *sums, double count, int N, int C, int S);
+/* The critic ops (cpu_critic.c). */
+void gf__cpu_dot(float *out, const float *x, const float *y, size_t n, float scale);
+void gf__cpu_scalar_op(gf__sop kind, float *y, const float *x, const float *s, float a, size_t n);
+void gf__cpu_lerp_rows(float *y, const float *a, const float *b, const float *t, int N, size_t D);
+void gf__cpu_grad_penalty(gf__penalty kind, float *stats, float *v, const float *g, int N, size_t D, float w);
+void gf__cpu_maxout_take(float *y, const float *x, const float *argmax, int N, int units, int k);
+void gf__cpu_act_curv(gf__act kind, float *rdx, const float *y, const float *dy, const float *rx, size_t n, float alpha);
+void gf__cpu_rmsprop(float *p, const float *g, float *v, size_t n, float lr, float alpha, float eps, float wd);
+void gf__cpu_clamp(float *x, float lo, float hi, size_t n);
 #ifdef GF_HAVE_DNNL
 #include <dnnl_version.h>
 #define GF_STR2(x) #x

@@ -323,16 +323,16 @@ static void cpu_mul_bwd(float *dx, const float *dy, const float *mask, size_t n)
 
 /* The losses accumulate into stats in backend memory (read back once per step by the caller). */
 static void cpu_gan_loss(gf__gan_loss kind, float *stats, float *dx, const float *x, size_t n, float scale) {
-  double loss = 0, prob = 0, inv = 1.0 / (double)n;
+  double loss = 0, out = 0, inv = 1.0 / (double)n;
   for (size_t i = 0; i < n; i++) {
-    double l, g, s;
-    gf__k_gan_loss(kind, x[i], &l, &g, &s);
+    double l, g, p;
+    gf__k_gan_loss(kind, x[i], &l, &g, &p);
     loss += l;
-    prob += s;
+    out += p;
     if (dx) dx[i] += gf__k_gan_grad(g, scale, inv);
   }
   stats[0] += (float)(loss * inv);
-  stats[1] += (float)(prob * inv);
+  stats[1] += (float)(out * inv);
 }
 
 static void cpu_l1_loss(float *out, float *dx, const float *x, const float *t, size_t n, float scale) {
@@ -435,7 +435,9 @@ static const gf__ops cpu_ops = {
   .maxout_fwd = cpu_maxout_fwd, .maxout_bwd = cpu_maxout_bwd,
   .dropout_fwd = cpu_dropout_fwd, .mul_bwd = cpu_mul_bwd,
   .gan_loss = cpu_gan_loss, .l1_loss = cpu_l1_loss, .mse_loss = cpu_mse_loss, .xent_loss = cpu_xent_loss,
-  .adam = cpu_adam, .sgd = cpu_sgd,
+  .dot = gf__cpu_dot, .scalar_op = gf__cpu_scalar_op, .lerp_rows = gf__cpu_lerp_rows,
+  .grad_penalty = gf__cpu_grad_penalty, .maxout_take = gf__cpu_maxout_take, .act_curv = gf__cpu_act_curv,
+  .adam = cpu_adam, .sgd = cpu_sgd, .rmsprop = gf__cpu_rmsprop, .clamp = gf__cpu_clamp,
   .im2col = gf__cpu_im2col, .col2im = gf__cpu_col2im, .swap01 = gf__cpu_swap01,
   .wino_fwd = gf__cpu_wino_fwd, .wino_dw = gf__cpu_wino_dw,
   .pwino_fwd = gf__cpu_pwino_fwd, .pwino_bwd_data = gf__cpu_pwino_bwd_data, .pwino_dw = gf__cpu_pwino_dw,

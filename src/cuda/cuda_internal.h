@@ -29,7 +29,8 @@ enum {
   OP_CONV, OP_REFL_FWD, OP_REFL_BWD, OP_NONFINITE, OP_GATHER, OP_RAND_NORMAL, OP_RAND_UNIFORM,
   OP_NORM_SUMS, OP_NORM_SYNC_FINISH, OP_NORM_SYNC_BWD_SUMS, OP_NORM_SYNC_BWD,
   OP_ONEHOT_FWD, OP_ONEHOT_BWD, OP_COND_AFFINE_FWD, OP_COND_AFFINE_BWD, OP_PROJ_FWD, OP_PROJ_BWD, OP_COPY2D,
-  OP_DIFFAUG_FWD, OP_DIFFAUG_BWD
+  OP_DIFFAUG_FWD, OP_DIFFAUG_BWD,
+  OP_DOT, OP_SCALAR_OP, OP_LERP_ROWS, OP_GRAD_PENALTY, OP_MAXOUT_TAKE, OP_ACT_CURV, OP_RMSPROP, OP_CLAMP
 };
 
 /* One queued command: a kernel of ours (arguments by value, patchable in a recorded graph), a
@@ -134,6 +135,8 @@ void gf_cuda_conv_release(void);
 
 /* cuda_cond.cu: fills the conditional-GAN and DiffAugment members of the table. */
 void gf_cuda_cond_ops(gf__ops &t);
+/* cuda_critic.cu: fills in the critic ops (dot ... clamp) of the table. */
+void gf_cuda_critic_table(gf__ops *t);
 
 /* Kernel launch configuration: grid-stride loops over n items. */
 static inline unsigned gf_cuda_blocks(size_t n, unsigned threads) {

@@ -904,6 +904,7 @@ static void build_table(void) {
   t.count_nonfinite = cu_nonfinite; t.gather = cu_gather;
   t.rand_normal = cu_rand_normal; t.rand_uniform = cu_rand_uniform;
   gf_cuda_cond_ops(t);
+  gf_cuda_critic_table(&t);
 }
 
 #define GF_BLAS_WS (32u << 20) /* cuBLAS workspace: set once, so GEMMs allocate nothing in a captured graph */

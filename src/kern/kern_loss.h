@@ -13,13 +13,23 @@
 static inline GF_HD double gf__k_softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 static inline GF_HD double gf__k_sigmoid_d(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
 
-/* Loss l, its derivative g and the probability s = sigmoid(v) of one logit v. */
-static inline GF_HD void gf__k_gan_loss(gf__gan_loss kind, double v, double *l, double *g, double *s) {
-  *s = gf__k_sigmoid_d(v);
+/* Loss l, its derivative g and the output p the kind reports of one logit v: the probability
+   sigmoid(v) for the probability kinds, v itself for the critic kinds (WGAN_*, HINGE_*). Kinks
+   take PyTorch's one-sided choice (relu'(0) = 0). */
+static inline GF_HD void gf__k_gan_loss(gf__gan_loss kind, double v, double *l, double *g, double *p) {
   switch (kind) {
-  case GF_LOSS_BCE_ONE:   *l = gf__k_softplus(-v); *g = *s - 1.0; break;
-  case GF_LOSS_BCE_ZERO:  *l = gf__k_softplus(v);  *g = *s; break;
-  case GF_LOSS_MINIMAX_G: *l = -gf__k_softplus(v); *g = -*s; break;
+  case GF_LOSS_WGAN_REAL:  *l = -v; *g = -1.0; *p = v; return;
+  case GF_LOSS_WGAN_FAKE:  *l = v;  *g = 1.0;  *p = v; return;
+  case GF_LOSS_HINGE_REAL: *l = v < 1.0 ? 1.0 - v : 0.0;  *g = v < 1.0 ? -1.0 : 0.0; *p = v; return;
+  case GF_LOSS_HINGE_FAKE: *l = v > -1.0 ? 1.0 + v : 0.0; *g = v > -1.0 ? 1.0 : 0.0; *p = v; return;
+  default: break;
+  }
+  double s = gf__k_sigmoid_d(v);
+  *p = s;
+  switch (kind) {
+  case GF_LOSS_BCE_ONE:   *l = gf__k_softplus(-v); *g = s - 1.0; break;
+  case GF_LOSS_BCE_ZERO:  *l = gf__k_softplus(v);  *g = s; break;
+  case GF_LOSS_MINIMAX_G: *l = -gf__k_softplus(v); *g = -s; break;
   case GF_LOSS_KL_G:      *l = -v;                 *g = -1.0; break;
   case GF_LOSS_MSE_ONE:   *l = (v - 1) * (v - 1);  *g = 2 * (v - 1); break;
   case GF_LOSS_MSE_ZERO:  *l = v * v;              *g = 2 * v; break;

@@ -26,7 +26,7 @@ int gf__cond_add_g_norm(gf__net *net, const gf_config *cfg, float eps, float mom
 int gf__cond_add_d_input(gf__net *net, const gf_config *cfg, int flat); /* concat: one-hot (flat: after a flatten) */
 /* D's output layer: kh = 0: Linear(in, 1) (MLP); else Conv2d(in, 1, kh x kw) + flatten (DCGAN).
    acgan: 1 + K outputs (source logit, then class logits); projection: flatten + projection head. */
-int gf__cond_add_d_head(gf__net *net, const gf_config *cfg, int kh, int kw);
+int gf__cond_add_d_head(gf__net *net, const gf_config *cfg, int kh, int kw, int sn);
 
 /* Before a conditional config trains on ds: the set must have labels; model.n_classes is set
    from it (0) or must match it. No-op for an unconditional config. */

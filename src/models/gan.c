@@ -78,30 +78,38 @@ static int build_dcgan_g(gf__net *net, const gf_config *cfg, const gf__ops *ops,
   return gf__net_plan(net);
 }
 
+/* Spectral normalisation of every weight layer of D: model.d_norm=spectral (MLP or DCGAN, beside
+   any dcgan_d_norm) or model.dcgan_d_norm=spectral (DCGAN: instead of BatchNorm). */
+#define SN_LAST(net, on) do { if (on) GF_TRY(gf__net_spectral_last(net)); } while (0)
+
 static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops, int c, int h, int w, int pack) {
   int ndf = cfg->model_ndf, nc = cfg->model_nc, size = cfg->model_size;
   float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum, slope = (float)cfg->model_d_slope;
   int bn = !strcmp(cfg->model_dcgan_d_norm, "bn"); /* none: real and fake rows then share one D pass */
+  int sn = !strcmp(cfg->model_dcgan_d_norm, "spectral") || !strcmp(cfg->model_d_norm, "spectral");
   if (c != nc || h != size || w != size)
     return gf__fail(GF_EINVAL, "dcgan discriminator takes %dx%dx%d images, the data is %dx%dx%d (set model.nc / model.size)",
                     nc, size, size, c, h, w);
   gf__net_init(net, ops, "D", pack * c, h, w); /* PacGAN: pack samples side by side along channels */
   GF_TRY(gf__cond_add_d_input(net, cfg, 0)); /* model.cond=concat: the label as K more planes */
   GF_TRY(gf__net_add_conv2d(net, ndf, 4, 4, 2, 2, 1, 1, 0));
+  SN_LAST(net, sn);
   GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
   if (size == 28) {
     GF_TRY(gf__net_add_conv2d(net, 2 * ndf, 4, 4, 2, 2, 1, 1, !bn));
+    SN_LAST(net, sn);
     if (bn) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
     GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
-    GF_TRY(gf__cond_add_d_head(net, cfg, 7, 7)); /* Conv 7x7 to the logit (+ class logits / projection) */
+    GF_TRY(gf__cond_add_d_head(net, cfg, 7, 7, sn)); /* Conv 7x7 to the logit (+ class logits / projection) */
   } else {
     int L = dcgan_levels(size);
     for (int k = 1; k < L; k++) {
       GF_TRY(gf__net_add_conv2d(net, ndf << k, 4, 4, 2, 2, 1, 1, !bn));
+      SN_LAST(net, sn);
       if (bn) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
       GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
     }
-    GF_TRY(gf__cond_add_d_head(net, cfg, 4, 4));
+    GF_TRY(gf__cond_add_d_head(net, cfg, 4, 4, sn));
   }
   gf__net_set_init(net, 0, init_of(cfg->model_d_init), (float)cfg->model_d_init_scale);
   return gf__net_plan(net);
@@ -147,14 +155,16 @@ int gf__build_discriminator_plan(gf__net *net, const gf_config *cfg, const gf__o
   gf__act act = act_of(cfg->model_d_act);
   float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum;
   if (cfg->model_d_dropout_in > 0) GF_TRY(gf__net_add_dropout(net, (float)cfg->model_d_dropout_in));
+  int sn = !strcmp(cfg->model_d_norm, "spectral");
   for (int i = 0; i < nh; i++) {
     GF_TRY(gf__net_add_linear(net, maxout ? wd[i] * cfg->model_d_pieces : wd[i], 1));
+    SN_LAST(net, sn);
     if (!strcmp(cfg->model_d_norm, "bn")) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
     if (maxout) GF_TRY(gf__net_add_maxout(net, cfg->model_d_pieces));
     else GF_TRY(gf__net_add_act(net, act, (float)cfg->model_d_slope));
     if (cfg->model_d_dropout > 0) GF_TRY(gf__net_add_dropout(net, (float)cfg->model_d_dropout));
   }
-  GF_TRY(gf__cond_add_d_head(net, cfg, 0, 0)); /* Linear to the logit (+ class logits / projection) */
+  GF_TRY(gf__cond_add_d_head(net, cfg, 0, 0, sn)); /* Linear to the logit (+ class logits / projection) */
   gf__net_set_init(net, 0, init_of(cfg->model_d_init), (float)cfg->model_d_init_scale);
   return gf__net_plan(net);
 }
@@ -191,6 +201,8 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
   gf__rng_init(&gan->r_noise, (uint64_t)cfg->train_seed, GF_STREAM_NOISE);
   gf__rng_init(&gan->r_drop, (uint64_t)cfg->train_seed, GF_STREAM_DROPOUT);
   int rc;
+  gan->crit.penalty = -1;
+  if ((rc = gf__critic_check_config(cfg)) < 0) goto fail;
   if ((rc = gf__build_generator(&gan->G, cfg, ops, gan->dim)) < 0) goto fail;
   if ((rc = gf__build_discriminator(&gan->D, cfg, ops, c, h, w)) < 0) goto fail;
   gf__net_init_params(&gan->G, &gan->r_init, (float)cfg->model_bn_init_std);
@@ -229,6 +241,7 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
   int augf = 0;
   gf__diffaug_parse(cfg->train_diffaug, &augf);
   if (augf && (rc = gf__diffaug_create(&gan->aug, ops, augf, c, h, w, B, (uint64_t)cfg->train_seed)) < 0) goto fail;
+  if ((rc = gf__critic_create(gan)) < 0) goto fail;
   if (cfg->train_ema > 0) {
     /* the average starts at the initial weights */
     gan->g_ema = ops->alloc(sizeof(float) * (size_t)gan->G.nparam);
@@ -248,6 +261,7 @@ fail:
 
 void gf__gan_destroy(gf__gan *gan) {
   if (!gan->ops) return;
+  gf__critic_destroy(gan);
   gf__ctx_destroy(&gan->cg);
   gf__ctx_destroy(&gan->cdr);
   gf__ctx_destroy(&gan->cdf);
@@ -295,6 +309,10 @@ static int opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
     gan->ops->adam(net->params, net->grads, net->opt_m, net->opt_v, (size_t)net->nparam, (float)st->lr,
                    (float)c->train_beta1, (float)c->train_beta2, (float)c->train_adam_eps, bc1, bc2,
                    (float)c->train_weight_decay);
+  } else if (!strcmp(c->train_optimizer, "rmsprop")) {
+    /* the square average lives in the second optimizer slot */
+    gan->ops->rmsprop(net->params, net->grads, net->opt_v, (size_t)net->nparam, (float)st->lr, (float)c->train_rms_alpha,
+                      (float)c->train_adam_eps, (float)c->train_weight_decay);
   } else {
     double mom = c->train_momentum;
     if (c->train_momentum_final >= 0) {
@@ -323,12 +341,14 @@ static const float *step_noise(gf__gan *gan) {
   return gan->z + off;
 }
 
-/* D's loss on n rows of its outputs l (dl += the gradient); ACGAN adds its class loss (cond.c),
-   whose statistics go to xstats. */
+static int acgan(const gf__gan *gan) { return gan->cond && gan->cond->mode == GF_COND_ACGAN; }
+
+/* ACGAN's loss on n rows of D's outputs l [n, 1 + K] (dl += the gradient): `kind` on the source
+   logits (train.loss=bce only: critic.c) plus its class loss (cond.c), whose statistics go to
+   xstats. */
 static void d_loss(gf__gan *gan, gf__gan_loss kind, float *stats, float *xstats, float *dl, const float *l, int n,
                    const float *labels) {
-  if (gan->cond && gan->cond->mode == GF_COND_ACGAN) gf__cond_acgan_loss(gan, kind, stats, xstats, dl, l, n, labels);
-  else gan->ops->gan_loss(kind, stats, dl, l, (size_t)n, 1.0f);
+  gf__cond_acgan_loss(gan, kind, stats, xstats, dl, l, n, labels);
 }
 
 int gf__gan_d_step(gf__gan *gan, const float *xreal) {
@@ -337,12 +357,13 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   long ow = gf__net_out_size(&gan->D); /* D's outputs per row: 1 (ACGAN: 1 + classes) */
   const float *yr = gan->cond ? gan->cond->yr : NULL, *yf = gan->cond ? gan->cond->yf : NULL;
   float *sr = gan->stats, *sf = gan->stats + 2;
-  o->fill(gan->stats, 0.0f, 4); /* this D step's statistics */
-  if (gan->cond) o->fill(gan->stats + 6, 0.0f, 4);
+  o->fill(gan->stats, 0.0f, 6); /* this D step's statistics: real, fake, penalty */
+  if (acgan(gan)) o->fill(gan->stats + 8, 0.0f, 4);
   const float *z = step_noise(gan);
   if (gan->cond) gf__cond_draw_fake(gan);
   const float *fake = gf__net_forward(&gan->G, &gan->cg, z, B, 1, &gan->r_drop);
   gan->have_fake = 1;
+  gan->x_real = xreal;
   if (gan->fuse_d) {
     /* one pass over [real; fake]: real rows get -log D(x), fake rows -log(1 - D(G(z))); with
        packing the B real rows form the first Bd packs and the B fake rows the last Bd */
@@ -353,26 +374,38 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
     const float *l = gf__net_forward(&gan->D, &gan->cdd, xin, 2 * Bd, 1, &gan->r_drop);
     float *dl = gf__ctx_dout(&gan->D, &gan->cdd);
     gf__ctx_zero_dout(&gan->D, &gan->cdd);
-    d_loss(gan, GF_LOSS_BCE_ONE, sr, gan->stats + 6, dl, l, Bd, yr);
-    d_loss(gan, GF_LOSS_BCE_ZERO, sf, gan->stats + 8, dl + Bd * ow, l + Bd * ow, Bd, yf);
+    if (acgan(gan)) {
+      d_loss(gan, GF_LOSS_BCE_ONE, sr, gan->stats + 8, dl, l, Bd, yr);
+      d_loss(gan, GF_LOSS_BCE_ZERO, sf, gan->stats + 10, dl + Bd * ow, l + Bd * ow, Bd, yf);
+    } else {
+      GF_TRY(gf__critic_d_loss(gan, l, l + Bd, dl, dl + Bd, Bd));
+    }
     gf__net_backward(&gan->D, &gan->cdd, NULL, GF_GRAD_OVERWRITE);
+    GF_TRY(gf__critic_penalty(gan, xin, xin + bd)); /* on what D saw (DiffAugment: the augmented rows) */
     GF_TRY(opt_step(gan, &gan->D, &gan->od));
+    gf__critic_after_d_update(gan);
     gan->d_steps++;
     return 0;
   }
-  /* real: -log D(x) */
+  /* real: -log D(x), fake: -log(1 - D(G(z))) (or train.loss's pair; ACGAN adds its class loss);
+     with DiffAugment D (and the penalty) sees the augmented rows */
   if (gan->aug) xreal = gf__diffaug_forward(gan->aug, 0, xreal, 1);
   const float *lr = gf__net_forward(&gan->D, &gan->cdr, xreal, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdr);
-  d_loss(gan, GF_LOSS_BCE_ONE, sr, gan->stats + 6, gf__ctx_dout(&gan->D, &gan->cdr), lr, Bd, yr);
-  /* fake: -log(1 - D(G(z))) */
   if (gan->aug) fake = gf__diffaug_forward(gan->aug, 1, fake, 1);
   const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
-  d_loss(gan, GF_LOSS_BCE_ZERO, sf, gan->stats + 8, gf__ctx_dout(&gan->D, &gan->cdf), lf, Bd, yf);
+  if (acgan(gan)) {
+    d_loss(gan, GF_LOSS_BCE_ONE, sr, gan->stats + 8, gf__ctx_dout(&gan->D, &gan->cdr), lr, Bd, yr);
+    d_loss(gan, GF_LOSS_BCE_ZERO, sf, gan->stats + 10, gf__ctx_dout(&gan->D, &gan->cdf), lf, Bd, yf);
+  } else {
+    GF_TRY(gf__critic_d_loss(gan, lr, lf, gf__ctx_dout(&gan->D, &gan->cdr), gf__ctx_dout(&gan->D, &gan->cdf), Bd));
+  }
   gf__net_backward(&gan->D, &gan->cdr, NULL, GF_GRAD_OVERWRITE);
   gf__net_backward(&gan->D, &gan->cdf, NULL, GF_GRAD_ACCUMULATE);
+  GF_TRY(gf__critic_penalty(gan, xreal, fake));
   GF_TRY(opt_step(gan, &gan->D, &gan->od));
+  gf__critic_after_d_update(gan);
   gan->d_steps++;
   return 0;
 }
@@ -380,31 +413,35 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
 int gf__gan_g_step(gf__gan *gan) {
   const gf__ops *o = gan->ops;
   int B = gan->B, Bd = B / gan->pack;
-  float *s = gan->stats + 4;
+  float *s = gan->stats + 6;
   o->fill(s, 0.0f, 2);
-  if (gan->cond) o->fill(gan->stats + 10, 0.0f, 2);
+  if (acgan(gan)) o->fill(gan->stats + 12, 0.0f, 2);
   if (!gan->have_fake || gan->cfg.train_g_fresh_noise) {
     const float *z = step_noise(gan);
     if (gan->cond) gf__cond_draw_fake(gan);
     gf__net_forward(&gan->G, &gan->cg, z, B, 1, &gan->r_drop);
   }
   const float *fake = gan->cg.out[gan->G.n - 1];
-  if (gan->aug) fake = gf__diffaug_forward(gan->aug, 1, fake, 1); /* a fresh transform of the same fakes */
-  const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
-  gf__ctx_zero_dout(&gan->D, &gan->cdf);
-  gf__gan_loss kind = GF_LOSS_BCE_ONE;
-  if (!strcmp(gan->cfg.train_g_loss, "minimax")) kind = GF_LOSS_MINIMAX_G;
-  else if (!strcmp(gan->cfg.train_g_loss, "kl")) kind = GF_LOSS_KL_G;
-  d_loss(gan, kind, s, gan->stats + 10, gf__ctx_dout(&gan->D, &gan->cdf), lf, Bd, gan->cond ? gan->cond->yf : NULL);
   /* D's input gradient flows straight into G's output gradient buffer ([Bd, pack * dim] = [B, dim]),
      with DiffAugment through the transform's transpose */
   float *dfake = gf__ctx_dout(&gan->G, &gan->cg);
   gf__ctx_zero_dout(&gan->G, &gan->cg);
-  if (gan->aug) {
-    gf__net_backward(&gan->D, &gan->cdf, gf__diffaug_grad(gan->aug), GF_GRAD_NONE);
-    gf__diffaug_backward(gan->aug, dfake);
+  if (gan->crit.loss == GF_CRIT_RAGAN) {
+    GF_TRY(gf__critic_ragan_g(gan, fake, dfake)); /* relativistic: D on the real batch as well */
   } else {
-    gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
+    if (gan->aug) fake = gf__diffaug_forward(gan->aug, 1, fake, 1); /* a fresh transform of the same fakes */
+    const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
+    gf__ctx_zero_dout(&gan->D, &gan->cdf);
+    if (acgan(gan))
+      d_loss(gan, gf__critic_g_kind(gan), s, gan->stats + 12, gf__ctx_dout(&gan->D, &gan->cdf), lf, Bd, gan->cond->yf);
+    else
+      o->gan_loss(gf__critic_g_kind(gan), s, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
+    if (gan->aug) {
+      gf__net_backward(&gan->D, &gan->cdf, gf__diffaug_grad(gan->aug), GF_GRAD_NONE);
+      gf__diffaug_backward(gan->aug, dfake);
+    } else {
+      gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
+    }
   }
   gf__net_backward(&gan->G, &gan->cg, NULL, GF_GRAD_OVERWRITE);
   GF_TRY(opt_step(gan, &gan->G, &gan->og));
@@ -421,14 +458,18 @@ int gf__gan_stats(gf__gan *gan) {
   /* data-parallel: means over the ranks (equal shares: the global batch's), so every rank logs the
      same losses and takes the same decisions (a non-finite loss stops all of them) */
   if (gan->dist) GF_TRY(gf__dist_mean_host(gan->dist, s, GF_GAN_STATS, "the losses"));
-  gan->loss_d = s[0] + s[2];
+  gan->loss_d = s[0] + s[2] + s[4]; /* the loss and the penalty of the last D step */
   gan->d_real = s[1];
   gan->d_fake = s[3];
-  gan->loss_g = s[4];
-  if (gan->cond && gan->cond->mode == GF_COND_ACGAN) { /* the losses include the weighted class terms */
-    gan->loss_d += gan->cond->aux_weight * (s[6] + s[8]);
-    gan->loss_g += gan->cond->aux_weight * s[10];
+  gan->crit.pen = s[4];
+  gan->crit.grad_norm = s[5];
+  gan->loss_g = s[6];
+  if (acgan(gan)) { /* the losses include the weighted class terms */
+    gan->loss_d += gan->cond->aux_weight * (s[8] + s[10]);
+    gan->loss_g += gan->cond->aux_weight * s[12];
   }
+  if (gan->d_steps && !isfinite(s[4]))
+    return gf__fail(GF_ENUMERIC, "the gradient penalty is %g at discriminator step %ld", (double)s[4], gan->d_steps);
   if (gan->d_steps && !isfinite(gan->loss_d))
     return gf__fail(GF_ENUMERIC, "loss_D is %g at discriminator step %ld", (double)gan->loss_d, gan->d_steps);
   if (gan->g_steps && !isfinite(gan->loss_g))

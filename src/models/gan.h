@@ -6,6 +6,7 @@
 #include "core/rng.h"
 #include "dist/dist.h"
 #include "ganforge/config.h"
+#include "models/critic.h"
 #include "nn/nn.h"
 
 typedef struct gf__opt_state {
@@ -30,6 +31,8 @@ typedef struct gf__gan {
   float *z;              /* [B, nz] noise (backend memory) */
   const float *z_override; /* [B, nz] when non-NULL, used instead of drawing noise (tests, parity) */
   float *xr;             /* [B, dim] real batch (backend memory) */
+  const float *x_real;   /* the real batch of the last D step (RaGAN's G step reads it) */
+  gf__critic crit;       /* train.loss beyond bce, gradient penalties, clipping (critic.c) */
   gf__rng r_init, r_noise, r_drop;
   gf__opt_state og, od;
   int have_fake;         /* the G context holds fakes from the last D step */
@@ -43,9 +46,9 @@ typedef struct gf__gan {
   int ema_in;            /* the average is swapped into G */
   int ema_buf_ok;        /* ema_buf belongs to the current average (reset by every update) */
   /* loss statistics of the last D and G steps, accumulated by the loss ops in backend memory
-     (GF_GAN_STATS floats: D real loss / D(x), D fake loss / D(G(z)), G loss / D(G(z)); ACGAN's
-     class cross-entropy / correct count of D's real, D's fake and G's rows) and read back once
-     per step by gf__gan_stats into: */
+     (GF_GAN_STATS floats: D real loss / D(x), D fake loss / D(G(z)), D's gradient penalty / mean
+     |grad_x D| (critic.c), G loss / D(G(z)); ACGAN's class cross-entropy / correct count of D's
+     real, D's fake and G's rows) and read back once per step by gf__gan_stats into: */
   float *stats;
   float loss_d, loss_g, d_real, d_fake;
   /* data-parallel training (gf__gan_distribute): this rank trains on rows [row0, row0 + B) of
@@ -73,7 +76,7 @@ int gf__gan_g_step(gf__gan *gan);
 /* Reads the loss statistics of the last D and G steps (one to_host) into loss_d, loss_g, d_real,
    d_fake; GF_ENUMERIC (naming the loss and the step) when a loss is not finite, in which case the
    step's updates must not be saved. */
-#define GF_GAN_STATS 12
+#define GF_GAN_STATS 14
 int gf__gan_stats(gf__gan *gan);
 /* Generates n samples from noise z (backend memory, [n, nz]) into out (host, [n, dim]) with G in
    eval mode (or batch-statistics mode when model.sample_bn = batch). */

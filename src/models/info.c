@@ -47,7 +47,8 @@ static void describe_net(out_buf *o, const gf__net *net) {
   put(o, "%s: %ld parameters\n", net->name, net->nparam);
   for (int i = 0; i < net->n; i++) {
     char d[128];
-    put(o, "  %s.net.%-3d %s\n", net->name, i, layer_desc(&net->layers[i], d, sizeof d));
+    put(o, "  %s.net.%-3d %s%s\n", net->name, i, layer_desc(&net->layers[i], d, sizeof d),
+        net->layers[i].sn ? "  (spectral norm)" : "");
   }
 }
 

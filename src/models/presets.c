@@ -88,6 +88,39 @@ static const preset presets[] = {
                   "Adam 2e-4 b1 0.5, batch 64, 5 epochs",
    "data.name=mnist model.size=28 model.nc=1 model.cond=acgan model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.aux_weight=1 train.batch=64 "
    "train.epochs=5 train.nrow=10"},
+  /* The Wasserstein family (docs/RESULTS.md): WGAN with the settings of Arjovsky et al. 2017 (clipping
+     0.01, RMSprop 5e-5, 5 critic steps) and WGAN-GP with those of Gulrajani et al. 2017 (lambda 10,
+     Adam 1e-4 (0, 0.9), 5 critic steps), on the dcgan-mnist networks (WGAN-GP: no BatchNorm in the
+     critic) */
+  {"wgan-mnist", "WGAN (Arjovsky et al. 2017) on MNIST with the dcgan-mnist networks: critic without sigmoid, "
+                 "weights clipped to [-0.01, 0.01], RMSprop 5e-5, 5 critic steps per G step, batch 64, 10 epochs",
+   "data.name=mnist model.size=28 model.nc=1 "
+   "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 "
+   "train.loss=wgan train.clip=0.01 train.optimizer=rmsprop train.lr=5e-5 train.d_steps=5 train.batch=64 train.epochs=10 train.grid=64 train.nrow=8"},
+  {"wgan-gp-mnist", "WGAN-GP (Gulrajani et al. 2017) on MNIST: dcgan-mnist G, critic without BatchNorm, penalty "
+                    "lambda 10 on interpolates, Adam 1e-4 b (0, 0.9), 5 critic steps per G step, batch 64, 10 epochs",
+   "data.name=mnist model.size=28 model.nc=1 "
+   "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 "
+   "model.dcgan_d_norm=none train.loss=wgan-gp train.gp_lambda=10 train.optimizer=adam train.lr=1e-4 train.beta1=0 train.beta2=0.9 "
+   "train.d_steps=5 train.batch=64 train.epochs=10 train.grid=64 train.nrow=8"},
+  {"wgan-gp-ring8", "WGAN-GP on PacGAN's ring: its G (4x400 ReLU+BN) and maxout critic (3x200, no packing), penalty "
+                    "lambda 10, Adam 1e-4 b (0, 0.9), 5 critic steps, batch 100, 20 epochs",
+   "data.name=ring8 data.n=100000 model.nz=2 model.noise=normal model.g_hidden=400,400,400,400 "
+   "model.g_act=relu model.g_norm=bn model.g_out=linear model.d_hidden=200,200,200 model.d_act=maxout "
+   "model.d_pieces=5 train.loss=wgan-gp train.gp_lambda=10 train.lr=1e-4 train.beta1=0 train.beta2=0.9 train.d_steps=5 "
+   "train.batch=100 train.epochs=20 train.grid=2500"},
+  {"wgan-gp-grid25", "WGAN-GP on PacGAN's grid: its G (4x400 ReLU+BN) and maxout critic (3x200), penalty lambda 10, "
+                     "Adam 1e-4 b (0, 0.9), 5 critic steps, batch 100, 20 epochs",
+   "data.name=grid25 data.n=100000 model.nz=2 model.noise=normal model.g_hidden=400,400,400,400 "
+   "model.g_act=relu model.g_norm=bn model.g_out=linear model.d_hidden=200,200,200 model.d_act=maxout "
+   "model.d_pieces=5 train.loss=wgan-gp train.gp_lambda=10 train.lr=1e-4 train.beta1=0 train.beta2=0.9 train.d_steps=5 "
+   "train.batch=100 train.epochs=20 train.grid=2500"},
+  {"sngan-folder", "SNGAN-style (Miyato et al. 2018) 32x32 RGB DCGAN on an image folder (--data DIR): spectral norm "
+                   "on every critic layer, hinge loss, LeakyReLU 0.1, Adam 2e-4 b (0.5, 0.999), 1 D step, batch 64, 25 epochs",
+   "data.name=folder model.size=32 model.nc=3 "
+   "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.1 "
+   "model.dcgan_d_norm=spectral train.loss=hinge train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 "
+   "train.batch=64 train.epochs=25 train.grid=64 train.nrow=8"},
   {"dcgan-stacked-mnist", "DCGAN 28x28x3 (the dcgan-mnist networks, model.nc=3) on Stacked MNIST (60000 triples of "
                           "MNIST digits as R, G, B; 1,000 modes); Adam 2e-4 b1 0.5, batch 64, 10 epochs",
    "data.name=stacked-mnist data.n=60000 model.size=28 model.nc=3 "
@@ -156,7 +189,7 @@ int gf_preset_apply(gf_config *c, const char *name) {
   for (int i = 0; i < NPRESETS; i++) {
     if (strcmp(presets[i].name, name)) continue;
     gf_config_defaults(c);
-    char buf[2048];
+    char buf[4096];
     snprintf(buf, sizeof buf, "%s", presets[i].set);
     char *save = NULL;
     for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))

@@ -321,7 +321,11 @@ static void metric_names(const char *m, char *vname, char *aname) {
 }
 
 static int write_report(const char *dir, const gf_config *cfg, const char *title, int epoch, double secs) {
-  static const char *const charts[] = {"Losses|loss_D,loss_G", "Discriminator outputs|D_x,D_G_z", NULL};
+  /* the critic losses' columns (wasserstein, penalty) exist only in their runs' logs: a chart
+     without any of its columns is left out */
+  static const char *const charts[] = {"Losses|loss_D,loss_G", "Discriminator outputs|D_x,D_G_z",
+                                       "Wasserstein estimate E[D(x)] - E[D(G(z))]|wasserstein",
+                                       "Gradient penalty, and the mean norm of grad_x D|penalty,grad_norm", NULL};
   const char *images = strcmp(cfg->model_cond, "none") && gf__cond_classes(cfg) <= 50
                            ? "Class grid, every epoch: one row per class (class 0 at the top), fixed noise per column"
                            : "Fixed-noise samples, every epoch";
@@ -332,7 +336,7 @@ static int write_report(const char *dir, const gf_config *cfg, const char *title
   snprintf(spec, sizeof spec, "Metric %.40s every %d epoch(s), best kept as best.safetensors@metrics.csv|%s%s%s",
            cfg->train_eval_metric, cfg->train_eval_every, vname, strcmp(vname, "precision") ? "" : ",",
            strcmp(vname, "precision") ? "" : aname);
-  const char *const with_metric[] = {charts[0], charts[1], spec, NULL};
+  const char *const with_metric[] = {charts[0], charts[1], charts[2], charts[3], spec, NULL};
   return gf__write_run_report(dir, cfg, title, epoch, secs, with_metric, images);
 }
 
@@ -489,6 +493,7 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     if (dist) return gf__fail(GF_EUSAGE, "the classifier trains in one process (run it without mpirun)");
     return gf__train_classifier(&cfg, opts);
   }
+  GF_TRY(gf__critic_preflight(&cfg)); /* bad loss combinations: refused before the run folder exists */
   GF_TRY(gf__dist_split(dist, cfg.train_batch, cfg.model_pack, &row0, &Bl));
   const gf__ops *ops;
   GF_TRY(gf__dist_train_begin(dist, &cfg, &ops, opts ? opts->stop_flag : NULL));
@@ -561,7 +566,9 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   if (writer) {
     snprintf(path, sizeof path, "%s/config.txt", out);
     if ((rc = gf_config_save(&cfg, path)) < 0) goto done;
-    log = gf__run_log_open(logpath, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds\n", resume != NULL, gan.g_steps);
+    char header[160];
+    snprintf(header, sizeof header, "step,epoch,loss_D,loss_G,D_x,D_G_z,seconds%s\n", gf__critic_log_columns(&cfg));
+    log = gf__run_log_open(logpath, header, resume != NULL, gan.g_steps);
     if (!log) { rc = GF_EIO; goto done; }
     if (cfg.train_tensorboard && (rc = gf__tb_open(&tb, out)) < 0) goto done;
   }
@@ -634,10 +641,15 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
       if ((rc = gf__gan_stats(&gan)) < 0) break;
       double secs = gf__now() - t0;
       if (log && gan.g_steps % cfg.train_log_every == 0) {
-        fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.4f\n", gan.g_steps, epoch, gan.loss_d, gan.loss_g, gan.d_real,
-                gan.d_fake, secs);
-        double tv[6] = {gan.loss_d, gan.loss_g, gan.d_real, gan.d_fake, gan.og.lr, gan.od.lr};
-        if ((rc = gf__tb_scalars(tb, gan.g_steps, "loss_D,loss_G,D_x,D_G_z,lr_G,lr_D", tv, 6)) < 0) break;
+        char extra[96];
+        gf__critic_log_values(&gan, extra, sizeof extra);
+        fprintf(log, "%ld,%d,%.6g,%.6g,%.6g,%.6g,%.4f%s\n", gan.g_steps, epoch, gan.loss_d, gan.loss_g, gan.d_real,
+                gan.d_fake, secs, extra);
+        double tv[9] = {gan.loss_d, gan.loss_g, gan.d_real, gan.d_fake, gan.og.lr, gan.od.lr};
+        int ntv = 6 + gf__critic_values(&gan, tv + 6);
+        char tbn[128];
+        snprintf(tbn, sizeof tbn, "loss_D,loss_G,D_x,D_G_z,lr_G,lr_D%s", gf__critic_log_columns(&cfg));
+        if ((rc = gf__tb_scalars(tb, gan.g_steps, tbn, tv, ntv)) < 0) break;
       }
       if (writer && opts && opts->progress) {
         gf_progress p = {epoch, cfg.train_epochs, gan.g_steps, steps_total, secs, gan.g_steps / (secs > 0 ? secs : 1e-9),

@@ -30,7 +30,7 @@ gf__layer *gf__net_push(gf__net *net, gf__layer_kind kind) {
     l->in_c = p->out_c; l->in_h = p->out_h; l->in_w = p->out_w;
   }
   l->out_c = l->in_c; l->out_h = l->in_h; l->out_w = l->in_w;
-  l->w_off = l->b_off = l->rm_off = l->rv_off = l->e_off = -1;
+  l->w_off = l->b_off = l->rm_off = l->rv_off = l->e_off = l->u_off = l->v_off = -1;
   l->init = GF_INIT_TORCH;
   l->src = -1;
   snprintf(l->tname, sizeof l->tname, "net.%d", net->n - 1);
@@ -274,6 +274,14 @@ int gf__net_add_concat(gf__net *net, int src) {
   return 0;
 }
 
+int gf__net_spectral_last(gf__net *net) {
+  gf__layer *l = net->n ? &net->layers[net->n - 1] : NULL;
+  if (!l || (l->kind != GF_LAYER_LINEAR && l->kind != GF_LAYER_CONV) || net->finalized)
+    return gf__fail(GF_EINVAL, "network %s: spectral normalisation applies to a Linear or Conv2d layer", net->name);
+  l->sn = 1;
+  return 0;
+}
+
 void gf__net_name_last(gf__net *net, const char *fmt, ...) {
   if (net->n == 0) return;
   va_list ap;
@@ -300,6 +308,10 @@ int gf__net_plan(gf__net *net) {
     if (l->kind == GF_LAYER_BATCHNORM || l->kind == GF_LAYER_CBN) {
       l->rm_off = boff; boff += l->in_c;
       l->rv_off = boff; boff += l->in_c;
+    }
+    if (l->sn) {
+      l->u_off = boff; boff += l->out_c;
+      l->v_off = boff; boff += l->w_n / l->out_c;
     }
   }
   net->nparam = off;
@@ -333,10 +345,14 @@ int gf__net_finalize(gf__net *net) {
   net->grads = net->arena + off;
   net->opt_m = net->arena + 2 * off;
   net->opt_v = net->arena + 3 * off;
+  long sn_need = 0;
   for (int i = 0; i < net->n; i++) {
     gf__layer *l = &net->layers[i];
     if (l->rv_off >= 0) o->fill(net->buffers + l->rv_off, 1.0f, (size_t)l->in_c);
+    if (l->sn && l->w_n + 16 + l->out_c > sn_need) sn_need = l->w_n + 16 + l->out_c;
   }
+  if (sn_need && !(net->sn_ws = o->alloc(sizeof(float) * (size_t)sn_need)))
+    return gf__fail(GF_ENOMEM, "network %s: cannot allocate the spectral-norm scratch", net->name);
   net->finalized = 1;
   return 0;
 }
@@ -408,13 +424,36 @@ void gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std) {
   }
   o->to_device(net->params, host, sizeof(float) * (size_t)net->nparam);
   free(host);
+  /* SN: u and v start as normalised N(0, 1) draws (after every weight, so nets without SN draw
+     exactly what they did before) */
+  for (int i = 0; i < net->n; i++) {
+    const gf__layer *l = &net->layers[i];
+    if (!l->sn) continue;
+    long nu = l->out_c, nv = l->w_n / l->out_c;
+    float *uv = malloc(sizeof(float) * (size_t)(nu + nv));
+    if (!uv) return;
+    gf__rng_normal(rng, uv, nu, 0.0f, 1.0f);
+    gf__rng_normal(rng, uv + nu, nv, 0.0f, 1.0f);
+    for (int part = 0; part < 2; part++) {
+      float *p = part ? uv + nu : uv;
+      long m = part ? nv : nu;
+      double sq = 0;
+      for (long k = 0; k < m; k++) sq += (double)p[k] * p[k];
+      double nrm = sqrt(sq) > 1e-12 ? sqrt(sq) : 1e-12;
+      for (long k = 0; k < m; k++) p[k] = (float)(p[k] / nrm);
+    }
+    o->to_device(net->buffers + l->u_off, uv, sizeof(float) * (size_t)nu);
+    o->to_device(net->buffers + l->v_off, uv + nu, sizeof(float) * (size_t)nv);
+    free(uv);
+  }
 }
 
 void gf__net_free(gf__net *net) {
   if (net->arena) net->ops->free(net->arena);
   if (net->buffers) net->ops->free(net->buffers);
   if (net->ws) net->ops->free(net->ws);
-  net->arena = net->buffers = net->ws = NULL;
+  if (net->sn_ws) net->ops->free(net->sn_ws);
+  net->arena = net->buffers = net->ws = net->sn_ws = NULL;
   net->ws_floats = 0;
   net->finalized = 0;
 }
@@ -447,6 +486,7 @@ size_t gf__ctx_plan(const gf__net *net, int max_batch, size_t *ws_floats) {
     else if (sz > grad) grad = sz;
     total += ROUND16(aux_size(l, max_batch));
     if (l->is_src) total += sz;
+    if (l->sn) total += gf__sn_ctx_floats(l);
     if (l->kind == GF_LAYER_CONV || l->kind == GF_LAYER_CONVT) {
       size_t need = gf__conv_ws_floats(l, max_batch < l->chunk ? max_batch : l->chunk);
       if (need > ws) ws = need;
@@ -489,6 +529,7 @@ int gf__ctx_create(gf__ctx *ctx, gf__net *net, int max_batch) {
     ctx->aux[i] = az ? p : NULL;
     p += az;
     if (l->is_src) { ctx->sgrad[i] = p; p += sz; }
+    if (l->sn) { ctx->wsn[i] = p; p += gf__sn_ctx_floats(l); }
   }
   ctx->max_batch = max_batch;
   return 0;
@@ -528,8 +569,8 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
     size_t n = (size_t)B * out_sz;
     switch (l->kind) {
     case GF_LAYER_LINEAR:
-      gf__linear_forward(o, y, x, net->params + l->w_off, l->b_n ? net->params + l->b_off : NULL, B,
-                         (int)in_sz, l->out_c);
+      gf__linear_forward(o, y, x, l->sn ? gf__sn_weight(net, ctx, i, train && !ctx->sn_fixed) : net->params + l->w_off,
+                         l->b_n ? net->params + l->b_off : NULL, B, (int)in_sz, l->out_c);
       break;
     case GF_LAYER_ACT: o->act_fwd(l->act, y, x, n, l->alpha); break; /* y may alias x */
     case GF_LAYER_MAXOUT: o->maxout_fwd(y, ctx->aux[i], x, B, l->out_c, l->pieces); break;
@@ -567,7 +608,8 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
       break;
     }
     case GF_LAYER_CONV:
-      gf__conv2d_forward(o, y, x, net->params + l->w_off, l->b_n ? net->params + l->b_off : NULL, net->ws, B, l);
+      gf__conv2d_forward(o, y, x, l->sn ? gf__sn_weight(net, ctx, i, train && !ctx->sn_fixed) : net->params + l->w_off,
+                         l->b_n ? net->params + l->b_off : NULL, net->ws, B, l);
       break;
     case GF_LAYER_CONVT:
       gf__convt2d_forward(o, y, x, net->params + l->w_off, l->b_n ? net->params + l->b_off : NULL, net->ws, B, l);
@@ -628,7 +670,7 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
   if (overwrite) /* linear weights are overwritten by their GEMM; every other slice starts at 0 */
     for (int i = 0; i < net->n; i++) {
       gf__layer *l = &net->layers[i];
-      if (l->w_n && l->kind != GF_LAYER_LINEAR) o->fill(net->grads + l->w_off, 0.0f, (size_t)l->w_n);
+      if (l->w_n && (l->kind != GF_LAYER_LINEAR || l->sn)) o->fill(net->grads + l->w_off, 0.0f, (size_t)l->w_n);
       if (l->b_n) o->fill(net->grads + l->b_off, 0.0f, (size_t)l->b_n);
       if (l->e_n) o->fill(net->grads + l->e_off, 0.0f, (size_t)l->e_n);
     }
@@ -645,11 +687,14 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
     /* an intermediate gradient buffer has this layer as its only writer: a linear layer
        overwrites it with its GEMM, the others accumulate into zeros */
     if (dx && i && l->kind != GF_LAYER_LINEAR) o->fill(dx, 0.0f, nin);
+    /* SN: the normalised weight's gradient goes to the scratch, then back through the normalisation */
+    float *dw = param_grads && l->w_n ? (l->sn ? net->sn_ws : net->grads + l->w_off) : NULL;
+    const float *w = l->w_n ? gf__layer_weight(net, ctx, i) : NULL;
+    if (dw && l->sn && l->kind != GF_LAYER_LINEAR) o->fill(dw, 0.0f, (size_t)l->w_n);
     switch (l->kind) {
     case GF_LAYER_LINEAR:
-      gf__linear_backward(o, dx, param_grads ? net->grads + l->w_off : NULL,
-                          (param_grads && l->b_n) ? net->grads + l->b_off : NULL, dy, x,
-                          net->params + l->w_off, B, (int)in_sz, l->out_c, overwrite, i > 0);
+      gf__linear_backward(o, dx, dw, (param_grads && l->b_n) ? net->grads + l->b_off : NULL, dy, x, w, B, (int)in_sz,
+                          l->out_c, overwrite || l->sn, i > 0);
       break;
     case GF_LAYER_ACT: if (dx) o->act_bwd(l->act, dx, x, y, dy, nout, l->alpha); break;
     case GF_LAYER_MAXOUT: if (dx) o->maxout_bwd(dx, dy, ctx->aux[i], B, l->out_c, l->pieces); break;
@@ -677,9 +722,7 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
       break;
     }
     case GF_LAYER_CONV:
-      gf__conv2d_backward(o, dx, param_grads ? net->grads + l->w_off : NULL,
-                          (param_grads && l->b_n) ? net->grads + l->b_off : NULL, dy, x, net->params + l->w_off,
-                          net->ws, B, l);
+      gf__conv2d_backward(o, dx, dw, (param_grads && l->b_n) ? net->grads + l->b_off : NULL, dy, x, w, net->ws, B, l);
       break;
     case GF_LAYER_CONVT:
       gf__convt2d_backward(o, dx, param_grads ? net->grads + l->w_off : NULL,
@@ -720,6 +763,7 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
       gf__cond_layer_backward(net, l, ctx, dx, dy, x, ctx->aux[i], B, param_grads);
       break;
     }
+    if (dw && l->sn) gf__sn_backward(net, ctx, i, dw, net->grads + l->w_off);
   }
 }
 
@@ -731,12 +775,15 @@ int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap) {
       struct item { const char *suffix; long off, n; int what; } items[4];
       int m = 0;
       if (pass == 0) {
-        if (l->w_n) items[m++] = (struct item){"weight", l->w_off, l->w_n, 0};
+        if (l->w_n) items[m++] = (struct item){l->sn ? "weight_orig" : "weight", l->w_off, l->w_n, 0};
         if (l->b_n) items[m++] = (struct item){"bias", l->b_off, l->b_n, 0};
         if (l->e_n) items[m++] = (struct item){"embed.weight", l->e_off, l->e_n, 0};
       } else if (l->rm_off >= 0) {
         items[m++] = (struct item){"running_mean", l->rm_off, l->in_c, 1};
         items[m++] = (struct item){"running_var", l->rv_off, l->in_c, 1};
+      } else if (l->sn) { /* torch.nn.utils.spectral_norm's buffers */
+        items[m++] = (struct item){"weight_u", l->u_off, l->out_c, 1};
+        items[m++] = (struct item){"weight_v", l->v_off, l->w_n / l->out_c, 1};
       }
       for (int j = 0; j < m; j++) {
         if (k < cap) {
@@ -745,7 +792,7 @@ int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap) {
           t->data = (items[j].what ? net->buffers : net->params) + items[j].off;
           t->n = items[j].n;
           t->what = items[j].what;
-          int is_w = !strcmp(items[j].suffix, "weight");
+          int is_w = !strcmp(items[j].suffix, "weight") || !strcmp(items[j].suffix, "weight_orig");
           if (l->kind == GF_LAYER_CBN && !items[j].what) { /* per-class gamma / beta [K, C] */
             t->ndim = 2;
             t->shape[0] = l->nclass;

@@ -67,6 +67,9 @@ typedef struct gf__layer {
   int inplace;               /* ACT: output aliases the input (set by gf__ctx_create) */
   gf__init init;             /* weight initialisation */
   float init_a;
+  int sn;                    /* LINEAR, CONV: spectral normalisation (Miyato et al. 2018): the parameter is
+                                weight_orig, the layer uses weight_orig / sigma (specnorm.c) */
+  long u_off, v_off;         /* SN: power-iteration vectors u [out_c], v [w_n / out_c] in the buffer arena */
   int src;                   /* RESEND / CONCAT: index of the layer whose output is reused (-1) */
   int is_src;                /* some later RESEND / CONCAT reads this layer's output */
   int nclass;                /* ONEHOT / CBN / PROJ: classes K */
@@ -92,6 +95,7 @@ typedef struct gf__net {
   float *ws;                 /* convolution workspace shared by the net's contexts (ws_floats) */
   size_t ws_floats;
   int nclass;                /* classes of its conditional layers (0: an unconditional net) */
+  float *sn_ws;              /* SN layers: the weight-gradient scratch of a backward (largest w_n + out_c) */
   int finalized;
 } gf__net;
 
@@ -108,6 +112,10 @@ typedef struct gf__ctx {
   float *aux[GF_MAX_LAYERS];      /* BN: mean[C], rstd[C]; maxout: argmax[B*units]; dropout: mask */
   float *sgrad[GF_MAX_LAYERS];    /* skip sources: gradient of out[i] from its RESEND / CONCAT
                                      consumer, set by the consumer's backward, added to dout[i] */
+  float *wsn[GF_MAX_LAYERS];      /* SN layers: the normalised weight this application used, with its
+                                     u, v and sigma (specnorm.c) */
+  int sn_fixed;                   /* 1: SN layers take the net's u, v as they are (no power iteration,
+                                     as in eval mode), e.g. a penalty's pass after the loss's pass */
   float *mem;
   size_t mem_floats;
   const gf__ops *ops;
@@ -156,6 +164,10 @@ int gf__net_add_cbn(gf__net *net, int K, float eps, float momentum);
 int gf__net_add_proj(gf__net *net, int K);
 /* Appends a layer of `kind` whose input is the previous output (internal: layer builders). */
 gf__layer *gf__net_push(gf__net *net, gf__layer_kind kind);
+/* Spectral normalisation of the last added layer (Linear or Conv2d): W / sigma(W) with one power
+   iteration per training-mode forward (PyTorch's torch.nn.utils.spectral_norm, eps 1e-12; tensors
+   weight_orig, weight_u, weight_v). */
+int gf__net_spectral_last(gf__net *net);
 /* Sets the tensor-name stem of the last added layer (printf format): tensors are named
    "<net name>.<stem>.weight" etc. The default stem is "net.<layer index>". */
 void gf__net_name_last(gf__net *net, const char *fmt, ...)
@@ -198,6 +210,45 @@ enum { GF_GRAD_NONE = 0, GF_GRAD_ACCUMULATE = 1, GF_GRAD_OVERWRITE = 2 };
    them (OVERWRITE: saves a zeroing pass for the first backward of a step) or are skipped (NONE);
    din [B, in] (may be NULL) accumulates the input gradient. */
 void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads);
+
+/* ---- second-order passes (second.c): gradients of functions of the input gradient ----
+   For a gradient penalty P(g) of g = d(sum_r s_r D(x_r))/dx (the seed s in the net's output
+   gradient, constant), dP/dtheta = R_v{d(sum s D)/dtheta}: the derivative of the parameter
+   gradient along v = dP/dg in input space. gf__net_backward_input is a first backward that keeps
+   what the second needs (every weight layer's and curved activation's output gradient);
+   gf__net_double_backward then runs the tangent v forward through the saved activations (R{out})
+   and back through the backward (R{dout}), accumulating d<v, g>/dtheta into net->grads. */
+typedef struct gf__ctx2 {
+  int max_batch;
+  float *delta[GF_MAX_LAYERS];    /* [B, out_i] output gradients kept by gf__net_backward_input (NULL: not needed) */
+  float *rout[GF_MAX_LAYERS];     /* [B, out_i] forward tangents (NULL: a view of the previous one) */
+  float *rd[2];                   /* tangents of the output gradients, used in turn */
+  float *mem;
+  size_t mem_floats;
+  const gf__ops *ops;
+} gf__ctx2;
+/* GF_EUSAGE naming the first layer of net without a second-order pass (BatchNorm, Dropout, ...);
+   `what` says who asks (e.g. "train.loss=wgan-gp"). */
+int gf__net_second_order_check(const gf__net *net, const char *what);
+int gf__ctx2_create(gf__ctx2 *c2, const gf__net *net, int max_batch);
+void gf__ctx2_destroy(gf__ctx2 *c2);
+/* din [B, in] += the input gradient of the seed in gf__ctx_dout (after gf__net_forward on ctx),
+   keeping the output gradients the second pass needs in c2. No parameter gradients. */
+void gf__net_backward_input(gf__net *net, gf__ctx *ctx, gf__ctx2 *c2, float *din);
+/* net->grads += d<v, din>/dtheta for v [B, in], with din the input gradient of the last
+   gf__net_backward_input on (ctx, c2) (same seed, same forward). */
+void gf__net_double_backward(gf__net *net, gf__ctx *ctx, gf__ctx2 *c2, const float *v);
+
+/* SN internals shared by net.c and second.c: the normalised weight of layer i for this context
+   (computed by a power iteration when `iterate`, else from the net's u, v), and the backward:
+   dst [w_n] += the gradient of weight_orig given g [w_n] (overwritten) for the normalised weight. */
+size_t gf__sn_ctx_floats(const gf__layer *l);
+const float *gf__sn_weight(gf__net *net, gf__ctx *ctx, int i, int iterate);
+void gf__sn_backward(gf__net *net, gf__ctx *ctx, int i, float *g, float *dst);
+/* The weight a layer computes with in a context (normalised for SN layers, after their forward). */
+static inline const float *gf__layer_weight(const gf__net *net, const gf__ctx *ctx, int i) {
+  return net->layers[i].sn ? ctx->wsn[i] : net->params + net->layers[i].w_off;
+}
 
 /* Tensor names and shapes in PyTorch state_dict convention: "<name>.net.<i>.weight" etc.
    Enumerates parameters then buffers; returns the number of entries. `what`: 0 param, 1 buffer. */

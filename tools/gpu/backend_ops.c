@@ -965,7 +965,8 @@ static void cases_dropout(kit *k) {
 
 /* ---- losses ---- */
 
-static const char *loss_name[] = {"bce_one", "bce_zero", "minimax_g", "kl_g", "mse_one", "mse_zero"};
+static const char *loss_name[] = {"bce_one",   "bce_zero",  "minimax_g",  "kl_g",      "mse_one",
+                                  "mse_zero",  "wgan_real", "wgan_fake",  "hinge_real", "hinge_fake"};
 
 /* The statistics start from c->h[9] (random, not zero) and the op runs c->calls times into the same
    statistics and gradient (a trainer's D step adds the real and the fake halves into one buffer). */
@@ -1009,7 +1010,7 @@ static float *stats0(kit *k) { return rnd(k, 2, -2, 2); }
 static void cases_loss(kit *k) {
   static const size_t ns[] = {1, 64, 40001};
   ctx c;
-  for (int kind = 0; kind < 6; kind++)
+  for (int kind = 0; kind < (int)(sizeof loss_name / sizeof loss_name[0]); kind++)
     for (int t = 0; t < 3; t++) {
       ctx_init(&c, F_RED);
       c.fam_of[1] = F_ELEM; /* dx */
@@ -1081,6 +1082,16 @@ static void b_sgd(kit *k, const gf__ops *o, ctx *c) {
   o->sgd(p, IN(k, "g", c->h[1], n), v, n, 0.1f, 0.5f, c->f[2]);
 }
 
+static void b_rmsprop(kit *k, const gf__ops *o, ctx *c) {
+  size_t n = c->n[0];
+  float *p = OUT(k, "p", c->h[0], n), *v = OUT(k, "v", c->h[3], n);
+  o->rmsprop(p, IN(k, "g", c->h[1], n), v, n, 5e-5f, 0.99f, 1e-8f, c->f[2]);
+}
+static void b_clamp(kit *k, const gf__ops *o, ctx *c) {
+  size_t n = c->n[0];
+  o->clamp(OUT(k, "x", c->h[0], n), -0.01f, 0.01f, n);
+}
+
 static void cases_optim(kit *k) {
   static const size_t ns[] = {1, 1000, 40001};
   ctx c;
@@ -1098,6 +1109,14 @@ static void cases_optim(kit *k) {
     c.h[3] = rnd(k, n, 0, 1e-4);
     run_case(k, "adam", OFF(adam), 0, &c, b_adam, "n=%zu wd=%g step 3", n, c.f[2]);
     run_case(k, "sgd", OFF(sgd), 0, &c, b_sgd, "n=%zu lr=0.1 momentum=0.5 wd=%g", n, c.f[2]);
+    run_case(k, "rmsprop", OFF(rmsprop), 0, &c, b_rmsprop, "n=%zu lr=5e-5 alpha=0.99 wd=%g", n, c.f[2]);
+    ctx_free(&c);
+    /* WGAN's weight clipping: values inside, outside and exactly on the bounds */
+    ctx_init(&c, F_EXACT);
+    c.n[0] = n;
+    c.h[0] = rnd(k, n, -0.03, 0.03);
+    for (size_t i = 0; i < n; i += 7) c.h[0][i] = i % 2 ? 0.01f : -0.01f;
+    run_case(k, "clamp", OFF(clamp), 0, &c, b_clamp, "n=%zu [-0.01, 0.01]", n);
     ctx_free(&c);
   }
   if (k->big) {
@@ -1113,6 +1132,144 @@ static void cases_optim(kit *k) {
     run_case(k, "adam", OFF(adam), 0, &c, b_adam, "n=%zu step 1", n);
     ctx_free(&c);
   }
+}
+
+/* ---- critic ops: device scalars, interpolates, gradient penalties, second-order terms ---- */
+
+static const char *sop_name[] = {"add", "mul", "div", "rnorm"};
+static const char *pen_name[] = {"gp", "r1"};
+
+static void b_dot(kit *k, const gf__ops *o, ctx *c) {
+  size_t n = c->n[0];
+  float *out = OUT(k, "out", NULL, 1);
+  o->dot(out, IN(k, "x", c->h[0], n), c->i[0] ? IN(k, "y", c->h[1], n) : NULL, n, c->f[0]);
+}
+static void b_scalar_op(kit *k, const gf__ops *o, ctx *c) {
+  size_t n = c->n[0];
+  const float *s = IN(k, "s", c->h[2], 1);
+  if (c->i[1]) { /* in place: y aliases x */
+    float *y = OUT(k, "y", c->h[0], n);
+    o->scalar_op((gf__sop)c->i[0], y, y, s, c->f[0], n);
+  } else {
+    float *y = OUT(k, "y", NULL, n);
+    o->scalar_op((gf__sop)c->i[0], y, IN(k, "x", c->h[0], n), s, c->f[0], n);
+  }
+}
+static void b_lerp_rows(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0];
+  size_t D = c->n[1], n = (size_t)N * D;
+  float *y = OUT(k, "y", NULL, n);
+  o->lerp_rows(y, IN(k, "a", c->h[0], n), IN(k, "b", c->h[1], n), IN(k, "t", c->h[2], (size_t)N), N, D);
+}
+static void b_grad_penalty(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[1];
+  size_t D = c->n[1], n = (size_t)N * D;
+  float *stats = STATS(k, "stats", c->h[9], 2), *v = OUT(k, "v", NULL, n);
+  const float *g = IN(k, "g", c->h[0], n);
+  for (int r = 0; r < ncalls(c); r++) o->grad_penalty((gf__penalty)c->i[0], stats, v, g, N, D, c->f[0]);
+}
+static void b_maxout_take(kit *k, const gf__ops *o, ctx *c) {
+  size_t nu = (size_t)c->i[0] * c->i[1];
+  float *y = OUT(k, "y", NULL, nu);
+  o->maxout_take(y, IN(k, "x", c->h[0], c->n[0]), IN(k, "argmax", c->h[1], nu), c->i[0], c->i[1], c->i[2]);
+}
+static void b_act_curv(kit *k, const gf__ops *o, ctx *c) {
+  size_t n = c->n[0];
+  float *rdx = OUT(k, "rdx", c->h[3], n);
+  o->act_curv((gf__act)c->i[0], rdx, IN(k, "y", c->h[0], n), IN(k, "dy", c->h[1], n), IN(k, "rx", c->h[2], n), n,
+              0.2f);
+}
+
+static void cases_critic(kit *k) {
+  static const size_t ns[] = {1, 1000, 40001};
+  ctx c;
+  for (int t = 0; t < 3; t++)
+    for (int withy = 0; withy < 2; withy++) {
+      ctx_init(&c, F_RED);
+      c.n[0] = ns[t];
+      c.K = (double)ns[t];
+      c.i[0] = withy;
+      c.f[0] = withy ? 1.0f : 1.0f / (float)ns[t]; /* a squared norm; a mean */
+      c.h[0] = rnd(k, ns[t], -1, 1);
+      c.h[1] = rnd(k, ns[t], -1, 1);
+      run_case(k, "dot", OFF(dot), 0, &c, b_dot, "n=%zu %s", ns[t], withy ? "x.y" : "sum(x)/n");
+      ctx_free(&c);
+    }
+  for (int kind = 0; kind < 4; kind++)
+    for (int t = 0; t < 3; t++) {
+      ctx_init(&c, F_ELEM);
+      c.n[0] = ns[t];
+      c.i[0] = kind;
+      c.i[1] = t == 1; /* in place */
+      c.f[0] = kind == GF_SOP_RNORM ? 1e-12f : -1.0f;
+      c.h[0] = rnd(k, ns[t], -2, 2);
+      c.h[2] = xmalloc(sizeof(float));
+      c.h[2][0] = kind == GF_SOP_RNORM ? (t == 2 ? 0.0f : 37.5f) : (float)(0.5 + unif(k)); /* RNORM of a zero vector: eps */
+      if (kind == GF_SOP_RNORM && t == 2) for (size_t i = 0; i < ns[t]; i++) c.h[0][i] = 0.0f;
+      run_case(k, "scalar_op", OFF(scalar_op), 0, &c, b_scalar_op, "%s n=%zu s=%g%s", sop_name[kind], ns[t],
+               (double)c.h[2][0], c.i[1] ? " in place" : "");
+      ctx_free(&c);
+    }
+  static const int lr[][2] = {{1, 1}, {64, 784}, {7, 13}, {32, 2}};
+  for (int t = 0; t < 4; t++) {
+    ctx_init(&c, F_ELEM);
+    int N = lr[t][0];
+    size_t D = (size_t)lr[t][1], n = (size_t)N * D;
+    c.i[0] = N;
+    c.n[1] = D;
+    c.h[0] = rnd(k, n, -1, 1);
+    c.h[1] = rnd(k, n, -1, 1);
+    c.h[2] = rnd(k, (size_t)N, 0, 1);
+    if (N > 1) { c.h[2][0] = 0.0f; c.h[2][1] = 1.0f; } /* the ends of the segment */
+    run_case(k, "lerp_rows", OFF(lerp_rows), 0, &c, b_lerp_rows, "N=%d D=%zu", N, D);
+    ctx_free(&c);
+  }
+  /* penalties: rows of D values, one row all zeros (|g| = 0: no gradient), norms around 1 */
+  static const int gp[][2] = {{1, 1}, {64, 784}, {7, 13}, {16, 4096}};
+  for (int kind = 0; kind < 2; kind++)
+    for (int t = 0; t < 4; t++) {
+      int N = gp[t][0];
+      size_t D = (size_t)gp[t][1], n = (size_t)N * D;
+      ctx_init(&c, F_RED);
+      c.K = (double)n;
+      c.i[0] = kind;
+      c.i[1] = N;
+      c.n[1] = D;
+      c.f[0] = kind == GF_PEN_GP ? 10.0f : 0.5f;
+      double a = sqrt(3.0 / (double)D); /* U(-a, a) rows have |g| about 1 */
+      c.h[0] = rnd(k, n, -a, a);
+      if (N > 2) for (size_t j = 0; j < D; j++) c.h[0][2 * D + j] = 0.0f;
+      c.h[9] = stats0(k);
+      c.calls = t == 2 ? 2 : 1;
+      run_case(k, "grad_penalty", OFF(grad_penalty), 0, &c, b_grad_penalty, "%s N=%d D=%zu w=%g, %d call%s into stats",
+               pen_name[kind], N, D, (double)c.f[0], c.calls, c.calls > 1 ? "s" : "");
+      ctx_free(&c);
+    }
+  static const int mt[][3] = {{1, 1, 1}, {7, 13, 5}, {64, 240, 5}, {3, 5, 2}};
+  for (int t = 0; t < 4; t++) {
+    ctx_init(&c, F_EXACT);
+    c.i[0] = mt[t][0]; c.i[1] = mt[t][1]; c.i[2] = mt[t][2];
+    size_t nu = (size_t)mt[t][0] * mt[t][1];
+    c.n[0] = nu * mt[t][2];
+    c.h[0] = rnd(k, c.n[0], -1, 1);
+    c.h[1] = xmalloc(sizeof(float) * nu);
+    for (size_t i = 0; i < nu; i++) c.h[1][i] = (float)(next_u64(k) % (uint64_t)mt[t][2]); /* any saved choice */
+    run_case(k, "maxout_take", OFF(maxout_take), 0, &c, b_maxout_take, "N=%d units=%d k=%d", mt[t][0], mt[t][1], mt[t][2]);
+    ctx_free(&c);
+  }
+  for (int kind = 0; kind < 4; kind++)
+    for (int t = 0; t < 3; t++) {
+      ctx_init(&c, F_ELEM);
+      size_t n = ns[t];
+      c.n[0] = n;
+      c.i[0] = kind;
+      c.h[0] = kind == GF_ACT_SIGMOID ? rnd(k, n, 0, 1) : rnd(k, n, -1, 1); /* outputs of the activation */
+      c.h[1] = rnd(k, n, -1, 1);
+      c.h[2] = rnd(k, n, -1, 1);
+      c.h[3] = rnd(k, n, -1, 1);
+      run_case(k, "act_curv", OFF(act_curv), 0, &c, b_act_curv, "%s n=%zu", act_name[kind], n);
+      ctx_free(&c);
+    }
 }
 
 /* ---- convolution helpers ---- */
@@ -2030,7 +2187,9 @@ static const member members[] = {
   M(norm_bwd, "norm_bwd"), M(norm_sums, "norm_sums"), M(norm_fwd_sync, "norm_fwd_sync"),
   M(norm_bwd_sums, "norm_bwd_sums"), M(norm_bwd_sync, "norm_bwd_sync"), M(maxout_fwd, "maxout_fwd"), M(maxout_bwd, "maxout_bwd"), M(dropout_fwd, "dropout_fwd"),
   M(mul_bwd, "mul_bwd"), M(gan_loss, "gan_loss"), M(l1_loss, "l1_loss"), M(mse_loss, "mse_loss"),
-  M(xent_loss, "xent_loss"), M(adam, "adam"), M(sgd, "sgd"), M(im2col, "im2col"), M(col2im, "col2im"),
+  M(xent_loss, "xent_loss"), M(dot, "dot"), M(scalar_op, "scalar_op"), M(lerp_rows, "lerp_rows"),
+  M(grad_penalty, "grad_penalty"), M(maxout_take, "maxout_take"), M(act_curv, "act_curv"),
+  M(adam, "adam"), M(sgd, "sgd"), M(rmsprop, "rmsprop"), M(clamp, "clamp"), M(im2col, "im2col"), M(col2im, "col2im"),
   M(swap01, "swap01"), M(wino_fwd, "wino_fwd"), M(wino_dw, "wino_dw"), M(pwino_fwd, "pwino_fwd"),
   M(pwino_bwd_data, "pwino_bwd_data"), M(pwino_dw, "pwino_dw"), M(direct_fwd, "direct_fwd"),
   M(direct_bwd_data, "direct_bwd_data"), M(direct_bwd_w, "direct_bwd_w"), M(conv_lib_name, NULL),
@@ -2239,7 +2398,8 @@ static const char *list_ops[] = {"alloc", "to_device/host", "copy", "fill", "gem
                                  "bias_fwd", "bias_bwd", "act_fwd", "act_bwd", "norm_fwd_train", "norm_fwd_eval",
                                  "norm_bwd", "norm_sums", "norm_fwd_sync", "norm_bwd_sums", "norm_bwd_sync",
                                  "maxout_fwd", "maxout_bwd", "dropout_fwd", "gan_loss", "l1_loss",
-                                 "mse_loss", "xent_loss", "adam", "sgd", "im2col", "col2im", "swap01", "wino_fwd",
+                                 "mse_loss", "xent_loss", "dot", "scalar_op", "lerp_rows", "grad_penalty",
+                                 "maxout_take", "act_curv", "adam", "sgd", "rmsprop", "clamp", "im2col", "col2im", "swap01", "wino_fwd",
                                  "wino_dw", "pwino_fwd", "pwino_bwd_data", "pwino_dw", "direct_fwd", "direct_bwd_data",
                                  "direct_bwd_w", "conv_lib", "reflect_pad_fwd", "reflect_pad_bwd", "count_nonfinite",
                                  "rand_normal", "rand_uniform", "upload_const", "gather", "configure", "check",
@@ -2397,6 +2557,7 @@ int main(int argc, char **argv) {
   cases_dropout(&k);
   cases_loss(&k);
   cases_optim(&k);
+  cases_critic(&k);
   cases_im2col(&k);
   cases_swap01(&k);
   cases_wino(&k);

@@ -317,6 +317,11 @@ static void r_gan_loss(gf__gan_loss kind, float *stats, float *dx, const float *
   for (size_t i = 0; i < n; i++) {
     double v = x[i], l = 0, g = 0, s = sigm(v);
     switch (kind) {
+    /* the critic kinds report the mean critic value instead of a probability */
+    case GF_LOSS_WGAN_REAL: l = -v; g = -1; s = v; break;
+    case GF_LOSS_WGAN_FAKE: l = v; g = 1; s = v; break;
+    case GF_LOSS_HINGE_REAL: l = v < 1 ? 1 - v : 0; g = v < 1 ? -1 : 0; s = v; break;   /* max(0, 1 - v) */
+    case GF_LOSS_HINGE_FAKE: l = v > -1 ? 1 + v : 0; g = v > -1 ? 1 : 0; s = v; break; /* max(0, 1 + v) */
     case GF_LOSS_BCE_ONE: l = log1pexp(-v); g = s - 1; break;     /* -log sigmoid(v) */
     case GF_LOSS_BCE_ZERO: l = log1pexp(v); g = s; break;         /* -log(1 - sigmoid(v)) */
     case GF_LOSS_MINIMAX_G: l = -log1pexp(v); g = -s; break;      /* log(1 - sigmoid(v)) */
@@ -395,6 +400,90 @@ static void r_sgd(float *p, const float *g, float *v, size_t n, float lr, float 
     double vi = (double)mom * v[i] - (double)lr * ((double)g[i] + (double)wd * p[i]);
     v[i] = (float)vi;
     p[i] = (float)((double)p[i] + vi);
+  }
+}
+
+/* RMSprop as PyTorch's: g' = g + wd p; v = alpha v + (1 - alpha) g'^2; p -= lr g' / (sqrt(v) + eps) */
+static void r_rmsprop(float *p, const float *g, float *v, size_t n, float lr, float alpha, float eps, float wd) {
+  for (size_t i = 0; i < n; i++) {
+    double gi = (double)g[i] + (double)wd * p[i];
+    double vi = (double)alpha * v[i] + (1.0 - alpha) * gi * gi;
+    v[i] = (float)vi;
+    p[i] = (float)((double)p[i] - (double)lr * gi / (sqrt(vi) + eps));
+  }
+}
+
+static void r_clamp(float *x, float lo, float hi, size_t n) {
+  for (size_t i = 0; i < n; i++) x[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+}
+
+/* ---- critic ops: device scalars, interpolates, gradient penalties, second-order terms ---- */
+
+static void r_dot(float *out, const float *x, const float *y, size_t n, float scale) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) s += (double)x[i] * (y ? (double)y[i] : 1.0);
+  out[0] = (float)((double)scale * s);
+}
+
+static void r_scalar_op(gf__sop kind, float *y, const float *x, const float *s, float a, size_t n) {
+  double sv = s[0];
+  for (size_t i = 0; i < n; i++) {
+    double v = x[i], r = v;
+    switch (kind) {
+    case GF_SOP_ADD: r = v + (double)a * sv; break;
+    case GF_SOP_MUL: r = v * sv; break;
+    case GF_SOP_DIV: r = v / sv; break;
+    case GF_SOP_RNORM: r = v / fmax(sqrt(sv), (double)a); break;
+    }
+    y[i] = (float)r; /* y may alias x */
+  }
+}
+
+static void r_lerp_rows(float *y, const float *a, const float *b, const float *t, int N, size_t D) {
+  for (int r = 0; r < N; r++)
+    for (size_t j = 0; j < D; j++) {
+      size_t k = (size_t)r * D + j;
+      y[k] = (float)((double)b[k] + (double)t[r] * ((double)a[k] - b[k]));
+    }
+}
+
+/* GP: P = (w / N) sum_r (|g_r| - 1)^2, dP/dg_r = 2 w / N (|g_r| - 1) g_r / |g_r| (0 at |g_r| = 0);
+   R1: P = (w / 2N) sum_r |g_r|^2, dP/dg_r = w / N g_r */
+static void r_grad_penalty(gf__penalty kind, float *stats, float *v, const float *g, int N, size_t D, float w) {
+  double pen = 0, norms = 0;
+  for (int r = 0; r < N; r++) {
+    const float *gr = g + (size_t)r * D;
+    double sq = 0;
+    for (size_t j = 0; j < D; j++) sq += (double)gr[j] * gr[j];
+    double nrm = sqrt(sq), c;
+    if (kind == GF_PEN_GP) {
+      pen += (double)w / N * (nrm - 1) * (nrm - 1);
+      c = nrm > 0 ? 2.0 * w / N * (nrm - 1) / nrm : 0;
+    } else {
+      pen += 0.5 * w / N * sq;
+      c = (double)w / N;
+    }
+    norms += nrm;
+    for (size_t j = 0; j < D; j++) v[(size_t)r * D + j] = (float)(c * gr[j]);
+  }
+  STAT_PUT(stats, 0, pen);
+  STAT_PUT(stats, 1, norms / N);
+}
+
+static void r_maxout_take(float *y, const float *x, const float *argmax, int N, int units, int k) {
+  for (size_t i = 0; i < (size_t)N * units; i++) y[i] = x[i * k + (size_t)argmax[i]];
+}
+
+/* f''(x) from the output y: tanh'' = -2 y (1 - y^2), sigmoid'' = y (1 - y) (1 - 2y); 0 for the ReLU family */
+static void r_act_curv(gf__act kind, float *rdx, const float *y, const float *dy, const float *rx, size_t n,
+                       float alpha) {
+  (void)alpha;
+  for (size_t i = 0; i < n; i++) {
+    double yi = y[i], d2 = 0;
+    if (kind == GF_ACT_TANH) d2 = -2 * yi * (1 - yi * yi);
+    else if (kind == GF_ACT_SIGMOID) d2 = yi * (1 - yi) * (1 - 2 * yi);
+    else continue;
+    rdx[i] = (float)((double)rdx[i] + d2 * rx[i] * dy[i]);
   }
 }
 
@@ -900,7 +989,9 @@ static const gf__ops ref_ops = {
   .norm_bwd_sync = r_norm_bwd_sync,
   .maxout_fwd = r_maxout_fwd, .maxout_bwd = r_maxout_bwd, .dropout_fwd = r_dropout_fwd, .mul_bwd = r_mul_bwd,
   .gan_loss = r_gan_loss, .l1_loss = r_l1_loss, .mse_loss = r_mse_loss, .xent_loss = r_xent_loss,
-  .adam = r_adam, .sgd = r_sgd,
+  .dot = r_dot, .scalar_op = r_scalar_op, .lerp_rows = r_lerp_rows, .grad_penalty = r_grad_penalty,
+  .maxout_take = r_maxout_take, .act_curv = r_act_curv,
+  .adam = r_adam, .sgd = r_sgd, .rmsprop = r_rmsprop, .clamp = r_clamp,
   .im2col = r_im2col, .col2im = r_col2im, .swap01 = r_swap01,
   .wino_fwd = r_wino_fwd, .wino_dw = r_wino_dw,
   .pwino_fwd = r_pwino_fwd, .pwino_bwd_data = r_pwino_bwd_data, .pwino_dw = r_pwino_dw,
