@@ -113,6 +113,11 @@ int main(void) {
   CHECK(gf_generator_translate(g, x, 1, 28, 28, x3) == GF_EUSAGE && strstr(gf_last_error(), "translates no images"),
         "translate on a noise generator: %s", gf_last_error());
   CHECK(gf_generator_generate(g, NULL, 1, x) == GF_EINVAL, "NULL latents");
+  const int32_t lab[1] = {0};
+  CHECK(gf_generator_generate_labeled(g, z, lab, 1, x) == GF_EUSAGE && strstr(gf_last_error(), "not a conditional"),
+        "labels for an unconditional generator: %s", gf_last_error());
+  CHECK(gf_generator_sample_class(g, 5, 1, 0, x, NULL) == GF_EUSAGE && strstr(gf_last_error(), "not a conditional"),
+        "a class of an unconditional generator: %s", gf_last_error());
   gf_generator_opts dev = {.device = "tpu"};
   CHECK(gf_generator_open(run, &dev, &bad) < 0 && gf_last_error()[0], "unknown device");
 

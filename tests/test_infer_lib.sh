@@ -24,7 +24,7 @@ for s in gf_train gf__train_i2i gf__gan_d_step gf__gan_g_step gf__cyclegan_step 
 done
 echo "$syms" | grep -qx gf__net_forward && ok "has the forward pass" || bad "gf__net_forward missing: the nm check proves nothing"
 exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" {print $3}' | sed 's/@.*//' | sort | tr '\n' ' ')
-want="gf_clear_error gf_err_name gf_generator_close gf_generator_generate gf_generator_info_get gf_generator_open gf_generator_sample gf_generator_translate gf_last_error gf_strerror "
+want="gf_clear_error gf_err_name gf_generator_close gf_generator_generate gf_generator_generate_labeled gf_generator_info_get gf_generator_open gf_generator_sample gf_generator_sample_class gf_generator_translate gf_last_error gf_strerror "
 [ "$exported" = "$want" ] && ok "exports exactly the inference API" || bad "exports: $exported"
 ldd "$bin/gf_infer_example" | grep -q "libganforge_infer" && ! ldd "$bin/gf_infer_example" | grep -q "libganforge\.so" \
   && ok "the example links libganforge_infer alone" || bad "example links: $(ldd "$bin/gf_infer_example" | grep ganforge)"

@@ -5,7 +5,10 @@ checkpoint or generator file into it (state_dict names match), and checks that i
 
 usage: load_in_pytorch.py RUN_OR_FILE [--ganforge PATH] [-n N] [--tol T]
        load_in_pytorch.py CHECKPOINT --d-check DUMP   (the discriminator, spectral norm included)
-Exit 0 when the samples match (or PyTorch is absent: prints 'skipped: ...'), 1 otherwise."""
+Exit 0 when the samples match (or PyTorch is absent: prints 'skipped: ...'), 1 otherwise.
+
+Conditional generators (model.cond; layers in cond_modules.py) are checked with sample i of class
+i mod K (`ganforge sample --npy`) and again with every sample of the last class (--class)."""
 import argparse, json, os, struct, subprocess, sys, tempfile
 
 try:
@@ -92,6 +95,13 @@ def build_dcgan_generator(cfg):
 
 def build_generator(cfg):
     """The twin of gf__build_generator (src/models/gan.c): same layers, same order, same indices."""
+    if cfg.get("model.cond", "none") != "none":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from cond_modules import CondGenerator
+        if cfg["model.arch"] == "dcgan":
+            nc, size = int(cfg["model.nc"]), int(cfg["model.size"])
+            return CondGenerator(cfg, (nc, size, size))
+        return CondGenerator(cfg, data_shape(cfg))
     if cfg["model.arch"] == "dcgan":
         return build_dcgan_generator(cfg)
     if cfg["model.arch"] != "mlp":
@@ -247,15 +257,23 @@ def main():
         path = os.path.join(path, "generator.safetensors")
     G, cfg = load_generator(path)
     G.eval()
-    with tempfile.TemporaryDirectory() as tmp:
-        xs, zs = os.path.join(tmp, "x.npy"), os.path.join(tmp, "z.npy")
-        subprocess.run([a.ganforge, "sample", a.run, "-n", str(a.n), "--seed", "11", "--npy", xs, "--noise-out", zs],
-                       check=True, stdout=subprocess.DEVNULL)
-        x, z = np.load(xs), np.load(zs)
-    with torch.no_grad():
-        y = G(torch.from_numpy(z)).numpy()
-    err = float(np.max(np.abs(y - x)))
-    scale = float(np.max(np.abs(x))) or 1.0
+    K = int(cfg.get("model.n_classes", "0")) if cfg.get("model.cond", "none") != "none" else 0
+    err, scale = 0.0, 1.0
+    for klass in ([None, K - 1] if K else [None]):
+        with tempfile.TemporaryDirectory() as tmp:
+            xs, zs = os.path.join(tmp, "x.npy"), os.path.join(tmp, "z.npy")
+            extra = ["--class", str(klass)] if klass is not None else []
+            subprocess.run([a.ganforge, "sample", a.run, "-n", str(a.n), "--seed", "11", "--npy", xs, "--noise-out", zs,
+                            *extra], check=True, stdout=subprocess.DEVNULL)
+            x, z = np.load(xs), np.load(zs)
+        with torch.no_grad():
+            if K:  # sample i of class i mod K, or all of --class
+                y_lab = torch.full((a.n,), klass) if klass is not None else torch.arange(a.n) % K
+                y = G(torch.from_numpy(z), y_lab).numpy()
+            else:
+                y = G(torch.from_numpy(z)).numpy()
+        err = max(err, float(np.max(np.abs(y - x))))
+        scale = max(scale, float(np.max(np.abs(x))) or 1.0)
     ok = err <= a.tol * max(1.0, scale)
     print(f"{'PASS' if ok else 'FAIL'}: {path}: PyTorch twin vs ganforge sample, {a.n} samples, "
           f"max abs diff {err:.3g} (tolerance {a.tol:g}), torch {torch.__version__}")

@@ -11,6 +11,12 @@ three random MNIST training digits as the channels; score with --metric stacked-
 grid25 (2,500 points [n, 2], the same mixtures as src/data/synth.c; score with --metric modes
 --modes ring8|grid25; MNIST_DIR is then unused).
 
+Conditional runs (model.cond = concat | projection | acgan, MNIST): the twins of the conditional
+layers and networks are in cond_modules.py; real batches carry their labels, the fakes' labels are
+drawn uniformly, ACGAN adds train.aux_weight x the cross-entropy of D's class logits (real and fake
+rows for D, fake rows for G); sample i of the .npy is of class i mod 10, as `ganforge sample --npy`
+writes them, so `ganforge eval OUT.npy --metric cacc-mnist` scores its classes.
+
 The step is the one ganforge takes (src/models/gan.c, critic.c): D on a real batch and a fake batch
 (one pass over both when D has no BatchNorm) with train.loss (bce, wgan, wgan-gp, hinge, lsgan,
 ragan) and its penalty (WGAN-GP on interpolates, lazy R1; create_graph=True), clipping after the
@@ -30,6 +36,7 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from load_in_pytorch import build_discriminator, build_generator, parse_config  # noqa: E402
 from make_critic_fixtures import d_losses, g_loss  # noqa: E402
+from cond_modules import CondBatchNorm, CondDiscriminator, CondGenerator, Projection  # noqa: E402
 
 
 def read_idx(path, magic_want=0x803):
@@ -49,6 +56,13 @@ def mnist_train(mnist_dir):
         if os.path.exists(os.path.join(mnist_dir, f)):
             return read_idx(os.path.join(mnist_dir, f)).astype(np.float32) / 127.5 - 1.0
     raise SystemExit(f"{mnist_dir}: no train-images-idx3-ubyte[.gz]")
+
+
+def mnist_train_labels(mnist_dir):
+    for f in ("train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte"):
+        if os.path.exists(os.path.join(mnist_dir, f)):
+            return torch.from_numpy(read_idx(os.path.join(mnist_dir, f), 0x801).astype(np.int64))
+    raise SystemExit(f"{mnist_dir}: no train-labels-idx1-ubyte[.gz]")
 
 
 def mixture_modes(name):
@@ -87,34 +101,50 @@ def init_net(net, kind, std, bn_std):
             nn.init.normal_(m.weight_orig if hasattr(m, "weight_orig") else m.weight, 0.0, std)  # spectral norm
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, CondBatchNorm)):  # CBN: per-class gamma as BN's
             if bn_std > 0:
                 nn.init.normal_(m.weight, 1.0, bn_std)
             else:
                 nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+        elif isinstance(m, Projection) and kind == "normal":  # the embedding is drawn like the weight
+            nn.init.normal_(m.weight, 0.0, std)
+            nn.init.normal_(m.embed.weight, 0.0, std)
+            nn.init.zeros_(m.bias)
 
 
-def noise(cfg, n, nz):
+def noise(cfg, n, nz, gen=None):
     if cfg["model.noise"] == "uniform":
         lo, hi = float(cfg["model.noise_lo"]), float(cfg["model.noise_hi"])
-        return torch.rand(n, nz) * (hi - lo) + lo
-    return torch.randn(n, nz)
+        return torch.rand(n, nz, generator=gen) * (hi - lo) + lo
+    return torch.randn(n, nz, generator=gen)
 
 
-def ema_batchnorm_stats(G, cfg, B, nz):
-    """Running statistics of the averaged weights: the mean of ceil(2048 / B) batch statistics."""
-    bns = [m for m in G.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+def ema_batchnorm_stats(G, cfg, B, nz, K=0):
+    """Running statistics of the averaged weights: the mean of ceil(2048 / B) batch statistics
+    (a conditional G: labels i mod K in every batch)."""
+    bns = [m for m in G.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, CondBatchNorm))]
     if not bns:
         return
     saved = [m.momentum for m in bns]
+    nbatch = (2048 + B - 1) // B
     for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
+        if isinstance(m, CondBatchNorm):
+            m.running_mean.zero_()
+            m.running_var.fill_(1.0)
+        else:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average
     G.train()
     with torch.no_grad():
-        for _ in range((2048 + B - 1) // B):
-            G(noise(cfg, B, nz))
+        for k in range(nbatch):
+            for m in bns:
+                if isinstance(m, CondBatchNorm):
+                    m.momentum = 1.0 / (k + 1)
+            if K:
+                G(noise(cfg, B, nz), torch.arange(B) % K)
+            else:
+                G(noise(cfg, B, nz))
     for m, mom in zip(bns, saved):
         m.momentum = mom
 
@@ -129,6 +159,12 @@ def main():
     ap.add_argument("--epochs", type=int, default=0, help="override train.epochs")
     ap.add_argument("--n", type=int, default=0, help="samples to write (default: the metric's count)")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after N steps (smoke tests)")
+    ap.add_argument("--every-epoch", action="store_true",
+                    help="also write OUT_epoch<E>.npy after every epoch (noise from its own generator: the training "
+                         "and the final samples are those of a run without it; MLP / DCGAN without EMA)")
+    ap.add_argument("--checkpoint", default="",
+                    help="save the whole training state to this file after every epoch and, when it exists, continue "
+                         "from it (the run then ends as an uninterrupted one would)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -145,7 +181,23 @@ def main():
     n_out = a.n or {"ring8": 2500, "grid25": 2500, "stacked-mnist": 26000}.get(name, 10000)
     pack = max(1, int(cfg.get("model.pack", "1")))
     per_sample = x.shape[1] if cfg["model.arch"] == "dcgan" else int(np.prod(x.shape[1:]))  # channels / values
-    G, D = build_generator(cfg), build_discriminator(cfg, pack * per_sample)
+    cond = cfg.get("model.cond", "none")
+    K, labels = 0, None
+    if cond != "none":
+        if name != "mnist":
+            raise SystemExit("torch_twin.py covers conditional runs on MNIST")
+        labels, K = mnist_train_labels(a.mnist), int(cfg["model.n_classes"])
+        G, D = CondGenerator(cfg, tuple(x.shape[1:])), CondDiscriminator(cfg, tuple(x.shape[1:]))
+    else:
+        G, D = build_generator(cfg), build_discriminator(cfg, pack * per_sample)
+    acgan, aux_w = cond == "acgan", float(cfg.get("train.aux_weight", "1"))
+
+    bce = nn.BCEWithLogitsLoss()
+
+    def closs(out, target, y):  # BCE with logits (ACGAN: + aux_w x cross-entropy of the class logits)
+        if not acgan:
+            return bce(out, torch.full_like(out, target))
+        return bce(out[:, :1], torch.full_like(out[:, :1], target)) + aux_w * nn.functional.cross_entropy(out[:, 1:], y)
     bn_std = float(cfg.get("model.bn_init_std", "0"))
     init_net(G, cfg["model.g_init"], float(cfg["model.g_init_scale"]), bn_std)
     init_net(D, cfg["model.d_init"], float(cfg["model.d_init_scale"]), bn_std)
@@ -164,6 +216,8 @@ def main():
     avg = [p.detach().clone() for p in G.parameters()] if ema > 0 else None
     loss = cfg.get("train.loss", "bce")
     k_d = int(cfg["train.d_steps"])
+    if K and (loss != "bce" or k_d != 1 or float(cfg.get("train.r1_gamma", "0")) > 0 or float(cfg.get("train.clip", "0")) > 0):
+        raise SystemExit("torch_twin.py: conditional twins train with train.loss=bce, one D step, no penalty or clipping")
     clip = float(cfg.get("train.clip", "0"))
     gp_lambda = float(cfg.get("train.gp_lambda", "10"))
     r1, r1_every = float(cfg.get("train.r1_gamma", "0")), int(cfg.get("train.r1_every", "1"))
@@ -210,7 +264,21 @@ def main():
     nb = x.shape[0] // B
     t0 = time.time()
     step = d_steps = 0  # step: G steps
-    for ep in range(epochs):
+    ep0 = 0
+    if a.checkpoint and os.path.exists(a.checkpoint):
+        st = torch.load(a.checkpoint, weights_only=False)
+        G.load_state_dict(st["G"])
+        D.load_state_dict(st["D"])
+        oG.load_state_dict(st["oG"])
+        oD.load_state_dict(st["oD"])
+        if avg is not None:
+            for q, v in zip(avg, st["avg"]):
+                q.copy_(v)
+        torch.set_rng_state(st["rng"])
+        step, ep0 = st["step"], st["epoch"]
+        d_steps = st.get("d_steps", step * k_d)
+        print(f"resumed {a.checkpoint}: epoch {ep0}, step {step}", flush=True)
+    for ep in range(ep0, epochs):
         if a.max_steps and step >= a.max_steps:
             break
         perm = torch.randperm(x.shape[0])
@@ -218,30 +286,42 @@ def main():
             if a.max_steps and step >= a.max_steps:
                 break
             real = x[perm[b * B:(b + 1) * B]]
-            fake = G(noise(cfg, B, nz))
-            xr, xf = packed(real), packed(fake.detach())
-            dr, df = judge(xr, xf)
-            ld = d_losses(loss, dr, df)
-            pen = penalty(xr, xf, d_steps)
-            if pen is not None:
-                ld = ld + pen
-            oD.zero_grad()
-            ld.backward()
-            oD.step()
-            if clip > 0:
-                with torch.no_grad():
-                    for p in D.parameters():
-                        p.clamp_(-clip, clip)
-            decay_lr(oD)
-            d_steps += 1
-            if d_steps % k_d:
-                continue
-            step += 1
-            if loss == "ragan":  # G's relativistic loss sees D on the real batch too
-                dr, dg = judge(xr, packed(fake))
-                lg = g_loss(loss, dg, dr.detach())
+            if K:  # conditional twins: BCE (+ ACGAN's class term), one D step per G step
+                yr, yf = labels[perm[b * B:(b + 1) * B]], torch.randint(0, K, (B,))
+                fake = G(noise(cfg, B, nz), yf)
+                ld = closs(D(real, yr), 1.0, yr) + closs(D(fake.detach(), yf), 0.0, yf)
+                oD.zero_grad()
+                ld.backward()
+                oD.step()
+                decay_lr(oD)
+                d_steps += 1
+                step += 1
+                lg = closs(D(fake, yf), 1.0, yf)
             else:
-                lg = g_loss(loss, D(packed(fake)))
+                fake = G(noise(cfg, B, nz))
+                xr, xf = packed(real), packed(fake.detach())
+                dr, df = judge(xr, xf)
+                ld = d_losses(loss, dr, df)
+                pen = penalty(xr, xf, d_steps)
+                if pen is not None:
+                    ld = ld + pen
+                oD.zero_grad()
+                ld.backward()
+                oD.step()
+                if clip > 0:
+                    with torch.no_grad():
+                        for p in D.parameters():
+                            p.clamp_(-clip, clip)
+                decay_lr(oD)
+                d_steps += 1
+                if d_steps % k_d:
+                    continue
+                step += 1
+                if loss == "ragan":  # G's relativistic loss sees D on the real batch too
+                    dr, dg = judge(xr, packed(fake))
+                    lg = g_loss(loss, dg, dr.detach())
+                else:
+                    lg = g_loss(loss, D(packed(fake)))
             oG.zero_grad()
             lg.backward()
             oG.step()
@@ -251,15 +331,37 @@ def main():
                 with torch.no_grad():
                     torch._foreach_lerp_(avg, [p.detach() for p in G.parameters()], 1.0 - d)
         print(f"epoch {ep + 1}/{epochs} loss_D {ld.item():.4f} loss_G {lg.item():.4f} {time.time() - t0:.0f} s", flush=True)
+        if a.every_epoch and avg is None:
+            gen = torch.Generator().manual_seed(1000 + a.seed)
+            G.eval()
+            with torch.no_grad():
+                parts = []
+                for i in range(0, n_out, 500):
+                    m = min(500, n_out - i)
+                    zz = noise(cfg, m, nz, gen)
+                    parts.append(G(zz, torch.arange(i, i + m) % K) if K else G(zz))
+            G.train()
+            es = torch.cat(parts)
+            es = es.reshape(n_out, -1) if name in ("ring8", "grid25") else es.reshape(n_out, *x.shape[1:])
+            np.save(a.out[:-4] + f"_epoch{ep + 1}.npy", es.numpy().astype(np.float32))
+        if a.checkpoint:  # after the samples: their generator is separate, the training stream is not touched
+            torch.save({"G": G.state_dict(), "D": D.state_dict(), "oG": oG.state_dict(), "oD": oD.state_dict(),
+                        "avg": avg, "rng": torch.get_rng_state(), "step": step, "d_steps": d_steps, "epoch": ep + 1},
+                       a.checkpoint + ".tmp")
+            os.replace(a.checkpoint + ".tmp", a.checkpoint)
     if avg is not None:
         with torch.no_grad():
             for q, p in zip(avg, G.parameters()):
                 p.copy_(q)
-        ema_batchnorm_stats(G, cfg, B, nz)
+        ema_batchnorm_stats(G, cfg, B, nz, K)
     G.eval()
     chunk = 500
     with torch.no_grad():
-        s = torch.cat([G(noise(cfg, min(chunk, n_out - i), nz)) for i in range(0, n_out, chunk)])
+        if K:  # sample i of class i mod K
+            s = torch.cat([G(noise(cfg, min(chunk, n_out - i), nz), torch.arange(i, min(i + chunk, n_out)) % K)
+                           for i in range(0, n_out, chunk)])
+        else:
+            s = torch.cat([G(noise(cfg, min(chunk, n_out - i), nz)) for i in range(0, n_out, chunk)])
     s = s.reshape(n_out, -1) if name in ("ring8", "grid25") else s.reshape(n_out, *x.shape[1:])
     np.save(a.out, s.numpy().astype(np.float32))
     print(f"wrote {a.out}: {tuple(s.shape)}, {step} steps, {time.time() - t0:.0f} s")

@@ -53,6 +53,8 @@ extern "C" {
   X(model, bn_momentum, REAL, 0.1, "BatchNorm running-statistics momentum")                        \
   X(model, pack, INT, 1, "PacGAN packing: D judges N samples at once, concatenated along channels (1: off)") \
   X(model, sample_bn, STR, "eval", "BatchNorm when sampling: eval (running stats) | batch")        \
+  X(model, cond, STR, "none", "conditional GAN: none | concat (one-hot label appended to G's noise and D's input; DCGAN D: as K image planes) | projection (G conditional BatchNorm, D projection head: Miyato & Koyama 2018) | acgan (one-hot label to G's noise, D auxiliary classifier: Odena et al. 2017)") \
+  X(model, n_classes, INT, 0, "classes of a conditional model (0: the data set's; training writes it into config.txt)") \
   X(data, name, STR, "shapes", "dataset: mnist | fashion-mnist | digits | gauss1d | ring8 | grid25 | shapes | cifar10 | folder | faces | stacked-mnist") \
   X(data, path, STR, "", "dataset folder or file (default: search $GANFORGE_DATA, cache, download)") \
   X(data, split, STR, "train", "split: train | test | all")                                        \
@@ -95,6 +97,8 @@ extern "C" {
   X(train, momentum_saturate, INT, 250, "epoch at which the momentum reaches its final value")     \
   X(train, lr_decay, REAL, 1.0, "divide the learning rate by this after every step")               \
   X(train, lr_min, REAL, 0.0, "learning-rate floor for lr_decay")                                  \
+  X(train, aux_weight, REAL, 1.0, "acgan: weight of the auxiliary classification loss in the D and G losses") \
+  X(train, diffaug, STR, "", "DiffAugment (Zhao et al. 2020) of real and fake images before D: comma list of color, translation, cutout ('': off)") \
   X(train, ema, REAL, 0.0, "generator weight average: EMA decay (e.g. 0.999; 0: off); pictures, generator.safetensors and eval use the average") \
   X(train, n_epochs, INT, 100, "cyclegan/pix2pix: epochs at the initial learning rate")            \
   X(train, n_epochs_decay, INT, 100, "cyclegan/pix2pix: epochs of linear decay of the rate to 0 after n_epochs") \

@@ -67,6 +67,12 @@ int gf_train(const gf_config *cfg, const gf_train_opts *opts);
    zoomed by `upscale`), or raw float32 samples [n, c, h, w] into an .npy when out ends in ".npy".
    noise_out (may be NULL) receives the latent vectors [n, nz] as .npy. */
 int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out, const char *noise_out);
+/* gf_sample for conditional runs (model.cond): klass >= 0 draws every sample of that class
+   (GF_EUSAGE when the run is not conditional or klass is not one of its classes); klass = -1
+   gives sample i the class i mod K, except in a PNG, which holds one row per class (nrow < 1:
+   ceil(n / K) per row). Unconditional runs with klass = -1: gf_sample. */
+int gf_sample_class(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out, const char *noise_out,
+                    int klass);
 /* `rows` linear latent walks of `steps` images each, one row each, into a PNG. */
 int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upscale, const char *out);
 
@@ -113,7 +119,10 @@ int gf_bench(const gf_config *cfg, int warmup, int steps, double *ms_per_step, d
    the 10,000 test images). metric "modes": VEEGAN/PacGAN mode coverage on ring8/grid25 (2,500
    samples). Classifier-space metrics (features of ganforge's own classifier, never Inception):
    "fid-SET", "kid-SET", "pr-SET" (precision/recall), "score-SET" against the SET test images
-   (SET = mnist | fashion-mnist | shapes; 10,000 samples), and "stacked-modes" (Stacked MNIST:
+   (SET = mnist | fashion-mnist | shapes; 10,000 samples), "cacc-SET" for conditional models (sample i
+   of class i mod K, as `ganforge sample --npy` writes them: the share the classifier labels with
+   their class, per class too, and each class's FID against that class's test images), and
+   "stacked-modes" (Stacked MNIST:
    26,000 samples, each channel classified; modes of 1,000 and KL to uniform). `input` may also
    be a folder of PNG images. See src/eval/eval.c and docs/RESULTS.md. */
 typedef struct gf_eval_opts {
@@ -146,6 +155,10 @@ typedef struct gf_eval_result {
   double stacked_digits[3][10];                    /* share of each digit per channel (R, G, B) */
   double stacked_kl_channels;                      /* sum of the channels' KL(digit shares || uniform 10):
                                                       the part of stacked_kl the marginals explain */
+  double cacc;                                     /* cacc-SET: share of samples of class k the classifier labels k */
+  int nclass;                                      /* cacc-SET: classes (at most 10 reported per class) */
+  double cacc_class[10];                           /*   accuracy per class */
+  double fid_class[10], fid_class_mean;            /*   FID of each class's samples against that class's test images */
   int n_real;                                      /* real images the metric compared with */
   double classifier_acc;                           /* the classifier's recorded test accuracy */
   char feature_set[24];                            /* SET of the classifier (mnist, shapes, ...) */

@@ -40,11 +40,19 @@ int gf_generator_open(const char *path, const gf_generator_opts *opts, gf_genera
 void gf_generator_close(gf_generator *g);
 int gf_generator_info_get(const gf_generator *g, gf_generator_info *info);
 
-/* out [n, c, h, w] = G(z [n, nz]) in eval mode (BatchNorm running statistics), host buffers. */
+/* out [n, c, h, w] = G(z [n, nz]) in eval mode (BatchNorm running statistics), host buffers.
+   A conditional generator (info.classes > 0) gives sample i the class i mod classes. */
 int gf_generator_generate(gf_generator *g, const float *z, int n, float *out);
+/* The same with the class of every sample of a conditional generator: labels [n] in
+   [0, classes) (NULL: i mod classes); GF_EINVAL names a label out of range, GF_EUSAGE labels for
+   an unconditional generator. */
+int gf_generator_generate_labeled(gf_generator *g, const float *z, const int32_t *labels, int n, float *out);
 /* Draws n latents from `seed` exactly as `ganforge sample --seed` does (same seed, same samples)
    into z_out (may be NULL; [n, nz]) and generates them into out. */
 int gf_generator_sample(gf_generator *g, uint64_t seed, int n, float *out, float *z_out);
+/* The same for one class of a conditional generator, as `ganforge sample --class K --seed`
+   (klass -1: sample i in class i mod classes, as gf_generator_sample and `sample -o x.npy`). */
+int gf_generator_sample_class(gf_generator *g, uint64_t seed, int n, int klass, float *out, float *z_out);
 /* Translates n images in [-1, 1], in [n, in_c, h, w] (any h, w the network accepts: ResNet
    multiples of 4, U-Net of 2^downsamplings) into out [n, c, h, w], each image on its own as
    `ganforge translate` does (pix2pix's BatchNorm uses the image's own statistics). */

@@ -33,6 +33,10 @@ static const char *EVAL_HELP =
     "  --metric pr-SET   precision and recall of the k-NN (k = 3) feature manifolds\n"
     "  --metric score-SET  classifier score exp(E KL(p(y|x) || p(y))), 10 splits (Inception-Score\n"
     "                    construction; 10 is the maximum for 10 classes)\n"
+    "  --metric cacc-SET conditional models (model.cond): 10,000 samples, sample i of class i mod K\n"
+    "                    (a .npy must follow that order, as the sample command writes one): the\n"
+    "                    share the classifier labels with their class (conditional accuracy), per\n"
+    "                    class, and each class's FID against the test images of that class\n"
     "  --metric stacked-modes  Stacked MNIST: 26,000 3-channel samples, each channel classified by\n"
     "                    the MNIST classifier: modes hit of 1,000 and KL to uniform\n"
     "\n"
@@ -105,9 +109,9 @@ int gf_cli_eval(int argc, char **argv) {
     input = a;
   }
   if (!input) return usage("missing the input (a run folder, generator/checkpoint file or .npy)%s", "");
-  if (!o.metric) return usage("missing --metric (parzen | modes | fid-mnist | kid-mnist | pr-mnist | score-mnist | stacked-modes ...)%s", "");
+  if (!o.metric) return usage("missing --metric (parzen | modes | fid-mnist | kid-mnist | pr-mnist | score-mnist | cacc-mnist | stacked-modes ...)%s", "");
   if (!gf_eval_metric_known(o.metric))
-    return usage("--metric %s: unknown metric (parzen | modes | fid-SET | kid-SET | pr-SET | score-SET | stacked-modes; "
+    return usage("--metric %s: unknown metric (parzen | modes | fid-SET | kid-SET | pr-SET | score-SET | cacc-SET | stacked-modes; "
                  "SET = mnist | fashion-mnist | shapes)", o.metric);
   if (o.range && strcmp(o.range, "unit") && strcmp(o.range, "tanh")) return usage("--range %s: must be unit or tanh", o.range);
   if (o.modes && strcmp(o.modes, "ring8") && strcmp(o.modes, "grid25")) return usage("--modes %s: must be ring8 or grid25", o.modes);
@@ -142,7 +146,16 @@ int gf_cli_eval(int argc, char **argv) {
     char acc[48] = "unknown";
     if (r.classifier_acc >= 0) snprintf(acc, sizeof acc, "%.2f%%", 100 * r.classifier_acc);
     const char *m = r.metric;
-    if (!strncmp(m, "fid-", 4)) {
+    if (!strncmp(m, "cacc-", 5)) {
+      printf("%s=%.4f fid_class_mean=%.4f n_samples=%d n_real=%d source=%s seconds=%.1f\n", m, r.cacc, r.fid_class_mean,
+             r.n_samples, r.n_real, r.source, r.seconds);
+      printf("Conditional accuracy %.2f%%: the share of %d samples (sample i of class i mod %d) that ganforge's %s "
+             "classifier (test accuracy %s) labels with their class; per-class FID in its feature space, each class's "
+             "samples against that class's test images, mean %.4f.\n", 100 * r.cacc, r.n_samples, r.nclass,
+             r.feature_set, acc, r.fid_class_mean);
+      for (int k = 0; k < r.nclass; k++)
+        printf("  class %d: accuracy %.2f%%  fid %.4f\n", k, 100 * r.cacc_class[k], r.fid_class[k]);
+    } else if (!strncmp(m, "fid-", 4)) {
       printf("%s=%.4f n_samples=%d n_real=%d source=%s seconds=%.1f\n", m, r.fid, r.n_samples, r.n_real, r.source, r.seconds);
       printf("Frechet distance %.4f between %d samples and the %d %s test images in the feature space of ganforge's %s "
              "classifier (test accuracy %s; not Inception FID).\n", r.fid, r.n_samples, r.n_real, r.feature_set,

@@ -289,11 +289,13 @@ static int cmd_train(int argc, char **argv) {
 
 static const char *SAMPLE_HELP =
     "usage: ganforge sample RUN [-n N] [-o|--out OUT.png|OUT.npy] [--npy OUT.npy] [--seed N] [--nrow N]\n"
-    "                       [--upscale K] [--noise-out Z.npy]\n"
+    "                       [--upscale K] [--noise-out Z.npy] [--class K]\n"
     "\n"
     "Draws N samples (default 64) from a run folder, generator file or checkpoint.\n"
     "PNG: a grid (1-D sets: histogram, 2-D sets: scatter). NPY: raw float32 [N, C, H, W] for\n"
-    "evaluation tools. --noise-out saves the latent vectors [N, nz] used.\n";
+    "evaluation tools. --noise-out saves the latent vectors [N, nz] used.\n"
+    "Conditional runs (model.cond): --class K draws class K only; without it a PNG holds one row\n"
+    "per class and in an NPY sample i is of class i mod (number of classes).\n";
 
 static const char *INTERP_HELP =
     "usage: ganforge interpolate RUN [--steps N] [--rows N] [-o|--out OUT.png] [--seed N] [--upscale K]\n"
@@ -303,7 +305,7 @@ static const char *INTERP_HELP =
 static int cmd_sample_like(int argc, char **argv, int interp) {
   const char *cmd = interp ? "interpolate" : "sample";
   const char *run = NULL, *out = interp ? "interp.png" : "samples.png", *noise_out = NULL;
-  long n = 64, seed = 1, nrow = 0, upscale = 1, steps = 10, rows = 8;
+  long n = 64, seed = 1, nrow = 0, upscale = 1, steps = 10, rows = 8, klass = -1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     long *target = NULL, lo = 1, hi = 100000;
@@ -311,6 +313,7 @@ static int cmd_sample_like(int argc, char **argv, int interp) {
     if (!strcmp(a, "-n") && !interp) target = &n;
     else if (!strcmp(a, "--seed")) { target = &seed; lo = 0; hi = 2147483647L; }
     else if (!strcmp(a, "--nrow") && !interp) target = &nrow;
+    else if (!strcmp(a, "--class") && !interp) { target = &klass; lo = 0; hi = 65535; }
     else if (!strcmp(a, "--upscale")) { target = &upscale; hi = 32; }
     else if (!strcmp(a, "--steps") && interp) { target = &steps; lo = 2; hi = 256; }
     else if (!strcmp(a, "--rows") && interp) { target = &rows; hi = 256; }
@@ -339,7 +342,7 @@ static int cmd_sample_like(int argc, char **argv, int interp) {
   }
   if (!run) return usage_error(cmd, "missing RUN (a run folder or generator file)%s", "");
   int rc = interp ? gf_interpolate(run, (int)rows, (int)steps, (uint64_t)seed, (int)upscale, out)
-                  : gf_sample(run, (int)n, (uint64_t)seed, (int)nrow, (int)upscale, out, noise_out);
+                  : gf_sample_class(run, (int)n, (uint64_t)seed, (int)nrow, (int)upscale, out, noise_out, (int)klass);
   if (rc < 0) return die(rc, NULL);
   printf("%s\n", out);
   return 0;
@@ -535,7 +538,7 @@ static const char *MAIN_HELP =
     "  presets [--keys K]   list the presets (--keys K1,K2: each one's values of those config keys)\n"
     "  bench [PRESET]       time the training step\n"
     "  eval RUN|NPY|DIR     score samples: --metric parzen | modes | fid-SET | kid-SET | pr-SET |\n"
-    "                       score-SET | stacked-modes (SET: mnist | fashion-mnist | shapes)\n"
+    "                       score-SET | cacc-SET | stacked-modes (SET: mnist | fashion-mnist | shapes)\n"
     "  data fetch NAME      download a dataset (checksummed); data list: the names\n"
     "  version              print the version\n";
 

@@ -9,6 +9,7 @@
 
 #include "core/util.h"
 #include "ganforge/config.h"
+#include "models/diffaug.h"
 
 enum { T_INT, T_REAL, T_STR, T_LSTR };
 
@@ -287,6 +288,25 @@ static int kernels_ok(const char *key, const char *v) {
                   "(e.g. 1,3,5)", key, v);
 }
 
+/* train.diffaug: "" or a comma list of color, translation, cutout -> GF_DIFFAUG_* flags (0: off). */
+int gf__diffaug_parse(const char *spec, int *flags) {
+  static const char *const names[] = {"color", "translation", "cutout"};
+  *flags = 0;
+  const char *p = spec;
+  while (*p) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    int k = 0;
+    while (k < 3 && (strlen(names[k]) != len || strncmp(p, names[k], len))) k++;
+    if (k == 3)
+      return gf__fail(GF_EUSAGE, "config key 'train.diffaug': '%.*s' is not one of: color, translation, cutout "
+                      "(a comma list, '' for none)", (int)len, p);
+    *flags |= 1 << k;
+    p = e ? e + 1 : p + len;
+  }
+  return 0;
+}
+
 int gf_config_validate(const gf_config *c) {
   static const char *const acts[] = {"relu", "lrelu", "tanh", "sigmoid", NULL};
   static const char *const dacts[] = {"relu", "lrelu", "tanh", "maxout", NULL};
@@ -310,6 +330,7 @@ int gf_config_validate(const gf_config *c) {
   static const char *const sbn[] = {"eval", "batch", NULL};
   static const char *const gblocks[] = {"resnet", "inception", NULL};
   static const char *const cinits[] = {"pruned", "scratch", NULL};
+  static const char *const conds[] = {"none", "concat", "projection", "acgan", NULL};
   GF_TRY(one_of("model.arch", c->model_arch, archs));
   GF_TRY(one_of("model.noise", c->model_noise, noises));
   GF_TRY(one_of("model.netG", c->model_netG, netgs));
@@ -332,6 +353,9 @@ int gf_config_validate(const gf_config *c) {
   GF_TRY(one_of("model.g_block", c->model_g_block, gblocks));
   GF_TRY(one_of("compress.init", c->compress_init, cinits));
   GF_TRY(kernels_ok("model.g_kernels", c->model_g_kernels));
+  GF_TRY(one_of("model.cond", c->model_cond, conds));
+  int augf;
+  GF_TRY(gf__diffaug_parse(c->train_diffaug, &augf));
   GF_TRY(one_of("data.name", c->data_name, datas));
   GF_TRY(one_of("data.split", c->data_split, splits));
   GF_TRY(one_of("data.on_bad_image", c->data_on_bad_image, badimg));
@@ -424,6 +448,16 @@ int gf_config_validate(const gf_config *c) {
                            !strcmp(c->model_arch, "classifier")))
     return gf__fail(GF_EUSAGE, "config key 'train.ema': the generator average is for model.arch=mlp | dcgan, not %s",
                     c->model_arch);
+  RANGE(n_classes, "model.n_classes", c->model_n_classes >= 0 && c->model_n_classes <= 65536, "between 0 and 65536");
+  RANGE(aux_weight, "train.aux_weight", c->train_aux_weight >= 0, "0 or positive");
+  int gan_arch = !strcmp(c->model_arch, "mlp") || !strcmp(c->model_arch, "dcgan");
+  if (strcmp(c->model_cond, "none") && !gan_arch)
+    return gf__fail(GF_EUSAGE, "config key 'model.cond': conditional models are model.arch=mlp | dcgan, not %s", c->model_arch);
+  if (strcmp(c->model_cond, "none") && c->model_pack > 1)
+    return gf__fail(GF_EUSAGE, "config key 'model.cond': a conditional discriminator judges one labelled sample at a "
+                    "time; model.pack must be 1 (it is %d)", c->model_pack);
+  if (augf && !gan_arch)
+    return gf__fail(GF_EUSAGE, "config key 'train.diffaug': DiffAugment is for model.arch=mlp | dcgan, not %s", c->model_arch);
   RANGE(grid, "train.grid", c->train_grid >= 1 && c->train_grid <= 100000, "between 1 and 100000");
   RANGE(nrow, "train.nrow", c->train_nrow >= 1, "positive");
   RANGE(log_every, "train.log_every", c->train_log_every >= 1, "positive");

@@ -49,6 +49,10 @@ typedef struct gf__conv_geom {
   int r0, rn;
 } gf__conv_geom;
 
+/* DiffAugment transforms (ops.diffaug_fwd / _bwd) and the uniforms each sample draws. */
+enum { GF_DIFFAUG_COLOR = 1, GF_DIFFAUG_TRANSLATION = 2, GF_DIFFAUG_CUTOUT = 4 };
+#define GF_DIFFAUG_NPARAM 8
+
 /* The passes of a convolution handed whole to a vendor library (ops.conv_lib). */
 enum { GF_CONV_FWD, GF_CONV_BWD_DATA, GF_CONV_BWD_W };
 
@@ -250,6 +254,37 @@ typedef struct gf__ops {
      its axis): y [NC, H+t+b, W+l+r]; the backward ACCUMULATES dx [NC, H, W]. */
   void (*reflect_pad_fwd)(float *y, const float *x, int NC, int H, int W, int t, int b, int l, int r);
   void (*reflect_pad_bwd)(float *dx, const float *dy, int NC, int H, int W, int t, int b, int l, int r);
+  /* ---- conditional GANs (src/kern/cond.h). labels [N] hold class indices as floats in backend
+     memory; a value outside [0, K) is clamped. ---- */
+  /* y [N, C+K, S] = x [N, C, S] with K one-hot channels appended per sample (label of row n: 1 in
+     channel C + labels[n] at every s). The backward ACCUMULATES the x part: dx += dy[:, :C]. */
+  void (*onehot_cat_fwd)(float *y, const float *x, const float *labels, int N, int C, int S, int K);
+  void (*onehot_cat_bwd)(float *dx, const float *dy, int N, int C, int S, int K);
+  /* Class-conditional affine (conditional BatchNorm's scale and shift): y [N, C, S] =
+     x * gamma[labels[n], c] + beta[labels[n], c] with gamma, beta [K, C]. The backward ACCUMULATES
+     dx += dy * gamma[.], dgamma[k, c] += sum over rows of class k and s of dy * x, dbeta likewise
+     of dy (dx, dgamma / dbeta may be NULL). */
+  void (*cond_affine_fwd)(float *y, const float *x, const float *gamma, const float *beta, const float *labels,
+                          int N, int C, int S, int K);
+  void (*cond_affine_bwd)(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *gamma,
+                          const float *labels, int N, int C, int S, int K);
+  /* Projection discriminator's class term: out [N] += <h[n], table[labels[n]]> for h [N, F],
+     table [K, F]. The backward ACCUMULATES dh += dout[n] table[labels[n]], dtable[k] += sum over
+     rows of class k of dout[n] h[n] (either may be NULL). */
+  void (*proj_fwd)(float *out, const float *h, const float *table, const float *labels, int N, int F, int K);
+  void (*proj_bwd)(float *dh, float *dtable, const float *dout, const float *h, const float *table, const float *labels,
+                   int N, int F, int K);
+  /* dst[r * ldd + c] = src[r * lds + c] for rows x cols (a column block of a row-major matrix). */
+  void (*copy2d)(float *dst, int ldd, const float *src, int lds, int rows, int cols);
+  /* DiffAugment (Zhao et al. 2020, src/kern/diffaug.h) of images x [N, C, H, W] with per-sample
+     uniforms params [N, GF_DIFFAUG_NPARAM] in [0, 1) and a mask of GF_DIFFAUG_* transforms (colour:
+     brightness, saturation, contrast; translation by up to 1/8 of the side with zero fill; cutout
+     of a half-side square): y = aug(x), mean [N] work space. The backward ACCUMULATES dx += the
+     transposed map of dy (the transform is linear in x); gsum [N] work space. */
+  void (*diffaug_fwd)(float *y, float *mean, const float *x, const float *params, int N, int C, int H, int W,
+                      int flags);
+  void (*diffaug_bwd)(float *dx, float *gsum, const float *dy, const float *params, int N, int C, int H, int W,
+                      int flags);
   /* ---- misc ---- */
   /* count[0] += the number of non-finite values in x (count in backend memory). */
   void (*count_nonfinite)(float *count, const float *x, size_t n);

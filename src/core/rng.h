@@ -9,7 +9,8 @@
 /* Independent streams drawn from one run seed. */
 enum { GF_STREAM_INIT = 1, GF_STREAM_NOISE = 2, GF_STREAM_DATA = 3, GF_STREAM_DROPOUT = 4,
        GF_STREAM_SAMPLE = 5, GF_STREAM_EVAL = 6, GF_STREAM_POOL = 7, GF_STREAM_EMA_BN = 8,
-       GF_STREAM_PENALTY = 9 };
+       GF_STREAM_PENALTY = 9,
+       GF_STREAM_LABELS = 10, GF_STREAM_DIFFAUG = 11 };
 
 /* The whole state of a stream: (seed, stream) form the key, `counter` counts 128-bit blocks.
    Saving these three numbers is enough to resume the stream exactly. */

@@ -36,6 +36,21 @@ void gf__cpu_dw_fwd(float *y, const float *x, const float *w, int N, int OC, con
 void gf__cpu_dw_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
 void gf__cpu_dw_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
 void gf__cpu_ka_coef(float *stats, float *coef, const float *gx, const float *gy, int B, float scale);
+/* Conditional GANs and DiffAugment (cpu_cond.c). */
+void gf__cpu_onehot_cat_fwd(float *y, const float *x, const float *labels, int N, int C, int S, int K);
+void gf__cpu_onehot_cat_bwd(float *dx, const float *dy, int N, int C, int S, int K);
+void gf__cpu_cond_affine_fwd(float *y, const float *x, const float *gamma, const float *beta, const float *labels, int N,
+                             int C, int S, int K);
+void gf__cpu_cond_affine_bwd(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *gamma,
+                             const float *labels, int N, int C, int S, int K);
+void gf__cpu_proj_fwd(float *out, const float *h, const float *table, const float *labels, int N, int F, int K);
+void gf__cpu_proj_bwd(float *dh, float *dtable, const float *dout, const float *h, const float *table, const float *labels,
+                      int N, int F, int K);
+void gf__cpu_copy2d(float *dst, int ldd, const float *src, int lds, int rows, int cols);
+void gf__cpu_diffaug_fwd(float *y, float *mean, const float *x, const float *params, int N, int C, int H, int W,
+                         int flags);
+void gf__cpu_diffaug_bwd(float *dx, float *gsum, const float *dy, const float *params, int N, int C, int H, int W,
+                         int flags);
 /* BatchNorm over the ranks of a data-parallel job (cpu_norm_sync.c; see ops.h) */
 void gf__cpu_norm_sums(float *sums, const float *x, const float *mean, int N, int C, int S);
 void gf__cpu_norm_fwd_sync(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,

@@ -449,6 +449,10 @@ static const gf__ops cpu_ops = {
   .conv_lib = gf__cpu_conv_lib, .conv_lib_name = GF_DNNL_NAME,
 #endif
   .reflect_pad_fwd = gf__cpu_reflect_pad_fwd, .reflect_pad_bwd = gf__cpu_reflect_pad_bwd,
+  .onehot_cat_fwd = gf__cpu_onehot_cat_fwd, .onehot_cat_bwd = gf__cpu_onehot_cat_bwd,
+  .cond_affine_fwd = gf__cpu_cond_affine_fwd, .cond_affine_bwd = gf__cpu_cond_affine_bwd,
+  .proj_fwd = gf__cpu_proj_fwd, .proj_bwd = gf__cpu_proj_bwd, .copy2d = gf__cpu_copy2d,
+  .diffaug_fwd = gf__cpu_diffaug_fwd, .diffaug_bwd = gf__cpu_diffaug_bwd,
   .count_nonfinite = cpu_count_nonfinite, .gather = cpu_gather, .rand_normal = cpu_rand_normal, .rand_uniform = cpu_rand_uniform,
 };
 

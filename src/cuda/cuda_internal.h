@@ -28,6 +28,8 @@ enum {
   OP_DROPOUT, OP_MUL_BWD, OP_GAN_LOSS, OP_L1, OP_MSE, OP_XENT, OP_ADAM, OP_SGD, OP_IM2COL, OP_COL2IM, OP_SWAP01,
   OP_CONV, OP_REFL_FWD, OP_REFL_BWD, OP_NONFINITE, OP_GATHER, OP_RAND_NORMAL, OP_RAND_UNIFORM,
   OP_NORM_SUMS, OP_NORM_SYNC_FINISH, OP_NORM_SYNC_BWD_SUMS, OP_NORM_SYNC_BWD,
+  OP_ONEHOT_FWD, OP_ONEHOT_BWD, OP_COND_AFFINE_FWD, OP_COND_AFFINE_BWD, OP_PROJ_FWD, OP_PROJ_BWD, OP_COPY2D,
+  OP_DIFFAUG_FWD, OP_DIFFAUG_BWD,
   OP_DOT, OP_SCALAR_OP, OP_LERP_ROWS, OP_GRAD_PENALTY, OP_MAXOUT_TAKE, OP_ACT_CURV, OP_RMSPROP, OP_CLAMP,
   OP_DW_FWD, OP_DW_BWD_DATA, OP_DW_BWD_W, OP_KA_COEF
 };
@@ -132,6 +134,8 @@ int gf_cuda_conv_lib(int pass, float *out, const float *in0, const float *in1, i
 void gf_cuda_conv_exec(const gf_conv_args &a);
 void gf_cuda_conv_release(void);
 
+/* cuda_cond.cu: fills the conditional-GAN and DiffAugment members of the table. */
+void gf_cuda_cond_ops(gf__ops &t);
 /* cuda_critic.cu: fills in the critic ops (dot ... clamp) of the table. */
 void gf_cuda_critic_table(gf__ops *t);
 

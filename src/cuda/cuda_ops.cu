@@ -994,6 +994,7 @@ static void build_table(void) {
   t.reflect_pad_fwd = cu_refl_fwd; t.reflect_pad_bwd = cu_refl_bwd;
   t.count_nonfinite = cu_nonfinite; t.gather = cu_gather;
   t.rand_normal = cu_rand_normal; t.rand_uniform = cu_rand_uniform;
+  gf_cuda_cond_ops(t);
   gf_cuda_critic_table(&t);
 }
 

@@ -108,12 +108,56 @@ static int collect(flist *fl, const char *dir, int depth) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* Class labels of a folder with one subfolder per class (ImageFolder's convention): every image
+   lies under a first-level subfolder and there are at least two; class k is the k-th subfolder
+   name in sorted order. *cls [fl->n] (malloc'ed) or NULL when the folder is not organised so. */
+static int folder_classes(const flist *fl, const char *dir, int **cls, int *nclass) {
+  *cls = NULL;
+  *nclass = 0;
+  size_t skip = strlen(dir) + 1;
+  char **names = calloc((size_t)fl->n, sizeof(char *)), **u = malloc(sizeof(char *) * (size_t)fl->n);
+  int *out = malloc(sizeof(int) * (size_t)fl->n);
+  int rc = names && u && out ? 0 : gf__fail(GF_ENOMEM, "out of memory"), flat = 0;
+  for (int i = 0; i < fl->n && rc == 0 && !flat; i++) {
+    const char *rel = fl->v[i] + skip, *slash = strchr(rel, '/');
+    if (!slash) flat = 1; /* an image directly in the folder: no classes */
+    else if (!(names[i] = strndup(rel, (size_t)(slash - rel)))) rc = gf__fail(GF_ENOMEM, "out of memory");
+  }
+  if (rc == 0 && !flat) {
+    int nu = 0; /* the distinct names, sorted; a file's class is its name's rank */
+    memcpy(u, names, sizeof(char *) * (size_t)fl->n);
+    qsort(u, (size_t)fl->n, sizeof(char *), cmp_str);
+    for (int i = 0; i < fl->n; i++)
+      if (!nu || strcmp(u[nu - 1], u[i])) u[nu++] = u[i];
+    for (int i = 0; i < fl->n; i++) {
+      int lo = 0, hi = nu - 1;
+      while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (strcmp(u[mid], names[i]) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      out[i] = lo;
+    }
+    if (nu >= 2) {
+      *cls = out;
+      *nclass = nu;
+      out = NULL;
+    }
+  }
+  for (int i = 0; names && i < fl->n; i++) free(names[i]);
+  free(names);
+  free(u);
+  free(out);
+  return rc;
+}
+
 int gf__imagefolder_load(gf__dataset *d, const char *dir, const char *name, int nc, int size, gf__scale scale,
                          int fail_on_bad, int limit, int *skipped) {
   memset(d, 0, sizeof *d);
   if (skipped) *skipped = 0;
   if (nc != 1 && nc != 3) return gf__fail(GF_EINVAL, "image folder: %d channels (must be 1 or 3)", nc);
   flist fl = {0};
+  int *cls = NULL; /* class of every file (a folder with one subfolder per class), else NULL */
   int rc = collect(&fl, dir, 0);
   if (rc == 0 && fl.n == 0) rc = gf__fail(GF_ENOENT, "%s: no PNG, JPEG or PGM images (searched recursively)", dir);
   if (rc < 0) goto done;
@@ -122,6 +166,11 @@ int gf__imagefolder_load(gf__dataset *d, const char *dir, const char *name, int 
   long dim = (long)nc * size * size;
   d->x = malloc(sizeof(float) * (size_t)want * dim);
   if (!d->x) { rc = gf__fail(GF_ENOMEM, "image folder %s: no memory for %d images", dir, want); goto done; }
+  if ((rc = folder_classes(&fl, dir, &cls, &d->nclass)) < 0) goto done; /* one subfolder per class */
+  if (cls) {
+    d->labels = malloc(sizeof(int) * (size_t)want);
+    if (!d->labels) { free(cls); rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+  }
   int n = 0, bad = 0;
   char first_bad[512] = "";
   for (int i = 0; i < fl.n && n < want; i++) {
@@ -146,6 +195,7 @@ int gf__imagefolder_load(gf__dataset *d, const char *dir, const char *name, int 
       bad++;
       continue;
     }
+    if (cls) d->labels[n] = cls[i];
     n++;
   }
   if (skipped) *skipped = bad;
@@ -161,6 +211,7 @@ int gf__imagefolder_load(gf__dataset *d, const char *dir, const char *name, int 
 done:
   for (int i = 0; i < fl.n; i++) free(fl.v[i]);
   free(fl.v);
+  free(cls);
   if (rc < 0) gf__dataset_free(d);
   return rc;
 }

@@ -14,7 +14,9 @@ int gf__image_to_sample(float *out, const uint8_t *pix, int w, int h, int ch, in
 
 /* Every .png/.jpg/.jpeg/.pgm file under dir (recursive, sorted by path, hidden files ignored),
    as nc x size x size samples. An unreadable image is GF_EFORMAT naming it when fail_on_bad, else
-   reported on stderr, skipped and counted in *skipped. limit > 0 keeps the first `limit`. */
+   reported on stderr, skipped and counted in *skipped. limit > 0 keeps the first `limit`. A folder
+   whose images all lie in two or more first-level subfolders is labelled: class k = the k-th
+   subfolder name in sorted order (ImageFolder's convention); otherwise labels are NULL. */
 int gf__imagefolder_load(gf__dataset *d, const char *dir, const char *name, int nc, int size, gf__scale scale,
                          int fail_on_bad, int limit, int *skipped);
 
@@ -89,6 +91,9 @@ int gf__prefetch_start(gf__prefetch **pf, const gf__dataset *ds, int B, int epoc
 /* Waits for the next batch [B, dim] (host memory, valid until gf__prefetch_release); NULL after
    the last epoch. */
 const float *gf__prefetch_next(gf__prefetch *pf, gf__batch_info *info);
+/* The labels of the batch gf__prefetch_next returned ([B] class indices as floats, valid until
+   gf__prefetch_release), or NULL for a set without labels. */
+const float *gf__prefetch_labels(gf__prefetch *pf);
 void gf__prefetch_release(gf__prefetch *pf);
 /* Stops the thread (also mid-epoch) and frees everything. */
 void gf__prefetch_stop(gf__prefetch *pf);

@@ -18,6 +18,7 @@ struct gf__prefetch {
   gf__batch_seq seq;
   int32_t *idx;
   float *slot[2];
+  float *lab[2];          /* [B] the batch's labels as floats (labelled sets), else NULL */
   gf__batch_info info[2];
   int full[2];            /* slot holds a batch not yet consumed */
   int done;               /* producer finished every epoch */
@@ -108,6 +109,8 @@ static void *producer(void *arg) {
     pthread_mutex_unlock(&pf->mu);
     if (stop) return NULL;
     gf__batch_gather_host(pf->slot[s], pf->ds, pf->idx, pf->B); /* the slot is ours: no lock while filling */
+    if (pf->lab[s]) /* a labelled set: the rows' labels */
+      for (int i = 0; i < pf->B; i++) pf->lab[s][i] = (float)pf->ds->labels[pf->idx[i] & ~GF_GATHER_FLIP];
     pthread_mutex_lock(&pf->mu);
     pf->full[s] = 1;
     pf->info[s] = bi;
@@ -134,7 +137,11 @@ int gf__prefetch_start(gf__prefetch **out, const gf__dataset *ds, int B, int epo
   pf->idx = malloc(sizeof(int32_t) * (size_t)B);
   pf->slot[0] = malloc(sizeof(float) * (size_t)B * pf->dim);
   pf->slot[1] = malloc(sizeof(float) * (size_t)B * pf->dim);
-  if (rc < 0 || !pf->idx || !pf->slot[0] || !pf->slot[1]) {
+  if (ds->labels) {
+    pf->lab[0] = malloc(sizeof(float) * (size_t)B);
+    pf->lab[1] = malloc(sizeof(float) * (size_t)B);
+  }
+  if (rc < 0 || !pf->idx || !pf->slot[0] || !pf->slot[1] || (ds->labels && (!pf->lab[0] || !pf->lab[1]))) {
     gf__prefetch_stop(pf);
     return rc < 0 ? rc : gf__fail(GF_ENOMEM, "out of memory for the batch buffers");
   }
@@ -161,6 +168,8 @@ const float *gf__prefetch_next(gf__prefetch *pf, gf__batch_info *info) {
   return ok ? pf->slot[s] : NULL;
 }
 
+const float *gf__prefetch_labels(gf__prefetch *pf) { return pf->lab[pf->next_take & 1]; }
+
 void gf__prefetch_release(gf__prefetch *pf) {
   int s = (int)(pf->next_take & 1);
   pthread_mutex_lock(&pf->mu);
@@ -185,5 +194,7 @@ void gf__prefetch_stop(gf__prefetch *pf) {
   free(pf->idx);
   free(pf->slot[0]);
   free(pf->slot[1]);
+  free(pf->lab[0]);
+  free(pf->lab[1]);
   free(pf);
 }

@@ -39,6 +39,7 @@ typedef struct samples {
   int n, dim;
   int from_run;
   gf_config cfg;     /* the run's config (from_run) */
+  int nclass;        /* a conditional run's classes (sample i is of class i mod nclass), else 0 */
   long rows;         /* rows available in a .npy */
 } samples;
 
@@ -65,6 +66,7 @@ static int samples_from_run(const char *run, int n, uint64_t seed, samples *s) {
   gan.nz = s->cfg.model_nz;
   gan.dim = (long)c * h * w;
   s->from_run = 1;
+  s->nclass = gan.G.nclass; /* gf__gan_sample gives sample i the class i mod K */
   s->n = n;
   s->dim = (int)gan.dim;
   gf__rng r;
@@ -124,7 +126,44 @@ static int samples_from_folder(const char *dir, int want, int dflt, int nc, int 
   return 0;
 }
 
-/* The classifier-space metrics: fid-/kid-/pr-/score-SET and stacked-modes. */
+/* cacc-SET: sample i is of class i mod K. Conditional accuracy (the classifier's arg-max equals
+   the class), per class, and per class the FID of its samples' features against the features of
+   the test images of that class. */
+static int score_classes(const gf__classifier *cl, const samples *s, const float *fg, const float *prob,
+                         const gf__dataset *real, const float *fr, gf_eval_result *res) {
+  const int D = GF_CLASSIFIER_FEAT, K = cl->nclass;
+  if (K > 10 || !real->labels) return gf__fail(GF_EINVAL, "cacc: the classifier's set needs labels and at most 10 classes");
+  res->nclass = K;
+  int nf = s->n, nr = real->n, hit = 0;
+  float *a = malloc(sizeof(float) * (size_t)nf * D), *b = malloc(sizeof(float) * (size_t)nr * D);
+  int rc = a && b ? 0 : gf__fail(GF_ENOMEM, "out of memory");
+  for (int i = 0; i < nf; i++) {
+    const float *p = prob + (size_t)i * K;
+    int best = 0;
+    for (int c = 1; c < K; c++)
+      if (p[c] > p[best]) best = c;
+    hit += best == i % K;
+    res->cacc_class[i % K] += best == i % K;
+  }
+  res->cacc = (double)hit / nf;
+  res->fid_class_mean = 0;
+  for (int k = 0; k < K && rc == 0; k++) {
+    int ng = 0, nk = 0;
+    for (int i = k; i < nf; i += K) memcpy(a + (size_t)ng++ * D, fg + (size_t)i * D, sizeof(float) * D);
+    for (int i = 0; i < nr; i++)
+      if (real->labels[i] == k) memcpy(b + (size_t)nk++ * D, fr + (size_t)i * D, sizeof(float) * D);
+    res->cacc_class[k] = ng ? res->cacc_class[k] / ng : 0;
+    if (ng < 2 || nk < 2) rc = gf__fail(GF_EUSAGE, "cacc: class %d has %d samples and %d test images (at least 2 each; "
+                                        "score at least %d samples)", k, ng, nk, 2 * K);
+    else rc = gf__fid(b, nk, a, ng, D, &res->fid_class[k]);
+    res->fid_class_mean += res->fid_class[k] / K;
+  }
+  free(a);
+  free(b);
+  return rc;
+}
+
+/* The classifier-space metrics: fid-/kid-/pr-/score-/cacc-SET and stacked-modes. */
 static int score_features(const char *input, const gf_eval_opts *o, samples *s, const char *metric, const char *set,
                           gf_eval_result *res) {
   const char *cpath = o->classifier ? o->classifier : getenv("GANFORGE_CLASSIFIER");
@@ -146,6 +185,10 @@ static int score_features(const char *input, const gf_eval_opts *o, samples *s, 
   else if (s->dim != (stacked ? 3 : 1) * cdim)
     rc = gf__fail(GF_EUSAGE, "%s: each sample has %d values; %s needs %ld (%s%dx%dx%d images)", input, s->dim, metric,
                   (stacked ? 3 : 1) * cdim, stacked ? "3 stacked " : "", cl.c, cl.h, cl.w);
+  else if (!strncmp(metric, "cacc-", 5) && s->from_run && s->nclass != cl.nclass)
+    rc = gf__fail(GF_EUSAGE, "%s: %s; cacc-%s needs a conditional model of the classifier's %d classes (model.cond)",
+                  input, s->nclass ? "its classes differ from the classifier's" : "not a conditional model (model.cond=none)",
+                  set, cl.nclass);
   if (rc < 0) { gf__classifier_destroy(&cl); return rc; }
   /* the classifier takes pixels in [-1, 1] */
   size_t total = (size_t)s->n * s->dim;
@@ -217,7 +260,8 @@ static int score_features(const char *input, const gf_eval_opts *o, samples *s, 
   if (rc == 0) rc = gf__classifier_apply(&cl, real.x, nr, fr, NULL);
   if (rc == 0) {
     const int D = GF_CLASSIFIER_FEAT;
-    if (!strncmp(metric, "fid-", 4)) rc = gf__fid(fr, nr, fg, nf, D, &res->fid);
+    if (!strncmp(metric, "cacc-", 5)) rc = score_classes(&cl, s, fg, prob, &real, fr, res);
+    else if (!strncmp(metric, "fid-", 4)) rc = gf__fid(fr, nr, fg, nf, D, &res->fid);
     else if (!strncmp(metric, "kid-", 4))
       rc = gf__kid(fr, nr, fg, nf, D, KID_SUBSETS, KID_SUBSET, o->seed, &res->kid, &res->kid_std);
     else if (!strncmp(metric, "pr-", 3)) rc = gf__prec_recall(fr, nr, fg, nf, D, PR_K, &res->precision, &res->recall);
@@ -234,7 +278,7 @@ done:
 
 /* Every metric name, from one table: the plain metrics, then prefix x feature set. */
 static const char *const plain_metrics[] = {"parzen", "modes", "stacked-modes"};
-static const char *const feat_prefixes[] = {"fid-", "kid-", "pr-", "score-"};
+static const char *const feat_prefixes[] = {"fid-", "kid-", "pr-", "score-", "cacc-"};
 static const char *const feat_sets[] = {"mnist", "fashion-mnist", "shapes"};
 #define N_PLAIN ((int)(sizeof plain_metrics / sizeof plain_metrics[0]))
 #define N_PREFIX ((int)(sizeof feat_prefixes / sizeof feat_prefixes[0]))
@@ -391,7 +435,7 @@ int gf_eval(const char *input, const gf_eval_opts *o, gf_eval_result *res) {
   const char *fset = feature_set_of(metric);
   if (!parzen && !modes && !fset)
     return gf__fail(GF_EUSAGE, "--metric %s: unknown metric (parzen | modes | fid-SET | kid-SET | pr-SET | score-SET | "
-                    "stacked-modes; SET = mnist | fashion-mnist | shapes)", metric[0] ? metric : "''");
+                    "cacc-SET | stacked-modes; SET = mnist | fashion-mnist | shapes)", metric[0] ? metric : "''");
   if (o->n < 0 || o->n > 1000000) return gf__fail(GF_EUSAGE, "-n %d: must be between 1 and 1000000", o->n);
   snprintf(res->metric, sizeof res->metric, "%.23s", metric);
   int dflt = parzen ? PARZEN_SAMPLES : modes ? MODES_SAMPLES : !strcmp(metric, "stacked-modes") ? STACKED_SAMPLES : FEAT_SAMPLES;

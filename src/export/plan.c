@@ -12,7 +12,7 @@ static const char *layer_name(gf__layer_kind k) {
   static const char *const names[] = {"Linear", "activation", "Maxout", "Dropout", "BatchNorm", "Conv2d",
                                       "ConvTranspose2d", "InstanceNorm2d", "ReflectionPad2d", "Reshape",
                                       "residual begin", "residual end", "concat", "branch start",
-                                      "branch sum"};
+                                      "branch sum", "OneHotConcat", "ConditionalBatchNorm", "Projection"};
   return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
 
@@ -93,6 +93,10 @@ int gf__xplan_build(gf_generator *g, const char *format, gf__xplan *p) {
   /* translators run every BatchNorm on the image's own statistics (as `ganforge translate`):
      that is InstanceNorm with the BatchNorm's affine; noise generators use the running ones */
   int bn_instance = info.translates;
+  if (info.classes)
+    return gf__fail(GF_ENOSYS, "%s: a conditional generator (model.cond=%s, %d classes): the %s export has no class-label "
+                    "input yet; generate with `ganforge sample --class` or gf_generator_generate_labeled",
+                    file, cfg->model_cond, info.classes, format);
   if (!info.translates && !strcmp(cfg->model_sample_bn, "batch"))
     for (int i = 0; i < net->n; i++)
       if (net->layers[i].kind == GF_LAYER_BATCHNORM)

@@ -22,6 +22,7 @@ struct gf_generator {
   gf__ctx ctx;             /* eval-mode context for max_batch samples (translators: 1 image) */
   int max_batch;
   float *in_dev, *out_dev; /* [max_batch, in] latents / image, backend memory (translators: 1 image) */
+  float *lab_dev, *lab_host; /* a conditional generator: [max_batch] classes as floats, backend / host */
   /* translators: the net is rebuilt for each image size; the weights stay on the host */
   char net_name[8];
   float *host_params, *host_bufs;
@@ -148,9 +149,15 @@ static int open_noise(gf_generator *g, const char *file) {
   snprintf(g->info.noise, sizeof g->info.noise, "%.15s", g->cfg.model_noise);
   g->info.noise_lo = (float)g->cfg.model_noise_lo;
   g->info.noise_hi = (float)g->cfg.model_noise_hi;
+  g->info.classes = g->G.nclass;
   GF_TRY(gf__ctx_create(&g->ctx, &g->G, g->max_batch));
   g->in_dev = g->ops->alloc(sizeof(float) * (size_t)g->max_batch * g->info.nz);
   if (!g->in_dev) return gf__fail(GF_ENOMEM, "out of memory");
+  if (g->info.classes) {
+    g->lab_dev = g->ops->alloc(sizeof(float) * (size_t)g->max_batch);
+    g->lab_host = malloc(sizeof(float) * (size_t)g->max_batch);
+    if (!g->lab_dev || !g->lab_host) return gf__fail(GF_ENOMEM, "out of memory");
+  }
   return 0;
 }
 
@@ -193,6 +200,8 @@ void gf_generator_close(gf_generator *g) {
     gf__net_free(&g->G);
   }
   if (g->in_dev) g->ops->free(g->in_dev);
+  if (g->lab_dev) g->ops->free(g->lab_dev);
+  free(g->lab_host);
   free(g->host_params);
   free(g->host_bufs);
   free(g);
@@ -206,11 +215,26 @@ int gf_generator_info_get(const gf_generator *g, gf_generator_info *info) {
 
 static int batch_stats(const gf_generator *g) { return !strcmp(g->cfg.model_sample_bn, "batch"); }
 
+/* The class of sample i of a conditional generator: labels[i], or i mod classes without labels. */
+static float class_of(const gf_generator *g, const int32_t *labels, long i) {
+  return (float)(labels ? labels[i] : i % g->info.classes);
+}
+
 int gf_generator_generate(gf_generator *g, const float *z, int n, float *out) {
+  return gf_generator_generate_labeled(g, z, NULL, n, out);
+}
+
+int gf_generator_generate_labeled(gf_generator *g, const float *z, const int32_t *labels, int n, float *out) {
   if (!g || !z || !out || n < 0) return gf__fail(GF_EINVAL, "gf_generator_generate: bad argument");
   if (g->info.translates)
     return gf__fail(GF_EUSAGE, "%s: a %s model translates images (gf_generator_translate), it has no latents", g->path,
                     g->info.arch);
+  int K = g->info.classes;
+  if (labels && !K)
+    return gf__fail(GF_EUSAGE, "%s: not a conditional generator (model.cond=none): it takes no class labels", g->path);
+  for (int i = 0; labels && i < n; i++)
+    if (labels[i] < 0 || labels[i] >= K)
+      return gf__fail(GF_EINVAL, "labels[%d] = %d: the generator's classes are 0..%d", i, (int)labels[i], K - 1);
   if (n == 0) return 0;
   const gf__ops *o = g->ops;
   long dim = (long)g->info.c * g->info.h * g->info.w;
@@ -223,22 +247,35 @@ int gf_generator_generate(gf_generator *g, const float *z, int n, float *out) {
     size_t nb = (size_t)g->G.nbuf;
     float *zd = o->alloc(sizeof(float) * (size_t)n * nz);
     float *saved = malloc(sizeof(float) * (nb + 1));
-    int rc = zd && saved ? gf__ctx_create(&ctx, &g->G, n) : gf__fail(GF_ENOMEM, "out of memory");
+    float *yd = K ? o->alloc(sizeof(float) * (size_t)n) : NULL, *yh = K ? malloc(sizeof(float) * (size_t)n) : NULL;
+    int rc = zd && saved && (!K || (yd && yh)) ? gf__ctx_create(&ctx, &g->G, n) : gf__fail(GF_ENOMEM, "out of memory");
     if (rc == 0) {
       if (nb) o->to_host(saved, g->G.buffers, sizeof(float) * nb);
       o->to_device(zd, z, sizeof(float) * (size_t)n * nz);
+      if (K) { /* every sample's class */
+        for (int i = 0; i < n; i++) yh[i] = class_of(g, labels, i);
+        o->to_device(yd, yh, sizeof(float) * (size_t)n);
+        ctx.labels = yd;
+      }
       const float *y = gf__net_forward(&g->G, &ctx, zd, n, 1, NULL);
       o->to_host(out, y, sizeof(float) * (size_t)n * dim);
       if (nb) o->to_device(g->G.buffers, saved, sizeof(float) * nb);
     }
     gf__ctx_destroy(&ctx);
     if (zd) o->free(zd);
+    if (yd) o->free(yd);
+    free(yh);
     free(saved);
     return rc;
   }
   for (int i = 0; i < n; i += g->max_batch) {
     int m = n - i < g->max_batch ? n - i : g->max_batch;
     o->to_device(g->in_dev, z + (size_t)i * nz, sizeof(float) * (size_t)m * nz);
+    if (K) {
+      for (int j = 0; j < m; j++) g->lab_host[j] = class_of(g, labels, (long)i + j);
+      o->to_device(g->lab_dev, g->lab_host, sizeof(float) * (size_t)m);
+      g->ctx.labels = g->lab_dev;
+    }
     const float *y = gf__net_forward(&g->G, &g->ctx, g->in_dev, m, 0, NULL);
     o->to_host(out + (size_t)i * dim, y, sizeof(float) * (size_t)m * dim);
   }
@@ -246,13 +283,27 @@ int gf_generator_generate(gf_generator *g, const float *z, int n, float *out) {
 }
 
 int gf_generator_sample(gf_generator *g, uint64_t seed, int n, float *out, float *z_out) {
-  if (!g || !out || n < 0) return gf__fail(GF_EINVAL, "gf_generator_sample: bad argument");
+  return gf_generator_sample_class(g, seed, n, -1, out, z_out);
+}
+
+int gf_generator_sample_class(gf_generator *g, uint64_t seed, int n, int klass, float *out, float *z_out) {
+  if (!g || !out || n < 0 || klass < -1) return gf__fail(GF_EINVAL, "gf_generator_sample: bad argument");
   if (g->info.translates)
     return gf__fail(GF_EUSAGE, "%s: a %s model translates images (gf_generator_translate), it has no latents", g->path,
                     g->info.arch);
+  if (klass >= 0 && !g->info.classes)
+    return gf__fail(GF_EUSAGE, "class %d: %s is not a conditional generator (model.cond=none)", klass, g->path);
+  if (klass >= g->info.classes)
+    return gf__fail(GF_EUSAGE, "class %d: the generator's classes are 0..%d", klass, g->info.classes - 1);
   if (n == 0) return 0;
   float *z = z_out ? z_out : malloc(sizeof(float) * (size_t)n * g->info.nz);
-  if (!z) return gf__fail(GF_ENOMEM, "out of memory");
+  int32_t *y = klass >= 0 ? malloc(sizeof(int32_t) * (size_t)n) : NULL;
+  if (!z || (klass >= 0 && !y)) {
+    if (!z_out) free(z);
+    free(y);
+    return gf__fail(GF_ENOMEM, "out of memory");
+  }
+  for (int i = 0; y && i < n; i++) y[i] = klass;
   gf__rng r;
   gf__rng_init(&r, seed, GF_STREAM_SAMPLE);
   /* the numbers of ops->rand_* on the same stream and counter (gf_sample draws them there) */
@@ -261,8 +312,9 @@ int gf_generator_sample(gf_generator *g, uint64_t seed, int n, float *out, float
     gf__rng_uniform(&r, z, cnt, (float)g->cfg.model_noise_lo, (float)g->cfg.model_noise_hi);
   else
     gf__rng_normal(&r, z, cnt, 0.0f, 1.0f);
-  int rc = gf_generator_generate(g, z, n, out);
+  int rc = gf_generator_generate_labeled(g, z, y, n, out);
   if (!z_out) free(z);
+  free(y);
   return rc;
 }
 

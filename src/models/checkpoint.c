@@ -10,6 +10,8 @@
 #include "core/util.h"
 #include "io/safetensors.h"
 #include "models/checkpoint.h"
+#include "models/cond.h"
+#include "models/diffaug.h"
 #include "models/weights.h"
 
 #define CKPT_FORMAT "ganforge-checkpoint-1"
@@ -59,12 +61,18 @@ int gf__checkpoint_save(const char *path, gf__gan *gan, const gf__data_pos *pos)
   snprintf(v[10], 48, "%.17g", gan->od.lr);
   snprintf(v[11], 48, "%.6f", pos->seconds);
   snprintf(v[12], 48, "%" PRIu64, gan->crit.r_gp.counter);
+  /* the fake-label (model.cond) and DiffAugment (train.diffaug) streams, when the run has them */
+  snprintf(v[13], 48, "%" PRIu64, gan->cond ? gan->cond->r_lab.counter : 0);
+  snprintf(v[14], 48, "%" PRIu64, gan->aug ? gan->aug->r.counter : 0);
   const char *meta[] = {"checkpoint", CKPT_FORMAT, "g_steps", v[0], "d_steps", v[1], "epoch", v[2], "batch", v[3],
                         "rng.data_epoch_counter", v[4], "rng.noise_counter", v[5], "rng.dropout_counter", v[6],
                         "opt.G.step", v[7], "opt.G.lr", v[8], "opt.D.step", v[9], "opt.D.lr", v[10],
-                        "seconds", v[11], "rng.penalty_counter", v[12]};
+                        "seconds", v[11], "rng.penalty_counter", v[12], "rng.labels_counter", v[13],
+                        "rng.diffaug_counter", v[14]};
+  int nmeta = (int)(sizeof meta / sizeof meta[0]) / 2 - !gan->aug - !gan->cond;
+  if (!gan->cond && gan->aug) { meta[2 * nmeta - 2] = "rng.diffaug_counter"; meta[2 * nmeta - 1] = v[14]; }
   gf__net *nets[2] = {&gan->G, &gan->D};
-  return gf__weights_save_ex(path, nets, 2, extra, nextra, &gan->cfg, meta, (int)(sizeof meta / sizeof meta[0]) / 2);
+  return gf__weights_save_ex(path, nets, 2, extra, nextra, &gan->cfg, meta, nmeta);
 }
 
 int gf__checkpoint_resolve(const char *run, char *out, size_t cap) {
@@ -208,6 +216,13 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
   /* the gradient penalty's stream (absent from checkpoints written before it existed: 0) */
   if (rc == 0 && gf__st_meta(&f, "rng.penalty_counter") && (rc = meta_u64(&f, "rng.penalty_counter", &u)) == 0)
     gan->crit.r_gp.counter = u;
+  /* streams a run had only with model.cond / train.diffaug (a checkpoint without one starts it at 0) */
+  if (rc == 0 && gan->cond && gf__st_meta(&f, "rng.labels_counter") &&
+      (rc = meta_u64(&f, "rng.labels_counter", &u)) == 0)
+    gan->cond->r_lab.counter = u;
+  if (rc == 0 && gan->aug && gf__st_meta(&f, "rng.diffaug_counter") &&
+      (rc = meta_u64(&f, "rng.diffaug_counter", &u)) == 0)
+    gan->aug->r.counter = u;
   /* The saved learning rates carry the decay so far; a run resumed with a different train.lr /
      train.lr_d starts from the new value instead (the user's override). */
   gf_config saved;

@@ -8,6 +8,8 @@
 
 #include "core/util.h"
 #include "ganforge/ganforge.h"
+#include "models/cond.h"
+#include "models/diffaug.h"
 
 /* Every rank must train the same config as rank 0 (except where its files and device are). */
 static int check_config(gf__dist *d, const gf_config *cfg) {
@@ -72,6 +74,10 @@ int gf__gan_distribute(gf__gan *gan, gf__dist *d, int Bg, int row0, int sync_bn)
   gan->Bg = Bg;
   gan->row0 = row0;
   GF_TRY(gf__critic_distribute(gan));
+  if (gan->aug) { /* DiffAugment draws for the global batch, this rank applies its rows */
+    gan->aug->Bg = Bg;
+    gan->aug->row0 = row0;
+  }
   gan->r_drop.counter += gf__dist_stream_offset(d);
   if (sync_bn) {
     hook(&gan->cg, d);
@@ -91,7 +97,7 @@ static int bcast_net(gf__dist *d, gf__net *n) {
 typedef struct gan_scalars {
   int64_t g_steps, d_steps, og_t, od_t;
   double og_lr, od_lr, seconds;
-  uint64_t noise_counter, drop_counter, data_counter, penalty_counter;
+  uint64_t noise_counter, drop_counter, data_counter, penalty_counter, label_counter, aug_counter;
   int32_t epoch, batch;
 } gan_scalars;
 
@@ -102,7 +108,8 @@ int gf__gan_bcast_state(gf__gan *gan, gf__data_pos *pos, gf__dist *d) {
   if (gan->g_ema) GF_TRY(gf__dist_bcast(d, gan->g_ema, (size_t)gan->G.nparam, "the generator average"));
   gan_scalars s = {gan->g_steps, gan->d_steps, gan->og.t, gan->od.t, gan->og.lr, gan->od.lr, pos->seconds,
                    gan->r_noise.counter, gan->r_drop.counter - gf__dist_stream_offset(d), pos->data_counter,
-                   gan->crit.r_gp.counter, pos->epoch, pos->batch};
+                   gan->crit.r_gp.counter, gan->cond ? gan->cond->r_lab.counter : 0, gan->aug ? gan->aug->r.counter : 0,
+                   pos->epoch, pos->batch};
   GF_TRY(gf__dist_bcast_host(d, &s, sizeof s, "the training position"));
   gan->g_steps = (long)s.g_steps;
   gan->d_steps = (long)s.d_steps;
@@ -111,6 +118,8 @@ int gf__gan_bcast_state(gf__gan *gan, gf__data_pos *pos, gf__dist *d) {
   gan->og.lr = s.og_lr;
   gan->od.lr = s.od_lr;
   gan->r_noise.counter = s.noise_counter;
+  if (gan->cond) gan->cond->r_lab.counter = s.label_counter;
+  if (gan->aug) gan->aug->r.counter = s.aug_counter;
   gan->r_drop.counter = s.drop_counter + gf__dist_stream_offset(d);
   gan->crit.r_gp.counter = s.penalty_counter;
   pos->seconds = s.seconds;

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "models/cond.h"
+#include "models/diffaug.h"
 #include "models/gan.h"
 
 static int parse_widths(const char *s, int *w, int cap) {
@@ -51,21 +53,22 @@ static int build_dcgan_g(gf__net *net, const gf_config *cfg, const gf__ops *ops,
     return gf__fail(GF_EINVAL, "dcgan generator makes %dx%dx%d images, the data has %ld values per sample "
                     "(set model.nc / model.size)", nc, size, size, dim);
   gf__net_init(net, ops, "G", nz, 1, 1);
+  GF_TRY(gf__cond_add_g_input(net, cfg)); /* conditional (cond.c): one-hot label after z, or CBN below */
   if (size == 28) {
     GF_TRY(gf__net_add_convt2d(net, 4 * ngf, 7, 7, 1, 1, 0, 0, 0, 0, 0));
-    GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    GF_TRY(gf__cond_add_g_norm(net, cfg, eps, mom));
     GF_TRY(gf__net_add_act(net, GF_ACT_RELU, 0));
     GF_TRY(gf__net_add_convt2d(net, 2 * ngf, 4, 4, 2, 2, 1, 1, 0, 0, 0));
-    GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    GF_TRY(gf__cond_add_g_norm(net, cfg, eps, mom));
     GF_TRY(gf__net_add_act(net, GF_ACT_RELU, 0));
   } else {
     int L = dcgan_levels(size);
     GF_TRY(gf__net_add_convt2d(net, ngf << (L - 1), 4, 4, 1, 1, 0, 0, 0, 0, 0));
-    GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    GF_TRY(gf__cond_add_g_norm(net, cfg, eps, mom));
     GF_TRY(gf__net_add_act(net, GF_ACT_RELU, 0));
     for (int k = L - 2; k >= 0; k--) {
       GF_TRY(gf__net_add_convt2d(net, ngf << k, 4, 4, 2, 2, 1, 1, 0, 0, 0));
-      GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+      GF_TRY(gf__cond_add_g_norm(net, cfg, eps, mom));
       GF_TRY(gf__net_add_act(net, GF_ACT_RELU, 0));
     }
   }
@@ -88,6 +91,7 @@ static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops,
     return gf__fail(GF_EINVAL, "dcgan discriminator takes %dx%dx%d images, the data is %dx%dx%d (set model.nc / model.size)",
                     nc, size, size, c, h, w);
   gf__net_init(net, ops, "D", pack * c, h, w); /* PacGAN: pack samples side by side along channels */
+  GF_TRY(gf__cond_add_d_input(net, cfg, 0)); /* model.cond=concat: the label as K more planes */
   GF_TRY(gf__net_add_conv2d(net, ndf, 4, 4, 2, 2, 1, 1, 0));
   SN_LAST(net, sn);
   GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
@@ -96,8 +100,7 @@ static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops,
     SN_LAST(net, sn);
     if (bn) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
     GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
-    GF_TRY(gf__net_add_conv2d(net, 1, 7, 7, 1, 1, 0, 0, 0));
-    SN_LAST(net, sn);
+    GF_TRY(gf__cond_add_d_head(net, cfg, 7, 7, sn)); /* Conv 7x7 to the logit (+ class logits / projection) */
   } else {
     int L = dcgan_levels(size);
     for (int k = 1; k < L; k++) {
@@ -106,10 +109,8 @@ static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops,
       if (bn) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
       GF_TRY(gf__net_add_act(net, GF_ACT_LEAKY_RELU, slope));
     }
-    GF_TRY(gf__net_add_conv2d(net, 1, 4, 4, 1, 1, 0, 0, 0));
-    SN_LAST(net, sn);
+    GF_TRY(gf__cond_add_d_head(net, cfg, 4, 4, sn));
   }
-  GF_TRY(gf__net_add_reshape(net, 1, 1, 1)); /* nn.Flatten: the logit */
   gf__net_set_init(net, 0, init_of(cfg->model_d_init), (float)cfg->model_d_init_scale);
   return gf__net_plan(net);
 }
@@ -123,13 +124,14 @@ int gf__build_generator_plan(gf__net *net, const gf_config *cfg, const gf__ops *
   if (!strcmp(cfg->model_arch, "dcgan")) return build_dcgan_g(net, cfg, ops, dim);
   int w[32], nh = parse_widths(cfg->model_g_hidden, w, 32);
   gf__net_init(net, ops, "G", cfg->model_nz, 1, 1);
+  GF_TRY(gf__cond_add_g_input(net, cfg));
   gf__act act = act_of(cfg->model_g_act);
   float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum;
   for (int i = 0; i < nh; i++) {
     GF_TRY(gf__net_add_linear(net, w[i], 1));
-    if (!strcmp(cfg->model_g_norm, "bn")) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    if (!strcmp(cfg->model_g_norm, "bn")) GF_TRY(gf__cond_add_g_norm(net, cfg, eps, mom));
     GF_TRY(gf__net_add_act(net, act, (float)cfg->model_d_slope));
-    if (!strcmp(cfg->model_g_norm, "bn_after")) GF_TRY(gf__net_add_batchnorm(net, 1, eps, mom));
+    if (!strcmp(cfg->model_g_norm, "bn_after")) GF_TRY(gf__cond_add_g_norm(net, cfg, eps, mom));
   }
   GF_TRY(gf__net_add_linear(net, (int)dim, 1));
   if (!strcmp(cfg->model_g_out, "tanh")) GF_TRY(gf__net_add_act(net, GF_ACT_TANH, 0));
@@ -148,6 +150,7 @@ int gf__build_discriminator_plan(gf__net *net, const gf_config *cfg, const gf__o
   if (!strcmp(cfg->model_arch, "dcgan")) return build_dcgan_d(net, cfg, ops, c, h, w, pack);
   int wd[32], nh = parse_widths(cfg->model_d_hidden, wd, 32);
   gf__net_init(net, ops, "D", pack * c, h, w); /* PacGAN: pack feature vectors concatenated */
+  GF_TRY(gf__cond_add_d_input(net, cfg, 1)); /* model.cond=concat: [x; one-hot label] */
   int maxout = !strcmp(cfg->model_d_act, "maxout");
   gf__act act = act_of(cfg->model_d_act);
   float eps = (float)cfg->model_bn_eps, mom = (float)cfg->model_bn_momentum;
@@ -161,8 +164,7 @@ int gf__build_discriminator_plan(gf__net *net, const gf_config *cfg, const gf__o
     else GF_TRY(gf__net_add_act(net, act, (float)cfg->model_d_slope));
     if (cfg->model_d_dropout > 0) GF_TRY(gf__net_add_dropout(net, (float)cfg->model_d_dropout));
   }
-  GF_TRY(gf__net_add_linear(net, 1, 1));
-  SN_LAST(net, sn);
+  GF_TRY(gf__cond_add_d_head(net, cfg, 0, 0, sn)); /* Linear to the logit (+ class logits / projection) */
   gf__net_set_init(net, 0, init_of(cfg->model_d_init), (float)cfg->model_d_init_scale);
   return gf__net_plan(net);
 }
@@ -235,6 +237,10 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
     gan->xr = ops->alloc(sizeof(float) * (size_t)B * gan->dim);
   }
   if (!gan->z || !gan->xr || !gan->stats) { rc = gf__fail(GF_ENOMEM, "out of memory for batch buffers"); goto fail; }
+  if ((rc = gf__cond_create(gan)) < 0) goto fail; /* model.cond: label buffers, the contexts' labels */
+  int augf = 0;
+  gf__diffaug_parse(cfg->train_diffaug, &augf);
+  if (augf && (rc = gf__diffaug_create(&gan->aug, ops, augf, c, h, w, B, (uint64_t)cfg->train_seed)) < 0) goto fail;
   if ((rc = gf__critic_create(gan)) < 0) goto fail;
   if (cfg->train_ema > 0) {
     /* the average starts at the initial weights */
@@ -271,6 +277,9 @@ void gf__gan_destroy(gf__gan *gan) {
   if (gan->ema_save) gan->ops->free(gan->ema_save);
   if (gan->ema_buf) gan->ops->free(gan->ema_buf);
   gan->g_ema = gan->ema_save = gan->ema_buf = NULL;
+  gf__cond_destroy(gan);
+  gf__diffaug_destroy(gan->aug);
+  gan->aug = NULL;
   gf__net_free(&gan->G);
   gf__net_free(&gan->D);
   gan->z = gan->xr = NULL;
@@ -332,11 +341,27 @@ static const float *step_noise(gf__gan *gan) {
   return gan->z + off;
 }
 
+static int acgan(const gf__gan *gan) { return gan->cond && gan->cond->mode == GF_COND_ACGAN; }
+
+/* ACGAN's loss on n rows of D's outputs l [n, 1 + K] (dl += the gradient): `kind` on the source
+   logits (train.loss=bce only: critic.c) plus its class loss (cond.c), whose statistics go to
+   xstats. */
+static void d_loss(gf__gan *gan, gf__gan_loss kind, float *stats, float *xstats, float *dl, const float *l, int n,
+                   const float *labels) {
+  gf__cond_acgan_loss(gan, kind, stats, xstats, dl, l, n, labels);
+}
+
 int gf__gan_d_step(gf__gan *gan, const float *xreal) {
   const gf__ops *o = gan->ops;
   int B = gan->B, Bd = B / gan->pack; /* packing is a reshape: [B, dim] rows read as [Bd, pack * dim] */
+  long ow = gf__net_out_size(&gan->D); /* D's outputs per row: 1 (ACGAN: 1 + classes) */
+  const float *yr = gan->cond ? gan->cond->yr : NULL, *yf = gan->cond ? gan->cond->yf : NULL;
+  float *sr = gan->stats, *sf = gan->stats + 2;
   o->fill(gan->stats, 0.0f, 6); /* this D step's statistics: real, fake, penalty */
-  const float *fake = gf__net_forward(&gan->G, &gan->cg, step_noise(gan), B, 1, &gan->r_drop);
+  if (acgan(gan)) o->fill(gan->stats + 8, 0.0f, 4);
+  const float *z = step_noise(gan);
+  if (gan->cond) gf__cond_draw_fake(gan);
+  const float *fake = gf__net_forward(&gan->G, &gan->cg, z, B, 1, &gan->r_drop);
   gan->have_fake = 1;
   gan->x_real = xreal;
   if (gan->fuse_d) {
@@ -345,23 +370,37 @@ int gf__gan_d_step(gf__gan *gan, const float *xreal) {
     size_t bd = (size_t)B * gan->dim;
     if (xreal != gan->xrf) o->copy(gan->xrf, xreal, bd);
     o->copy(gan->xrf + bd, fake, bd);
-    const float *l = gf__net_forward(&gan->D, &gan->cdd, gan->xrf, 2 * Bd, 1, &gan->r_drop);
+    const float *xin = gan->aug ? gf__diffaug_forward(gan->aug, 0, gan->xrf, 2) : gan->xrf;
+    const float *l = gf__net_forward(&gan->D, &gan->cdd, xin, 2 * Bd, 1, &gan->r_drop);
     float *dl = gf__ctx_dout(&gan->D, &gan->cdd);
     gf__ctx_zero_dout(&gan->D, &gan->cdd);
-    GF_TRY(gf__critic_d_loss(gan, l, l + Bd, dl, dl + Bd, Bd));
+    if (acgan(gan)) {
+      d_loss(gan, GF_LOSS_BCE_ONE, sr, gan->stats + 8, dl, l, Bd, yr);
+      d_loss(gan, GF_LOSS_BCE_ZERO, sf, gan->stats + 10, dl + Bd * ow, l + Bd * ow, Bd, yf);
+    } else {
+      GF_TRY(gf__critic_d_loss(gan, l, l + Bd, dl, dl + Bd, Bd));
+    }
     gf__net_backward(&gan->D, &gan->cdd, NULL, GF_GRAD_OVERWRITE);
-    GF_TRY(gf__critic_penalty(gan, gan->xrf, gan->xrf + bd));
+    GF_TRY(gf__critic_penalty(gan, xin, xin + bd)); /* on what D saw (DiffAugment: the augmented rows) */
     GF_TRY(opt_step(gan, &gan->D, &gan->od));
     gf__critic_after_d_update(gan);
     gan->d_steps++;
     return 0;
   }
-  /* real: -log D(x), fake: -log(1 - D(G(z))) (or train.loss's pair) */
+  /* real: -log D(x), fake: -log(1 - D(G(z))) (or train.loss's pair; ACGAN adds its class loss);
+     with DiffAugment D (and the penalty) sees the augmented rows */
+  if (gan->aug) xreal = gf__diffaug_forward(gan->aug, 0, xreal, 1);
   const float *lr = gf__net_forward(&gan->D, &gan->cdr, xreal, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdr);
+  if (gan->aug) fake = gf__diffaug_forward(gan->aug, 1, fake, 1);
   const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(&gan->D, &gan->cdf);
-  GF_TRY(gf__critic_d_loss(gan, lr, lf, gf__ctx_dout(&gan->D, &gan->cdr), gf__ctx_dout(&gan->D, &gan->cdf), Bd));
+  if (acgan(gan)) {
+    d_loss(gan, GF_LOSS_BCE_ONE, sr, gan->stats + 8, gf__ctx_dout(&gan->D, &gan->cdr), lr, Bd, yr);
+    d_loss(gan, GF_LOSS_BCE_ZERO, sf, gan->stats + 10, gf__ctx_dout(&gan->D, &gan->cdf), lf, Bd, yf);
+  } else {
+    GF_TRY(gf__critic_d_loss(gan, lr, lf, gf__ctx_dout(&gan->D, &gan->cdr), gf__ctx_dout(&gan->D, &gan->cdf), Bd));
+  }
   gf__net_backward(&gan->D, &gan->cdr, NULL, GF_GRAD_OVERWRITE);
   gf__net_backward(&gan->D, &gan->cdf, NULL, GF_GRAD_ACCUMULATE);
   GF_TRY(gf__critic_penalty(gan, xreal, fake));
@@ -376,18 +415,33 @@ int gf__gan_g_step(gf__gan *gan) {
   int B = gan->B, Bd = B / gan->pack;
   float *s = gan->stats + 6;
   o->fill(s, 0.0f, 2);
-  if (!gan->have_fake || gan->cfg.train_g_fresh_noise) gf__net_forward(&gan->G, &gan->cg, step_noise(gan), B, 1, &gan->r_drop);
+  if (acgan(gan)) o->fill(gan->stats + 12, 0.0f, 2);
+  if (!gan->have_fake || gan->cfg.train_g_fresh_noise) {
+    const float *z = step_noise(gan);
+    if (gan->cond) gf__cond_draw_fake(gan);
+    gf__net_forward(&gan->G, &gan->cg, z, B, 1, &gan->r_drop);
+  }
   const float *fake = gan->cg.out[gan->G.n - 1];
-  /* D's input gradient flows straight into G's output gradient buffer ([Bd, pack * dim] = [B, dim]) */
+  /* D's input gradient flows straight into G's output gradient buffer ([Bd, pack * dim] = [B, dim]),
+     with DiffAugment through the transform's transpose */
   float *dfake = gf__ctx_dout(&gan->G, &gan->cg);
   gf__ctx_zero_dout(&gan->G, &gan->cg);
   if (gan->crit.loss == GF_CRIT_RAGAN) {
     GF_TRY(gf__critic_ragan_g(gan, fake, dfake)); /* relativistic: D on the real batch as well */
   } else {
+    if (gan->aug) fake = gf__diffaug_forward(gan->aug, 1, fake, 1); /* a fresh transform of the same fakes */
     const float *lf = gf__net_forward(&gan->D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
     gf__ctx_zero_dout(&gan->D, &gan->cdf);
-    o->gan_loss(gf__critic_g_kind(gan), s, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
-    gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
+    if (acgan(gan))
+      d_loss(gan, gf__critic_g_kind(gan), s, gan->stats + 12, gf__ctx_dout(&gan->D, &gan->cdf), lf, Bd, gan->cond->yf);
+    else
+      o->gan_loss(gf__critic_g_kind(gan), s, gf__ctx_dout(&gan->D, &gan->cdf), lf, (size_t)Bd, 1.0f);
+    if (gan->aug) {
+      gf__net_backward(&gan->D, &gan->cdf, gf__diffaug_grad(gan->aug), GF_GRAD_NONE);
+      gf__diffaug_backward(gan->aug, dfake);
+    } else {
+      gf__net_backward(&gan->D, &gan->cdf, dfake, GF_GRAD_NONE);
+    }
   }
   gf__net_backward(&gan->G, &gan->cg, NULL, GF_GRAD_OVERWRITE);
   GF_TRY(opt_step(gan, &gan->G, &gan->og));
@@ -410,6 +464,10 @@ int gf__gan_stats(gf__gan *gan) {
   gan->crit.pen = s[4];
   gan->crit.grad_norm = s[5];
   gan->loss_g = s[6];
+  if (acgan(gan)) { /* the losses include the weighted class terms */
+    gan->loss_d += gan->cond->aux_weight * (s[8] + s[10]);
+    gan->loss_g += gan->cond->aux_weight * s[12];
+  }
   if (gan->d_steps && !isfinite(s[4]))
     return gf__fail(GF_ENUMERIC, "the gradient penalty is %g at discriminator step %ld", (double)s[4], gan->d_steps);
   if (gan->d_steps && !isfinite(gan->loss_d))
@@ -420,12 +478,34 @@ int gf__gan_stats(gf__gan *gan) {
 }
 
 int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host) {
+  return gf__gan_sample_labeled(gan, z_dev, NULL, n, out_host);
+}
+
+int gf__gan_sample_labeled(gf__gan *gan, const float *z_dev, const float *labels_host, int n, float *out_host) {
   gf__ctx ctx;
   int chunk = n < 512 ? n : 512;
   int train = !strcmp(gan->cfg.model_sample_bn, "batch");
   if (train) chunk = n; /* batch statistics over the whole request */
-  GF_TRY(gf__ctx_create(&ctx, &gan->G, chunk));
+  float *lab = NULL, *lab_host = NULL;
+  if (gan->G.nclass) { /* a conditional G: every sample's class in backend memory */
+    lab = gan->ops->alloc(sizeof(float) * (size_t)n);
+    lab_host = labels_host ? NULL : malloc(sizeof(float) * (size_t)n);
+    if (!lab || (!labels_host && !lab_host)) {
+      if (lab) gan->ops->free(lab);
+      free(lab_host);
+      return gf__fail(GF_ENOMEM, "out of memory for %d labels", n);
+    }
+    if (lab_host) gf__cond_labels_host(lab_host, n, gan->G.nclass, -1, 0);
+    gan->ops->to_device(lab, labels_host ? labels_host : lab_host, sizeof(float) * (size_t)n);
+    free(lab_host);
+  }
+  int rc = gf__ctx_create(&ctx, &gan->G, chunk);
+  if (rc < 0) {
+    if (lab) gan->ops->free(lab);
+    return rc;
+  }
   for (int i = 0; i < n; i += chunk) {
+    ctx.labels = lab ? lab + i : NULL;
     int m = n - i < chunk ? n - i : chunk;
     /* batch mode must not disturb the running statistics: no drop stream, stats restored below */
     float *saved = NULL;
@@ -441,15 +521,20 @@ int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host) {
     }
   }
   gf__ctx_destroy(&ctx);
+  if (lab) gan->ops->free(lab);
   return 0;
 }
 
 int gf__gan_sample_host(gf__gan *gan, const float *z_host, int n, float *out_host) {
+  return gf__gan_sample_host_labeled(gan, z_host, NULL, n, out_host);
+}
+
+int gf__gan_sample_host_labeled(gf__gan *gan, const float *z_host, const float *labels_host, int n, float *out_host) {
   size_t bytes = sizeof(float) * (size_t)n * gan->nz;
   float *z = gan->ops->alloc(bytes);
   if (!z) return gf__fail(GF_ENOMEM, "out of memory for %d noise vectors", n);
   gan->ops->to_device(z, z_host, bytes);
-  int rc = gf__gan_sample(gan, z, n, out_host);
+  int rc = gf__gan_sample_labeled(gan, z, labels_host, n, out_host);
   gan->ops->free(z);
   return rc;
 }
@@ -503,7 +588,9 @@ int gf__gan_ema_enter(gf__gan *gan) {
     return rc;
   }
   float *z = o->alloc(sizeof(float) * (size_t)B * gan->nz);
-  if (!z) {
+  float *lab = G->nclass ? o->alloc(sizeof(float) * (size_t)B) : NULL;
+  if (!z || (G->nclass && !lab)) {
+    if (z) o->free(z);
     gf__ctx_destroy(&ctx);
     gf__gan_ema_leave(gan);
     return gf__fail(GF_ENOMEM, "out of memory for the train.ema statistics");
@@ -512,9 +599,19 @@ int gf__gan_ema_enter(gf__gan *gan) {
   for (int i = 0; i < G->n; i++) mom[i] = G->layers[i].momentum;
   gf__rng r;
   gf__rng_init(&r, (uint64_t)gan->cfg.train_seed, GF_STREAM_EMA_BN);
+  if (lab) { /* a conditional G: every class in turn */
+    float *h = malloc(sizeof(float) * (size_t)B);
+    if (h) {
+      gf__cond_labels_host(h, B, G->nclass, -1, 0);
+      o->to_device(lab, h, sizeof(float) * (size_t)B);
+    }
+    free(h);
+    ctx.labels = lab;
+  }
   for (int k = 1; k <= K; k++) {
     for (int i = 0; i < G->n; i++)
-      if (G->layers[i].kind == GF_LAYER_BATCHNORM) G->layers[i].momentum = 1.0f / (float)k;
+      if (G->layers[i].kind == GF_LAYER_BATCHNORM || G->layers[i].kind == GF_LAYER_CBN)
+        G->layers[i].momentum = 1.0f / (float)k;
     gf__gan_noise(gan, &r, z, B);
     gf__net_forward(G, &ctx, z, B, 1, NULL);
   }
@@ -522,6 +619,7 @@ int gf__gan_ema_enter(gf__gan *gan) {
   o->copy(gan->ema_buf, G->buffers, nb);
   gan->ema_buf_ok = 1;
   o->free(z);
+  if (lab) o->free(lab);
   gf__ctx_destroy(&ctx);
   return 0;
 }

@@ -47,8 +47,8 @@ typedef struct gf__gan {
   int ema_buf_ok;        /* ema_buf belongs to the current average (reset by every update) */
   /* loss statistics of the last D and G steps, accumulated by the loss ops in backend memory
      (GF_GAN_STATS floats: D real loss / D(x), D fake loss / D(G(z)), D's gradient penalty / mean
-     |grad_x D| (critic.c), G loss / D(G(z))) and read
-     back once per step by gf__gan_stats into: */
+     |grad_x D| (critic.c), G loss / D(G(z)); ACGAN's class cross-entropy / correct count of D's
+     real, D's fake and G's rows) and read back once per step by gf__gan_stats into: */
   float *stats;
   float loss_d, loss_g, d_real, d_fake;
   /* data-parallel training (gf__gan_distribute): this rank trains on rows [row0, row0 + B) of
@@ -56,6 +56,8 @@ typedef struct gf__gan {
      batch Bg), gradients averaged before every optimizer step. dist NULL: alone, Bg = B. */
   gf__dist *dist;
   int Bg, row0;
+  struct gf__cond *cond;    /* model.cond: labels of G's and D's rows (models/cond.c); NULL: unconditional */
+  struct gf__diffaug *aug;  /* train.diffaug: DiffAugment before D (models/diffaug.c); NULL: off */
 } gf__gan;
 
 /* Builds G and D for data of shape (c, h, w), allocates everything for batch B, and initialises
@@ -74,15 +76,20 @@ int gf__gan_g_step(gf__gan *gan);
 /* Reads the loss statistics of the last D and G steps (one to_host) into loss_d, loss_g, d_real,
    d_fake; GF_ENUMERIC (naming the loss and the step) when a loss is not finite, in which case the
    step's updates must not be saved. */
-#define GF_GAN_STATS 8
+#define GF_GAN_STATS 14
 int gf__gan_stats(gf__gan *gan);
 /* Generates n samples from noise z (backend memory, [n, nz]) into out (host, [n, dim]) with G in
    eval mode (or batch-statistics mode when model.sample_bn = batch). */
 int gf__gan_sample(gf__gan *gan, const float *z_dev, int n, float *out_host);
+/* The same for a conditional G with the class of every sample: labels_host [n] (class indices
+   as floats); NULL: sample i gets class i mod K. Unconditional G: labels are ignored. */
+int gf__gan_sample_labeled(gf__gan *gan, const float *z_dev, const float *labels_host, int n, float *out_host);
 
 /* The same for host noise z_host [n, nz] (uploaded first), and host noise drawn from a stream
-   as gf__gan_noise draws it (through backend memory). */
+   as gf__gan_noise draws it (through backend memory). gf__gan_sample_host_labeled: with the
+   classes labels_host [n] of a conditional G (NULL: i mod K). */
 int gf__gan_sample_host(gf__gan *gan, const float *z_host, int n, float *out_host);
+int gf__gan_sample_host_labeled(gf__gan *gan, const float *z_host, const float *labels_host, int n, float *out_host);
 int gf__gan_noise_host(const gf__gan *gan, gf__rng *r, float *z_host, int n);
 
 /* EMA decay at G update t (1-based): min(train.ema, (1 + t) / (10 + t)), the warm-up of

@@ -36,6 +36,9 @@ static const char *layer_desc(const gf__layer *l, char *buf, size_t cap) {
   case GF_LAYER_CONCAT: snprintf(buf, cap, "concat with layer %d -> %d channels", l->src, l->out_c); break;
   case GF_LAYER_TAP: snprintf(buf, cap, "branch from layer %d", l->src); break;
   case GF_LAYER_ADD: snprintf(buf, cap, "+ branch ending at layer %d", l->src); break;
+  case GF_LAYER_ONEHOT: snprintf(buf, cap, "OneHotConcat(%d classes: %d -> %d channels)", l->nclass, l->in_c, l->out_c); break;
+  case GF_LAYER_CBN: snprintf(buf, cap, "ConditionalBatchNorm(%d, %d classes)", l->in_c, l->nclass); break;
+  case GF_LAYER_PROJ: snprintf(buf, cap, "Projection(%ld -> 1, %d classes)", gf__layer_in_size(l), l->nclass); break;
   default: snprintf(buf, cap, "layer kind %d", (int)l->kind); break;
   }
   return buf;

@@ -70,6 +70,24 @@ static const preset presets[] = {
                   "(LeakyReLU 0.2, BN) -> Conv 7x7 logit; N(0,0.02) init, Adam 2e-4 b1 0.5, batch 64, 5 epochs",
    "data.name=mnist model.size=28 model.nc=1 "
    "model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=5 train.grid=64 train.nrow=8"},
+  /* conditional GANs (models/cond.c): the label of every fake is drawn uniformly; pictures are
+     class grids (one row per class) */
+  {"cgan-mnist", "conditional MLP GAN (Mirza & Osindero 2014: one-hot label concatenated to z and to D's input) "
+                 "with the mlp-mnist networks: G 256-512-1024 ReLU+BatchNorm tanh, D 512-256 LeakyReLU; Adam 2e-4 b1 0.5, "
+                 "batch 64, 10 epochs",
+   "data.name=mnist model.cond=concat model.nz=100 model.g_hidden=256,512,1024 model.g_act=relu model.g_norm=bn_after "
+   "model.g_out=tanh model.d_hidden=512,256 model.d_act=lrelu model.d_slope=0.2 train.batch=64 train.epochs=10 "
+   "train.lr=2e-4 train.beta1=0.5 train.nrow=10"},
+  {"cdcgan-mnist", "conditional DCGAN 28x28: the dcgan-mnist networks with conditional BatchNorm in G (per-class gamma, "
+                   "beta) and a projection discriminator (Miyato & Koyama 2018: logit + <embed(y), features>); BCE, "
+                   "Adam 2e-4 b1 0.5, batch 64, 5 epochs; model.cond=concat: the label as 10 extra channels instead",
+   "data.name=mnist model.size=28 model.nc=1 model.cond=projection model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=5 "
+   "train.nrow=10"},
+  {"acgan-mnist", "AC-GAN 28x28 (Odena et al. 2017): the dcgan-mnist networks, one-hot label concatenated to z, D with "
+                  "a source logit and 10 class logits (cross-entropy on real and fake, weight train.aux_weight); BCE, "
+                  "Adam 2e-4 b1 0.5, batch 64, 5 epochs",
+   "data.name=mnist model.size=28 model.nc=1 model.cond=acgan model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.aux_weight=1 train.batch=64 "
+   "train.epochs=5 train.nrow=10"},
   /* The Wasserstein family (docs/RESULTS.md): WGAN with the settings of Arjovsky et al. 2017 (clipping
      0.01, RMSprop 5e-5, 5 critic steps) and WGAN-GP with those of Gulrajani et al. 2017 (lambda 10,
      Adam 1e-4 (0, 0.9), 5 critic steps), on the dcgan-mnist networks (WGAN-GP: no BatchNorm in the

@@ -17,6 +17,7 @@
 #include "io/tboard.h"
 #include "models/checkpoint.h"
 #include "models/classifier.h"
+#include "models/cond.h"
 #include "models/cyclegan.h"
 #include "models/dist_train.h"
 #include "models/gan.h"
@@ -82,13 +83,38 @@ static int load_dataset(const gf_config *cfg, gf__dataset *ds) {
 typedef struct picture_ctx {
   float *z;        /* fixed noise, backend memory [n, nz] */
   float *host;     /* [n, dim] */
-  int n;
+  float *labels;   /* [n] host: the class of every sample of a conditional run, else NULL */
+  int n, cols;     /* samples, samples per row */
 } picture_ctx;
+
+/* The epoch pictures' fixed noise and, for a conditional image run, a class grid: one row per
+   class (class 0 at the top), the same noise down every column. Up to 50 classes, else (and for
+   2-D points) train.grid samples with class i mod K. */
+static int picture_setup(gf__gan *gan, const gf__dataset *ds, picture_ctx *pc, gf__rng *r) {
+  const gf_config *c = &gan->cfg;
+  int K = gan->G.nclass, grid = K && K <= 50 && !ds->nmodes;
+  pc->cols = c->train_nrow;
+  pc->n = grid ? K * pc->cols : c->train_grid;
+  pc->z = gan->ops->alloc(sizeof(float) * (size_t)pc->n * c->model_nz);
+  pc->host = malloc(sizeof(float) * (size_t)pc->n * gan->dim);
+  pc->labels = K ? malloc(sizeof(float) * (size_t)pc->n) : NULL;
+  if (!pc->z || !pc->host || (K && !pc->labels)) return gf__fail(GF_ENOMEM, "out of memory");
+  if (!grid) {
+    gf__gan_noise(gan, r, pc->z, pc->n);
+    if (K) gf__cond_labels_host(pc->labels, pc->n, K, -1, 0);
+    return 0;
+  }
+  gf__gan_noise(gan, r, pc->z, pc->cols);
+  for (int k = 1; k < K; k++)
+    gan->ops->copy(pc->z + (size_t)k * pc->cols * c->model_nz, pc->z, (size_t)pc->cols * c->model_nz);
+  gf__cond_labels_host(pc->labels, pc->n, K, -1, pc->cols);
+  return 0;
+}
 
 static int write_picture(gf__gan *gan, const gf__dataset *ds, picture_ctx *pc, const char *path) {
   /* with train.ema the picture shows the averaged generator, as generator.safetensors holds it */
   GF_TRY(gf__gan_ema_enter(gan));
-  int rc = gf__gan_sample(gan, pc->z, pc->n, pc->host);
+  int rc = gf__gan_sample_labeled(gan, pc->z, pc->labels, pc->n, pc->host);
   gf__gan_ema_leave(gan);
   GF_TRY(rc);
   const gf_config *c = &gan->cfg;
@@ -105,7 +131,7 @@ static int write_picture(gf__gan *gan, const gf__dataset *ds, picture_ctx *pc, c
   }
   float lo = scale_of(c) == GF_SCALE_UNIT ? 0.0f : -1.0f;
   int up = ds->h <= 16 ? 4 : ds->h <= 32 ? 2 : 1;
-  return gf__grid_write_png(path, pc->host, pc->n, ds->c, ds->h, ds->w, c->train_nrow, lo, 1.0f, up);
+  return gf__grid_write_png(path, pc->host, pc->n, ds->c, ds->h, ds->w, pc->cols, lo, 1.0f, up);
 }
 
 static int save_generator(gf__gan *gan, const char *dir) {
@@ -288,6 +314,7 @@ static void metric_names(const char *m, char *vname, char *aname) {
   else if (!strncmp(m, "kid-", 4)) a = "kid_std";
   else if (!strncmp(m, "pr-", 3)) v = "precision", a = "recall";
   else if (!strncmp(m, "score-", 6)) a = "score_std";
+  else if (!strncmp(m, "cacc-", 5)) v = "cacc", a = "fid_class_mean";
   else if (!strcmp(m, "stacked-modes")) v = "stacked_modes", a = "stacked_kl";
   snprintf(vname, 32, "%s", v);
   snprintf(aname, 32, "%s", a);
@@ -299,15 +326,18 @@ static int write_report(const char *dir, const gf_config *cfg, const char *title
   static const char *const charts[] = {"Losses|loss_D,loss_G", "Discriminator outputs|D_x,D_G_z",
                                        "Wasserstein estimate E[D(x)] - E[D(G(z))]|wasserstein",
                                        "Gradient penalty, and the mean norm of grad_x D|penalty,grad_norm", NULL};
+  const char *images = strcmp(cfg->model_cond, "none") && gf__cond_classes(cfg) <= 50
+                           ? "Class grid, every epoch: one row per class (class 0 at the top), fixed noise per column"
+                           : "Fixed-noise samples, every epoch";
   if (!cfg->train_eval_metric[0])
-    return gf__write_run_report(dir, cfg, title, epoch, secs, charts, "Fixed-noise samples, every epoch");
+    return gf__write_run_report(dir, cfg, title, epoch, secs, charts, images);
   char spec[256], vname[32], aname[32];
   metric_names(cfg->train_eval_metric, vname, aname);
   snprintf(spec, sizeof spec, "Metric %.40s every %d epoch(s), best kept as best.safetensors@metrics.csv|%s%s%s",
            cfg->train_eval_metric, cfg->train_eval_every, vname, strcmp(vname, "precision") ? "" : ",",
            strcmp(vname, "precision") ? "" : aname);
   const char *const with_metric[] = {charts[0], charts[1], charts[2], charts[3], spec, NULL};
-  return gf__write_run_report(dir, cfg, title, epoch, secs, with_metric, "Fixed-noise samples, every epoch");
+  return gf__write_run_report(dir, cfg, title, epoch, secs, with_metric, images);
 }
 
 /* ---- metrics during training (train.eval_metric every train.eval_every epochs) -------------- */
@@ -329,6 +359,7 @@ static void metric_numbers(const gf_eval_result *r, double *value, double *aux, 
     *value = r->precision, *aux = r->recall;
     *score = r->precision + r->recall > 0 ? 2 * r->precision * r->recall / (r->precision + r->recall) : 0;
   } else if (!strncmp(m, "score-", 6)) *value = r->cscore, *aux = r->cscore_std, *score = r->cscore;
+  else if (!strncmp(m, "cacc-", 5)) *value = r->cacc, *aux = r->fid_class_mean, *score = r->cacc;
   else *value = r->stacked_modes, *aux = r->stacked_kl, *score = r->stacked_modes - r->stacked_kl / 100.0;
 }
 
@@ -481,6 +512,10 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     return GF_EUSAGE;
   }
   long dim = gf__dataset_dim(&ds);
+  if ((rc = gf__cond_prepare(&cfg, &ds)) < 0) { /* model.cond: labels needed; model.n_classes from the set */
+    gf__dataset_free(&ds);
+    return rc;
+  }
   float *marg = NULL;
   if (cfg.model_g_out_bias_marginals) {
     marg = calloc((size_t)dim, sizeof(float));
@@ -506,11 +541,10 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   gf__batch_seq seq;
   memset(&seq, 0, sizeof seq);
   const float *xdev = NULL; /* the dataset in backend memory (NULL: batches prefetched on the host) */
+  const float *ldev = NULL; /* model.cond: its labels in backend memory (with xdev) */
+  float *lab_host = NULL;   /*   the labels as floats (host) */
   int32_t *idx_host = malloc(sizeof(int32_t) * (size_t)B), *idx_dev = ops->alloc(sizeof(int32_t) * (size_t)B);
   picture_ctx pc = {0};
-  pc.n = cfg.train_grid;
-  pc.z = ops->alloc(sizeof(float) * (size_t)pc.n * cfg.model_nz);
-  pc.host = malloc(sizeof(float) * (size_t)pc.n * dim);
   gf__data_pos pos = {1, 0, 0, 0.0};
   eval_state es;
   memset(&es, 0, sizeof es);
@@ -521,7 +555,8 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
   }
   gf__rng r_sample;
   gf__rng_init(&r_sample, (uint64_t)cfg.train_seed, GF_STREAM_SAMPLE);
-  if (!pc.z || !pc.host || !idx_host || !idx_dev) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
+  if ((rc = picture_setup(&gan, &ds, &pc, &r_sample)) < 0) goto done;
+  if (!idx_host || !idx_dev) { rc = gf__fail(GF_ENOMEM, "out of memory"); goto done; }
   /* a job resumes from rank 0's reading of the checkpoint; fresh replicas start from rank 0's weights */
   if (writer && resume && (rc = gf__checkpoint_load(resume, &gan, &pos)) < 0) goto done;
   if ((rc = gf__gan_bcast_state(&gan, &pos, dist)) < 0) goto done;
@@ -537,12 +572,23 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
     if (!log) { rc = GF_EIO; goto done; }
     if (cfg.train_tensorboard && (rc = gf__tb_open(&tb, out)) < 0) goto done;
   }
-  gf__gan_noise(&gan, &r_sample, pc.z, pc.n);
   /* batches (permutation of the data stream, flips) from the resumed position if any: gathered in
      backend memory from the resident dataset when it fits (the CPU uses the host copy as it is),
-     else assembled on a host thread and uploaded; both give the same batches */
+     else assembled on a host thread and uploaded; both give the same batches. A conditional
+     run's labels take the same path: gathered from a resident copy with the same indices, or
+     prefetched with the batch */
   gf__batch_info from = {pos.epoch, pos.batch, pos.data_counter, 0};
   xdev = ops->upload_const(ds.x, sizeof(float) * (size_t)ds.n * dim);
+  if (xdev && gan.cond) {
+    lab_host = malloc(sizeof(float) * (size_t)ds.n);
+    if (!lab_host) { rc = gf__fail(GF_ENOMEM, "out of memory for the labels"); goto done; }
+    for (int i = 0; i < ds.n; i++) lab_host[i] = (float)ds.labels[i];
+    ldev = ops->upload_const(lab_host, sizeof(float) * (size_t)ds.n);
+    if (!ldev) { /* then both from the host */
+      ops->release_const(xdev);
+      xdev = NULL;
+    }
+  }
   if (xdev) rc = gf__batch_seq_init(&seq, ds.n, B, cfg.train_epochs, (uint64_t)cfg.train_seed, cfg.data_flip,
                                     resume ? &from : NULL);
   else rc = gf__prefetch_start(&pf, &ds, B, cfg.train_epochs, (uint64_t)cfg.train_seed, cfg.data_flip,
@@ -576,10 +622,12 @@ int gf_train(const gf_config *cfg_in, const gf_train_opts *opts) {
         /* this rank's rows of the global batch */
         ops->to_device(idx_dev, idx_host + row0, sizeof(int32_t) * (size_t)Bl);
         ops->gather(gan.xr, xdev, idx_dev, Bl, ds.c * ds.h, ds.w);
+        if (gan.cond) ops->gather(gan.cond->yr, ldev, idx_dev, Bl, 1, 1); /* their labels (a flip is a no-op) */
       } else {
         const float *xb = gf__prefetch_next(pf, &bi);
         if (!xb || bi.epoch != epoch || bi.batch != b) { rc = gf__fail(GF_EIO, "data prefetch out of step"); break; }
         ops->to_device(gan.xr, xb + (size_t)row0 * dim, sizeof(float) * (size_t)Bl * dim); /* this rank's rows */
+        if (gan.cond) ops->to_device(gan.cond->yr, gf__prefetch_labels(pf) + row0, sizeof(float) * (size_t)Bl);
         gf__prefetch_release(pf);
       }
       pos.data_counter = bi.counter;
@@ -670,11 +718,14 @@ done:
   gf__prefetch_stop(pf);
   gf__batch_seq_free(&seq);
   if (xdev) ops->release_const(xdev);
+  if (ldev) ops->release_const(ldev);
+  free(lab_host);
   free(idx_host);
   if (idx_dev) ops->free(idx_dev);
   if (log) fclose(log);
   if (gf__tb_close(tb) < 0 && rc == 0) rc = GF_EIO;
   free(pc.host);
+  free(pc.labels);
   if (pc.z) ops->free(pc.z);
   gf__gan_destroy(&gan);
   gf__dataset_free(&ds);
@@ -722,20 +773,36 @@ static int write_samples(const sampler *s, const float *x, int n, int nrow, int 
 }
 
 int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out, const char *noise_out) {
+  return gf_sample_class(run, n, seed, nrow, upscale, out, noise_out, -1);
+}
+
+int gf_sample_class(const char *run, int n, uint64_t seed, int nrow, int upscale, const char *out, const char *noise_out,
+                    int klass) {
   if (n < 1 || n > 100000) return gf__fail(GF_EUSAGE, "-n %d: must be between 1 and 100000", n);
-  if (nrow < 1) nrow = (int)ceil(sqrt((double)n));
   if (upscale < 1 || upscale > 32) return gf__fail(GF_EUSAGE, "--upscale %d: must be between 1 and 32", upscale);
   sampler s;
   GF_TRY(sampler_open(&s, run));
+  int K = s.gan.G.nclass;
+  if (klass >= 0 && (!K || klass >= K)) {
+    gf__net_free(&s.gan.G);
+    if (!K) return gf__fail(GF_EUSAGE, "--class %d: %s is not a conditional model (model.cond=none)", klass, run);
+    return gf__fail(GF_EUSAGE, "--class %d: the model's classes are 0..%d", klass, K - 1);
+  }
+  /* a conditional model's PNG without --class: one row per class */
+  size_t len = strlen(out);
+  int png = len > 4 && !strcmp(out + len - 4, ".png"), rows_by_class = K && klass < 0 && png;
+  if (nrow < 1) nrow = rows_by_class ? (n + K - 1) / K : (int)ceil(sqrt((double)n));
   gf__rng r;
   gf__rng_init(&r, seed, GF_STREAM_SAMPLE);
   float *z = malloc(sizeof(float) * (size_t)n * s.gan.nz);
   float *x = malloc(sizeof(float) * (size_t)n * s.gan.dim);
+  float *y = K ? malloc(sizeof(float) * (size_t)n) : NULL;
   int rc;
-  if (!z || !x) rc = gf__fail(GF_ENOMEM, "out of memory");
+  if (!z || !x || (K && !y)) rc = gf__fail(GF_ENOMEM, "out of memory");
   else {
     rc = gf__gan_noise_host(&s.gan, &r, z, n);
-    if (rc == 0) rc = gf__gan_sample_host(&s.gan, z, n, x);
+    if (rc == 0 && K) gf__cond_labels_host(y, n, K, klass, rows_by_class ? nrow : 0);
+    if (rc == 0) rc = gf__gan_sample_host_labeled(&s.gan, z, y, n, x);
     if (rc == 0) rc = write_samples(&s, x, n, nrow, upscale, out);
     if (rc == 0 && noise_out) {
       long shape[2] = {n, s.gan.nz};
@@ -744,6 +811,7 @@ int gf_sample(const char *run, int n, uint64_t seed, int nrow, int upscale, cons
   }
   free(z);
   free(x);
+  free(y);
   gf__net_free(&s.gan.G);
   return rc;
 }
@@ -770,7 +838,11 @@ int gf_interpolate(const char *run, int rows, int steps, uint64_t seed, int upsc
           z[((size_t)i * steps + t) * nz + k] =
               (1 - a) * ends[(size_t)(2 * i) * nz + k] + a * ends[(size_t)(2 * i + 1) * nz + k];
       }
-    if (rc == 0) rc = gf__gan_sample_host(&s.gan, z, n, x);
+    float *y = s.gan.G.nclass ? malloc(sizeof(float) * (size_t)n) : NULL; /* conditional: walk i in class i mod K */
+    if (y) gf__cond_labels_host(y, n, s.gan.G.nclass, -1, steps);
+    if (rc == 0 && s.gan.G.nclass && !y) rc = gf__fail(GF_ENOMEM, "out of memory");
+    if (rc == 0) rc = gf__gan_sample_host_labeled(&s.gan, z, y, n, x);
+    free(y);
     if (rc == 0) rc = write_samples(&s, x, n, steps, upscale, out);
   }
   free(ends);
@@ -896,6 +968,10 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
   if (!xb) { gf__gan_destroy(&gan); return gf__fail(GF_ENOMEM, "out of memory"); }
   gf__rng_uniform(&r, xb, (long)Bl * gan.dim, -1, 1);
   ops->to_device(gan.xr, xb, sizeof(float) * (size_t)Bl * gan.dim);
+  if (gan.cond) { /* labels of the random batch: every class in turn */
+    gf__cond_labels_host(xb, Bl, gan.cond->K, -1, 0);
+    rc = gf__cond_set_real(&gan, xb);
+  }
   free(xb);
   double t0 = 0;
   for (int i = 0; i < warmup + steps && rc == 0; i++) {

@@ -18,7 +18,7 @@ void gf__net_init(gf__net *net, const gf__ops *ops, const char *name, int c, int
 }
 
 /* Appends a layer whose input is the previous layer's output. */
-static gf__layer *push(gf__net *net, gf__layer_kind kind) {
+gf__layer *gf__net_push(gf__net *net, gf__layer_kind kind) {
   if (net->n >= GF_MAX_LAYERS || net->finalized) return NULL;
   gf__layer *l = &net->layers[net->n++];
   memset(l, 0, sizeof *l);
@@ -30,7 +30,7 @@ static gf__layer *push(gf__net *net, gf__layer_kind kind) {
     l->in_c = p->out_c; l->in_h = p->out_h; l->in_w = p->out_w;
   }
   l->out_c = l->in_c; l->out_h = l->in_h; l->out_w = l->in_w;
-  l->w_off = l->b_off = l->rm_off = l->rv_off = l->u_off = l->v_off = -1;
+  l->w_off = l->b_off = l->rm_off = l->rv_off = l->e_off = l->u_off = l->v_off = -1;
   l->init = GF_INIT_TORCH;
   l->src = -1;
   l->groups = 1;
@@ -39,7 +39,7 @@ static gf__layer *push(gf__net *net, gf__layer_kind kind) {
 }
 
 #define PUSH_OR_FAIL(l, net, kind)                                                            \
-  gf__layer *l = push(net, kind);                                                             \
+  gf__layer *l = gf__net_push(net, kind);                                                     \
   if (!l) return gf__fail(GF_EINVAL, "network %s: too many layers (max %d)", (net)->name, GF_MAX_LAYERS)
 
 int gf__net_add_linear(gf__net *net, int out, int bias) {
@@ -367,7 +367,8 @@ int gf__net_plan(gf__net *net) {
     gf__layer *l = &net->layers[i];
     if (l->w_n) { l->w_off = off; off += l->w_n; }
     if (l->b_n) { l->b_off = off; off += l->b_n; }
-    if (l->kind == GF_LAYER_BATCHNORM) {
+    if (l->e_n) { l->e_off = off; off += l->e_n; }
+    if (l->kind == GF_LAYER_BATCHNORM || l->kind == GF_LAYER_CBN) {
       l->rm_off = boff; boff += l->in_c;
       l->rv_off = boff; boff += l->in_c;
     }
@@ -432,6 +433,12 @@ void gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std) {
       memset(host + l->b_off, 0, sizeof(float) * (size_t)l->b_n);
       continue;
     }
+    if (l->kind == GF_LAYER_CBN) { /* per-class gamma as BatchNorm's weight, beta 0 */
+      if (bn_std > 0) gf__rng_normal(rng, host + l->w_off, l->w_n, 1.0f, bn_std);
+      else for (long k = 0; k < l->w_n; k++) host[l->w_off + k] = 1.0f;
+      memset(host + l->b_off, 0, sizeof(float) * (size_t)l->b_n);
+      continue;
+    }
     if (l->kind == GF_LAYER_INSTNORM) {
       if (!l->affine) continue;
       for (long k = 0; k < l->w_n; k++) host[l->w_off + k] = 1.0f;
@@ -464,6 +471,19 @@ void gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std) {
     case GF_INIT_KAIMING: gf__rng_normal(rng, w, l->w_n, 0.0f, l->init_a * sqrtf(2.0f / (float)fan_in)); break;
     }
     if (b) memset(b, 0, sizeof(float) * (size_t)l->b_n);
+    if (l->e_n) { /* PROJ: the class embedding is drawn like the linear weight ([K, F] rows of F) */
+      float *e = host + l->e_off;
+      switch (l->init) {
+      case GF_INIT_TORCH: gf__rng_uniform(rng, e, l->e_n, -1.0f / sqrtf((float)fan_in), 1.0f / sqrtf((float)fan_in)); break;
+      case GF_INIT_NORMAL: gf__rng_normal(rng, e, l->e_n, 0.0f, l->init_a); break;
+      case GF_INIT_UNIFORM: gf__rng_uniform(rng, e, l->e_n, -l->init_a, l->init_a); break;
+      case GF_INIT_XAVIER:
+        bound = l->init_a * sqrtf(6.0f / (float)(fan_in + fan_out));
+        gf__rng_uniform(rng, e, l->e_n, -bound, bound);
+        break;
+      case GF_INIT_KAIMING: gf__rng_normal(rng, e, l->e_n, 0.0f, l->init_a * sqrtf(2.0f / (float)fan_in)); break;
+      }
+    }
   }
   o->to_device(net->params, host, sizeof(float) * (size_t)net->nparam);
   free(host);
@@ -509,6 +529,7 @@ static long aux_size(const gf__layer *l, int B) {
   case GF_LAYER_MAXOUT: return (long)B * gf__layer_out_size(l);
   case GF_LAYER_DROPOUT: return (long)B * gf__layer_out_size(l);
   case GF_LAYER_INSTNORM: return 6L * B * l->in_c; /* mean, rstd, gamma/beta per sample, their grads */
+  case GF_LAYER_ONEHOT: case GF_LAYER_CBN: case GF_LAYER_PROJ: return (long)gf__cond_layer_aux(l, B);
   default: return 0;
   }
 }
@@ -693,6 +714,9 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
       }
       break;
     }
+    case GF_LAYER_ONEHOT: case GF_LAYER_CBN: case GF_LAYER_PROJ:
+      gf__cond_layer_forward(net, l, ctx, y, x, ctx->aux[i], B, train);
+      break;
     }
     x = y;
   }
@@ -714,6 +738,7 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
       gf__layer *l = &net->layers[i];
       if (l->w_n && (l->kind != GF_LAYER_LINEAR || l->sn)) o->fill(net->grads + l->w_off, 0.0f, (size_t)l->w_n);
       if (l->b_n) o->fill(net->grads + l->b_off, 0.0f, (size_t)l->b_n);
+      if (l->e_n) o->fill(net->grads + l->e_off, 0.0f, (size_t)l->e_n);
     }
   for (int i = 0; i < net->n; i++) /* sources read several times: their consumers accumulate */
     if (net->layers[i].nuse > 1) o->fill(ctx->sgrad[i], 0.0f, (size_t)B * gf__layer_out_size(&net->layers[i]));
@@ -812,6 +837,9 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
       }
       break;
     }
+    case GF_LAYER_ONEHOT: case GF_LAYER_CBN: case GF_LAYER_PROJ:
+      gf__cond_layer_backward(net, l, ctx, dx, dy, x, ctx->aux[i], B, param_grads);
+      break;
     }
     if (dw && l->sn) gf__sn_backward(net, ctx, i, dw, net->grads + l->w_off);
   }
@@ -827,6 +855,7 @@ int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap) {
       if (pass == 0) {
         if (l->w_n) items[m++] = (struct item){l->sn ? "weight_orig" : "weight", l->w_off, l->w_n, 0};
         if (l->b_n) items[m++] = (struct item){"bias", l->b_off, l->b_n, 0};
+        if (l->e_n) items[m++] = (struct item){"embed.weight", l->e_off, l->e_n, 0};
       } else if (l->rm_off >= 0) {
         items[m++] = (struct item){"running_mean", l->rm_off, l->in_c, 1};
         items[m++] = (struct item){"running_var", l->rv_off, l->in_c, 1};
@@ -842,7 +871,15 @@ int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap) {
           t->n = items[j].n;
           t->what = items[j].what;
           int is_w = !strcmp(items[j].suffix, "weight") || !strcmp(items[j].suffix, "weight_orig");
-          if (l->kind == GF_LAYER_LINEAR && is_w) {
+          if (l->kind == GF_LAYER_CBN && !items[j].what) { /* per-class gamma / beta [K, C] */
+            t->ndim = 2;
+            t->shape[0] = l->nclass;
+            t->shape[1] = l->in_c;
+          } else if (l->kind == GF_LAYER_PROJ && (is_w || items[j].off == l->e_off)) { /* [1, F], [K, F] */
+            t->ndim = 2;
+            t->shape[0] = is_w ? 1 : l->nclass;
+            t->shape[1] = gf__layer_in_size(l);
+          } else if (l->kind == GF_LAYER_LINEAR && is_w) {
             t->ndim = 2;
             t->shape[0] = l->out_c;
             t->shape[1] = gf__layer_in_size(l);

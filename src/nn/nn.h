@@ -25,7 +25,11 @@ typedef enum gf__layer_kind {
   GF_LAYER_RESEND,     /* residual block end: y = x + out[src] (src = the matching RESBEGIN) */
   GF_LAYER_CONCAT,     /* channel concat with an earlier output: y[n] = [out[src][n]; x[n]] */
   GF_LAYER_TAP,        /* branch start: y = out[src] (an alias); the previous output is left for a later ADD */
-  GF_LAYER_ADD         /* branch sum: y = x + out[src] (src: any earlier layer of the same shape) */
+  GF_LAYER_ADD,        /* branch sum: y = x + out[src] (src: any earlier layer of the same shape) */
+  /* conditional layers (src/nn/cond_layers.c): read the context's labels */
+  GF_LAYER_ONEHOT,     /* y[n] = [x[n]; one-hot of label n, K channels over H x W] */
+  GF_LAYER_CBN,        /* conditional BatchNorm: BN without affine, then per-class gamma / beta [K, C] */
+  GF_LAYER_PROJ        /* projection head: y[n] = w . x[n] + b + <embed[label n], x[n]>; embed [K, in] */
 } gf__layer_kind;
 
 typedef enum gf__init {
@@ -74,6 +78,8 @@ typedef struct gf__layer {
   int is_src;                /* some later RESEND / CONCAT / TAP / ADD reads this layer's output */
   int nuse;                  /*   how many of them (> 1: their gradients accumulate into sgrad) */
   int groups;                /* CONV: channel groups (1: plain; in_c: depth-wise); weight [OC, IC/groups, kh, kw] */
+  int nclass;                /* ONEHOT / CBN / PROJ: classes K */
+  long e_off, e_n;           /* PROJ: class embedding slice of the parameter arena [K, in] (-1 / 0 if none) */
   char tname[96];            /* tensor-name stem after "<net name>." (default "net.<i>") */
 } gf__layer;
 
@@ -94,6 +100,7 @@ typedef struct gf__net {
   float *buffers;            /* nbuf floats */
   float *ws;                 /* convolution workspace shared by the net's contexts (ws_floats) */
   size_t ws_floats;
+  int nclass;                /* classes of its conditional layers (0: an unconditional net) */
   float *sn_ws;              /* SN layers: the weight-gradient scratch of a backward (largest w_n + out_c) */
   int finalized;
 } gf__net;
@@ -102,6 +109,8 @@ typedef struct gf__net {
 typedef struct gf__ctx {
   int max_batch, batch, train;
   const float *input;             /* [B, in] borrowed from the caller */
+  const float *labels;            /* [B] class indices as floats (backend memory), borrowed: set by the
+                                     caller before the forward of a net with conditional layers */
   float *out[GF_MAX_LAYERS];      /* [B, out_i] layer outputs */
   float *dout[GF_MAX_LAYERS];     /* [B, out_i] gradients of the outputs: dout[n-1] is the net's
                                      own (kept across backward calls); the inner layers share
@@ -163,6 +172,16 @@ int gf__net_add_concat(gf__net *net, int src);
    several consumers (their gradients accumulate). */
 int gf__net_add_tap(gf__net *net, int src);
 int gf__net_add_add(gf__net *net, int src);
+/* Conditional layers (K classes; the context's labels pick the class of each row). ONEHOT appends
+   K one-hot channels to every sample (over H x W: a vector's K features, an image's K planes);
+   CBN is BatchNorm2d/1d without affine followed by gamma[label], beta[label] (weight / bias [K, C],
+   init 1 / 0, running statistics as BatchNorm); PROJ maps a flat input of F values to one logit
+   w . x + b + <embed[label], x> (weight [1, F], bias [1], embed [K, F]: Miyato & Koyama 2018). */
+int gf__net_add_onehot(gf__net *net, int K);
+int gf__net_add_cbn(gf__net *net, int K, float eps, float momentum);
+int gf__net_add_proj(gf__net *net, int K);
+/* Appends a layer of `kind` whose input is the previous output (internal: layer builders). */
+gf__layer *gf__net_push(gf__net *net, gf__layer_kind kind);
 /* Spectral normalisation of the last added layer (Linear or Conv2d): W / sigma(W) with one power
    iteration per training-mode forward (PyTorch's torch.nn.utils.spectral_norm, eps 1e-12; tensors
    weight_orig, weight_u, weight_v). */
@@ -293,5 +312,12 @@ void gf__convt2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, c
    ws: 3 B^2 backend floats. No host reads: it may run inside a recorded training step. */
 void gf__ka(const gf__ops *o, float *stats, float *dX, const float *X, const float *Y, int B, long Dx, long Dy, float scale,
             float *ws);
+/* The conditional layers' passes (cond_layers.c), called by gf__net_forward / gf__net_backward
+   for layer i: y its output, x its input, aux its context slice. */
+size_t gf__cond_layer_aux(const gf__layer *l, int B);
+void gf__cond_layer_forward(const gf__net *net, const gf__layer *l, const gf__ctx *ctx, float *y, const float *x,
+                            float *aux, int B, int train);
+void gf__cond_layer_backward(const gf__net *net, const gf__layer *l, const gf__ctx *ctx, float *dx, const float *dy,
+                             const float *x, float *aux, int B, int param_grads);
 
 #endif

@@ -1669,6 +1669,199 @@ static void cases_rpad(kit *k) {
   }
 }
 
+/* ---- conditional GANs (labels: class indices as floats; some out of [0, K): clamped) ---- */
+
+/* Labels of N rows over K classes; oor: row 0 below the range, the last row above it. */
+static float *labels_of(kit *k, int N, int K, int oor) {
+  float *y = xmalloc(sizeof(float) * (size_t)N);
+  for (int i = 0; i < N; i++) y[i] = (float)(next_u64(k) % (uint64_t)K);
+  if (oor) {
+    y[0] = -1.0f;
+    if (N > 1) y[N - 1] = (float)(K + 2);
+  }
+  return y;
+}
+
+static void b_onehot_fwd(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0], C = c->i[1], S = c->i[2], K = c->i[3];
+  float *y = OUT(k, "y", NULL, (size_t)N * (C + K) * S);
+  o->onehot_cat_fwd(y, IN(k, "x", c->h[0], c->n[0]), IN(k, "labels", c->h[1], (size_t)N), N, C, S, K);
+}
+static void b_onehot_bwd(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0], C = c->i[1], S = c->i[2], K = c->i[3];
+  float *dx = OUT(k, "dx", c->h[3], c->n[0]);
+  o->onehot_cat_bwd(dx, IN(k, "dy", c->h[2], c->n[2]), N, C, S, K);
+}
+
+static void b_caff_fwd(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0], C = c->i[1], S = c->i[2], K = c->i[3];
+  float *y = OUT(k, "y", NULL, c->n[0]);
+  o->cond_affine_fwd(y, IN(k, "x", c->h[0], c->n[0]), IN(k, "gamma", c->h[1], c->n[1]), IN(k, "beta", c->h[2], c->n[1]),
+                     IN(k, "labels", c->h[3], (size_t)N), N, C, S, K);
+}
+static void b_caff_bwd(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0], C = c->i[1], S = c->i[2], K = c->i[3], v = c->i[4];
+  float *dx = v != 1 ? OUT(k, "dx", c->h[5], c->n[0]) : NULL;
+  float *dg = v != 2 ? OUT(k, "dgamma", c->h[6], c->n[1]) : NULL, *db = v != 2 ? OUT(k, "dbeta", c->h[7], c->n[1]) : NULL;
+  o->cond_affine_bwd(dx, dg, db, IN(k, "dy", c->h[4], c->n[0]), IN(k, "x", c->h[0], c->n[0]),
+                     IN(k, "gamma", c->h[1], c->n[1]), IN(k, "labels", c->h[3], (size_t)N), N, C, S, K);
+}
+
+static void b_proj_fwd(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0], F = c->i[1], K = c->i[2];
+  float *out = OUT(k, "out", c->h[4], (size_t)N);
+  o->proj_fwd(out, IN(k, "h", c->h[0], c->n[0]), IN(k, "table", c->h[1], c->n[1]), IN(k, "labels", c->h[2], (size_t)N), N,
+              F, K);
+}
+static void b_proj_bwd(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0], F = c->i[1], K = c->i[2], v = c->i[3];
+  float *dh = v != 1 ? OUT(k, "dh", c->h[5], c->n[0]) : NULL, *dt = v != 2 ? OUT(k, "dtable", c->h[6], c->n[1]) : NULL;
+  o->proj_bwd(dh, dt, IN(k, "dout", c->h[3], (size_t)N), IN(k, "h", c->h[0], c->n[0]), IN(k, "table", c->h[1], c->n[1]),
+              IN(k, "labels", c->h[2], (size_t)N), N, F, K);
+}
+
+static void b_copy2d(kit *k, const gf__ops *o, ctx *c) {
+  /* dst starts from random values: the elements between the block's rows must keep them */
+  float *dst = OUT(k, "dst", c->h[1], c->n[1]);
+  o->copy2d(dst, c->i[2], IN(k, "src", c->h[0], c->n[0]), c->i[3], c->i[0], c->i[1]);
+}
+
+static void cases_cond(kit *k) {
+  static const int oh[][5] = {/* N, C, S, K, labels out of range */
+                              {1, 1, 1, 1, 0}, {3, 2, 5, 4, 1}, {64, 784, 1, 10, 0}, {64, 1, 784, 10, 0}, {7, 100, 1, 10, 1}};
+  ctx c;
+  for (size_t s = 0; s < sizeof oh / sizeof oh[0]; s++) {
+    const int *q = oh[s];
+    ctx_init(&c, F_EXACT);
+    memcpy(c.i, q, 4 * sizeof(int));
+    c.n[0] = (size_t)q[0] * q[1] * q[2];
+    c.n[2] = (size_t)q[0] * (q[1] + q[3]) * q[2];
+    c.h[0] = rnd(k, c.n[0], -1, 1);
+    c.h[1] = labels_of(k, q[0], q[3], q[4]);
+    c.h[2] = rnd(k, c.n[2], -1, 1);
+    c.h[3] = rnd(k, c.n[0], -1, 1);
+    run_case(k, "onehot_cat_fwd", OFF(onehot_cat_fwd), 0, &c, b_onehot_fwd, "N=%d C=%d S=%d K=%d%s", q[0], q[1], q[2],
+             q[3], q[4] ? " labels out of range" : "");
+    c.fam = F_ELEM;
+    run_case(k, "onehot_cat_bwd", OFF(onehot_cat_bwd), 0, &c, b_onehot_bwd, "N=%d C=%d S=%d K=%d", q[0], q[1], q[2],
+             q[3]);
+    ctx_free(&c);
+  }
+  static const int ca[][5] = {/* N, C, S, K, labels out of range */
+                              {1, 1, 1, 1, 0}, {3, 5, 7, 4, 1}, {64, 128, 49, 10, 0}, {64, 256, 1, 10, 0}, {9, 3, 16, 2, 1}};
+  static const char *vname[] = {"", " dx=NULL", " dgamma=dbeta=NULL"};
+  for (size_t s = 0; s < sizeof ca / sizeof ca[0]; s++) {
+    const int *q = ca[s];
+    ctx_init(&c, F_ELEM);
+    memcpy(c.i, q, 4 * sizeof(int));
+    c.n[0] = (size_t)q[0] * q[1] * q[2];
+    c.n[1] = (size_t)q[3] * q[1];
+    c.h[0] = rnd(k, c.n[0], -2, 2);
+    c.h[1] = rnd(k, c.n[1], 0.5, 1.5);
+    c.h[2] = rnd(k, c.n[1], -1, 1);
+    c.h[3] = labels_of(k, q[0], q[3], q[4]);
+    c.h[4] = rnd(k, c.n[0], -1, 1);
+    c.h[5] = rnd(k, c.n[0], -1, 1);
+    c.h[6] = rnd(k, c.n[1], -1, 1);
+    c.h[7] = rnd(k, c.n[1], -1, 1);
+    run_case(k, "cond_affine_fwd", OFF(cond_affine_fwd), 0, &c, b_caff_fwd, "N=%d C=%d S=%d K=%d%s", q[0], q[1], q[2],
+             q[3], q[4] ? " labels out of range" : "");
+    c.K = (double)q[0] * q[2]; /* a class's sums: at most every row's S values */
+    for (int v = 0; v < 3; v++) {
+      c.i[4] = v;
+      for (int j = 0; j < 8; j++) c.fam_of[j] = F_RED;
+      if (v != 1) c.fam_of[0] = F_ELEM; /* dx first when present */
+      run_case(k, "cond_affine_bwd", OFF(cond_affine_bwd), 0, &c, b_caff_bwd, "N=%d C=%d S=%d K=%d%s", q[0], q[1], q[2],
+               q[3], vname[v]);
+    }
+    ctx_free(&c);
+  }
+  static const int pj[][4] = {/* N, F, K, labels out of range */
+                              {1, 1, 1, 0}, {5, 7, 3, 0}, {64, 6272, 10, 0}, {64, 1024, 10, 0}, {3, 2, 5, 1}};
+  static const char *pname[] = {"", " dh=NULL", " dtable=NULL"};
+  for (size_t s = 0; s < sizeof pj / sizeof pj[0]; s++) {
+    const int *q = pj[s];
+    ctx_init(&c, F_RED);
+    memcpy(c.i, q, 3 * sizeof(int));
+    c.n[0] = (size_t)q[0] * q[1];
+    c.n[1] = (size_t)q[2] * q[1];
+    c.h[0] = rnd(k, c.n[0], -1, 1);
+    c.h[1] = rnd(k, c.n[1], -1, 1);
+    c.h[2] = labels_of(k, q[0], q[2], q[3]);
+    c.h[3] = rnd(k, (size_t)q[0], -1, 1);
+    c.h[4] = rnd(k, (size_t)q[0], -1, 1);
+    c.h[5] = rnd(k, c.n[0], -1, 1);
+    c.h[6] = rnd(k, c.n[1], -1, 1);
+    c.K = (double)q[1];
+    run_case(k, "proj_fwd", OFF(proj_fwd), 0, &c, b_proj_fwd, "N=%d F=%d K=%d%s", q[0], q[1], q[2],
+             q[3] ? " labels out of range" : "");
+    c.K = (double)q[0];
+    for (int v = 0; v < 3; v++) {
+      c.i[3] = v;
+      c.fam_of[0] = v != 1 ? F_ELEM : F_RED; /* dh first when present */
+      run_case(k, "proj_bwd", OFF(proj_bwd), 0, &c, b_proj_bwd, "N=%d F=%d K=%d%s", q[0], q[1], q[2], pname[v]);
+    }
+    ctx_free(&c);
+  }
+  static const int cp[][4] = {/* rows, cols, ldd, lds */
+                              {1, 1, 1, 1}, {7, 1, 1, 11}, {7, 10, 10, 11}, {7, 1, 11, 1}, {7, 10, 11, 10}, {300, 5, 7, 9}};
+  for (size_t s = 0; s < sizeof cp / sizeof cp[0]; s++) {
+    const int *q = cp[s];
+    ctx_init(&c, F_EXACT);
+    memcpy(c.i, q, 4 * sizeof(int));
+    c.n[0] = (size_t)(q[0] - 1) * q[3] + q[1];
+    c.n[1] = (size_t)(q[0] - 1) * q[2] + q[1];
+    c.h[0] = rnd(k, c.n[0], -1, 1);
+    c.h[1] = rnd(k, c.n[1], -1, 1);
+    run_case(k, "copy2d", OFF(copy2d), 0, &c, b_copy2d, "%dx%d ldd=%d lds=%d", q[0], q[1], q[2], q[3]);
+    ctx_free(&c);
+  }
+}
+
+/* ---- DiffAugment ---- */
+
+static void b_diffaug_fwd(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0], C = c->i[1], H = c->i[2], W = c->i[3];
+  float *y = OUT(k, "y", NULL, c->n[0]);
+  o->diffaug_fwd(y, SCRATCH(k, (size_t)N), IN(k, "x", c->h[0], c->n[0]), IN(k, "params", c->h[1], c->n[1]), N, C, H, W,
+                 c->i[4]);
+}
+static void b_diffaug_bwd(kit *k, const gf__ops *o, ctx *c) {
+  int N = c->i[0], C = c->i[1], H = c->i[2], W = c->i[3];
+  float *dx = OUT(k, "dx", c->h[3], c->n[0]);
+  o->diffaug_bwd(dx, SCRATCH(k, (size_t)N), IN(k, "dy", c->h[2], c->n[0]), IN(k, "params", c->h[1], c->n[1]), N, C, H,
+                 W, c->i[4]);
+}
+
+static void cases_diffaug(kit *k) {
+  static const int da[][5] = {/* N, C, H, W, flags (1 colour, 2 translation, 4 cutout) */
+                              {1, 1, 8, 8, 7},   {3, 3, 9, 11, 7},  {4, 1, 28, 28, 1},  {4, 1, 28, 28, 2},
+                              {4, 1, 28, 28, 4}, {4, 1, 28, 28, 6}, {2, 3, 32, 32, 7},  {64, 1, 28, 28, 7},
+                              {5, 3, 8, 13, 3},  {2, 2, 16, 16, 5}};
+  ctx c;
+  for (size_t s = 0; s < sizeof da / sizeof da[0]; s++) {
+    const int *q = da[s];
+    ctx_init(&c, F_RED);
+    memcpy(c.i, q, 5 * sizeof(int));
+    c.n[0] = (size_t)q[0] * q[1] * q[2] * q[3];
+    c.n[1] = (size_t)q[0] * GF_DIFFAUG_NPARAM;
+    c.h[0] = rnd(k, c.n[0], -1, 1);
+    c.h[1] = rnd(k, c.n[1], 0, 1);
+    for (int j = 0; j < GF_DIFFAUG_NPARAM; j++) { /* the ends of [0, 1): the extreme shifts and cuts */
+      c.h[1][j] = 0.0f;
+      if (q[0] > 1) c.h[1][(size_t)(q[0] - 1) * GF_DIFFAUG_NPARAM + j] = 0.99999994f;
+    }
+    c.h[2] = rnd(k, c.n[0], -1, 1);
+    c.h[3] = rnd(k, c.n[0], -1, 1);
+    c.K = (double)q[1] * q[2] * q[3]; /* the image means / gradient sums */
+    run_case(k, "diffaug_fwd", OFF(diffaug_fwd), 0, &c, b_diffaug_fwd, "N=%d %dx%dx%d flags=%d", q[0], q[1], q[2], q[3],
+             q[4]);
+    run_case(k, "diffaug_bwd", OFF(diffaug_bwd), 0, &c, b_diffaug_bwd, "N=%d %dx%dx%d flags=%d", q[0], q[1], q[2], q[3],
+             q[4]);
+    ctx_free(&c);
+  }
+}
+
 /* ---- misc ---- */
 
 static void b_count(kit *k, const gf__ops *o, ctx *c) {
@@ -2074,7 +2267,10 @@ static const member members[] = {
   M(dw_bwd_data, "dw_bwd_data"), M(dw_bwd_w, "dw_bwd_w"), M(ka_coef, "ka_coef"), M(conv_lib_name, NULL),
   M(conv_lib_all, "conv_lib"), M(conv_lib, "conv_lib"), M(reflect_pad_fwd, "reflect_pad_fwd"),
   M(reflect_pad_bwd, "reflect_pad_bwd"), M(count_nonfinite, "count_nonfinite"), M(gather, "gather"),
-  M(rand_normal, "rand_normal"), M(rand_uniform, "rand_uniform"),
+  M(rand_normal, "rand_normal"), M(rand_uniform, "rand_uniform"), M(onehot_cat_fwd, "onehot_cat_fwd"),
+  M(onehot_cat_bwd, "onehot_cat_bwd"), M(cond_affine_fwd, "cond_affine_fwd"), M(cond_affine_bwd, "cond_affine_bwd"),
+  M(proj_fwd, "proj_fwd"), M(proj_bwd, "proj_bwd"), M(copy2d, "copy2d"), M(diffaug_fwd, "diffaug_fwd"),
+  M(diffaug_bwd, "diffaug_bwd"),
 };
 
 static int cmp_member(const void *a, const void *b) {
@@ -2143,6 +2339,15 @@ static void f_gather_noflip(float *dst, const float *src, const int32_t *idx, in
   cpu_o->gather(dst, src, plain, n, rows, w);
   free(plain);
 }
+static void f_caff_bwd_assign(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                              const float *gamma, const float *labels, int N, int C, int S, int K) {
+  if (dgamma) memset(dgamma, 0, sizeof(float) * (size_t)K * C); /* = instead of += */
+  cpu_o->cond_affine_bwd(dx, dgamma, dbeta, dy, x, gamma, labels, N, C, S, K);
+}
+static void f_diffaug_bwd_nocolor(float *dx, float *gsum, const float *dy, const float *params, int N, int C, int H,
+                                  int W, int flags) {
+  cpu_o->diffaug_bwd(dx, gsum, dy, params, N, C, H, W, flags & ~GF_DIFFAUG_COLOR); /* the colour transpose left out */
+}
 static int f_configure_lax(const gf__backend_opts *o) { (void)o; return 0; } /* accepts anything */
 static int f_check_spurious(void) { return gf__fail(GF_ENODEV, "a device failure that did not happen"); }
 /* to_device inside a step keeps the host pointer and copies at step_end (after the caller reused
@@ -2176,6 +2381,8 @@ static void p_norm(void) { faulty.norm_bwd = f_norm_bwd_assign; }
 static void p_loss(void) { faulty.gan_loss = f_gan_loss_assign; }
 static void p_count(void) { faulty.count_nonfinite = f_count_assign; }
 static void p_gather(void) { faulty.gather = f_gather_noflip; }
+static void p_caff(void) { faulty.cond_affine_bwd = f_caff_bwd_assign; }
+static void p_daug(void) { faulty.diffaug_bwd = f_diffaug_bwd_nocolor; }
 static void p_config(void) { faulty.configure = f_configure_lax; }
 static void p_check(void) { faulty.check = f_check_spurious; }
 static void p_late(void) {
@@ -2197,6 +2404,8 @@ static int selftest(kit *k) {
     {"gan_loss", "overwrites its statistics instead of adding", p_loss},
     {"count_nonfinite", "overwrites the count instead of adding", p_count},
     {"gather", "ignores GF_GATHER_FLIP", p_gather},
+    {"cond_affine_bwd", "overwrites dgamma instead of accumulating", p_caff},
+    {"diffaug_bwd", "leaves out the colour transforms' transpose", p_daug},
     {"configure", "accepts TF32 and bf16 together", p_config},
     {"check", "reports a failure that did not happen", p_check},
     {"step_begin/end", "copies a step's uploads at step_end", p_late},
@@ -2215,6 +2424,7 @@ static int selftest(kit *k) {
     k->quiet = 1;
     cases_memory(k); cases_gemm(k); cases_vector(k); cases_bias(k); cases_act(k); cases_norm(k); cases_dropout(k);
     cases_loss(k); cases_count(k); cases_const_gather(k); cases_configure(k); cases_check(k); cases_steps(k);
+    cases_cond(k); cases_diffaug(k);
     k->quiet = 0;
     int caught = k->failed - f0;
     printf("  %s %-15s %-44s caught in %d of %d cases\n", caught ? "ok  " : "MISS", faults[i].op, faults[i].what, caught,
@@ -2246,7 +2456,8 @@ static void usage(void) {
        "  --json FILE  write the summary as JSON\n"
        "  --selftest   plant faults in a copy of the CPU table (an overrun, an unwritten element, an\n"
        "               error of 1e-4, a written input, a shifted random stream, = for += in a gradient,\n"
-       "               loss statistics and the non-finite count, a gather without flips, a lax\n"
+       "               loss statistics, the non-finite count and a conditional affine's gradient, a\n"
+       "               gather without flips, DiffAugment's backward without its colour part, a lax\n"
        "               configure, a spurious check, a step's uploads copied late) and check that each\n"
        "               is caught\n"
        "Tolerance per output element: |t - r| <= rtol * max(|r|, F * rms(r)); exact ops bitwise;\n"
@@ -2264,7 +2475,8 @@ static const char *list_ops[] = {"alloc", "to_device/host", "copy", "fill", "gem
                                  "wino_dw", "pwino_fwd", "pwino_bwd_data", "pwino_dw", "direct_fwd", "direct_bwd_data",
                                  "direct_bwd_w", "dw_fwd", "dw_bwd_data", "dw_bwd_w", "ka_coef", "conv_lib", "reflect_pad_fwd", "reflect_pad_bwd", "count_nonfinite",
                                  "rand_normal", "rand_uniform", "upload_const", "gather", "configure", "check",
-                                 "step_begin/end", NULL};
+                                 "step_begin/end", "onehot_cat_fwd", "onehot_cat_bwd", "cond_affine_fwd",
+                                 "cond_affine_bwd", "proj_fwd", "proj_bwd", "copy2d", "diffaug_fwd", "diffaug_bwd", NULL};
 
 /* Every member's case ran (or was skipped as an optional op the test side lacks): 0, or -1 with
    the first member that no case reached in msg. */
@@ -2427,6 +2639,8 @@ int main(int argc, char **argv) {
   cases_ka(&k);
   cases_conv_lib(&k);
   cases_rpad(&k);
+  cases_cond(&k);
+  cases_diffaug(&k);
   cases_count(&k);
   cases_rand(&k);
   cases_const_gather(&k);

@@ -794,6 +794,205 @@ static void r_reflect_pad_bwd(float *dx, const float *dy, int NC, int H, int W, 
   free(acc);
 }
 
+/* ---- conditional GANs ---- */
+
+/* Row n's class: its label (a class index stored as a float), clamped into [0, K). */
+static int r_class(const float *labels, int n, int K) {
+  double v = labels[n];
+  return v < 0 ? 0 : v >= K ? K - 1 : (int)floor(v);
+}
+
+static void r_onehot_cat_fwd(float *y, const float *x, const float *labels, int N, int C, int S, int K) {
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C + K; c++)
+      for (int s = 0; s < S; s++)
+        y[((size_t)n * (C + K) + c) * S + s] = c < C ? x[((size_t)n * C + c) * S + s] : c - C == r_class(labels, n, K);
+}
+
+static void r_onehot_cat_bwd(float *dx, const float *dy, int N, int C, int S, int K) {
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C; c++)
+      for (int s = 0; s < S; s++) {
+        size_t i = ((size_t)n * C + c) * S + s;
+        dx[i] = (float)((double)dx[i] + dy[((size_t)n * (C + K) + c) * S + s]);
+      }
+}
+
+static void r_cond_affine_fwd(float *y, const float *x, const float *gamma, const float *beta, const float *labels,
+                              int N, int C, int S, int K) {
+  for (int n = 0; n < N; n++) {
+    int k = r_class(labels, n, K);
+    for (int c = 0; c < C; c++)
+      for (int s = 0; s < S; s++) {
+        size_t i = ((size_t)n * C + c) * S + s;
+        y[i] = (float)((double)x[i] * gamma[(size_t)k * C + c] + beta[(size_t)k * C + c]);
+      }
+  }
+}
+
+static void r_cond_affine_bwd(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                              const float *gamma, const float *labels, int N, int C, int S, int K) {
+  double *sg = calloc((size_t)K * C, sizeof(double)), *sb = calloc((size_t)K * C, sizeof(double));
+  if (!sg || !sb) abort();
+  for (int n = 0; n < N; n++) {
+    int k = r_class(labels, n, K);
+    for (int c = 0; c < C; c++)
+      for (int s = 0; s < S; s++) {
+        size_t i = ((size_t)n * C + c) * S + s;
+        if (dx) dx[i] = (float)((double)dx[i] + (double)dy[i] * gamma[(size_t)k * C + c]);
+        sg[(size_t)k * C + c] += (double)dy[i] * x[i];
+        sb[(size_t)k * C + c] += dy[i];
+      }
+  }
+  for (size_t t = 0; t < (size_t)K * C; t++) {
+    if (dgamma) dgamma[t] = (float)((double)dgamma[t] + sg[t]);
+    if (dbeta) dbeta[t] = (float)((double)dbeta[t] + sb[t]);
+  }
+  free(sg);
+  free(sb);
+}
+
+static void r_proj_fwd(float *out, const float *h, const float *table, const float *labels, int N, int F, int K) {
+  for (int n = 0; n < N; n++) {
+    const float *e = table + (size_t)r_class(labels, n, K) * F;
+    double acc = out[n];
+    for (int f = 0; f < F; f++) acc += (double)h[(size_t)n * F + f] * e[f];
+    out[n] = (float)acc;
+  }
+}
+
+static void r_proj_bwd(float *dh, float *dtable, const float *dout, const float *h, const float *table,
+                       const float *labels, int N, int F, int K) {
+  double *acc = calloc((size_t)K * F, sizeof(double));
+  if (!acc) abort();
+  for (int n = 0; n < N; n++) {
+    size_t k = (size_t)r_class(labels, n, K);
+    for (int f = 0; f < F; f++) {
+      size_t i = (size_t)n * F + f;
+      if (dh) dh[i] = (float)((double)dh[i] + (double)dout[n] * table[k * F + f]);
+      acc[k * F + f] += (double)dout[n] * h[i];
+    }
+  }
+  if (dtable)
+    for (size_t t = 0; t < (size_t)K * F; t++) dtable[t] = (float)((double)dtable[t] + acc[t]);
+  free(acc);
+}
+
+static void r_copy2d(float *dst, int ldd, const float *src, int lds, int rows, int cols) {
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) dst[(size_t)r * ldd + c] = src[(size_t)r * lds + c];
+}
+
+/* ---- DiffAugment, from ops.h's description (Zhao et al. 2020): colour (brightness x + u0 - 1/2,
+   saturation (x - channel mean) 2 u1 + channel mean, contrast (x - image mean) (u2 + 1/2) +
+   image mean), then translation by floor(u * (2 s + 1)) - s, s = round(side / 8), with zero fill,
+   then cutout of a round(side / 2) square at floor(u * (side + 1 - cut % 2)) - cut / 2. ---- */
+
+typedef struct r_aug {
+  double b, fs, fc;
+  int tx, ty, r0, r1, c0, c1;
+} r_aug;
+
+static int r_pick(double u, int n) {
+  int k = (int)floor(u * n);
+  return k < 0 ? 0 : k >= n ? n - 1 : k;
+}
+
+static r_aug r_aug_of(const float *p, int H, int W, int flags) {
+  r_aug a = {(double)p[0] - 0.5, 2.0 * p[1], (double)p[2] + 0.5, 0, 0, 0, 0, 0, 0};
+  if (flags & GF_DIFFAUG_TRANSLATION) {
+    int sh = (int)floor(H / 8.0 + 0.5), sw = (int)floor(W / 8.0 + 0.5);
+    a.tx = r_pick(p[3], 2 * sh + 1) - sh;
+    a.ty = r_pick(p[4], 2 * sw + 1) - sw;
+  }
+  if (flags & GF_DIFFAUG_CUTOUT) {
+    int ch = (int)floor(H / 2.0 + 0.5), cw = (int)floor(W / 2.0 + 0.5);
+    a.r0 = r_pick(p[5], H + 1 - ch % 2) - ch / 2;
+    a.c0 = r_pick(p[6], W + 1 - cw % 2) - cw / 2;
+    a.r1 = a.r0 + ch;
+    a.c1 = a.c0 + cw;
+  }
+  return a;
+}
+
+/* Where output pixel (i, j) reads from: 1 and (si, sj) inside the image and not cut, else 0. */
+static int r_src(const r_aug *a, int H, int W, int i, int j, int *si, int *sj) {
+  if (i >= a->r0 && i < a->r1 && j >= a->c0 && j < a->c1) return 0;
+  *si = i + a->tx;
+  *sj = j + a->ty;
+  return *si >= 0 && *si < H && *sj >= 0 && *sj < W;
+}
+
+static void r_diffaug_fwd(float *y, float *mean, const float *x, const float *params, int N, int C, int H, int W,
+                          int flags) {
+  (void)mean;
+  size_t HW = (size_t)H * W, per = (size_t)C * HW;
+  double *v = malloc(sizeof(double) * per);
+  if (!v) abort();
+  for (int n = 0; n < N; n++) {
+    const float *xn = x + n * per;
+    r_aug a = r_aug_of(params + (size_t)n * GF_DIFFAUG_NPARAM, H, W, flags);
+    for (size_t i = 0; i < per; i++) v[i] = xn[i];
+    if (flags & GF_DIFFAUG_COLOR) {
+      for (size_t i = 0; i < per; i++) v[i] += a.b;
+      for (size_t q = 0; q < HW; q++) {
+        double m = 0;
+        for (int c = 0; c < C; c++) m += v[c * HW + q];
+        m /= C;
+        for (int c = 0; c < C; c++) v[c * HW + q] = (v[c * HW + q] - m) * a.fs + m;
+      }
+      double m = 0;
+      for (size_t i = 0; i < per; i++) m += v[i];
+      m /= (double)per;
+      for (size_t i = 0; i < per; i++) v[i] = (v[i] - m) * a.fc + m;
+    }
+    for (int c = 0; c < C; c++)
+      for (int i = 0; i < H; i++)
+        for (int j = 0; j < W; j++) {
+          int si, sj;
+          int in = r_src(&a, H, W, i, j, &si, &sj);
+          y[n * per + c * HW + (size_t)i * W + j] = in ? (float)v[c * HW + (size_t)si * W + sj] : 0.0f;
+        }
+  }
+  free(v);
+}
+
+/* The transpose: the gradient of each stage, last to first (cutout and translation route dy back
+   to the pixels read; contrast and saturation are x -> f x + (1 - f) mean(x) over the image / the
+   channels, their own transposes; brightness passes it through). */
+static void r_diffaug_bwd(float *dx, float *gsum, const float *dy, const float *params, int N, int C, int H, int W,
+                          int flags) {
+  (void)gsum;
+  size_t HW = (size_t)H * W, per = (size_t)C * HW;
+  double *g = malloc(sizeof(double) * per);
+  if (!g) abort();
+  for (int n = 0; n < N; n++) {
+    r_aug a = r_aug_of(params + (size_t)n * GF_DIFFAUG_NPARAM, H, W, flags);
+    for (size_t i = 0; i < per; i++) g[i] = 0;
+    for (int c = 0; c < C; c++)
+      for (int i = 0; i < H; i++)
+        for (int j = 0; j < W; j++) {
+          int si, sj;
+          if (r_src(&a, H, W, i, j, &si, &sj))
+            g[c * HW + (size_t)si * W + sj] += dy[n * per + c * HW + (size_t)i * W + j];
+        }
+    if (flags & GF_DIFFAUG_COLOR) {
+      double m = 0;
+      for (size_t i = 0; i < per; i++) m += g[i];
+      m /= (double)per;
+      for (size_t i = 0; i < per; i++) g[i] = a.fc * g[i] + (1 - a.fc) * m;
+      for (size_t q = 0; q < HW; q++) {
+        double mc = 0;
+        for (int c = 0; c < C; c++) mc += g[c * HW + q];
+        mc /= C;
+        for (int c = 0; c < C; c++) g[c * HW + q] = a.fs * g[c * HW + q] + (1 - a.fs) * mc;
+      }
+    }
+    for (size_t i = 0; i < per; i++) dx[n * per + i] = (float)((double)dx[n * per + i] + g[i]);
+  }
+  free(g);
+}
+
 /* ---- misc ---- */
 
 static void r_count_nonfinite(float *count, const float *x, size_t n) {
@@ -872,6 +1071,10 @@ static const gf__ops ref_ops = {
   .dw_fwd = r_dw_fwd, .dw_bwd_data = r_dw_bwd_data, .dw_bwd_w = r_dw_bwd_w, .ka_coef = r_ka_coef,
   .conv_lib_name = "double-precision direct convolution", .conv_lib = r_conv_lib,
   .reflect_pad_fwd = r_reflect_pad_fwd, .reflect_pad_bwd = r_reflect_pad_bwd,
+  .onehot_cat_fwd = r_onehot_cat_fwd, .onehot_cat_bwd = r_onehot_cat_bwd,
+  .cond_affine_fwd = r_cond_affine_fwd, .cond_affine_bwd = r_cond_affine_bwd,
+  .proj_fwd = r_proj_fwd, .proj_bwd = r_proj_bwd, .copy2d = r_copy2d,
+  .diffaug_fwd = r_diffaug_fwd, .diffaug_bwd = r_diffaug_bwd,
   .count_nonfinite = r_count_nonfinite, .rand_normal = r_rand_normal, .rand_uniform = r_rand_uniform,
 };
 
