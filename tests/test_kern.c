@@ -4,7 +4,8 @@
    around the same per-element math): im2col / col2im (bands, strides, padding), the axis swap,
    reflection padding both ways, the batch gather with flips, bias and channel maps, per-channel
    sums, batch / instance normalisation forward and backward (also over the ranks: train.sync_bn), Philox normals / uniforms / dropout,
-   the losses. What is left to a GPU is only the launch, the block reductions and the libraries. */
+   the losses, depth-wise convolutions (as the kernels split them: per output / input element, and
+   the weight gradient by one-row planes), kernel alignment. What is left to a GPU is only the launch, the block reductions and the libraries. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,10 @@
 #include "core/rng.h"
 #include "data/images.h"
 #include "harness.h"
+#include "kern/dwconv.h"
 #include "kern/kern_conv.h"
 #include "kern/kern_elem.h"
+#include "kern/kern_ka.h"
 #include "kern/kern_loss.h"
 #include "kern/kern_norm.h"
 #include "kern/kern_rng.h"
@@ -348,6 +351,79 @@ static void loss_case(size_t n) {
   free(x); free(t); free(dx); free(de);
 }
 
+/* Depth-wise convolution of N x C x H x W into OC = m C channels: the CUDA kernels' loops (one
+   output element, one input element over its m outputs, one (channel, tap) over one-row planes
+   with the padding shifted by oy * sh) against the CPU backend's dw ops. */
+static void dw_case(int N, int C, int m, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw) {
+  const int OC = m * C;
+  gf__conv_geom g = {C, H, W, kh, kw, sh, sw, ph, pw, (H + 2 * ph - kh) / sh + 1, (W + 2 * pw - kw) / sw + 1, 0, 0};
+  char what[160];
+  snprintf(what, sizeof what, "dw N%d C%d x%d %dx%d k%dx%d s%dx%d p%dx%d", N, C, m, H, W, kh, kw, sh, sw, ph, pw);
+  const size_t nx = (size_t)N * C * H * W, nw = (size_t)OC * kh * kw, P = (size_t)g.OH * g.OW, ny = (size_t)N * OC * P;
+  float *x = rnd(nx, -1, 1), *w = rnd(nw, -1, 1), *dy = rnd(ny, -1, 1);
+  float *y0 = malloc(sizeof(float) * ny), *y1 = malloc(sizeof(float) * ny);
+  O->dw_fwd(y0, x, w, N, OC, &g);
+  for (size_t e = 0; e < ny; e++) {
+    const size_t no = e / P, n = no / OC;
+    const int p = (int)(e % P), o = (int)(no % OC);
+    y1[e] = gf__kern_dw_fwd(x + (n * C + o / m) * H * W, w + (size_t)o * kh * kw, p / g.OW, p % g.OW, H, W, kh, kw, sh, sw,
+                            ph, pw);
+  }
+  CHECK(same(y0, y1, ny), "%s forward", what);
+  float *dx0 = rnd(nx, -1, 1), *dx1 = malloc(sizeof(float) * nx);
+  memcpy(dx1, dx0, sizeof(float) * nx);
+  O->dw_bwd_data(dx0, dy, w, N, OC, &g);
+  const size_t HW = (size_t)H * W;
+  for (size_t e = 0; e < nx; e++) {
+    const size_t nc = e / HW, n = nc / C;
+    const int p = (int)(e % HW), c = (int)(nc % C);
+    float acc = 0.0f;
+    for (int q = 0; q < m; q++) {
+      const int o = c * m + q;
+      acc += gf__kern_dw_bwd_data(dy + (n * OC + o) * P, w + (size_t)o * kh * kw, p / W, p % W, g.OH, g.OW, kh, kw, sh, sw,
+                                  ph, pw);
+    }
+    dx1[e] += acc;
+  }
+  double wd = worst(dx1, dx0, nx, 1e-5, 1e-5);
+  CHECK(wd <= 1, "%s input gradient: worst %.3g", what, wd);
+  float *dw0 = rnd(nw, -1, 1), *dw1 = malloc(sizeof(float) * nw);
+  memcpy(dw1, dw0, sizeof(float) * nw);
+  O->dw_bwd_w(dw0, x, dy, N, OC, &g);
+  for (int o = 0; o < OC; o++)
+    for (int t = 0; t < kh * kw; t++) {
+      double acc = 0;
+      for (size_t r = 0; r < (size_t)N * g.OH; r++) {
+        const size_t n = r / g.OH;
+        const int oy = (int)(r % g.OH);
+        acc += gf__kern_dw_bwd_w(x + (n * C + o / m) * HW, dy + ((n * OC + o) * g.OH + oy) * g.OW, t / kw, t % kw, H, W, 1,
+                                 g.OW, sh, sw, ph - oy * sh, pw);
+      }
+      dw1[(size_t)o * kh * kw + t] += (float)acc;
+    }
+  double ww = worst(dw1, dw0, nw, 1e-5, 1e-4);
+  CHECK(ww <= 1, "%s weight gradient (one-row planes): worst %.3g", what, ww);
+  free(x); free(w); free(dy); free(y0); free(y1); free(dx0); free(dx1); free(dw0); free(dw1);
+}
+
+/* Kernel alignment: the CUDA kernel's split (three sums, then per-element coefficients) against
+   ops.ka_coef, which must also accumulate its value. */
+static void ka_case(int B, int zero) {
+  const size_t BB = (size_t)B * B;
+  float *gx = rnd(BB, -1, 1), *gy = rnd(BB, -1, 1), *c0 = malloc(sizeof(float) * BB), *c1 = malloc(sizeof(float) * BB);
+  if (zero) memset(gx, 0, sizeof(float) * BB);
+  float st = 0.75f;
+  O->ka_coef(&st, c0, gx, gy, B, -0.5f);
+  double xy = 0, xx = 0, yy = 0;
+  for (size_t k = 0; k < BB; k++) gf__k_ka_terms(gx, gy, k, &xy, &xx, &yy);
+  for (size_t k = 0; k < BB; k++) c1[k] = gf__k_ka_coef(gx[k], gy[k], xy, xx, yy, -0.5f);
+  const float se = 0.75f + (float)gf__k_ka_value(xy, xx, yy);
+  CHECK(st == se && same(c0, c1, BB), "ka_coef B %d%s accumulates %g (expected %g)", B, zero ? " (zero gx)" : "",
+        (double)st, (double)se);
+  if (zero) CHECK(st == 0.75f, "ka_coef of a zero Gram matrix adds 0");
+  free(gx); free(gy); free(c0); free(c1);
+}
+
 int main(void) {
   O = gf__ops_cpu();
   gf__rng_init(&R, 2024, 99);
@@ -380,5 +456,12 @@ int main(void) {
   rng_case(4096, 9, 1, 77);
   loss_case(1);
   loss_case(257);
+  dw_case(2, 21, 1, 18, 18, 3, 3, 1, 1, 0, 0); /* CAT's depth-wise branch (reflection-padded input) */
+  dw_case(1, 4, 2, 9, 8, 3, 3, 2, 2, 1, 1);
+  dw_case(2, 3, 3, 7, 5, 5, 3, 3, 2, 2, 1);
+  dw_case(3, 2, 1, 6, 11, 1, 1, 1, 1, 0, 0);
+  ka_case(4, 0);
+  ka_case(1, 0);
+  ka_case(3, 1);
   return gf_t_done();
 }

@@ -91,10 +91,11 @@ grep -q "^train.batch = 32$" "$T/r_cfg/config.txt" && grep -q "^train.lr = 0.001
 run 0 "" train gauss1d --config "$T/longc.cfg" --epochs 0 --out "$T/r_longc" --quiet
 grep -q "^train.batch = 8$" "$T/r_longc/config.txt" && grep -q "^train.lr = 0.001$" "$T/r_longc/config.txt" && ok ||
   bad "a long comment line was misread: $(grep -E '^train\.(lr|batch) ' "$T/r_longc/config.txt" | tr '\n' ' ')"
-{ printf 'model.g_hidden = 8'; head -c 600 /dev/zero | tr '\0' ' '; printf 'x\n'; } >"$T/long.cfg"
-run 2 "long\.cfg:1: setting longer than 511 characters" train gauss1d --config "$T/long.cfg" --out "$T/r_long" --quiet
-# a value is never cut short (train.epochs = 000...0012 was read as 0 past 255 characters)
-run 2 "train\.epochs.*value longer than 255" train gauss1d --set "train.epochs=$(head -c 300 /dev/zero | tr '\0' 0)12" \
+# (the line buffer holds the longest list key, model.g_channels: GF_CONFIG_LSTR + 512)
+{ printf 'model.g_hidden = 8'; head -c 1600 /dev/zero | tr '\0' ' '; printf 'x\n'; } >"$T/long.cfg"
+run 2 "long\.cfg:1: setting longer than 1535 characters" train gauss1d --config "$T/long.cfg" --out "$T/r_long" --quiet
+# a value is never cut short (train.epochs = 000...0012 was read as 0 past the buffer's characters)
+run 2 "train\.epochs.*value longer than 1087" train gauss1d --set "train.epochs=$(head -c 1100 /dev/zero | tr '\0' 0)12" \
   --out "$T/r_val" --quiet
 printf 'train.lr = 1e-3\0\n' >"$T/nul.cfg"
 run 2 "nul\.cfg:1: NUL byte" train gauss1d --config "$T/nul.cfg" --out "$T/r_nul" --quiet

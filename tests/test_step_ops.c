@@ -3,8 +3,9 @@
    release_const or configure; between two steps of an epoch exactly one to_host (the loss
    statistics); and the op sequence, with its sizes and library-call arguments, is the same step
    after step, so the step-graph bookkeeping (core/stepgraph.c) replays every step after the
-   recording: MLP GAN, DCGAN (flips), CycleGAN (image pool with every kind of query), pix2pix and
-   the classifier. Also: the host-prefetch data path (upload_const refused) trains bitwise like
+   recording: MLP GAN, DCGAN (flips), CycleGAN (image pool with every kind of query), pix2pix, the
+   classifier and `ganforge compress` (CAT distillation: teacher forward, depth-wise convolutions,
+   kernel alignment). Also: the host-prefetch data path (upload_const refused) trains bitwise like
    the device gather. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,18 @@ static void w_rand_normal(float *x, size_t n, float m, float sd, uint64_t seed, 
 static void w_rand_uniform(float *x, size_t n, float lo, float hi, uint64_t seed, uint64_t st, uint64_t ctr) {
   uint64_t h = GF_SG_HASH0; h = H(n); op(33, h); C->rand_uniform(x, n, lo, hi, seed, st, ctr);
 }
+static void w_dw_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g) {
+  uint64_t h = geom_hash(GF_SG_HASH0, N, g); h = H(OC); op(34, h); C->dw_fwd(y, x, w, N, OC, g);
+}
+static void w_dw_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g) {
+  uint64_t h = geom_hash(GF_SG_HASH0, N, g); h = H(OC); op(35, h); C->dw_bwd_data(dx, dy, w, N, OC, g);
+}
+static void w_dw_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g) {
+  uint64_t h = geom_hash(GF_SG_HASH0, N, g); h = H(OC); op(36, h); C->dw_bwd_w(dw, x, dy, N, OC, g);
+}
+static void w_ka_coef(float *st, float *coef, const float *gx, const float *gy, int B, float sc) {
+  uint64_t h = GF_SG_HASH0; h = H(B); op(37, h); C->ka_coef(st, coef, gx, gy, B, sc);
+}
 /* Winograd and direct kernels are CPU-only (NULL on CUDA): a backend without them lowers
    through im2col; the wrapper drops them so the model takes the paths CUDA takes. */
 
@@ -210,6 +223,7 @@ static void make_table(void) {
   if (C->conv_lib) W.conv_lib = w_conv_lib;
   W.reflect_pad_fwd = w_refl_fwd; W.reflect_pad_bwd = w_refl_bwd; W.count_nonfinite = w_nonfinite; W.gather = w_gather;
   W.rand_normal = w_rand_normal; W.rand_uniform = w_rand_uniform;
+  W.dw_fwd = w_dw_fwd; W.dw_bwd_data = w_dw_bwd_data; W.dw_bwd_w = w_dw_bwd_w; W.ka_coef = w_ka_coef;
   gf__ops_override("count", &W);
 }
 
@@ -217,19 +231,8 @@ static void make_table(void) {
    counts. min_steps: steps the run must take; epochs: epoch ends (pictures, weights) among them;
    aligned: every step has the same ops (0: train.d_steps does not divide the epoch's batches, so
    steps end inside epochs and shift: they run as they come, only the graph must stay on). */
-static int run_case(const char *name, const char *preset, const char *const *kv, long min_steps, int epochs, int aligned) {
-  gf_config cfg;
-  if (gf_preset_apply(&cfg, preset) < 0) { CHECK(0, "%s: preset %s: %s", name, preset, gf_last_error()); return -1; }
-  for (int i = 0; kv[i]; i++) gf_t_set(&cfg, kv[i]);
-  gf_t_set(&cfg, "train.device=count");
-  gf_t_set(&cfg, "train.report=0");
-  char out[2300];
-  snprintf(out, sizeof out, "%s/%s", tmp, name);
-  reset(1);
-  gf_train_opts o = {.out_dir = out};
-  int rc = gf_train(&cfg, &o);
-  CHECK(rc == 0, "%s: training: %s", name, gf_last_error());
-  if (rc) return rc;
+/* The counts of the run just made (see run_case). */
+static void check_counts(const char *name, long min_steps, int epochs, int aligned) {
   for (int k = 0; k < K_FORBIDDEN; k++)
     CHECK(S.in_step_calls[k] == 0, "%s: %ld %s call(s) inside training steps", name, S.in_step_calls[k], kname[k]);
   CHECK(S.steps >= min_steps, "%s: %ld steps, expected at least %ld", name, S.steps, min_steps);
@@ -244,7 +247,58 @@ static int run_case(const char *name, const char *preset, const char *const *kv,
   printf("%-22s %4ld steps: %ld recording(s), %ld replays, %ld eager; to_host between steps: %ld gaps, %ld not 1; "
          "to_device per step <= %ld\n", name, S.steps, S.sg.recordings, S.sg.replays, S.sg.eager_steps, S.gaps,
          S.gaps_not_one, S.to_device_max);
+}
+
+static int run_case(const char *name, const char *preset, const char *const *kv, long min_steps, int epochs, int aligned) {
+  gf_config cfg;
+  if (gf_preset_apply(&cfg, preset) < 0) { CHECK(0, "%s: preset %s: %s", name, preset, gf_last_error()); return -1; }
+  for (int i = 0; kv[i]; i++) gf_t_set(&cfg, kv[i]);
+  gf_t_set(&cfg, "train.device=count");
+  gf_t_set(&cfg, "train.report=0");
+  char out[2300];
+  snprintf(out, sizeof out, "%s/%s", tmp, name);
+  reset(1);
+  gf_train_opts o = {.out_dir = out};
+  int rc = gf_train(&cfg, &o);
+  CHECK(rc == 0, "%s: training: %s", name, gf_last_error());
+  if (rc) return rc;
+  check_counts(name, min_steps, epochs, aligned);
   return 0;
+}
+
+/* ganforge compress of a tiny inception teacher (trained on the CPU first) on device "count". */
+static void compress_case(const char *h2z) {
+  gf_config t;
+  const char *kv[] = {h2z, "data.load_size=36", "data.crop_size=32", "model.ngf=8", "model.ndf=8", "model.n_blocks=3",
+                      "data.limit=8", "train.max_steps=2", "train.report=0", "train.checkpoint_every=0", NULL};
+  if (gf_preset_apply(&t, "cat-teacher128") < 0) { CHECK(0, "preset cat-teacher128: %s", gf_last_error()); return; }
+  for (int i = 0; kv[i]; i++) gf_t_set(&t, kv[i]);
+  char tdir[2300], out[2300];
+  snprintf(tdir, sizeof tdir, "%s/cat-teacher", tmp);
+  snprintf(out, sizeof out, "%s/compress", tmp);
+  gf_train_opts o = {.out_dir = tdir};
+  int rc = gf_train(&t, &o);
+  CHECK(rc == 0, "cat teacher: %s", gf_last_error());
+  if (rc) return;
+  gf_config c = t;
+  char kvt[2400];
+  snprintf(kvt, sizeof kvt, "compress.teacher=%s", tdir);
+  gf_t_set(&c, kvt);
+  c.compress_macs = 0.4 * 1e9; /* well below the teacher's (checked by compress) */
+  long long tm = 0;
+  long tp = 0;
+  if (gf_generator_cost(&t, 32, 32, &tm, &tp) == 0) c.compress_macs = 0.35 * (double)tm;
+  gf_t_set(&c, "compress.min_channels=4");
+  gf_t_set(&c, "train.batch=4");
+  gf_t_set(&c, "train.max_steps=0");
+  gf_t_set(&c, "train.n_epochs=3");
+  gf_t_set(&c, "train.n_epochs_decay=0");
+  gf_t_set(&c, "train.device=count");
+  reset(1);
+  gf_train_opts oc = {.out_dir = out};
+  rc = gf_compress(&c, &oc);
+  CHECK(rc == 0, "compress: %s", gf_last_error());
+  if (rc == 0) check_counts("compress", 6, 3, 1);
 }
 
 /* The generator file of a run. */
@@ -301,6 +355,7 @@ int main(void) {
                         "model.ndf=2", "model.dropout=1", "data.limit=6", "train.max_steps=6", "train.checkpoint_every=0",
                         NULL};
     run_case("pix2pix", "pix2pix", p2, 6, 1, 1);
+    compress_case(h2z);
   } else {
     printf("horse2zebra not found under %s: CycleGAN case skipped\n", gf_t_data());
   }

@@ -6,12 +6,19 @@
 extern "C" {
 #endif
 
-/* X(section, key, type, default, help). Types: INT (int), REAL (double), STR (char[160]). */
+/* X(section, key, type, default, help). Types: INT (int), REAL (double), STR (char[160]),
+   LSTR (char[GF_CONFIG_LSTR]: long lists such as a pruned generator's widths). */
+#define GF_CONFIG_LSTR 1024
 #define GF_CONFIG_KEYS(X)                                                                          \
   X(model, arch, STR, "mlp", "network family: mlp | dcgan | cyclegan | pix2pix | classifier")                     \
   X(model, netG, STR, "resnet_9blocks", "cyclegan/pix2pix generator: resnet_9blocks | resnet_6blocks | unet_256 | unet_128") \
   X(model, n_blocks, INT, 0, "ResNet generator residual blocks (0: from model.netG)")               \
   X(model, norm, STR, "instance", "cyclegan/pix2pix norm: instance (no affine) | batch (affine)")  \
+  X(model, norm_affine, INT, 0, "cyclegan/pix2pix: 1: instance norms with a learned scale and shift (CAT's --norm_affine)") \
+  X(model, g_block, STR, "resnet", "ResNet-skeleton generator block: resnet | inception (CAT, Jin et al. 2021: docs/compress.md)") \
+  X(model, g_kernels, STR, "1,3,5", "inception blocks: kernel sizes of the branches (a plain and a depth-wise branch each)") \
+  X(model, g_reduction, INT, 6, "inception blocks: branch width = 4 ngf / g_reduction") \
+  X(model, g_channels, LSTR, "", "inception generator widths ('': from ngf; a pruned student: 'd0,d1,d2;r..,w..;...;u0,u1')") \
   X(model, n_layers_d, INT, 3, "PatchGAN discriminator strided layers (3: 70x70 receptive field)")  \
   X(model, dropout, INT, 0, "1: dropout 0.5 in the U-Net generator's inner blocks")                 \
   X(model, gan_mode, STR, "lsgan", "cyclegan/pix2pix GAN loss: lsgan (MSE) | vanilla (BCE with logits)") \
@@ -117,12 +124,20 @@ extern "C" {
   X(train, dist_timeout, REAL, 300.0, "data-parallel (mpirun): seconds a rank waits for the others before it ends the job") \
   X(train, precision, STR, "fp32", "CUDA: fp32 | bf16 (GEMMs and convolutions in bfloat16 with float32 accumulation and float32 master weights)") \
   X(train, tf32, INT, 0, "CUDA: 1 lets float32 GEMMs and convolutions use TF32 tensor cores")      \
-  X(train, cuda_graph, INT, 1, "CUDA: 1 records the training step once as a CUDA Graph and replays it (0: launch every op)")
+  X(train, cuda_graph, INT, 1, "CUDA: 1 records the training step once as a CUDA Graph and replays it (0: launch every op)") \
+  X(compress, teacher, STR, "", "ganforge compress: the teacher run (set by the command)")               \
+  X(compress, macs, REAL, 0.0, "ganforge compress: the student's budget in multiply-adds per image at data.crop_size (--macs)") \
+  X(compress, min_channels, INT, 16, "ganforge compress: fewest channels a down/up-sampling layer keeps (CAT's prune_cin_lb)") \
+  X(compress, init, STR, "pruned", "ganforge compress: student starts from the pruned teacher weights | scratch (CAT's code: N(0, gain) convs)") \
+  X(compress, lambda_distill, REAL, 1.0, "ganforge compress: weight of the kernel-alignment distillation loss (4 layers)") \
+  X(compress, lambda_recon, REAL, 5.0, "ganforge compress: weight of L1(student, teacher) (pix2pix teacher: L1 to the target)") \
+  X(compress, lambda_gan, REAL, 1.0, "ganforge compress: weight of the student's GAN loss")
 
 typedef struct gf_config {
 #define GF__CFG_FIELD_INT(name) int name;
 #define GF__CFG_FIELD_REAL(name) double name;
 #define GF__CFG_FIELD_STR(name) char name[160];
+#define GF__CFG_FIELD_LSTR(name) char name[GF_CONFIG_LSTR];
 #define GF__CFG_FIELD(sec, key, type, def, help) GF__CFG_FIELD_##type(sec##_##key)
   GF_CONFIG_KEYS(GF__CFG_FIELD)
 #undef GF__CFG_FIELD

@@ -93,6 +93,22 @@ int gf_device_open(const char *device);
    with a message naming the file. */
 int gf_translate(const char *ckpt, const char *direction, const char *const *inputs, int n, const char *outdir);
 
+/* CAT (Jin et al. 2021, docs/compress.md): resolves a teacher run folder (or weights / checkpoint
+   file) to the file holding its weights (path, cap bytes) and reads its config; a model that cannot
+   be compressed (not cyclegan / pix2pix, or a generator without inception blocks) is GF_EUSAGE with
+   one line saying why. */
+int gf_compress_teacher(const char *teacher, char *path, unsigned cap, gf_config *teacher_cfg);
+/* Prunes the teacher cfg->compress.teacher to cfg->compress.macs multiply-adds per image at
+   data.crop_size and distils the student (GAN + L1 to the teacher + kernel alignment) into the run
+   folder opts->out_dir: config.txt, log.csv, samples/, report.html, checkpoints/, compress.txt,
+   teacher.safetensors, and cyclegan.safetensors (pix2pix.safetensors) holding the student as G_A
+   (G), which translate and info read like any run. cfg: the teacher's config with the run's
+   overrides (fresh), or the checkpoint's (opts->resume). */
+int gf_compress(const gf_config *cfg, const gf_train_opts *opts);
+/* Multiply-adds (CAT / GAN Compression's count: docs/compress.md) and parameters of the generator
+   of an image-to-image config for one h x w image. */
+int gf_generator_cost(const gf_config *cfg, int h, int w, long long *macs, long *params);
+
 /* Times the training step of cfg after `warmup` steps: milliseconds per G+D step. */
 int gf_bench(const gf_config *cfg, int warmup, int steps, double *ms_per_step, double *gflop_per_step);
 

@@ -13,6 +13,7 @@
 #define EXIT_RUNTIME 1
 
 int gf_cli_eval(int argc, char **argv); /* eval_cmd.c */
+int gf_cli_compress(int argc, char **argv); /* compress_cmd.c */
 int gf_cli_export(int argc, char **argv); /* export_cmd.c */
 int gf_cli_translate_npy(const char *run, const char *direction, const char *in, const char *out);
 
@@ -532,6 +533,7 @@ static const char *MAIN_HELP =
     "  interpolate RUN      latent-space walks from a trained run\n"
     "  info CHECKPOINT      describe a checkpoint or run\n"
     "  translate RUN ...    image-to-image translation with a cyclegan / pix2pix run\n"
+    "  compress TEACHER     prune + distil an inception cyclegan / pix2pix generator (CAT)\n"
     "  export RUN           the generator as ONNX (--format onnx) or standalone C (--format c)\n"
     "  presets [--keys K]   list the presets (--keys K1,K2: each one's values of those config keys)\n"
     "  bench [PRESET]       time the training step\n"
@@ -586,6 +588,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "presets")) return cmd_presets(argc - 1, argv + 1);
   if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
   if (!strcmp(cmd, "translate")) return cmd_translate(argc - 1, argv + 1);
+  if (!strcmp(cmd, "compress")) return gf_cli_compress(argc - 1, argv + 1);
   if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
   if (!strcmp(cmd, "eval")) return gf_cli_eval(argc - 1, argv + 1);
   if (!strcmp(cmd, "export")) return gf_cli_export(argc - 1, argv + 1);

@@ -11,7 +11,7 @@
 #include "ganforge/config.h"
 #include "models/diffaug.h"
 
-enum { T_INT, T_REAL, T_STR };
+enum { T_INT, T_REAL, T_STR, T_LSTR };
 
 typedef struct key_info {
   const char *name;
@@ -23,6 +23,7 @@ typedef struct key_info {
 #define GF__T_INT T_INT
 #define GF__T_REAL T_REAL
 #define GF__T_STR T_STR
+#define GF__T_LSTR T_LSTR
 static const key_info keys[] = {
 #define GF__KEY(sec, key, type, def, help) {#sec "." #key, GF__T_##type, offsetof(gf_config, sec##_##key), help},
   GF_CONFIG_KEYS(GF__KEY)
@@ -35,6 +36,7 @@ void gf_config_defaults(gf_config *c) {
 #define GF__DEF_INT(f, v) c->f = (v);
 #define GF__DEF_REAL(f, v) c->f = (v);
 #define GF__DEF_STR(f, v) snprintf(c->f, sizeof c->f, "%s", (v));
+#define GF__DEF_LSTR(f, v) snprintf(c->f, sizeof c->f, "%s", (v));
 #define GF__DEF(sec, key, type, def, help) GF__DEF_##type(sec##_##key, def)
   GF_CONFIG_KEYS(GF__DEF)
 #undef GF__DEF
@@ -83,9 +85,11 @@ int gf_config_set(gf_config *c, const char *key, const char *value) {
     *(double *)base = v;
     break;
   }
-  default:
-    if (strlen(value) >= 160) return gf__fail(GF_EUSAGE, "config key '%s': value too long", key);
-    snprintf(base, 160, "%s", value);
+  default: {
+    size_t cap = k->type == T_LSTR ? GF_CONFIG_LSTR : 160;
+    if (strlen(value) >= cap) return gf__fail(GF_EUSAGE, "config key '%s': value too long (at most %zu characters)", key, cap - 1);
+    snprintf(base, cap, "%s", value);
+  }
   }
   return 0;
 }
@@ -99,7 +103,7 @@ int gf_config_set_kv(gf_config *c, const char *kv) {
   memcpy(key, kv, n);
   key[n] = 0;
   trim(key);
-  char val[256];
+  char val[GF_CONFIG_LSTR + 64];
   if (strlen(eq + 1) >= sizeof val) return gf__fail(GF_EUSAGE, "config key '%s': value longer than %d characters", key, (int)sizeof val - 1);
   snprintf(val, sizeof val, "%s", eq + 1);
   trim(val);
@@ -148,7 +152,7 @@ int gf_config_load(gf_config *c, const char *path) {
     free(text);
     return rc;
   }
-  char line[512], section[512] = "";
+  char line[GF_CONFIG_LSTR + 512], section[GF_CONFIG_LSTR + 512] = "";
   int lineno = 0;
   rc = 0;
   for (size_t pos = 0; pos < len && rc == 0;) {
@@ -183,7 +187,7 @@ int gf_config_load(gf_config *c, const char *path) {
       trim(section);
       continue;
     }
-    char kv[1100];
+    char kv[2 * GF_CONFIG_LSTR + 1100];
     const char *eq = strchr(line, '=');
     const char *dot = strchr(line, '.');
     if (section[0] && eq && (!dot || dot > eq))
@@ -209,7 +213,7 @@ char *gf_config_to_text(const gf_config *c) {
   }
   buf[0] = 0;
   for (int i = 0; i < NKEYS; i++) {
-    char v[200];
+    char v[GF_CONFIG_LSTR];
     gf_config_get(c, keys[i].name, v, sizeof v);
     len += (size_t)snprintf(buf + len, cap - len, "%s = %s\n", keys[i].name, v);
   }
@@ -222,7 +226,7 @@ int gf_config_from_text(gf_config *c, const char *text) {
   while (*p) {
     const char *nl = strchr(p, '\n');
     size_t n = nl ? (size_t)(nl - p) : strlen(p);
-    char line[512];
+    char line[GF_CONFIG_LSTR + 512];
     lineno++;
     if (n >= sizeof line) return gf__fail(GF_EFORMAT, "config text line %d too long", lineno);
     memcpy(line, p, n);
@@ -266,6 +270,24 @@ static int widths_ok(const char *key, const char *v) {
   return 0;
 }
 
+/* Inception branch kernel sizes: 1 to 4 distinct odd sizes from 1 to 9. */
+static int kernels_ok(const char *key, const char *v) {
+  const char *p = v;
+  int n = 0, seen = 0;
+  while (*p) {
+    char *end;
+    long k = strtol(p, &end, 10);
+    if (end == p || k < 1 || k > 9 || k % 2 == 0 || (seen >> k & 1) || ++n > 4) break;
+    seen |= 1 << k;
+    p = end;
+    if (*p == ',') p++;
+    else if (*p) break;
+    if (!*p) return 0;
+  }
+  return gf__fail(GF_EUSAGE, "config key '%s': '%s' is not a list of 1 to 4 distinct odd kernel sizes from 1 to 9 "
+                  "(e.g. 1,3,5)", key, v);
+}
+
 /* train.diffaug: "" or a comma list of color, translation, cutout -> GF_DIFFAUG_* flags (0: off). */
 int gf__diffaug_parse(const char *spec, int *flags) {
   static const char *const names[] = {"color", "translation", "cutout"};
@@ -306,6 +328,8 @@ int gf_config_validate(const gf_config *c) {
   static const char *const dirs[] = {"AtoB", "BtoA", NULL};
   static const char *const badimg[] = {"skip", "fail", NULL};
   static const char *const sbn[] = {"eval", "batch", NULL};
+  static const char *const gblocks[] = {"resnet", "inception", NULL};
+  static const char *const cinits[] = {"pruned", "scratch", NULL};
   static const char *const conds[] = {"none", "concat", "projection", "acgan", NULL};
   GF_TRY(one_of("model.arch", c->model_arch, archs));
   GF_TRY(one_of("model.noise", c->model_noise, noises));
@@ -326,6 +350,9 @@ int gf_config_validate(const gf_config *c) {
                     "model.gan_mode)", c->train_loss, c->model_arch);
   GF_TRY(one_of("model.d_init", c->model_d_init, inits));
   GF_TRY(one_of("model.sample_bn", c->model_sample_bn, sbn));
+  GF_TRY(one_of("model.g_block", c->model_g_block, gblocks));
+  GF_TRY(one_of("compress.init", c->compress_init, cinits));
+  GF_TRY(kernels_ok("model.g_kernels", c->model_g_kernels));
   GF_TRY(one_of("model.cond", c->model_cond, conds));
   int augf;
   GF_TRY(gf__diffaug_parse(c->train_diffaug, &augf));
@@ -363,6 +390,21 @@ int gf_config_validate(const gf_config *c) {
   RANGE(n_blocks, "model.n_blocks", c->model_n_blocks >= 0 && c->model_n_blocks <= 16, "between 0 and 16");
   RANGE(n_layers_d, "model.n_layers_d", c->model_n_layers_d >= 1 && c->model_n_layers_d <= 6, "between 1 and 6");
   RANGE(dropout, "model.dropout", c->model_dropout == 0 || c->model_dropout == 1, "0 or 1");
+  RANGE(norm_affine, "model.norm_affine", c->model_norm_affine == 0 || c->model_norm_affine == 1, "0 or 1");
+  RANGE(g_reduction, "model.g_reduction", c->model_g_reduction >= 1 && c->model_g_reduction <= 256, "between 1 and 256");
+  if (!strcmp(c->model_g_block, "inception")) {
+    if (!strncmp(c->model_netG, "unet", 4))
+      return gf__fail(GF_EUSAGE, "config key 'model.g_block': inception blocks replace the residual blocks of a ResNet "
+                      "generator, not of model.netG=%s", c->model_netG);
+    if (!strcmp(c->model_norm, "instance") && !c->model_norm_affine)
+      return gf__fail(GF_EUSAGE, "config key 'model.g_block': an inception generator is pruned by its norms' scaling "
+                      "factors: set model.norm_affine=1 (or model.norm=batch)");
+  }
+  RANGE(min_channels, "compress.min_channels", c->compress_min_channels >= 1, "at least 1");
+  RANGE(macs, "compress.macs", c->compress_macs >= 0, "0 or positive");
+  RANGE(lambda, "compress.lambda_distill", c->compress_lambda_distill >= 0, "0 or positive");
+  RANGE(lambda, "compress.lambda_recon", c->compress_lambda_recon >= 0, "0 or positive");
+  RANGE(lambda, "compress.lambda_gan", c->compress_lambda_gan >= 0, "0 or positive");
   RANGE(init_gain, "model.init_gain", c->model_init_gain > 0, "positive");
   RANGE(load_size, "data.load_size", c->data_load_size >= 8 && c->data_load_size <= 4096, "between 8 and 4096");
   RANGE(crop_size, "data.crop_size", c->data_crop_size >= 8 && c->data_crop_size <= c->data_load_size, "between 8 and data.load_size");

@@ -228,6 +228,18 @@ typedef struct gf__ops {
   void (*direct_fwd)(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
   void (*direct_bwd_data)(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
   void (*direct_bwd_w)(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
+  /* Depth-wise convolutions (groups = C; output channel o reads input channel o / (OC / C)), weights
+     w [OC, 1, kh, kw], any stride and zero padding (may be NULL: conv.c then lowers them as grouped
+     im2col + sgemm): dw_fwd: y [N, OC, OH, OW] = (written); dw_bwd_data: dx [N, C, H, W] += its input
+     gradient for dy [N, OC, OH, OW]; dw_bwd_w: dw += its weight gradient. Bodies: src/kern/dwconv.h. */
+  void (*dw_fwd)(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
+  void (*dw_bwd_data)(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
+  void (*dw_bwd_w)(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
+  /* Kernel alignment (CAT distillation, src/nn/ka.c) of two Gram matrices gx, gy [B, B]: stats[0] +=
+     KA = <gx, gy> / (|gx| |gy|) (sums in double; 0 when either is zero); coef [B, B] (written) =
+     2 scale (gy / (|gx| |gy|) - KA gx / |gx|^2) (zeros when KA is 0 that way), so that coef X =
+     scale * dKA/dX for gx = X X^T. Bodies: src/kern/kern_ka.h. */
+  void (*ka_coef)(float *stats, float *coef, const float *gx, const float *gy, int B, float scale);
   /* A whole convolution pass by a vendor library (CPU: oneDNN when built with it; may be NULL).
      Geometry g, OC outputs, batch N, weights w [OC, C, kh, kw]:
        GF_CONV_FWD:      out [N, OC, OH, OW]  (=, or += with beta 1)  conv(in0 = x [N, C, H, W], in1 = w)

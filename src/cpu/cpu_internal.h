@@ -32,6 +32,10 @@ void gf__cpu_pwino_dw(float *dw, const float *x, const float *dy, int N, int IC,
 void gf__cpu_conv_direct_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
 void gf__cpu_conv_direct_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
 void gf__cpu_conv_direct_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
+void gf__cpu_dw_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g);
+void gf__cpu_dw_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g);
+void gf__cpu_dw_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g);
+void gf__cpu_ka_coef(float *stats, float *coef, const float *gx, const float *gy, int B, float scale);
 /* Conditional GANs and DiffAugment (cpu_cond.c). */
 void gf__cpu_onehot_cat_fwd(float *y, const float *x, const float *labels, int N, int C, int S, int K);
 void gf__cpu_onehot_cat_bwd(float *dx, const float *dy, int N, int C, int S, int K);

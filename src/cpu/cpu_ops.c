@@ -443,6 +443,8 @@ static const gf__ops cpu_ops = {
   .pwino_fwd = gf__cpu_pwino_fwd, .pwino_bwd_data = gf__cpu_pwino_bwd_data, .pwino_dw = gf__cpu_pwino_dw,
   .direct_fwd = gf__cpu_conv_direct_fwd, .direct_bwd_data = gf__cpu_conv_direct_bwd_data,
   .direct_bwd_w = gf__cpu_conv_direct_bwd_w,
+  .dw_fwd = gf__cpu_dw_fwd, .dw_bwd_data = gf__cpu_dw_bwd_data, .dw_bwd_w = gf__cpu_dw_bwd_w,
+  .ka_coef = gf__cpu_ka_coef,
 #ifdef GF_HAVE_DNNL
   .conv_lib = gf__cpu_conv_lib, .conv_lib_name = GF_DNNL_NAME,
 #endif

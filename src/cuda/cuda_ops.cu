@@ -8,8 +8,10 @@
 #include <stdlib.h>
 
 #include "cuda/cuda_internal.h"
+#include "kern/dwconv.h"
 #include "kern/kern_conv.h"
 #include "kern/kern_elem.h"
+#include "kern/kern_ka.h"
 #include "kern/kern_loss.h"
 #include "kern/kern_norm.h"
 #include "kern/kern_rng.h"
@@ -338,6 +340,76 @@ __global__ void k_refl_fwd(float *y, const float *x, int NC, int H, int W, int t
 __global__ void k_refl_bwd(float *dx, const float *dy, int NC, int H, int W, int t, int l, int OH, int OW) {
   const size_t total = (size_t)NC * H * W;
   GRID_LOOP(e, total) dx[e] += gf__k_reflect_bwd_elem(dy, e, H, W, t, l, OH, OW);
+}
+
+/* Depth-wise convolutions (groups = C, OC = m C) over the bodies of src/kern/dwconv.h.
+   Forward: one thread per output element. */
+__global__ void k_dw_fwd(float *y, const float *x, const float *w, int N, int OC, gf__conv_geom g) {
+  const int m = OC / g.C;
+  const size_t P = (size_t)g.OH * g.OW, total = (size_t)N * OC * P;
+  GRID_LOOP(e, total) {
+    const size_t no = e / P;
+    const int p = (int)(e % P), o = (int)(no % OC);
+    const size_t n = no / OC;
+    y[e] = gf__kern_dw_fwd(x + (n * g.C + o / m) * g.H * g.W, w + (size_t)o * g.kh * g.kw, p / g.OW, p % g.OW, g.H, g.W,
+                           g.kh, g.kw, g.sh, g.sw, g.ph, g.pw);
+  }
+}
+/* Input gradient (accumulating): one thread per input element, over the m outputs of its channel. */
+__global__ void k_dw_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, gf__conv_geom g) {
+  const int m = OC / g.C;
+  const size_t HW = (size_t)g.H * g.W, total = (size_t)N * g.C * HW;
+  GRID_LOOP(e, total) {
+    const size_t nc = e / HW;
+    const int p = (int)(e % HW), c = (int)(nc % g.C);
+    const size_t n = nc / g.C;
+    float acc = 0.0f;
+    for (int q = 0; q < m; q++) {
+      const int o = c * m + q;
+      acc += gf__kern_dw_bwd_data(dy + (n * OC + o) * g.OH * g.OW, w + (size_t)o * g.kh * g.kw, p / g.W, p % g.W, g.OH,
+                                  g.OW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw);
+    }
+    dx[e] += acc;
+  }
+}
+/* Weight gradient (accumulating): one block per (output channel, tap); each thread takes output
+   rows (n, oy) as one-row planes (the body with the padding shifted by oy * sh), summed in double. */
+__global__ void k_dw_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, gf__conv_geom g) {
+  typedef cub::BlockReduce<double, RED> R;
+  __shared__ typename R::TempStorage tmp;
+  const int taps = g.kh * g.kw, o = blockIdx.x / taps, t = blockIdx.x % taps, m = OC / g.C;
+  const size_t rows = (size_t)N * g.OH;
+  double acc = 0;
+  for (size_t r = threadIdx.x; r < rows; r += RED) {
+    const size_t n = r / g.OH;
+    const int oy = (int)(r % g.OH);
+    acc += gf__kern_dw_bwd_w(x + (n * g.C + o / m) * g.H * g.W, dy + ((n * OC + o) * g.OH + oy) * g.OW, t / g.kw, t % g.kw,
+                             g.H, g.W, 1, g.OW, g.sh, g.sw, g.ph - oy * g.sh, g.pw);
+  }
+  double s = R(tmp).Sum(acc);
+  if (threadIdx.x == 0) dw[blockIdx.x] += (float)s;
+}
+
+/* Kernel alignment of two Gram matrices [B, B] (one block): the three sums, then the coefficients. */
+__global__ void k_ka_coef(float *stats, float *coef, const float *gx, const float *gy, size_t BB, float scale) {
+  typedef cub::BlockReduce<double, RED> R;
+  __shared__ typename R::TempStorage tmp;
+  __shared__ double sums[3];
+  double xy = 0, xx = 0, yy = 0;
+  for (size_t k = threadIdx.x; k < BB; k += RED) gf__k_ka_terms(gx, gy, k, &xy, &xx, &yy);
+  double a = R(tmp).Sum(xy);
+  __syncthreads();
+  double b = R(tmp).Sum(xx);
+  __syncthreads();
+  double c = R(tmp).Sum(yy);
+  if (threadIdx.x == 0) {
+    sums[0] = a;
+    sums[1] = b;
+    sums[2] = c;
+    stats[0] += (float)gf__k_ka_value(a, b, c);
+  }
+  __syncthreads();
+  for (size_t k = threadIdx.x; k < BB; k += RED) coef[k] = gf__k_ka_coef(gx[k], gy[k], sums[0], sums[1], sums[2], scale);
 }
 
 /* ================================ executor ================================================ */
@@ -853,6 +925,22 @@ static void cu_refl_bwd(float *dx, const float *dy, int NC, int H, int W, int t,
   if (total) gf_cuda_launch(OP_REFL_BWD, k_refl_bwd, gf_cuda_blocks(total, TPB), TPB, dx, dy, NC, H, W, t, l, OH, OW);
 }
 
+static void cu_dw_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g) {
+  size_t total = (size_t)N * OC * g->OH * g->OW;
+  if (total) gf_cuda_launch(OP_DW_FWD, k_dw_fwd, gf_cuda_blocks(total, TPB), TPB, y, x, w, N, OC, *g);
+}
+static void cu_dw_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g) {
+  size_t total = (size_t)N * g->C * g->H * g->W;
+  if (total) gf_cuda_launch(OP_DW_BWD_DATA, k_dw_bwd_data, gf_cuda_blocks(total, TPB), TPB, dx, dy, w, N, OC, *g);
+}
+static void cu_dw_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g) {
+  if (N > 0 && OC > 0 && g->kh * g->kw > 0)
+    gf_cuda_launch(OP_DW_BWD_W, k_dw_bwd_w, (unsigned)(OC * g->kh * g->kw), RED, dw, x, dy, N, OC, *g);
+}
+static void cu_ka_coef(float *stats, float *coef, const float *gx, const float *gy, int B, float scale) {
+  if (B > 0) gf_cuda_launch(OP_KA_COEF, k_ka_coef, 1, RED, stats, coef, gx, gy, (size_t)B * B, scale);
+}
+
 static void cu_nonfinite(float *count, const float *x, size_t n) {
   if (n) gf_cuda_launch(OP_NONFINITE, k_nonfinite, 1, RED, count, x, n);
 }
@@ -897,7 +985,10 @@ static void build_table(void) {
   t.gan_loss = cu_gan_loss; t.l1_loss = cu_l1; t.mse_loss = cu_mse; t.xent_loss = cu_xent;
   t.adam = cu_adam; t.sgd = cu_sgd;
   t.im2col = cu_im2col; t.col2im = cu_col2im; t.swap01 = cu_swap01;
-  /* Winograd, polyphase Winograd and the direct kernels are CPU-only: cuDNN takes whole passes */
+  /* Winograd, polyphase Winograd and the direct kernels are CPU-only: cuDNN takes whole passes;
+     depth-wise convolutions (grouped layers are not handed to conv_lib) run our dwconv.h kernels */
+  t.dw_fwd = cu_dw_fwd; t.dw_bwd_data = cu_dw_bwd_data; t.dw_bwd_w = cu_dw_bwd_w;
+  t.ka_coef = cu_ka_coef;
   snprintf(conv_name, sizeof conv_name, "cuDNN %d.%d.%d", CUDNN_MAJOR, CUDNN_MINOR, CUDNN_PATCHLEVEL);
   t.conv_lib = gf_cuda_conv_lib; t.conv_lib_name = conv_name; t.conv_lib_all = 1;
   t.reflect_pad_fwd = cu_refl_fwd; t.reflect_pad_bwd = cu_refl_bwd;

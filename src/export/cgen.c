@@ -27,17 +27,20 @@ static const struct { gf__xkind kind; const char *text; } kernels[] = {
     "  }\n"
     "}\n\n"},
     {GF_XN_CONV,
-    "/* Conv2d, w [OC, C, kh, kw], zero padding */\n"
+    "/* Conv2d in G channel groups (output channel oc reads the inputs of group oc / (OC / G)),\n"
+    "   w [OC, C / G, kh, kw], zero padding */\n"
     "static void k_conv(float *y, const float *x, const float *w, const float *b, int C, int H, int W, int OC,\n"
-    "                   int OH, int OW, int kh, int kw, int sh, int sw, int ph, int pw) {\n"
+    "                   int OH, int OW, int kh, int kw, int sh, int sw, int ph, int pw, int G) {\n"
+    "  const int Cg = C / G, OCg = OC / G;\n"
     "  for (int oc = 0; oc < OC; oc++) {\n"
     "    float *yo = y + (size_t)oc * OH * OW;\n"
+    "    const float *xg = x + (size_t)(oc / OCg) * Cg * H * W;\n"
     "    for (int i = 0; i < OH * OW; i++) yo[i] = 0.0f;\n"
-    "    for (int c = 0; c < C; c++)\n"
+    "    for (int c = 0; c < Cg; c++)\n"
     "      for (int ki = 0; ki < kh; ki++)\n"
     "        for (int kj = 0; kj < kw; kj++) {\n"
-    "          float wv = w[(((size_t)oc * C + c) * kh + ki) * kw + kj];\n"
-    "          const float *xc = x + (size_t)c * H * W;\n"
+    "          float wv = w[(((size_t)oc * Cg + c) * kh + ki) * kw + kj];\n"
+    "          const float *xc = xg + (size_t)c * H * W;\n"
     "          int ow0 = 0, ow1 = OW; /* ow with 0 <= ow * sw - pw + kj < W */\n"
     "          while (ow0 < OW && ow0 * sw - pw + kj < 0) ow0++;\n"
     "          while (ow1 > ow0 && (ow1 - 1) * sw - pw + kj >= W) ow1--;\n"
@@ -132,7 +135,7 @@ static const struct { gf__xkind kind; const char *text; } kernels[] = {
 
 static long node_size(const gf__xnode *x) { return (long)x->c * x->h * x->w; }
 
-/* Work-buffer plan: values read again later (residual / U-Net skips) get their own region; the
+/* Work-buffer plan: values read again later (residual / U-Net skips, branch inputs) get their own region; the
    others use two regions in turn, and the element-wise layers work in place in them. */
 typedef struct cplan {
   long *off;      /* [n] float offset of each value in work */
@@ -148,8 +151,13 @@ static int plan_work(const gf__xplan *p, cplan *cp) {
     free(persist); free(where); free(cp->off);
     return gf__fail(GF_ENOMEM, "out of memory");
   }
-  for (int i = 0; i < n; i++)
-    if (p->nodes[i].in2 >= 0) persist[p->nodes[i].in2] = 1;
+  /* a value read again later: a skip (in2), or read by a node other than the next one (CAT's
+     inception branches each start from the block's input) */
+  for (int i = 0; i < n; i++) {
+    const gf__xnode *x = &p->nodes[i];
+    if (x->in2 >= 0) persist[x->in2] = 1;
+    if (x->in >= 0 && x->in != i - 1) persist[x->in] = 1;
+  }
   long big = 0, own = 0;
   for (int i = 0; i < n; i++)
     if (!persist[i] && node_size(&p->nodes[i]) > big) big = node_size(&p->nodes[i]);
@@ -320,9 +328,11 @@ int gf__export_c(const gf__xplan *p, const char *dir, int blob) {
     case GF_XN_GEMM: sb_printf(&c, "  k_gemm(%s, %s, %s, %s, %d, %ld);\n", y, in, w, b, x->ic, node_size(x)); break;
     case GF_XN_CONV:
     case GF_XN_CONVT:
-      sb_printf(&c, "  %s(%s, %s, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n",
+      sb_printf(&c, "  %s(%s, %s, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d",
                 x->kind == GF_XN_CONV ? "k_conv" : "k_convt", y, in, w, b, x->ic, x->ih, x->iw, x->c, x->h, x->w, x->kh,
                 x->kw, x->sh, x->sw, x->ph, x->pw);
+      if (x->kind == GF_XN_CONV) sb_printf(&c, ", %d", x->groups > 1 ? x->groups : 1);
+      sb_printf(&c, ");\n");
       break;
     case GF_XN_SCALE: sb_printf(&c, "  k_scale(%s, %s, %s, %s, %d, %d);\n", y, in, w, b, x->c, S); break;
     case GF_XN_ACT: sb_printf(&c, "  k_act(%s, %s, %ld, %d, %s);\n", y, in, node_size(x), (int)x->act, flit(x->alpha, f1)); break;

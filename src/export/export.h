@@ -11,7 +11,7 @@
 
 typedef enum gf__xkind {
   GF_XN_GEMM,      /* y[o] = b[o] + sum_i w[o, i] x[i]; w [out, in] */
-  GF_XN_CONV,      /* Conv2d, w [OC, IC, kh, kw], bias [OC] (always present after folding) */
+  GF_XN_CONV,      /* Conv2d, w [OC, IC / groups, kh, kw], bias [OC] (always present after folding) */
   GF_XN_CONVT,     /* ConvTranspose2d, w [IC, OC, kh, kw], bias [OC] */
   GF_XN_SCALE,     /* y[c, s] = x[c, s] * w[c] + b[c] (BatchNorm in eval mode that could not be folded) */
   GF_XN_ACT,       /* act(x) */
@@ -29,6 +29,7 @@ typedef struct gf__xnode {
   float *wt, *bias;         /* host, owned; NULL when absent */
   long wn, bn;
   int kh, kw, sh, sw, ph, pw, oph, opw;
+  int groups;               /* CONV: channel groups (1: plain; ic: depth-wise) */
   gf__act act;
   float alpha, eps;
   int pad[4];

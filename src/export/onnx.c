@@ -181,7 +181,8 @@ int gf__export_onnx(const gf__xplan *p, const char *path) {
     case GF_XN_CONV:
     case GF_XN_CONVT: {
       int convt = x->kind == GF_XN_CONVT;
-      int64_t dw[4] = {convt ? x->ic : x->c, convt ? x->c : x->ic, x->kh, x->kw}, db[1] = {x->c};
+      const int G = !convt && x->groups > 1 ? x->groups : 1;
+      int64_t dw[4] = {convt ? x->ic : x->c, convt ? x->c : x->ic / G, x->kh, x->kw}, db[1] = {x->c};
       init_f32(&w, wn, x->wt, dw, 4);
       if (x->bias) init_f32(&w, bn, x->bias, db, 1);
       const char *ins[3] = {in, wn, bn};
@@ -190,6 +191,7 @@ int gf__export_onnx(const gf__xplan *p, const char *path) {
       attr_ints(&nd, "kernel_shape", k, 2);
       attr_ints(&nd, "strides", s, 2);
       attr_ints(&nd, "pads", pads, 4);
+      if (G > 1) attr_int(&nd, "group", G);
       if (convt && (x->oph || x->opw)) {
         int64_t op[2] = {x->oph, x->opw};
         attr_ints(&nd, "output_padding", op, 2);

@@ -11,7 +11,8 @@
 static const char *layer_name(gf__layer_kind k) {
   static const char *const names[] = {"Linear", "activation", "Maxout", "Dropout", "BatchNorm", "Conv2d",
                                       "ConvTranspose2d", "InstanceNorm2d", "ReflectionPad2d", "Reshape",
-                                      "residual begin", "residual end", "concat"};
+                                      "residual begin", "residual end", "concat", "branch start",
+                                      "branch sum", "OneHotConcat", "ConditionalBatchNorm", "Projection"};
   return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
 
@@ -126,6 +127,7 @@ int gf__xplan_build(gf_generator *g, const char *format, gf__xplan *p) {
       if (l->kind != GF_LAYER_LINEAR) {
         x->kh = l->geom.kh; x->kw = l->geom.kw; x->sh = l->geom.sh; x->sw = l->geom.sw;
         x->ph = l->geom.ph; x->pw = l->geom.pw;
+        x->groups = l->kind == GF_LAYER_CONV ? l->groups : 1;
       }
       if (l->kind == GF_LAYER_CONVT) { /* out = (in - 1) s - 2 p + k + output padding */
         x->oph = l->out_h - ((l->in_h - 1) * x->sh - 2 * x->ph + x->kh);
@@ -187,6 +189,11 @@ int gf__xplan_build(gf_generator *g, const char *format, gf__xplan *p) {
     case GF_LAYER_RESBEGIN:  /* identity; RESEND reads its value */
       val[i] = cur;
       continue;
+    case GF_LAYER_TAP:       /* a branch (CAT's inception blocks) starts again from an earlier value */
+      cur = val[l->src];
+      val[i] = cur;
+      continue;
+    case GF_LAYER_ADD:       /* a branch sum: y = x + out[src] */
     case GF_LAYER_RESEND:
       x = push(p, GF_XN_ADD, cur, l, i);
       x->in2 = val[l->src];

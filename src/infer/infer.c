@@ -107,10 +107,15 @@ static int open_i2i(gf_generator *g, const char *file, const char *direction) {
   g->info.lo = -1;
   g->info.hi = 1;
   /* build at the trained size, load the tensors, keep a host copy of them for other sizes */
-  GF_TRY(gf__build_i2i_generator(&g->G, &g->cfg, g->ops, g->net_name, g->info.in_c, g->info.c, s, s));
   gf__st_file f;
   GF_TRY(gf__st_open(&f, file));
-  int rc = gf__weights_fit(&f, &g->G);
+  const char *dirs = gf__st_meta(&f, "directions"), *want = btoa ? "BtoA" : "AtoB";
+  int rc = 0;
+  if (dirs && !strstr(dirs, want)) /* a compressed student (ganforge compress distils G_A) */
+    rc = gf__fail(GF_EUSAGE, "%s: this generator translates %s only (a compressed student of %s)", file, dirs,
+                  g->cfg.compress_teacher[0] ? g->cfg.compress_teacher : "a teacher");
+  if (rc == 0) rc = gf__build_i2i_generator(&g->G, &g->cfg, g->ops, g->net_name, g->info.in_c, g->info.c, s, s);
+  if (rc == 0) rc = gf__weights_fit(&f, &g->G);
   if (rc == 0) {
     rc = gf__net_finalize(&g->G);
     g->have_net = 1; /* freed at close, also what a failed finalize allocated */

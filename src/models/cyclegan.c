@@ -6,6 +6,7 @@
 
 #include "core/util.h"
 #include "models/cyclegan.h"
+#include "models/inception.h"
 
 #define NORM_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
@@ -14,7 +15,7 @@ static int is_batchnorm(const gf_config *cfg) { return !strcmp(cfg->model_norm, 
 
 static int add_norm(gf__net *net, const gf_config *cfg) {
   if (is_batchnorm(cfg)) return gf__net_add_batchnorm(net, 1, NORM_EPS, BN_MOMENTUM);
-  return gf__net_add_instnorm(net, 0, NORM_EPS);
+  return gf__net_add_instnorm(net, cfg->model_norm_affine, NORM_EPS);
 }
 
 static int resnet_blocks(const gf_config *cfg) {
@@ -127,6 +128,10 @@ int gf__build_i2i_generator(gf__net *net, const gf_config *cfg, const gf__ops *o
     int downs = unet_downs(cfg);
     if (downs < 5) return gf__fail(GF_EINVAL, "U-Net generator: %d downsamplings (at least 5)", downs);
     GF_TRY(unet_block(net, cfg, "net.model.model", 0, downs, in_c, out_c));
+  } else if (!strcmp(cfg->model_g_block, "inception")) {
+    gf__inc_spec s;
+    GF_TRY(gf__inc_spec_from_config(&s, cfg));
+    GF_TRY(gf__build_inception(net, cfg, &s, out_c, NULL));
   } else {
     GF_TRY(build_resnet(net, cfg, out_c));
   }

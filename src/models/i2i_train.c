@@ -137,7 +137,9 @@ static int load_checkpoint(gf__cyclegan *m, const char *path, i2i_pos *pos) {
   GF_TRY(gf__st_open(&f, path));
   int rc = 0;
   const char *fmt = gf__st_meta(&f, "checkpoint");
-  if (!fmt || strcmp(fmt, "ganforge-checkpoint-1") || !gf__st_meta(&f, "pool.A.n"))
+  if (gf__st_meta(&f, "run") && !strcmp(gf__st_meta(&f, "run"), "compress"))
+    rc = gf__fail(GF_EUSAGE, "%s: a checkpoint of 'ganforge compress': continue it with 'ganforge compress --resume RUN'", path);
+  else if (!fmt || strcmp(fmt, "ganforge-checkpoint-1") || !gf__st_meta(&f, "pool.A.n"))
     rc = gf__fail(GF_EFORMAT, "%s: not a ganforge %s training checkpoint", path, m->cfg.model_arch);
   gf__net *n[4];
   nets_of(m, n);
@@ -383,8 +385,35 @@ done:
 
 /* ---------------- translate ---------------- */
 
+/* The generator planned for the last image size (rebuilt when the size changes), and timings. */
+typedef struct tr_cache {
+  int h, w;
+  gf__net *G;
+  gf__ctx ctx;
+  float *x;     /* [3, h, w] the input, then the output (host) */
+  float *xd;    /* [3, h, w] the input (backend memory) */
+  uint8_t *o8;  /* [h, w, 3] the output */
+  double fwd_s, all_s;
+  int n;
+} tr_cache;
+
+static void cache_drop(tr_cache *c) {
+  gf__ctx_destroy(&c->ctx);
+  if (c->xd && c->G) c->G->ops->free(c->xd);
+  c->xd = NULL;
+  free(c->x);
+  free(c->o8);
+  c->x = NULL;
+  c->o8 = NULL;
+  if (c->G) gf__net_free(c->G);
+  free(c->G);
+  c->G = NULL;
+  c->h = c->w = 0;
+}
+
 static int translate_one(const char *file, const gf_config *cfg, const gf__st_file *f, const char *net_name,
-                         const char *outdir) {
+                         const char *outdir, tr_cache *c) {
+  const double t0 = gf__now();
   uint8_t *pix = NULL;
   int w, h, ch;
   GF_TRY(gf__image_load(file, &pix, &w, &h, &ch));
@@ -396,31 +425,37 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
     return gf__fail(GF_EINVAL, "%s: %s (resize or crop it first)", file, msg);
   }
   const gf__ops *ops = gf__ops_cpu();
-  gf__net G;
-  gf__ctx ctx;
-  memset(&ctx, 0, sizeof ctx);
   size_t plane = (size_t)w * h;
-  float *x = malloc(sizeof(float) * 3 * plane);
-  uint8_t *o8 = malloc(3 * plane);
-  rc = x && o8 ? 0 : gf__fail(GF_ENOMEM, "out of memory");
+  if (c->h != h || c->w != w) {
+    cache_drop(c);
+    c->G = calloc(1, sizeof *c->G);
+    c->x = malloc(sizeof(float) * 3 * plane);
+    c->o8 = malloc(3 * plane);
+    rc = c->G && c->x && c->o8 ? 0 : gf__fail(GF_ENOMEM, "out of memory");
+    if (rc == 0) rc = gf__build_i2i_generator(c->G, cfg, ops, net_name, 3, 3, h, w);
+    if (rc == 0) rc = gf__weights_fit(f, c->G);
+    if (rc == 0) rc = gf__net_finalize(c->G);
+    if (rc == 0) rc = gf__weights_load_net(f, c->G);
+    if (rc == 0) rc = gf__ctx_create(&c->ctx, c->G, 1);
+    if (rc == 0 && !(c->xd = ops->alloc(sizeof(float) * 3 * plane))) rc = gf__fail(GF_ENOMEM, "out of memory");
+    if (rc == 0) { c->h = h; c->w = w; }
+    else cache_drop(c);
+  }
+  float *x = c->x;
+  uint8_t *o8 = c->o8;
   if (rc == 0)
     for (size_t i = 0; i < plane; i++)
-      for (int c = 0; c < 3; c++) x[c * plane + i] = pix[i * ch + (ch >= 3 ? c : 0)] * (2.0f / 255.0f) - 1.0f;
+      for (int k = 0; k < 3; k++) x[k * plane + i] = pix[i * ch + (ch >= 3 ? k : 0)] * (2.0f / 255.0f) - 1.0f;
   free(pix);
-  if (rc == 0) rc = gf__build_i2i_generator(&G, cfg, ops, net_name, 3, 3, h, w);
-  if (rc == 0) rc = gf__weights_fit(f, &G);
-  if (rc == 0) rc = gf__net_finalize(&G);
-  if (rc == 0) rc = gf__weights_load_net(f, &G);
-  if (rc == 0) rc = gf__ctx_create(&ctx, &G, 1);
-  float *xd = rc == 0 ? ops->alloc(sizeof(float) * 3 * plane) : NULL;
-  if (rc == 0 && !xd) rc = gf__fail(GF_ENOMEM, "out of memory");
   if (rc == 0) {
-    ops->to_device(xd, x, sizeof(float) * 3 * plane);
-    ops->to_host(x, gf__net_forward(&G, &ctx, xd, 1, 1, NULL), sizeof(float) * 3 * plane); /* x now holds y */
+    const double t1 = gf__now();
+    ops->to_device(c->xd, x, sizeof(float) * 3 * plane);
+    ops->to_host(x, gf__net_forward(c->G, &c->ctx, c->xd, 1, 1, NULL), sizeof(float) * 3 * plane); /* x now holds y */
+    c->fwd_s += gf__now() - t1;
     for (size_t i = 0; i < plane; i++)
-      for (int c = 0; c < 3; c++) {
-        float v = (x[c * plane + i] + 1.0f) * 127.5f;
-        o8[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
+      for (int k = 0; k < 3; k++) {
+        float v = (x[k * plane + i] + 1.0f) * 127.5f;
+        o8[i * 3 + k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
       }
     const char *base = strrchr(file, '/');
     base = base ? base + 1 : file;
@@ -432,11 +467,8 @@ static int translate_one(const char *file, const gf_config *cfg, const gf__st_fi
     rc = gf__png_write(path, o8, w, h, 3);
     if (rc == 0) printf("%s\n", path);
   }
-  if (xd) ops->free(xd);
-  gf__ctx_destroy(&ctx);
-  gf__net_free(&G);
-  free(x);
-  free(o8);
+  c->all_s += gf__now() - t0;
+  c->n += rc == 0;
   return rc;
 }
 
@@ -465,25 +497,34 @@ int gf_translate(const char *ckpt, const char *direction, const char *const *inp
     rc = gf__fail(GF_EUSAGE, "%s: a pix2pix model translates one way only (as trained, data.direction=%s): use --direction AtoB",
                   path, cfg.data_direction);
   const char *net = pix ? "G" : btoa ? "G_B" : "G_A";
+  const char *dirs = gf__st_meta(&f, "directions");
+  if (rc == 0 && dirs && !strstr(dirs, direction))
+    rc = gf__fail(GF_EUSAGE, "%s: this generator translates %s only (a compressed student: ganforge compress distils G_A)", path, dirs);
   if (rc == 0) rc = gf__mkdirs(outdir);
   int done = 0;
+  tr_cache cache;
+  memset(&cache, 0, sizeof cache);
   for (int i = 0; i < n && rc == 0; i++) {
     if (stat(inputs[i], &st) == 0 && S_ISDIR(st.st_mode)) {
       char **paths;
       int np;
       rc = gf__image_list(inputs[i], &paths, &np);
       for (int j = 0; j < np; j++) {
-        if (rc == 0) rc = translate_one(paths[j], &cfg, &f, net, outdir);
+        if (rc == 0) rc = translate_one(paths[j], &cfg, &f, net, outdir, &cache);
         if (rc == 0) done++;
         free(paths[j]);
       }
       free(paths);
     } else {
-      rc = translate_one(inputs[i], &cfg, &f, net, outdir);
+      rc = translate_one(inputs[i], &cfg, &f, net, outdir, &cache);
       if (rc == 0) done++;
     }
   }
   gf__st_close(&f);
+  if (rc == 0 && cache.n)
+    fprintf(stderr, "ganforge: translated %d images: %.1f ms per image in the generator, %.1f ms per image in all "
+            "(reading, converting, writing PNG)\n", cache.n, 1e3 * cache.fwd_s / cache.n, 1e3 * cache.all_s / cache.n);
+  cache_drop(&cache);
   if (rc == 0 && done == 0) rc = gf__fail(GF_EUSAGE, "no input images");
   return rc;
 }

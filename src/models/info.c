@@ -19,11 +19,23 @@ static const char *layer_desc(const gf__layer *l, char *buf, size_t cap) {
   case GF_LAYER_MAXOUT: snprintf(buf, cap, "Maxout(%d pieces -> %d)", l->pieces, l->out_c); break;
   case GF_LAYER_DROPOUT: snprintf(buf, cap, "Dropout(p=%g)", l->alpha); break;
   case GF_LAYER_BATCHNORM: snprintf(buf, cap, "BatchNorm(%d)", l->in_c); break;
-  case GF_LAYER_CONV: snprintf(buf, cap, "Conv2d(%d -> %d, %dx%d, stride %d)  %dx%d -> %dx%d", l->in_c, l->out_c, l->geom.kh, l->geom.kw, l->geom.sh, l->in_h, l->in_w, l->out_h, l->out_w); break;
+  case GF_LAYER_CONV:
+    if (l->groups > 1)
+      snprintf(buf, cap, "Conv2d(%d -> %d, %dx%d, stride %d, %d groups%s)  %dx%d -> %dx%d", l->in_c, l->out_c, l->geom.kh,
+               l->geom.kw, l->geom.sh, l->groups, l->groups == l->in_c ? ": depth-wise" : "", l->in_h, l->in_w, l->out_h, l->out_w);
+    else
+      snprintf(buf, cap, "Conv2d(%d -> %d, %dx%d, stride %d)  %dx%d -> %dx%d", l->in_c, l->out_c, l->geom.kh, l->geom.kw,
+               l->geom.sh, l->in_h, l->in_w, l->out_h, l->out_w);
+    break;
   case GF_LAYER_CONVT: snprintf(buf, cap, "ConvTranspose2d(%d -> %d, %dx%d, stride %d)  %dx%d -> %dx%d", l->in_c, l->out_c, l->geom.kh, l->geom.kw, l->geom.sh, l->in_h, l->in_w, l->out_h, l->out_w); break;
   case GF_LAYER_INSTNORM: snprintf(buf, cap, "InstanceNorm2d(%d)", l->in_c); break;
   case GF_LAYER_REFLPAD: snprintf(buf, cap, "ReflectionPad2d  %dx%d -> %dx%d", l->in_h, l->in_w, l->out_h, l->out_w); break;
   case GF_LAYER_RESHAPE: snprintf(buf, cap, "Reshape(%d, %d, %d)", l->out_c, l->out_h, l->out_w); break;
+  case GF_LAYER_RESBEGIN: snprintf(buf, cap, "residual block {"); break;
+  case GF_LAYER_RESEND: snprintf(buf, cap, "} + block input"); break;
+  case GF_LAYER_CONCAT: snprintf(buf, cap, "concat with layer %d -> %d channels", l->src, l->out_c); break;
+  case GF_LAYER_TAP: snprintf(buf, cap, "branch from layer %d", l->src); break;
+  case GF_LAYER_ADD: snprintf(buf, cap, "+ branch ending at layer %d", l->src); break;
   case GF_LAYER_ONEHOT: snprintf(buf, cap, "OneHotConcat(%d classes: %d -> %d channels)", l->nclass, l->in_c, l->out_c); break;
   case GF_LAYER_CBN: snprintf(buf, cap, "ConditionalBatchNorm(%d, %d classes)", l->in_c, l->nclass); break;
   case GF_LAYER_PROJ: snprintf(buf, cap, "Projection(%ld -> 1, %d classes)", gf__layer_in_size(l), l->nclass); break;
@@ -43,11 +55,22 @@ static void put(out_buf *o, const char *fmt, ...) {
   if (n > 0) o->len = GF_MIN(o->len + (size_t)n, o->cap - 1);
 }
 
+static const char *count(double v, char *buf, size_t cap) {
+  if (v >= 1e9) snprintf(buf, cap, "%.2f G", v / 1e9);
+  else if (v >= 1e6) snprintf(buf, cap, "%.2f M", v / 1e6);
+  else snprintf(buf, cap, "%.1f K", v / 1e3);
+  return buf;
+}
+
+/* The parameter count, the multiply-adds per sample (docs/compress.md: the papers' count) and
+   the layers with their tensor-name stems. */
 static void describe_net(out_buf *o, const gf__net *net) {
-  put(o, "%s: %ld parameters\n", net->name, net->nparam);
+  char m[32];
+  put(o, "%s: %ld parameters, %s multiply-adds per %dx%dx%d input\n", net->name, net->nparam,
+      count((double)gf__net_macs(net), m, sizeof m), net->in_c, net->in_h, net->in_w);
   for (int i = 0; i < net->n; i++) {
-    char d[128];
-    put(o, "  %s.net.%-3d %s%s\n", net->name, i, layer_desc(&net->layers[i], d, sizeof d),
+    char d[160];
+    put(o, "  %s.%-28s %s%s\n", net->name, net->layers[i].tname, layer_desc(&net->layers[i], d, sizeof d),
         net->layers[i].sn ? "  (spectral norm)" : "");
   }
 }
@@ -95,11 +118,32 @@ int gf_info(const char *path_in, char *buf, unsigned cap) {
         }
       } else if (!strcmp(cfg.model_arch, "cyclegan") || !strcmp(cfg.model_arch, "pix2pix")) {
         int pix = !strcmp(cfg.model_arch, "pix2pix"), sz = cfg.data_crop_size;
-        put(&o, "architecture: %s (%s generator, PatchGAN discriminator), %dx%d RGB crops\n", cfg.model_arch,
-            cfg.model_netG, sz, sz);
+        char gdesc[200];
+        if (!strcmp(cfg.model_g_block, "inception"))
+          snprintf(gdesc, sizeof gdesc, "inception generator (CAT) of %d blocks", cfg.model_n_blocks > 0 ? cfg.model_n_blocks
+                   : !strcmp(cfg.model_netG, "resnet_6blocks") ? 6 : 9);
+        else snprintf(gdesc, sizeof gdesc, "%s generator", cfg.model_netG);
+        put(&o, "architecture: %s (%s, PatchGAN discriminator), %dx%d RGB crops\n", cfg.model_arch, gdesc, sz, sz);
+        if (strcmp(cfg.model_g_block, "resnet"))
+          put(&o, "generator blocks: %s (kernels %s%s%s)\n", cfg.model_g_block, cfg.model_g_kernels,
+              cfg.model_g_channels[0] ? ", pruned widths " : "", cfg.model_g_channels);
+        if (cfg.compress_teacher[0]) put(&o, "compressed from: %s (translates AtoB only)\n", cfg.compress_teacher);
         static const char *const gn[2] = {"G_A", "G_B"}, *const dn[2] = {"D_A", "D_B"};
         for (int k = 0; k < (pix ? 1 : 2); k++) {
-          if (gf__build_i2i_generator(&G, &cfg, gf__ops_cpu(), gn[k], 3, 3, sz, sz) == 0) { describe_net(&o, &G); gf__net_free(&G); }
+          char pre[16];
+          snprintf(pre, sizeof pre, "%s.", pix ? "G" : gn[k]);
+          int present = 0; /* a compressed run holds G_A and D_A only */
+          for (int t = 0; t < f.n && !present; t++) present = !strncmp(gf__st_name(&f, t), pre, strlen(pre));
+          if (!present) continue;
+          if (gf__build_i2i_generator(&G, &cfg, gf__ops_cpu(), gn[k], 3, 3, sz, sz) == 0) {
+            describe_net(&o, &G);
+            gf__net_free(&G);
+            long long m256;
+            long p256;
+            char b[32];
+            if (sz != 256 && gf_generator_cost(&cfg, 256, 256, &m256, &p256) == 0)
+              put(&o, "%s at 256x256: %s multiply-adds per image\n", gn[k], count((double)m256, b, sizeof b));
+          }
           if (gf__build_patch_d(&D, &cfg, gf__ops_cpu(), dn[k], pix ? 6 : 3, sz, sz) == 0) { describe_net(&o, &D); gf__net_free(&D); }
         }
       } else {

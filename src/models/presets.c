@@ -159,6 +159,15 @@ static const preset presets[] = {
    "data.load_size=143 data.crop_size=128 data.flip=1 train.batch=1 train.optimizer=adam train.lr=2e-4 "
    "train.beta1=0.5 train.beta2=0.999 train.n_epochs=100 train.n_epochs_decay=100 train.lambda_A=10 "
    "train.lambda_B=10 train.lambda_identity=0.5 train.pool_size=50 train.log_every=1"},
+  {"cat-teacher128", "CAT teacher at 128 px (Jin et al. 2021): CycleGAN whose generators have 9 inception blocks "
+                     "(kernels 1,3,5, plain + depth-wise branches, branch width 4 ngf / 6, affine InstanceNorm), "
+                     "ngf 32, load 143 crop 128; compress it with 'ganforge compress'",
+   "data.name=folder model.arch=cyclegan model.nc=3 model.netG=resnet_9blocks model.g_block=inception "
+   "model.g_kernels=1,3,5 model.g_reduction=6 model.norm_affine=1 model.ngf=32 model.ndf=64 "
+   "model.n_layers_d=3 model.norm=instance model.gan_mode=lsgan model.dropout=0 model.init_gain=0.02 "
+   "data.load_size=143 data.crop_size=128 data.flip=1 train.batch=1 train.optimizer=adam train.lr=2e-4 "
+   "train.beta1=0.5 train.beta2=0.999 train.n_epochs=100 train.n_epochs_decay=100 train.lambda_A=10 "
+   "train.lambda_B=10 train.lambda_identity=0.5 train.pool_size=50 train.log_every=1"},
   {"classifier-mnist", "ganforge's own MNIST classifier (the feature network of fid-mnist etc.): CNN 32-64-128 "
                        "with BatchNorm, 128-d features, dropout 0.3; Adam 1e-3 decaying 0.06% a step, shifts of 2 px, batch 128, 10 epochs (99.50%)",
    "data.name=mnist model.arch=classifier model.ndf=32 data.shift=2 train.optimizer=adam train.lr=1e-3 "

@@ -8,7 +8,7 @@
 #include "models/gan.h"
 #include "models/weights.h"
 
-#define MAXT 512
+#define MAXT 4096 /* tensors of one file (a CycleGAN with inception generators has ~1,000) */
 
 int gf__weights_save(const char *path, gf__net *const *nets, int n, const gf_config *cfg,
                      const char *const *meta_kv, int n_meta) {
@@ -77,22 +77,24 @@ int gf__weights_fit(const gf__st_file *f, const gf__net *net) {
 }
 
 int gf__weights_load_net_prefixed(const gf__st_file *f, gf__net *net, const char *prefix) {
-  gf__tensor_ref refs[256];
-  int m = gf__net_tensors(net, refs, 256);
-  if (m > 256) return gf__fail(GF_EINVAL, "too many tensors");
-  for (int i = 0; i < m; i++) {
+  int m = gf__net_tensors(net, NULL, 0);
+  gf__tensor_ref *refs = malloc(sizeof *refs * (size_t)(m + 1));
+  if (!refs) return gf__fail(GF_ENOMEM, "out of memory");
+  gf__net_tensors(net, refs, m);
+  int rc = 0;
+  for (int i = 0; i < m && rc == 0; i++) {
     int64_t shape[4];
     for (int d = 0; d < refs[i].ndim; d++) shape[d] = refs[i].shape[d];
     char name[224];
     snprintf(name, sizeof name, "%.60s%.160s", prefix, refs[i].name);
     float *tmp = malloc(sizeof(float) * (size_t)(refs[i].n + 1));
-    if (!tmp) return gf__fail(GF_ENOMEM, "out of memory");
-    int rc = gf__st_read_into(f, name, tmp, refs[i].ndim, shape);
+    if (!tmp) { rc = gf__fail(GF_ENOMEM, "out of memory"); break; }
+    rc = gf__st_read_into(f, name, tmp, refs[i].ndim, shape);
     if (rc == 0) net->ops->to_device(refs[i].data, tmp, sizeof(float) * (size_t)refs[i].n);
     free(tmp);
-    if (rc < 0) return rc;
   }
-  return 0;
+  free(refs);
+  return rc;
 }
 
 int gf__generator_open(const char *run, const gf__ops *ops, gf_config *cfg, gf__net *G, int *c, int *h, int *w) {

@@ -41,6 +41,8 @@ static void pw_backward(const gf__ops *o, const gf__layer *l, float **dinp, floa
 }
 
 static size_t conv_need(const gf__layer *l, int chunk) {
+  if (l->kind == GF_LAYER_CONV && l->groups > 1) /* depth-wise ops: none; else col of one (image, group) */
+    return l->dw ? 0 : (size_t)(l->geom.C / l->groups) * l->geom.kh * l->geom.kw * l->geom.OH * l->geom.OW;
   if (l->pwino <= 0) return lowered_need(l, chunk);
   size_t p = GF_PWINO_WS_FLOATS(l->geom.C, l->kind == GF_LAYER_CONV ? l->out_c : l->in_c, l->pwino);
   if (l->pwino_passes == GF_PWINO_ALL) return p;
@@ -61,11 +63,56 @@ static gf__conv_geom band(const gf__conv_geom *g, int r0, int rows) {
   return b;
 }
 
+/* Grouped convolutions that are not on the depth-wise ops: per image and group, im2col of the
+   group's Cg input channels into ws [Cg*kh*kw, P] and one sgemm with the group's weights. */
+static gf__conv_geom group_geom(const gf__layer *l) {
+  gf__conv_geom gg = l->geom;
+  gg.C = l->geom.C / l->groups;
+  return gg;
+}
+
+static void grouped_forward(const gf__ops *o, float *out, const float *inp, const float *w, float *ws, int B,
+                            const gf__layer *l) {
+  const gf__conv_geom gg = group_geom(l);
+  const int G = l->groups, OCg = l->out_c / G, K = gg.C * gg.kh * gg.kw, P = gg.OH * gg.OW;
+  const size_t gin = (size_t)gg.C * gg.H * gg.W, gout = (size_t)OCg * P;
+  for (int n = 0; n < B; n++)
+    for (int k = 0; k < G; k++) {
+      o->im2col(ws, inp + ((size_t)n * G + k) * gin, 1, &gg);
+      o->gemm(0, 0, OCg, P, K, 1.0f, w + (size_t)k * OCg * K, K, ws, P, 0.0f, out + ((size_t)n * G + k) * gout, P);
+    }
+}
+
+static void grouped_backward(const gf__ops *o, float *dinp, float *dw, const float *dout, const float *inp,
+                             const float *w, float *ws, int B, const gf__layer *l) {
+  const gf__conv_geom gg = group_geom(l);
+  const int G = l->groups, OCg = l->out_c / G, K = gg.C * gg.kh * gg.kw, P = gg.OH * gg.OW;
+  const size_t gin = (size_t)gg.C * gg.H * gg.W, gout = (size_t)OCg * P;
+  for (int n = 0; n < B; n++)
+    for (int k = 0; k < G; k++) {
+      const float *dy = dout + ((size_t)n * G + k) * gout, *wk = w + (size_t)k * OCg * K;
+      if (dw) { /* dW_k [OCg, K] += dY_k [OCg, P] . col^T [P, K] */
+        o->im2col(ws, inp + ((size_t)n * G + k) * gin, 1, &gg);
+        o->gemm(0, 1, OCg, K, P, 1.0f, dy, P, ws, P, 1.0f, dw + (size_t)k * OCg * K, K);
+      }
+      if (dinp) { /* dcol [K, P] = W_k^T . dY_k; dx_k += col2im(dcol) */
+        o->gemm(1, 0, K, P, OCg, 1.0f, wk, K, dy, P, 0.0f, ws, P);
+        o->col2im(dinp + ((size_t)n * G + k) * gin, ws, 1, &gg);
+      }
+    }
+}
+
 void gf__conv2d_forward(const gf__ops *o, float *out, const float *inp, const float *w, const float *b,
                         float *ws, int B, const gf__layer *l) {
   const gf__conv_geom *g = &l->geom;
   const int OC = l->out_c, K = g->C * g->kh * g->kw, P = g->OH * g->OW;
   const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
+  if (l->groups > 1) {
+    if (l->dw) o->dw_fwd(out, inp, w, B, OC, g);
+    else grouped_forward(o, out, inp, w, ws, B, l);
+    if (b) o->bias_fwd(out, b, B, OC, P);
+    return;
+  }
   if (l->direct) {
     o->direct_fwd(out, inp, w, B, OC, g);
     if (b) o->bias_fwd(out, b, B, OC, P);
@@ -119,6 +166,14 @@ void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, co
   const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
   if (db) o->bias_bwd(db, dout, B, OC, P);
   if (!dw && !dinp) return;
+  if (l->groups > 1) {
+    if (!l->dw) grouped_backward(o, dinp, dw, dout, inp, w, ws, B, l);
+    else {
+      if (dw) o->dw_bwd_w(dw, inp, dout, B, OC, g);
+      if (dinp) o->dw_bwd_data(dinp, dout, w, B, OC, g);
+    }
+    return;
+  }
   if (l->direct) {
     if (dw) o->direct_bwd_w(dw, inp, dout, B, OC, g);
     if (dinp) o->direct_bwd_data(dinp, dout, w, B, OC, g);
@@ -132,7 +187,7 @@ void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, co
     if (dw) o->wino_dw(dw, inp, dout, B, g->C, g->H, g->W, OC, g->ph, g->pw, ws, l->wino);
     return;
   }
-  if (l->lib && (!dw || o->conv_lib(GF_CONV_BWD_W, dw, inp, dout, B, OC, g, 1.0f) == 0)) {
+  if (l->lib && (!banded(l) || o->conv_lib_all) && (!dw || o->conv_lib(GF_CONV_BWD_W, dw, inp, dout, B, OC, g, 1.0f) == 0)) {
     if (!dinp || o->conv_lib(GF_CONV_BWD_DATA, dinp, dout, w, B, OC, g, 1.0f) == 0) return;
     dw = NULL; /* done above: the lowering below does the input gradient only */
   }

@@ -33,6 +33,7 @@ gf__layer *gf__net_push(gf__net *net, gf__layer_kind kind) {
   l->w_off = l->b_off = l->rm_off = l->rv_off = l->e_off = l->u_off = l->v_off = -1;
   l->init = GF_INIT_TORCH;
   l->src = -1;
+  l->groups = 1;
   snprintf(l->tname, sizeof l->tname, "net.%d", net->n - 1);
   return l;
 }
@@ -144,7 +145,29 @@ static void plan_chunk(gf__layer *l) {
 }
 
 int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int ph, int pw, int bias) {
+  return gf__net_add_conv2d_grouped(net, oc, kh, kw, sh, sw, ph, pw, 1, bias);
+}
+
+/* A grouped convolution: depth-wise ones (groups = IC) on the backend's dw ops when it has them,
+   the others one (image, group) at a time by im2col + sgemm. */
+static int plan_grouped(const gf__net *net, gf__layer *l, int groups) {
+  const gf__ops *o = net->ops;
+  l->groups = groups;
+  l->wino = l->direct = l->pwino = l->pwino_passes = l->lib = 0;
+  l->rows = 0;
+  l->chunk = 1;
+  l->dw = groups == l->in_c && o->dw_fwd && o->dw_bwd_data && o->dw_bwd_w;
+  return 0;
+}
+
+int gf__net_add_conv2d_grouped(gf__net *net, int oc, int kh, int kw, int sh, int sw, int ph, int pw, int groups,
+                               int bias) {
   PUSH_OR_FAIL(l, net, GF_LAYER_CONV);
+  if (groups < 1 || l->in_c % groups || oc % groups) {
+    net->n--;
+    return gf__fail(GF_EINVAL, "network %s: conv2d %d->%d in %d groups (both channel counts must be multiples of it)",
+                    net->name, l->in_c, oc, groups);
+  }
   int oh = (l->in_h + 2 * ph - kh) / (sh > 0 ? sh : 1) + 1, ow = (l->in_w + 2 * pw - kw) / (sw > 0 ? sw : 1) + 1;
   if (oc <= 0 || kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0 || ph < 0 || pw < 0 || l->in_h + 2 * ph < kh ||
       l->in_w + 2 * pw < kw || oh <= 0 || ow <= 0) {
@@ -155,8 +178,9 @@ int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int
   l->out_c = oc; l->out_h = oh; l->out_w = ow;
   l->geom = (gf__conv_geom){l->in_c, l->in_h, l->in_w, kh, kw, sh, sw, ph, pw, oh, ow, 0, 0};
   l->has_bias = bias;
-  l->w_n = (long)oc * l->in_c * kh * kw;
+  l->w_n = (long)oc * (l->in_c / groups) * kh * kw;
   l->b_n = bias ? oc : 0;
+  if (groups > 1) return plan_grouped(net, l, groups);
   plan_chunk(l);
   l->wino = 0;
   if (kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph <= 2 && pw <= 2 && net->ops->wino_fwd && net->ops->wino_dw &&
@@ -168,7 +192,10 @@ int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int
               (long)l->in_c * kh * kw >= 64 && net->ops->direct_fwd && net->ops->direct_bwd_data && net->ops->direct_bwd_w;
   if (l->direct) l->wino = 0;
   plan_pwino(net, l, oc);
-  l->lib = net->ops->conv_lib && !l->wino && !l->direct && (!l->rows || net->ops->conv_lib_all);
+  /* banded layers stay lowered unless the library takes every geometry (conv_lib_all), except the
+     forward pass of an RGB stem (<= 4 input channels: a 7x7 conv of a 256x256 image took 20 ms as
+     bands of im2col + sgemm, 3 ms in oneDNN; its backward passes are slower in oneDNN and stay banded) */
+  l->lib = net->ops->conv_lib && !l->wino && !l->direct && (!l->rows || net->ops->conv_lib_all || l->in_c <= 4);
   return 0;
 }
 
@@ -234,6 +261,40 @@ int gf__net_add_res_begin(gf__net *net) {
   return 0;
 }
 
+/* Records one more reader of layer src's output. */
+static void use_src(gf__net *net, int src) {
+  net->layers[src].is_src = 1;
+  net->layers[src].nuse++;
+}
+
+int gf__net_add_tap(gf__net *net, int src) {
+  if (src < 0 || src >= net->n)
+    return gf__fail(GF_EINVAL, "network %s: branch source %d is not an earlier layer (0..%d)", net->name, src, net->n - 1);
+  if (net->layers[src].kind == GF_LAYER_CONCAT || net->layers[src].kind == GF_LAYER_TAP)
+    return gf__fail(GF_EINVAL, "network %s: a branch cannot start from layer %d (a concat or branch start)", net->name, src);
+  PUSH_OR_FAIL(l, net, GF_LAYER_TAP);
+  const gf__layer *s = &net->layers[src];
+  l->out_c = s->out_c; l->out_h = s->out_h; l->out_w = s->out_w;
+  l->src = src;
+  use_src(net, src);
+  return 0;
+}
+
+int gf__net_add_add(gf__net *net, int src) {
+  if (src < 0 || src >= net->n)
+    return gf__fail(GF_EINVAL, "network %s: sum source %d is not an earlier layer (0..%d)", net->name, src, net->n - 1);
+  PUSH_OR_FAIL(l, net, GF_LAYER_ADD);
+  const gf__layer *s = &net->layers[src];
+  if (s->out_c != l->in_c || s->out_h != l->in_h || s->out_w != l->in_w) {
+    net->n--;
+    return gf__fail(GF_EINVAL, "network %s: sum of a %dx%dx%d output (layer %d) with a %dx%dx%d input", net->name,
+                    s->out_c, s->out_h, s->out_w, src, l->in_c, l->in_h, l->in_w);
+  }
+  l->src = src;
+  use_src(net, src);
+  return 0;
+}
+
 int gf__net_add_res_end(gf__net *net) {
   /* the innermost open block: the last RESBEGIN not yet closed */
   int depth = 0, b = -1;
@@ -253,6 +314,7 @@ int gf__net_add_res_end(gf__net *net) {
                     s->out_c, s->out_h, s->out_w, l->in_c, l->in_h, l->in_w);
   }
   l->src = b;
+  net->layers[b].nuse++;
   return 0;
 }
 
@@ -271,6 +333,7 @@ int gf__net_add_concat(gf__net *net, int src) {
   l->src = src;
   l->out_c = l->in_c + s->out_c;
   s->is_src = 1;
+  s->nuse++;
   return 0;
 }
 
@@ -325,9 +388,9 @@ int gf__net_plan(gf__net *net) {
   for (int i = 1; i < net->n; i++) {
     gf__layer *l = &net->layers[i];
     const gf__layer *p = &net->layers[i - 1];
-    if (l->kind == GF_LAYER_RESHAPE || l->kind == GF_LAYER_RESBEGIN) l->inplace = 1;
+    if (l->kind == GF_LAYER_RESHAPE || l->kind == GF_LAYER_RESBEGIN || l->kind == GF_LAYER_TAP) l->inplace = 1;
     else
-      l->inplace = l->kind == GF_LAYER_ACT && p->kind != GF_LAYER_ACT && !p->is_src &&
+      l->inplace = l->kind == GF_LAYER_ACT && p->kind != GF_LAYER_ACT && !p->is_src && p->kind != GF_LAYER_TAP &&
                    !(p->kind == GF_LAYER_RESHAPE && p->inplace) && !(l->act == GF_ACT_LEAKY_RELU && l->alpha < 0);
   }
   return 0;
@@ -387,7 +450,7 @@ void gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std) {
     if (l->kind == GF_LAYER_CONV || l->kind == GF_LAYER_CONVT) {
       /* PyTorch: fan_in = weight.size(1) * kh * kw, fan_out = weight.size(0) * kh * kw */
       long kk = (long)l->geom.kh * l->geom.kw;
-      fan_in = (l->kind == GF_LAYER_CONV ? l->in_c : l->out_c) * kk;
+      fan_in = (l->kind == GF_LAYER_CONV ? l->in_c / l->groups : l->out_c) * kk;
       fan_out = (l->kind == GF_LAYER_CONV ? l->out_c : l->in_c) * kk;
     }
     float *w = host + l->w_off, *b = l->b_n ? host + l->b_off : NULL;
@@ -521,7 +584,8 @@ int gf__ctx_create(gf__ctx *ctx, gf__net *net, int max_batch) {
   for (int i = 0; i < net->n; i++) {
     const gf__layer *l = &net->layers[i];
     size_t sz = ROUND16((size_t)max_batch * gf__layer_out_size(l));
-    if (l->inplace) ctx->out[i] = ctx->out[i - 1];
+    if (l->kind == GF_LAYER_TAP) ctx->out[i] = ctx->out[l->src];
+    else if (l->inplace) ctx->out[i] = ctx->out[i - 1];
     else { ctx->out[i] = p; p += sz; }
     if (i == net->n - 1) { ctx->dout[i] = p; p += sz; }
     else ctx->dout[i] = pp[i & 1];
@@ -637,9 +701,11 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
     case GF_LAYER_RESHAPE: if (y != x) o->copy(y, x, n); break; /* a view unless it is the first layer */
     case GF_LAYER_RESBEGIN: if (y != x) o->copy(y, x, n); break;
     case GF_LAYER_RESEND:
+    case GF_LAYER_ADD:
       o->copy(y, x, n);
       o->axpy(y, 1.0f, ctx->out[l->src], n);
       break;
+    case GF_LAYER_TAP: break; /* out[i] is out[src] */
     case GF_LAYER_CONCAT: {
       size_t ns = (size_t)gf__layer_out_size(&net->layers[l->src]), nx = (size_t)in_sz;
       for (int b = 0; b < B; b++) {
@@ -674,6 +740,8 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
       if (l->b_n) o->fill(net->grads + l->b_off, 0.0f, (size_t)l->b_n);
       if (l->e_n) o->fill(net->grads + l->e_off, 0.0f, (size_t)l->e_n);
     }
+  for (int i = 0; i < net->n; i++) /* sources read several times: their consumers accumulate */
+    if (net->layers[i].nuse > 1) o->fill(ctx->sgrad[i], 0.0f, (size_t)B * gf__layer_out_size(&net->layers[i]));
   for (int i = net->n - 1; i >= 0; i--) {
     gf__layer *l = &net->layers[i];
     const float *x = i ? ctx->out[i - 1] : ctx->input;
@@ -684,6 +752,9 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
     /* Skip layers with no parameters once nothing below needs a gradient. */
     if (!dx && !(param_grads && l->w_n)) continue;
     if (l->is_src) o->axpy(ctx->dout[i], 1.0f, ctx->sgrad[i], nout); /* from the skip's consumer */
+    if (ctx->ginj[i]) o->axpy(ctx->dout[i], 1.0f, ctx->ginj[i], nout); /* a loss on this output */
+    float *sg = l->src >= 0 ? ctx->sgrad[l->src] : NULL;
+    const int acc = l->src >= 0 && net->layers[l->src].nuse > 1;
     /* an intermediate gradient buffer has this layer as its only writer: a linear layer
        overwrites it with its GEMM, the others accumulate into zeros */
     if (dx && i && l->kind != GF_LAYER_LINEAR) o->fill(dx, 0.0f, nin);
@@ -748,13 +819,20 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
     case GF_LAYER_RESHAPE: if (dx) o->axpy(dx, 1.0f, dy, nout); break;
     case GF_LAYER_RESBEGIN: if (dx) o->axpy(dx, 1.0f, dy, nout); break;
     case GF_LAYER_RESEND:
-      o->copy(ctx->sgrad[l->src], dy, nout);
+    case GF_LAYER_ADD:
+      if (acc) o->axpy(sg, 1.0f, dy, nout);
+      else o->copy(sg, dy, nout);
       if (dx) o->axpy(dx, 1.0f, dy, nout);
+      break;
+    case GF_LAYER_TAP: /* the gradient goes to the source; the previous layer gets none from here */
+      if (acc) o->axpy(sg, 1.0f, dy, nout);
+      else o->copy(sg, dy, nout);
       break;
     case GF_LAYER_CONCAT: {
       size_t ns = (size_t)gf__layer_out_size(&net->layers[l->src]), nx = (size_t)in_sz, no = ns + nx;
       for (int b = 0; b < B; b++) {
-        o->copy(ctx->sgrad[l->src] + (size_t)b * ns, dy + (size_t)b * no, ns);
+        if (acc) o->axpy(sg + (size_t)b * ns, 1.0f, dy + (size_t)b * no, ns);
+        else o->copy(sg + (size_t)b * ns, dy + (size_t)b * no, ns);
         if (dx) o->axpy(dx + (size_t)b * nx, 1.0f, dy + (size_t)b * no + ns, nx);
       }
       break;
@@ -808,7 +886,7 @@ int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap) {
           } else if ((l->kind == GF_LAYER_CONV || l->kind == GF_LAYER_CONVT) && is_w) {
             t->ndim = 4;
             t->shape[0] = l->kind == GF_LAYER_CONV ? l->out_c : l->in_c;
-            t->shape[1] = l->kind == GF_LAYER_CONV ? l->in_c : l->out_c;
+            t->shape[1] = l->kind == GF_LAYER_CONV ? l->in_c / l->groups : l->out_c;
             t->shape[2] = l->geom.kh;
             t->shape[3] = l->geom.kw;
           } else {
@@ -820,4 +898,22 @@ int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap) {
       }
     }
   return k;
+}
+
+long long gf__layer_macs(const gf__layer *l) {
+  switch (l->kind) {
+  case GF_LAYER_CONV:
+    return (long long)l->out_c * (l->in_c / l->groups) * l->geom.kh * l->geom.kw * l->out_h * l->out_w;
+  case GF_LAYER_CONVT: return (long long)l->in_c * l->out_c * l->geom.kh * l->geom.kw * l->out_h * l->out_w;
+  case GF_LAYER_LINEAR: return (long long)gf__layer_in_size(l) * l->out_c;
+  case GF_LAYER_BATCHNORM:
+  case GF_LAYER_INSTNORM: return (long long)l->out_c * l->out_h * l->out_w;
+  default: return 0;
+  }
+}
+
+long long gf__net_macs(const gf__net *net) {
+  long long m = 0;
+  for (int i = 0; i < net->n; i++) m += gf__layer_macs(&net->layers[i]);
+  return m;
 }

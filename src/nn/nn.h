@@ -8,7 +8,7 @@
 #include "core/ops.h"
 #include "core/rng.h"
 
-#define GF_MAX_LAYERS 160
+#define GF_MAX_LAYERS 640 /* an inception generator (CAT) of 9 blocks has ~490 layers */
 
 typedef enum gf__layer_kind {
   GF_LAYER_LINEAR,     /* y = x W^T + b; W [out, in] */
@@ -24,6 +24,8 @@ typedef enum gf__layer_kind {
   GF_LAYER_RESBEGIN,   /* residual block start: identity (output aliases the input); skip source */
   GF_LAYER_RESEND,     /* residual block end: y = x + out[src] (src = the matching RESBEGIN) */
   GF_LAYER_CONCAT,     /* channel concat with an earlier output: y[n] = [out[src][n]; x[n]] */
+  GF_LAYER_TAP,        /* branch start: y = out[src] (an alias); the previous output is left for a later ADD */
+  GF_LAYER_ADD,        /* branch sum: y = x + out[src] (src: any earlier layer of the same shape) */
   /* conditional layers (src/nn/cond_layers.c): read the context's labels */
   GF_LAYER_ONEHOT,     /* y[n] = [x[n]; one-hot of label n, K channels over H x W] */
   GF_LAYER_CBN,        /* conditional BatchNorm: BN without affine, then per-class gamma / beta [K, C] */
@@ -57,12 +59,14 @@ typedef struct gf__layer {
   gf__conv_geom geom;        /* CONV: input -> output; CONVT: the adjoint conv, output -> input */
   int chunk;                 /* CONV/CONVT: samples per im2col + sgemm batch */
   int direct;                /* CONV: stride 1 into <= GF_DIRECT_MAX_OC channels by the direct loops */
+  int dw;                    /* CONV: depth-wise (groups = in_c) on the backend's dw ops */
   int wino;                  /* CONV: > 0: 3x3 stride 1 by Winograd F(4x4,3x3), this many tiles per block */
   int pwino;                 /* CONV, CONVT: > 0: 4x4 stride 2 padding 1 by polyphase Winograd F(4x4,2x2), tiles per block, */
   int pwino_passes;          /*   for the passes (1 << GF_CONV_FWD / _BWD_DATA / _BWD_W of the conv or adjoint) in this mask
                                   (GF_PWINO_ALL: every pass) */
   int rows;                  /* CONV/CONVT: rows of geom.OH per im2col band (chunk 1); geom.OH: no bands */
-  int lib;                   /* CONV/CONVT: passes go whole to ops.conv_lib (im2col only if it declines) */
+  int lib;                   /* CONV/CONVT: passes go whole to ops.conv_lib (im2col only if it declines; a banded
+                                layer: its forward only) */
   int pad[4];                /* REFLPAD: top, bottom, left, right */
   int inplace;               /* ACT: output aliases the input (set by gf__ctx_create) */
   gf__init init;             /* weight initialisation */
@@ -70,8 +74,10 @@ typedef struct gf__layer {
   int sn;                    /* LINEAR, CONV: spectral normalisation (Miyato et al. 2018): the parameter is
                                 weight_orig, the layer uses weight_orig / sigma (specnorm.c) */
   long u_off, v_off;         /* SN: power-iteration vectors u [out_c], v [w_n / out_c] in the buffer arena */
-  int src;                   /* RESEND / CONCAT: index of the layer whose output is reused (-1) */
-  int is_src;                /* some later RESEND / CONCAT reads this layer's output */
+  int src;                   /* RESEND / CONCAT / TAP / ADD: index of the layer whose output is reused (-1) */
+  int is_src;                /* some later RESEND / CONCAT / TAP / ADD reads this layer's output */
+  int nuse;                  /*   how many of them (> 1: their gradients accumulate into sgrad) */
+  int groups;                /* CONV: channel groups (1: plain; in_c: depth-wise); weight [OC, IC/groups, kh, kw] */
   int nclass;                /* ONEHOT / CBN / PROJ: classes K */
   long e_off, e_n;           /* PROJ: class embedding slice of the parameter arena [K, in] (-1 / 0 if none) */
   char tname[96];            /* tensor-name stem after "<net name>." (default "net.<i>") */
@@ -110,8 +116,10 @@ typedef struct gf__ctx {
                                      own (kept across backward calls); the inner layers share
                                      two buffers used in turn, valid only during a backward */
   float *aux[GF_MAX_LAYERS];      /* BN: mean[C], rstd[C]; maxout: argmax[B*units]; dropout: mask */
-  float *sgrad[GF_MAX_LAYERS];    /* skip sources: gradient of out[i] from its RESEND / CONCAT
-                                     consumer, set by the consumer's backward, added to dout[i] */
+  float *sgrad[GF_MAX_LAYERS];    /* skip sources: gradient of out[i] from its RESEND / CONCAT / TAP / ADD
+                                     consumers, set by their backward, added to dout[i] */
+  const float *ginj[GF_MAX_LAYERS]; /* caller-owned [B, out_i] gradients added to dout[i] during backward
+                                     (a loss on an intermediate output, e.g. distillation); NULL: none */
   float *wsn[GF_MAX_LAYERS];      /* SN layers: the normalised weight this application used, with its
                                      u, v and sigma (specnorm.c) */
   int sn_fixed;                   /* 1: SN layers take the net's u, v as they are (no power iteration,
@@ -135,6 +143,10 @@ int gf__net_add_dropout(gf__net *net, float p);
 int gf__net_add_batchnorm(gf__net *net, int affine, float eps, float momentum);
 /* Conv2d(IC -> oc, kernel kh x kw, stride, zero padding), PyTorch semantics (no dilation/groups). */
 int gf__net_add_conv2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int ph, int pw, int bias);
+/* The same with `groups` channel groups (IC and oc divisible by it; groups = IC: depth-wise), as
+   PyTorch's Conv2d(groups=...): weight [oc, IC / groups, kh, kw]. */
+int gf__net_add_conv2d_grouped(gf__net *net, int oc, int kh, int kw, int sh, int sw, int ph, int pw, int groups,
+                               int bias);
 /* ConvTranspose2d: out = (in - 1) * stride - 2 * pad + kernel + output_padding (< stride). */
 int gf__net_add_convt2d(gf__net *net, int oc, int kh, int kw, int sh, int sw, int ph, int pw, int oph,
                         int opw, int bias);
@@ -154,6 +166,12 @@ int gf__net_add_reshape(gf__net *net, int c, int h, int w);
 int gf__net_add_res_begin(gf__net *net);
 int gf__net_add_res_end(gf__net *net);
 int gf__net_add_concat(gf__net *net, int src);
+/* Parallel branches (inception blocks): gf__net_add_tap(src) starts a branch whose input is
+   out[src] (an alias: no copy); the output of the layer before it must be read by a later
+   gf__net_add_add. gf__net_add_add(src) appends y = x + out[src] (same shapes). A source may have
+   several consumers (their gradients accumulate). */
+int gf__net_add_tap(gf__net *net, int src);
+int gf__net_add_add(gf__net *net, int src);
 /* Conditional layers (K classes; the context's labels pick the class of each row). ONEHOT appends
    K one-hot channels to every sample (over H x W: a vector's K features, an image's K planes);
    CBN is BatchNorm2d/1d without affine followed by gamma[label], beta[label] (weight / bias [K, C],
@@ -191,6 +209,12 @@ void gf__net_free(gf__net *net);
 void gf__net_zero_grad(gf__net *net);
 
 static inline long gf__net_in_size(const gf__net *n) { return (long)n->in_c * n->in_h * n->in_w; }
+/* Multiply-adds of one sample through the net, counted from the layer list as CAT / GAN Compression
+   profile generators (so figures compare with the papers'): Conv2d OC * IC/groups * kh * kw * OH * OW;
+   ConvTranspose2d IC * OC * kh * kw * OH * OW over its OUTPUT positions (4x the true count of a
+   stride-2 layer: the papers' convention); Linear in * out; every normalisation C * H * W; the rest 0. */
+long long gf__layer_macs(const gf__layer *l);
+long long gf__net_macs(const gf__net *net);
 static inline long gf__net_out_size(const gf__net *n) { return gf__layer_out_size(&n->layers[n->n - 1]); }
 
 /* Plans the activations of one application of the net for batches up to max_batch (and grows
@@ -282,6 +306,12 @@ void gf__convt2d_forward(const gf__ops *o, float *out, const float *inp, const f
 void gf__convt2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, const float *dout,
                           const float *inp, const float *w, float *ws, int B, const gf__layer *l);
 
+/* Kernel alignment (CAT) of activations X [B, Dx] and Y [B, Dy] (backend): with Gram matrices
+   Gx = X X^T, Gy = Y Y^T, stats[0] += KA = <Gx, Gy> / (|Gx| |Gy|) (0 when either is zero; stats in
+   backend memory, read by the caller once per step); dX (may be NULL) += scale * dKA/dX.
+   ws: 3 B^2 backend floats. No host reads: it may run inside a recorded training step. */
+void gf__ka(const gf__ops *o, float *stats, float *dX, const float *X, const float *Y, int B, long Dx, long Dy, float scale,
+            float *ws);
 /* The conditional layers' passes (cond_layers.c), called by gf__net_forward / gf__net_backward
    for layer i: y its output, x its input, aux its context slice. */
 size_t gf__cond_layer_aux(const gf__layer *l, int B);

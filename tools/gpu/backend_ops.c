@@ -1468,6 +1468,32 @@ static void b_direct_bwd_w(kit *k, const gf__ops *o, ctx *c) {
   o->direct_bwd_w(dw, IN(k, "x", c->h[0], c->n[0]), IN(k, "dy", c->h[2], c->n[2]), c->i[0], c->i[1], &c->g);
 }
 
+/* ---- depth-wise convolutions (groups = C; OC = m C) ---- */
+
+static void b_dw_fwd(kit *k, const gf__ops *o, ctx *c) {
+  float *y = OUT(k, "y", NULL, c->n[2]);
+  o->dw_fwd(y, IN(k, "x", c->h[0], c->n[0]), IN(k, "w", c->h[1], c->n[1]), c->i[0], c->i[1], &c->g);
+}
+static void b_dw_bwd_data(kit *k, const gf__ops *o, ctx *c) {
+  float *dx = OUT(k, "dx", c->h[3], c->n[0]);
+  o->dw_bwd_data(dx, IN(k, "dy", c->h[2], c->n[2]), IN(k, "w", c->h[1], c->n[1]), c->i[0], c->i[1], &c->g);
+}
+static void b_dw_bwd_w(kit *k, const gf__ops *o, ctx *c) {
+  float *dw = OUT(k, "dw", c->h[4], c->n[1]);
+  o->dw_bwd_w(dw, IN(k, "x", c->h[0], c->n[0]), IN(k, "dy", c->h[2], c->n[2]), c->i[0], c->i[1], &c->g);
+}
+
+/* ---- kernel alignment of two Gram matrices (CAT distillation) ---- */
+
+static void b_ka_coef(kit *k, const gf__ops *o, ctx *c) {
+  const int B = c->i[0];
+  const size_t BB = (size_t)B * B;
+  float *stats = STATS(k, "stats", c->h[9], 1);
+  float *coef = OUT(k, "coef", NULL, BB);
+  const float *gx = IN(k, "gx", c->h[0], BB), *gy = IN(k, "gy", c->h[1], BB);
+  for (int r = 0; r < ncalls(c); r++) o->ka_coef(stats, coef, gx, gy, B, c->f[0]);
+}
+
 /* ---- a whole convolution pass by the vendor library ---- */
 
 static void b_conv_lib(kit *k, const gf__ops *o, ctx *c) {
@@ -1523,6 +1549,51 @@ static void cases_direct(kit *k) {
     run_case(k, "direct_bwd_data", OFF(direct_bwd_data), 1, &c, b_direct_bwd_data, "%s OC=%d", gdesc(q), q->OC);
     c.K = (double)q->N * c.g.OH * c.g.OW;
     run_case(k, "direct_bwd_w", OFF(direct_bwd_w), 1, &c, b_direct_bwd_w, "%s OC=%d", gdesc(q), q->OC);
+    ctx_free(&c);
+  }
+}
+
+static void cases_dw(kit *k) {
+  static const cgeom gs[] = {/* N, C, H, W, kh, kw, sh, sw, ph, pw, r0, rn, OC (= m C) */
+                             {2, 21, 18, 18, 3, 3, 1, 1, 0, 0, 0, 0, 21}, {2, 5, 9, 7, 5, 5, 1, 1, 2, 2, 0, 0, 5},
+                             {1, 4, 9, 8, 3, 3, 2, 2, 1, 1, 0, 0, 8},     {3, 3, 7, 11, 1, 1, 1, 1, 0, 0, 0, 0, 3},
+                             {1, 6, 5, 5, 3, 3, 3, 2, 2, 1, 0, 0, 12},    {2, 2, 1, 9, 1, 3, 1, 1, 0, 1, 0, 0, 6},
+                             {4, 21, 36, 36, 5, 5, 1, 1, 0, 0, 0, 0, 21}};
+  ctx c;
+  for (size_t s = 0; s < sizeof gs / sizeof gs[0]; s++) {
+    const cgeom *q = &gs[s];
+    ctx_init(&c, F_RED);
+    conv_inputs(k, &c, q);
+    c.n[1] = (size_t)q->OC * q->kh * q->kw; /* w [OC, 1, kh, kw] */
+    const int m = q->OC / q->C;
+    c.K = (double)q->kh * q->kw;
+    run_case(k, "dw_fwd", OFF(dw_fwd), 1, &c, b_dw_fwd, "%s OC=%d (x%d)", gdesc(q), q->OC, m);
+    c.K = (double)m * q->kh * q->kw;
+    run_case(k, "dw_bwd_data", OFF(dw_bwd_data), 1, &c, b_dw_bwd_data, "%s OC=%d (x%d)", gdesc(q), q->OC, m);
+    c.K = (double)q->N * c.g.OH * c.g.OW;
+    run_case(k, "dw_bwd_w", OFF(dw_bwd_w), 1, &c, b_dw_bwd_w, "%s OC=%d (x%d)", gdesc(q), q->OC, m);
+    ctx_free(&c);
+  }
+}
+
+static void cases_ka(kit *k) {
+  static const int bs[] = {1, 2, 4, 80, 3};
+  ctx c;
+  for (size_t t = 0; t < sizeof bs / sizeof bs[0]; t++) {
+    const int B = bs[t];
+    const size_t BB = (size_t)B * B;
+    ctx_init(&c, F_RED);
+    c.i[0] = B;
+    c.f[0] = t == 2 ? -1.0f : 0.5f;
+    c.K = (double)BB;
+    c.h[0] = rnd(k, BB, -1, 1);
+    c.h[1] = rnd(k, BB, -1, 1);
+    const int zero = t == 4; /* a zero Gram matrix: KA 0, no gradient */
+    if (zero) memset(c.h[1], 0, sizeof(float) * BB);
+    c.h[9] = rnd(k, 1, -2, 2);
+    c.calls = t == 2 ? 2 : 1;
+    run_case(k, "ka_coef", OFF(ka_coef), 0, &c, b_ka_coef, "B=%d scale=%g%s, %d call%s into stats", B, c.f[0],
+             zero ? " gy=0" : "", c.calls, c.calls > 1 ? "s" : "");
     ctx_free(&c);
   }
 }
@@ -2192,7 +2263,8 @@ static const member members[] = {
   M(adam, "adam"), M(sgd, "sgd"), M(rmsprop, "rmsprop"), M(clamp, "clamp"), M(im2col, "im2col"), M(col2im, "col2im"),
   M(swap01, "swap01"), M(wino_fwd, "wino_fwd"), M(wino_dw, "wino_dw"), M(pwino_fwd, "pwino_fwd"),
   M(pwino_bwd_data, "pwino_bwd_data"), M(pwino_dw, "pwino_dw"), M(direct_fwd, "direct_fwd"),
-  M(direct_bwd_data, "direct_bwd_data"), M(direct_bwd_w, "direct_bwd_w"), M(conv_lib_name, NULL),
+  M(direct_bwd_data, "direct_bwd_data"), M(direct_bwd_w, "direct_bwd_w"), M(dw_fwd, "dw_fwd"),
+  M(dw_bwd_data, "dw_bwd_data"), M(dw_bwd_w, "dw_bwd_w"), M(ka_coef, "ka_coef"), M(conv_lib_name, NULL),
   M(conv_lib_all, "conv_lib"), M(conv_lib, "conv_lib"), M(reflect_pad_fwd, "reflect_pad_fwd"),
   M(reflect_pad_bwd, "reflect_pad_bwd"), M(count_nonfinite, "count_nonfinite"), M(gather, "gather"),
   M(rand_normal, "rand_normal"), M(rand_uniform, "rand_uniform"), M(onehot_cat_fwd, "onehot_cat_fwd"),
@@ -2401,7 +2473,7 @@ static const char *list_ops[] = {"alloc", "to_device/host", "copy", "fill", "gem
                                  "mse_loss", "xent_loss", "dot", "scalar_op", "lerp_rows", "grad_penalty",
                                  "maxout_take", "act_curv", "adam", "sgd", "rmsprop", "clamp", "im2col", "col2im", "swap01", "wino_fwd",
                                  "wino_dw", "pwino_fwd", "pwino_bwd_data", "pwino_dw", "direct_fwd", "direct_bwd_data",
-                                 "direct_bwd_w", "conv_lib", "reflect_pad_fwd", "reflect_pad_bwd", "count_nonfinite",
+                                 "direct_bwd_w", "dw_fwd", "dw_bwd_data", "dw_bwd_w", "ka_coef", "conv_lib", "reflect_pad_fwd", "reflect_pad_bwd", "count_nonfinite",
                                  "rand_normal", "rand_uniform", "upload_const", "gather", "configure", "check",
                                  "step_begin/end", "onehot_cat_fwd", "onehot_cat_bwd", "cond_affine_fwd",
                                  "cond_affine_bwd", "proj_fwd", "proj_bwd", "copy2d", "diffaug_fwd", "diffaug_bwd", NULL};
@@ -2563,6 +2635,8 @@ int main(int argc, char **argv) {
   cases_wino(&k);
   cases_pwino(&k);
   cases_direct(&k);
+  cases_dw(&k);
+  cases_ka(&k);
   cases_conv_lib(&k);
   cases_rpad(&k);
   cases_cond(&k);

@@ -684,6 +684,78 @@ static void r_direct_bwd_w(float *dw, const float *x, const float *dy, int N, in
   conv_bwd_w(dw, x, dy, N, OC, g, 1.0f);
 }
 
+/* depth-wise convolutions (groups = C, OC = m C, output channel o reads input channel o / m):
+   forward written, the two gradients accumulated, in double */
+static double dw_tap(const float *x, const gf__conv_geom *g, int n, int c, int oy, int ox, int i, int j) {
+  int iy = oy * g->sh - g->ph + i, ix = ox * g->sw - g->pw + j;
+  if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) return 0.0;
+  return x[(((size_t)n * g->C + c) * g->H + iy) * g->W + ix];
+}
+
+static void r_dw_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g) {
+  const int m = OC / g->C;
+  for (int n = 0; n < N; n++)
+    for (int o = 0; o < OC; o++)
+      for (int oy = 0; oy < g->OH; oy++)
+        for (int ox = 0; ox < g->OW; ox++) {
+          double s = 0;
+          for (int i = 0; i < g->kh; i++)
+            for (int j = 0; j < g->kw; j++) s += w[((size_t)o * g->kh + i) * g->kw + j] * dw_tap(x, g, n, o / m, oy, ox, i, j);
+          y[(((size_t)n * OC + o) * g->OH + oy) * g->OW + ox] = (float)s;
+        }
+}
+
+static void r_dw_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g) {
+  const int m = OC / g->C;
+  const size_t total = (size_t)N * g->C * g->H * g->W;
+  double *acc = calloc(total, sizeof(double));
+  if (!acc) abort();
+  for (int n = 0; n < N; n++)
+    for (int o = 0; o < OC; o++)
+      for (int oy = 0; oy < g->OH; oy++)
+        for (int ox = 0; ox < g->OW; ox++) {
+          const double d = dy[(((size_t)n * OC + o) * g->OH + oy) * g->OW + ox];
+          for (int i = 0; i < g->kh; i++)
+            for (int j = 0; j < g->kw; j++) {
+              int iy = oy * g->sh - g->ph + i, ix = ox * g->sw - g->pw + j;
+              if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) continue;
+              acc[(((size_t)n * g->C + o / m) * g->H + iy) * g->W + ix] += d * w[((size_t)o * g->kh + i) * g->kw + j];
+            }
+        }
+  for (size_t k = 0; k < total; k++) dx[k] = (float)(acc[k] + (double)dx[k]);
+  free(acc);
+}
+
+static void r_dw_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g) {
+  const int m = OC / g->C;
+  for (int o = 0; o < OC; o++)
+    for (int i = 0; i < g->kh; i++)
+      for (int j = 0; j < g->kw; j++) {
+        double s = 0;
+        for (int n = 0; n < N; n++)
+          for (int oy = 0; oy < g->OH; oy++)
+            for (int ox = 0; ox < g->OW; ox++)
+              s += dy[(((size_t)n * OC + o) * g->OH + oy) * g->OW + ox] * dw_tap(x, g, n, o / m, oy, ox, i, j);
+        size_t k = ((size_t)o * g->kh + i) * g->kw + j;
+        dw[k] = (float)(s + (double)dw[k]);
+      }
+}
+
+/* kernel alignment of two Gram matrices, in double */
+static void r_ka_coef(float *stats, float *coef, const float *gx, const float *gy, int B, float scale) {
+  const size_t BB = (size_t)B * B;
+  double xy = 0, xx = 0, yy = 0;
+  for (size_t k = 0; k < BB; k++) {
+    xy += (double)gx[k] * gy[k];
+    xx += (double)gx[k] * gx[k];
+    yy += (double)gy[k] * gy[k];
+  }
+  const int ok = xx > 0 && yy > 0;
+  const double nx = sqrt(xx), ny = sqrt(yy), ka = ok ? xy / (nx * ny) : 0.0;
+  stats[0] = (float)((double)stats[0] + ka);
+  for (size_t k = 0; k < BB; k++) coef[k] = ok ? (float)(2.0 * scale * (gy[k] / (nx * ny) - ka * gx[k] / xx)) : 0.0f;
+}
+
 static int r_conv_lib(int pass, float *out, const float *in0, const float *in1, int N, int OC, const gf__conv_geom *g,
                       float beta) {
   if (g->rn && g->rn != g->OH) return -1; /* bands are the caller's lowering */
@@ -996,6 +1068,7 @@ static const gf__ops ref_ops = {
   .wino_fwd = r_wino_fwd, .wino_dw = r_wino_dw,
   .pwino_fwd = r_pwino_fwd, .pwino_bwd_data = r_pwino_bwd_data, .pwino_dw = r_pwino_dw,
   .direct_fwd = r_direct_fwd, .direct_bwd_data = r_direct_bwd_data, .direct_bwd_w = r_direct_bwd_w,
+  .dw_fwd = r_dw_fwd, .dw_bwd_data = r_dw_bwd_data, .dw_bwd_w = r_dw_bwd_w, .ka_coef = r_ka_coef,
   .conv_lib_name = "double-precision direct convolution", .conv_lib = r_conv_lib,
   .reflect_pad_fwd = r_reflect_pad_fwd, .reflect_pad_bwd = r_reflect_pad_bwd,
   .onehot_cat_fwd = r_onehot_cat_fwd, .onehot_cat_bwd = r_onehot_cat_bwd,
