@@ -4,7 +4,8 @@
 # run folder is complete (the student meets the budget), translate / info work on the student,
 # BtoA is refused, the inference API (gf_infer_example), the standalone C export (<= 1e-5) and the
 # ONNX export (Conv with group = C, in onnxruntime when GF_PYTHON has it, <= 1e-4) reproduce
-# translate on the student, and N steps + --resume to 2N steps give the 2N-step weights bit for bit.
+# translate on the student, and N steps + --resume to 2N steps give the 2N-step weights bit for bit; a
+# teacher file or a checkpoint too small for the nets its stored config describes is refused before allocation.
 set -u
 gf=$1
 T=${GF_TMP:-/tmp/ganforge-test}/compress
@@ -44,6 +45,33 @@ refuse "no budget" "missing --macs" "$T/teacher"
 refuse "a bad budget" "is not a positive number" "$T/teacher" --macs 3X
 refuse "batch of one" "at least 2" "$T/teacher" --macs 40% --batch 1
 EXIT=1 refuse "no such teacher" "no such teacher" "$T/nothere" --macs 1M
+# a weights file whose stored config does not match its tensors (RELIABILITY.md finding 14): the
+# nets are planned and refused, naming the file, before anything is allocated
+restyle() { # SRC DST ngf|widths: model.ngf = 4096 and no tensors (3 KB asking for ~10^10 weights), or student widths x 100
+  python3 - "$@" <<'PY'
+import json, re, struct, sys
+src, dst, mode = sys.argv[1:4]
+b = open(src, 'rb').read()
+n = struct.unpack('<Q', b[:8])[0]
+h, data = json.loads(b[8:8 + n]), b[8 + n:]
+meta = h['__metadata__']
+lines = meta['config'].split('\n')
+if mode == 'ngf':
+    lines = ['model.ngf = 4096' if ln.split(' = ')[0] == 'model.ngf' else ln for ln in lines]
+    h, data = {'__metadata__': meta}, b''
+else:
+    lines = [re.sub(r'\d+', lambda m: str(int(m.group()) * 100), ln) if ln.split(' = ')[0] == 'model.g_channels' else ln
+             for ln in lines]
+meta['config'] = '\n'.join(lines)
+hb = json.dumps(h).encode()
+hb += b' ' * (-len(hb) % 8)
+open(dst, 'wb').write(struct.pack('<Q', len(hb)) + hb + data)
+PY
+}
+restyle "$T/teacher/cyclegan.safetensors" "$T/huge-teacher.safetensors" ngf
+[ "$(stat -c %s "$T/huge-teacher.safetensors")" -lt 20000 ] && ok || bad "the crafted teacher is not small"
+EXIT=1 refuse "a teacher file too small for its config" "huge-teacher.safetensors: its stored config describes a network G_A" \
+  "$T/huge-teacher.safetensors" --data "$D" --macs 1M
 
 # a run: 2 epochs of 2 steps (8 images, batch 4), the agreement on 3 test images
 C=(--set train.checkpoint_every=3 --set compress.min_channels=4 --epochs 2 --quiet)
@@ -101,6 +129,16 @@ timeout 300 "$gf" compress "$T/teacher" --macs 35% --out "$T/b" "${C[@]}" --set 
 timeout 300 "$gf" compress --resume "$T/b" --set train.max_steps=0 --quiet 2> "$T/b2.err" && ok || bad "resume: $(tail -2 "$T/b2.err")"
 cmp -s "$T/a/cyclegan.safetensors" "$T/b/cyclegan.safetensors" && ok || bad "resumed student differs from the straight run"
 diff <(cut -d, -f1-14 "$T/a/log.csv") <(cut -d, -f1-14 "$T/b/log.csv") > /dev/null && ok || bad "resumed log differs"
+# --resume with a checkpoint whose stored student is 100x wider than its tensors: refused naming the
+# checkpoint, the run folder untouched
+cp -r "$T/b" "$T/bh"
+restyle "$T/b/checkpoints/latest.safetensors" "$T/bh/checkpoints/latest.safetensors" widths
+(cd "$T/bh" && find . -type f | sort | xargs md5sum) > "$T/bh.before"
+timeout 120 "$gf" compress --resume "$T/bh" --set train.max_steps=0 --quiet > /dev/null 2> "$T/bh.err"
+[ $? = 1 ] && [ "$(wc -l < "$T/bh.err")" = 1 ] &&
+  grep -q "bh/checkpoints/latest.safetensors: its stored config describes a network G_A" "$T/bh.err" && ok ||
+  bad "resume with a student too wide for its checkpoint: $(cat "$T/bh.err")"
+diff "$T/bh.before" <(cd "$T/bh" && find . -type f | sort | xargs md5sum) > /dev/null && ok || bad "the refused resume changed $T/bh"
 timeout 60 "$gf" train --resume "$T/b" --quiet > /dev/null 2> "$T/tr3.err"
 [ $? != 0 ] && grep -q "compress --resume" "$T/tr3.err" && ok || bad "train --resume on a compress run: $(cat "$T/tr3.err")"
 # the from-scratch variant (CAT's code re-initialises the pruned convolutions) runs too

@@ -93,9 +93,21 @@ int gf_compress_teacher(const char *run, char *path, unsigned cap, gf_config *tc
 static const char *gname(const gf__compress *m) { return m->pix2pix ? "G" : "G_A"; }
 static const char *dname(const gf__compress *m) { return m->pix2pix ? "D" : "D_A"; }
 
-/* An inception generator of cfg at h x w with its layer map (heap: nets are large). */
+/* Whether the weights file at path (NULL: none to check) can hold the tensors of the planned net:
+   a stored config asking for more is refused, naming the file, before anything is allocated. */
+static int fits(const char *path, const gf__net *n) {
+  if (!path) return 0;
+  gf__st_file f;
+  GF_TRY(gf__st_open(&f, path));
+  int rc = gf__weights_fit(&f, n);
+  gf__st_close(&f);
+  return rc;
+}
+
+/* An inception generator of cfg at h x w with its layer map (heap: nets are large), planned and
+   checked against the weights file it will be loaded from (fit; NULL: none) before allocation. */
 static int build_g(gf__net **out, const gf_config *cfg, const gf__ops *ops, const char *name, int h, int w, gf__inc_spec *spec,
-                   gf__inc_map *map) {
+                   gf__inc_map *map, const char *fit) {
   gf__net *n = calloc(1, sizeof *n);
   if (!n) return gf__fail(GF_ENOMEM, "out of memory");
   *out = n;
@@ -103,6 +115,8 @@ static int build_g(gf__net **out, const gf_config *cfg, const gf__ops *ops, cons
   GF_TRY(gf__inc_spec_from_config(spec, cfg));
   gf__net_init(n, ops, name, 3, h, w);
   GF_TRY(gf__build_inception(n, cfg, spec, 3, map));
+  GF_TRY(gf__net_plan(n));
+  GF_TRY(fits(fit, n));
   return gf__net_finalize(n);
 }
 
@@ -133,8 +147,11 @@ static void compress_destroy(gf__compress *m) {
 }
 
 /* Everything but the weights: the nets of the teacher (tcfg) and the student (m->cfg, whose
-   model.g_channels is set), the discriminator, contexts and buffers for batch B. */
-static int compress_create(gf__compress *m, const gf_config *cfg, const gf_config *tcfg, const gf__ops *ops, int B) {
+   model.g_channels is set), the discriminator, contexts and buffers for batch B. tfile / sfile
+   (NULL: none) are the files the teacher / the student will be loaded from, each with the
+   discriminator: every net is planned and checked against them before it is allocated. */
+static int compress_create(gf__compress *m, const gf_config *cfg, const gf_config *tcfg, const gf__ops *ops, int B,
+                           const char *tfile, const char *sfile) {
   memset(m, 0, sizeof *m);
   m->cfg = *cfg;
   m->tcfg = *tcfg;
@@ -148,11 +165,14 @@ static int compress_create(gf__compress *m, const gf_config *cfg, const gf_confi
   gf__rng_init(&m->r_init, seed, GF_STREAM_INIT);
   gf__rng_init(&m->r_drop, seed, GF_STREAM_DROPOUT);
   gf__rng_init(&m->r_data, seed, GF_STREAM_DATA);
-  GF_TRY(build_g(&m->T, tcfg, ops, gname(m), m->h, m->w, &m->tspec, &m->tmap));
-  GF_TRY(build_g(&m->S, cfg, ops, gname(m), m->h, m->w, &m->sspec, &m->smap));
+  GF_TRY(build_g(&m->T, tcfg, ops, gname(m), m->h, m->w, &m->tspec, &m->tmap, tfile));
+  GF_TRY(build_g(&m->S, cfg, ops, gname(m), m->h, m->w, &m->sspec, &m->smap, sfile));
   m->D = calloc(1, sizeof *m->D);
   if (!m->D) return gf__fail(GF_ENOMEM, "out of memory");
   GF_TRY(gf__build_patch_d(m->D, tcfg, ops, dname(m), m->pix2pix ? 2 * m->c : m->c, m->h, m->w));
+  GF_TRY(gf__net_plan(m->D));
+  GF_TRY(fits(tfile, m->D));
+  GF_TRY(fits(sfile, m->D));
   GF_TRY(gf__net_finalize(m->D));
   gf__inc_ka_layers(&m->tmap, m->tspec.nb, m->tka);
   gf__inc_ka_layers(&m->smap, m->sspec.nb, m->ska);
@@ -636,7 +656,7 @@ static int setup(gf__compress *m, const gf_config *cfg_in, const gf_train_opts *
     char tfile[2200];
     snprintf(tfile, sizeof tfile, "%s/teacher.safetensors", out);
     GF_TRY(gf_compress_teacher(tfile, tpath, sizeof tpath, &tcfg));
-    GF_TRY(compress_create(m, &cfg, &tcfg, ops, cfg.train_batch));
+    GF_TRY(compress_create(m, &cfg, &tcfg, ops, cfg.train_batch, tpath, opts->resume));
     GF_TRY(load_net_from(tpath, m->T));
     return load_checkpoint(m, opts->resume, pos);
   }
@@ -645,7 +665,8 @@ static int setup(gf__compress *m, const gf_config *cfg_in, const gf_train_opts *
   gf_config pc = cfg;
   pc.model_g_channels[0] = 0;
   snprintf(pc.model_g_channels, sizeof pc.model_g_channels, "%s", tcfg.model_g_channels);
-  GF_TRY(compress_create(m, &pc, &tcfg, ops, cfg.train_batch)); /* the student = the teacher until planned */
+  /* the student = the teacher until planned; the teacher file must hold the teacher and D */
+  GF_TRY(compress_create(m, &pc, &tcfg, ops, cfg.train_batch, tpath, NULL));
   int rc = load_net_from(tpath, m->T);
   if (rc == 0) rc = load_net_from(tpath, m->D);
   gf__st_file tf;
@@ -664,7 +685,7 @@ static int setup(gf__compress *m, const gf_config *cfg_in, const gf_train_opts *
   gf__net *T = m->T, *D = m->D;
   m->T = m->D = NULL;
   compress_destroy(m);
-  rc = compress_create(m, &cfg, &tcfg, ops, cfg.train_batch);
+  rc = compress_create(m, &cfg, &tcfg, ops, cfg.train_batch, NULL, NULL); /* checked above; the student is smaller */
   if (rc == 0) {
     ops->copy(m->T->params, T->params, (size_t)T->nparam);
     if (T->nbuf) ops->copy(m->T->buffers, T->buffers, (size_t)T->nbuf);
