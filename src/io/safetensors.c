@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -382,6 +383,17 @@ const char *gf__st_meta(const gf__st_file *f, const char *key) {
   const cJSON *m = cJSON_GetObjectItemCaseSensitive((const cJSON *)f->json, GF__ST_META);
   const cJSON *v = m ? cJSON_GetObjectItemCaseSensitive(m, key) : NULL;
   return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int gf__st_meta_u64(const gf__st_file *f, const char *key, uint64_t *out) {
+  const char *s = gf__st_meta(f, key);
+  char *end;
+  if (!s) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata lacks '%s'", f->path, key);
+  if (*s < '0' || *s > '9')
+    return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not a non-negative integer", f->path, key, s);
+  *out = strtoull(s, &end, 10);
+  if (end == s || *end) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not an integer", f->path, key, s);
+  return 0;
 }
 
 const char *gf__st_name(const gf__st_file *f, int i) {

@@ -42,6 +42,9 @@ int gf__st_get(const gf__st_file *f, const char *name, const uint8_t **data, int
 int gf__st_read_into(const gf__st_file *f, const char *name, float *dst, int ndim, const int64_t *shape);
 /* Metadata value for key, or NULL. */
 const char *gf__st_meta(const gf__st_file *f, const char *key);
+/* Metadata value for key as a non-negative decimal integer; GF_EFORMAT naming the file and the key
+   when it is absent or not one. */
+int gf__st_meta_u64(const gf__st_file *f, const char *key, uint64_t *out);
 /* Name of tensor i (header order, excluding __metadata__). */
 const char *gf__st_name(const gf__st_file *f, int i);
 

@@ -96,17 +96,6 @@ static int meta_num(const gf__st_file *f, const char *key, double *out) {
   return 0;
 }
 
-static int meta_u64(const gf__st_file *f, const char *key, uint64_t *out) {
-  const char *s = gf__st_meta(f, key);
-  char *end;
-  if (!s) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata lacks '%s'", f->path, key);
-  if (*s < '0' || *s > '9')
-    return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not a non-negative integer", f->path, key, s);
-  *out = strtoull(s, &end, 10);
-  if (end == s || *end) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not an integer", f->path, key, s);
-  return 0;
-}
-
 static int open_ckpt(gf__st_file *f, const char *path) {
   GF_TRY(gf__st_open(f, path));
   const char *fmt = gf__st_meta(f, "checkpoint");
@@ -210,18 +199,18 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
   if (rc == 0 && (rc = meta_num(&f, "d_steps", &x)) == 0) gan->d_steps = (long)x;
   if (rc == 0 && (rc = meta_num(&f, "epoch", &x)) == 0) pos->epoch = (int)x;
   if (rc == 0 && (rc = meta_num(&f, "batch", &x)) == 0) pos->batch = (int)x;
-  if (rc == 0 && (rc = meta_u64(&f, "rng.data_epoch_counter", &u)) == 0) pos->data_counter = u;
-  if (rc == 0 && (rc = meta_u64(&f, "rng.noise_counter", &u)) == 0) gan->r_noise.counter = u;
-  if (rc == 0 && (rc = meta_u64(&f, "rng.dropout_counter", &u)) == 0) gan->r_drop.counter = u;
+  if (rc == 0 && (rc = gf__st_meta_u64(&f, "rng.data_epoch_counter", &u)) == 0) pos->data_counter = u;
+  if (rc == 0 && (rc = gf__st_meta_u64(&f, "rng.noise_counter", &u)) == 0) gan->r_noise.counter = u;
+  if (rc == 0 && (rc = gf__st_meta_u64(&f, "rng.dropout_counter", &u)) == 0) gan->r_drop.counter = u;
   /* the gradient penalty's stream (absent from checkpoints written before it existed: 0) */
-  if (rc == 0 && gf__st_meta(&f, "rng.penalty_counter") && (rc = meta_u64(&f, "rng.penalty_counter", &u)) == 0)
+  if (rc == 0 && gf__st_meta(&f, "rng.penalty_counter") && (rc = gf__st_meta_u64(&f, "rng.penalty_counter", &u)) == 0)
     gan->crit.r_gp.counter = u;
   /* streams a run had only with model.cond / train.diffaug (a checkpoint without one starts it at 0) */
   if (rc == 0 && gan->cond && gf__st_meta(&f, "rng.labels_counter") &&
-      (rc = meta_u64(&f, "rng.labels_counter", &u)) == 0)
+      (rc = gf__st_meta_u64(&f, "rng.labels_counter", &u)) == 0)
     gan->cond->r_lab.counter = u;
   if (rc == 0 && gan->aug && gf__st_meta(&f, "rng.diffaug_counter") &&
-      (rc = meta_u64(&f, "rng.diffaug_counter", &u)) == 0)
+      (rc = gf__st_meta_u64(&f, "rng.diffaug_counter", &u)) == 0)
     gan->aug->r.counter = u;
   /* The saved learning rates carry the decay so far; a run resumed with a different train.lr /
      train.lr_d starts from the new value instead (the user's override). */

@@ -398,15 +398,6 @@ static int save_checkpoint(gf__compress *m, const cpos *pos, const char *dir) {
   return gf__checkpoint_rotate(dir, path, m->cfg.train_keep, ckpt_save, &c);
 }
 
-static int meta_u64(const gf__st_file *f, const char *key, uint64_t *out) {
-  const char *s = gf__st_meta(f, key);
-  char *end;
-  if (!s || *s < '0' || *s > '9') return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' missing or not a non-negative integer", f->path, key);
-  *out = strtoull(s, &end, 10);
-  if (*end) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not an integer", f->path, key, s);
-  return 0;
-}
-
 static int load_flat(const gf__st_file *f, const gf__ops *ops, const char *name, float *dst, long n) {
   int64_t shape[1] = {n};
   float *tmp = malloc(sizeof(float) * (size_t)(n + 1));
@@ -430,7 +421,7 @@ static int load_checkpoint(gf__compress *m, const char *path, cpos *pos) {
   uint64_t u[9];
   static const char *const keys[] = {"steps", "epoch", "batch", "rng.data_epoch_counter", "rng.data_counter",
                                      "rng.dropout_counter", "opt.G.step", "opt.D.step"};
-  for (int i = 0; i < 8 && rc == 0; i++) rc = meta_u64(&f, keys[i], &u[i]);
+  for (int i = 0; i < 8 && rc == 0; i++) rc = gf__st_meta_u64(&f, keys[i], &u[i]);
   if (rc == 0 && u[1] < 1) rc = gf__fail(GF_EFORMAT, "%s: inconsistent checkpoint (epoch 0)", path);
   if (rc == 0) {
     m->steps = (long)u[0];

@@ -123,15 +123,6 @@ static int save_checkpoint(gf__cyclegan *m, const i2i_pos *pos, const char *dir)
   return gf__checkpoint_rotate(dir, path, m->cfg.train_keep, i2i_ckpt_save, &c);
 }
 
-static int meta_u64(const gf__st_file *f, const char *key, uint64_t *out) {
-  const char *s = gf__st_meta(f, key);
-  char *end;
-  if (!s || *s < '0' || *s > '9') return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' missing or not a non-negative integer", f->path, key);
-  *out = strtoull(s, &end, 10);
-  if (*end) return gf__fail(GF_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not an integer", f->path, key, s);
-  return 0;
-}
-
 static int load_checkpoint(gf__cyclegan *m, const char *path, i2i_pos *pos) {
   gf__st_file f;
   GF_TRY(gf__st_open(&f, path));
@@ -148,7 +139,7 @@ static int load_checkpoint(gf__cyclegan *m, const char *path, i2i_pos *pos) {
   static const char *const keys[] = {"steps", "epoch", "batch", "rng.data_epoch_counter", "rng.data_counter",
                                      "rng.dropout_counter", "pool.A.n", "pool.A.counter", "pool.B.n", "pool.B.counter",
                                      "opt.G.step", "opt.D.step"};
-  for (int i = 0; i < 12 && rc == 0; i++) rc = meta_u64(&f, keys[i], &u[i]);
+  for (int i = 0; i < 12 && rc == 0; i++) rc = gf__st_meta_u64(&f, keys[i], &u[i]);
   if (rc == 0 && (u[1] < 1 || (int)u[6] > m->poolA.size || (int)u[8] > m->poolB.size))
     rc = gf__fail(GF_EFORMAT, "%s: inconsistent checkpoint (epoch %" PRIu64 ", pools %" PRIu64 "/%" PRIu64 ")", path, u[1], u[6], u[8]);
   if (rc == 0) {
