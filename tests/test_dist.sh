@@ -3,7 +3,7 @@
 #  - parity: with train.sync_bn=1, 5 steps of dcgan-mnist at global batch 64 over 2 ranks give every
 #    parameter and BatchNorm statistic of 1 process at batch 64 within 1e-5 (|a - b| <= 1e-5 (1 + |b|)),
 #    with SGD; per-rank statistics (sync_bn=0) do not (the check can fail). With the preset's Adam the
-#    losses agree to 1e-3 (its parameters only to float rounding amplified by Adam: docs/DESIGN.md);
+#    losses agree to 1e-3 (its parameters only to float rounding amplified by Adam: docs/INTERNALS.md);
 #  - resume: 2 ranks -> 1 process -> 2 ranks (across an epoch end) = 1 process straight, same tolerance;
 #  - a killed rank (rank 1, and rank 0 while it writes checkpoints) ends the job within 30 s with a
 #    non-zero exit and a message, the last checkpoint loads and resumes; a stopped (hung) rank ends it
