@@ -119,13 +119,15 @@ int gf__prune_search(const gf_config *tcfg, const gf__net *T, const gf__inc_map 
   return rc;
 }
 
-/* Kept channels of norm layer l (ascending): |gamma| > thr, or the lb largest when fewer. */
+/* Kept channels of norm layer l (ascending): |gamma| > thr, or the lb largest when fewer; a negative
+   status when out of memory. */
 static int keep(const float *P, const gf__layer *l, double thr, int lb, int *idx) {
   int n = 0;
   for (int c = 0; c < l->in_c; c++)
     if (fabs(P[l->w_off + c]) > thr) idx[n++] = c;
-  if (n >= lb) return n;
+  if (n >= lb || l->in_c <= 0) return n;
   char *taken = calloc((size_t)l->in_c, 1);
+  if (!taken) return gf__fail(GF_ENOMEM, "out of memory");
   for (n = 0; n < lb; n++) { /* the largest not yet taken, the lower index on ties */
     int best = -1;
     for (int c = 0; c < l->in_c; c++)
@@ -197,6 +199,7 @@ int gf__prune_transfer(const gf__net *T, const gf__inc_map *tmap, const gf__inc_
   for (int i = 0; i < 3; i++) in[i] = i;
   for (int i = 0; i < 3 && rc == 0; i++) { /* down-sampling: each conv's outputs by its norm */
     int no = keep(x.P, &T->layers[tmap->ds_norm[i]], thr, lower_bound(min_ch, ts->ds[i]), out);
+    if (no < 0) { rc = no; break; }
     if (no != ss->ds[i]) rc = gf__fail(GF_EINVAL, "pruning: down-sampling layer %d keeps %d, not %d", i, no, ss->ds[i]);
     if (rc == 0) rc = copy_conv(&x, tmap->ds_conv[i], smap->ds_conv[i], out, no, in, ni);
     if (rc == 0) rc = copy_norm(&x, tmap->ds_norm[i], smap->ds_norm[i], out, no);
@@ -211,7 +214,7 @@ int gf__prune_transfer(const gf__net *T, const gf__inc_map *tmap, const gf__inc_
         const gf__inc_branch *tb = pass ? &tmap->dw[b][k] : &tmap->res[b][k], *sb = pass ? &smap->dw[b][k] : &smap->res[b][k];
         if (sb->conv1 < 0) continue;
         int nm = keep(x.P, &T->layers[tb->norm1], thr, 0, mid);
-        rc = copy_conv(&x, tb->conv1, sb->conv1, mid, nm, str, ns);
+        rc = nm < 0 ? nm : copy_conv(&x, tb->conv1, sb->conv1, mid, nm, str, ns);
         if (rc == 0) rc = copy_norm(&x, tb->norm1, sb->norm1, mid, nm);
         if (rc == 0 && pass) rc = copy_conv(&x, tb->dwconv, sb->dwconv, mid, nm, NULL, 0);
         if (rc == 0 && pass) rc = copy_norm(&x, tb->norm_dw, sb->norm_dw, mid, nm);
@@ -223,6 +226,7 @@ int gf__prune_transfer(const gf__net *T, const gf__inc_map *tmap, const gf__inc_
   ni = ns;
   for (int i = 0; i < 2 && rc == 0; i++) { /* up-sampling */
     int no = keep(x.P, &T->layers[tmap->us_norm[i]], thr, lower_bound(min_ch, ts->us[i]), out);
+    if (no < 0) { rc = no; break; }
     if (no != ss->us[i]) rc = gf__fail(GF_EINVAL, "pruning: up-sampling layer %d keeps %d, not %d", i, no, ss->us[i]);
     if (rc == 0) rc = copy_conv(&x, tmap->us_conv[i], smap->us_conv[i], out, no, in, ni);
     if (rc == 0) rc = copy_norm(&x, tmap->us_norm[i], smap->us_norm[i], out, no);
