@@ -271,10 +271,7 @@ int gf__train_classifier(const gf_config *cfg, const gf_train_opts *opts) {
       ops->xent_loss(m.stats, dx, NULL, logits, m.yb, B, m.nclass, 1.0f);
       gf__net_backward(&m.net, &m.ctx, NULL, GF_GRAD_OVERWRITE);
       m.t++;
-      float bc1 = (float)(1.0 - pow(cfg->train_beta1, (double)m.t)), bc2 = (float)(1.0 - pow(cfg->train_beta2, (double)m.t));
-      ops->adam(m.net.params, m.net.grads, m.net.opt_m, m.net.opt_v, (size_t)m.net.nparam, (float)m.lr,
-                (float)cfg->train_beta1, (float)cfg->train_beta2, (float)cfg->train_adam_eps, bc1, bc2,
-                (float)cfg->train_weight_decay);
+      gf__opt_apply(ops, &m.net, cfg, &(gf__opt_state){m.t, m.lr}, cfg->train_momentum);
       if (cfg->train_lr_decay > 1.0) {
         m.lr /= cfg->train_lr_decay;
         if (m.lr < cfg->train_lr_min) m.lr = cfg->train_lr_min;

@@ -237,12 +237,9 @@ static void compress_set_epoch(gf__compress *m, int epoch) {
   m->og.lr = m->od.lr = c->train_lr * f;
 }
 
-static void adam(gf__compress *m, gf__net *net, const gf__opt_state *st) {
-  const gf_config *c = &m->cfg;
-  float bc1 = (float)(1.0 - pow(c->train_beta1, (double)st->t));
-  float bc2 = (float)(1.0 - pow(c->train_beta2, (double)st->t));
-  m->ops->adam(net->params, net->grads, net->opt_m, net->opt_v, (size_t)net->nparam, (float)st->lr,
-               (float)c->train_beta1, (float)c->train_beta2, (float)c->train_adam_eps, bc1, bc2, 0.0f);
+/* train.optimizer (Adam: the paper's and the preset's) on a whole network arena. */
+static void opt_step(gf__compress *m, gf__net *net, const gf__opt_state *st) {
+  gf__opt_apply(m->ops, net, &m->cfg, st, m->cfg.train_momentum);
 }
 
 /* D on x with the LSGAN / BCE loss against real or fake labels into stats st[0..1] (backend). */
@@ -290,7 +287,7 @@ static void compress_step(gf__compress *m, const float *a, const float *b) {
   gf__net_backward(m->D, &m->cDf, NULL, 1);
   gf__net_backward(m->D, &m->cDr, NULL, 1);
   m->od.t++;
-  adam(m, m->D, &m->od);
+  opt_step(m, m->D, &m->od);
   /* the student */
   float *ds = gf__ctx_dout(m->S, &m->cS);
   gf__ctx_zero_dout(m->S, &m->cS);
@@ -313,7 +310,7 @@ static void compress_step(gf__compress *m, const float *a, const float *b) {
   }
   gf__net_backward(m->S, &m->cS, NULL, GF_GRAD_OVERWRITE);
   m->og.t++;
-  adam(m, m->S, &m->og);
+  opt_step(m, m->S, &m->og);
   m->steps++;
 }
 

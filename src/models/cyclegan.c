@@ -351,14 +351,11 @@ void gf__cyclegan_set_epoch(gf__cyclegan *m, int epoch) {
   m->og.lr = m->od.lr = c->train_lr * f;
 }
 
-static int adam(gf__cyclegan *m, gf__net *net, const gf__opt_state *st) {
-  const gf_config *c = &m->cfg;
+/* train.optimizer (Adam: the papers' choice and the presets') on a whole network arena. */
+static int opt_step(gf__cyclegan *m, gf__net *net, const gf__opt_state *st) {
   if (m->dist) /* data-parallel: the gradients averaged over the ranks */
     GF_TRY(gf__dist_allreduce(m->dist, net->grads, (size_t)net->nparam, GF_DIST_MEAN, net->name));
-  float bc1 = (float)(1.0 - pow(c->train_beta1, (double)st->t));
-  float bc2 = (float)(1.0 - pow(c->train_beta2, (double)st->t));
-  m->ops->adam(net->params, net->grads, net->opt_m, net->opt_v, (size_t)net->nparam, (float)st->lr,
-               (float)c->train_beta1, (float)c->train_beta2, (float)c->train_adam_eps, bc1, bc2, 0.0f);
+  gf__opt_apply(m->ops, net, &m->cfg, st, m->cfg.train_momentum);
   return 0;
 }
 
@@ -436,7 +433,7 @@ static int pix2pix_step(gf__cyclegan *m, const float *a, const float *b) {
   gf__net_backward(&m->D_A, &m->cDA_f, NULL, 1);
   gf__net_backward(&m->D_A, &m->cDA_r, NULL, 1);
   m->od.t++;
-  GF_TRY(adam(m, &m->D_A, &m->od));
+  GF_TRY(opt_step(m, &m->D_A, &m->od));
   /* G: GAN loss through the updated D, plus lambda_L1 * L1(fake_B, real_B) */
   d_loss(m, &m->D_A, &m->cDA_f, m->cat_f, 1, 1.0f, S_P_GAN);
   o->fill(m->dcat, 0.0f, 2 * d * B);
@@ -448,7 +445,7 @@ static int pix2pix_step(gf__cyclegan *m, const float *a, const float *b) {
   gf__net_zero_grad(&m->G_A);
   gf__net_backward(&m->G_A, &m->cA_fwd, NULL, 1);
   m->og.t++;
-  GF_TRY(adam(m, &m->G_A, &m->og));
+  GF_TRY(opt_step(m, &m->G_A, &m->og));
   m->steps++;
   return 0;
 }
@@ -500,8 +497,8 @@ int gf__cyclegan_step(gf__cyclegan *m, const float *a, const float *b) {
     gf__net_backward(GB, &m->cB_idt, NULL, 1);
   }
   m->og.t++;
-  GF_TRY(adam(m, GA, &m->og));
-  GF_TRY(adam(m, GB, &m->og));
+  GF_TRY(opt_step(m, GA, &m->og));
+  GF_TRY(opt_step(m, GB, &m->og));
   /* D_A on real B and pooled fake B, D_B on real A and pooled fake A; losses halved */
   gf__pool_query(&m->poolB, o, fake_B, B, m->pool_B);
   gf__pool_query(&m->poolA, o, fake_A, B, m->pool_A);
@@ -516,8 +513,8 @@ int gf__cyclegan_step(gf__cyclegan *m, const float *a, const float *b) {
   gf__net_backward(DB, &m->cDB_r, NULL, 1);
   gf__net_backward(DB, &m->cDB_f, NULL, 1);
   m->od.t++;
-  GF_TRY(adam(m, DA, &m->od));
-  GF_TRY(adam(m, DB, &m->od));
+  GF_TRY(opt_step(m, DA, &m->od));
+  GF_TRY(opt_step(m, DB, &m->od));
   m->steps++;
   return 0;
 }

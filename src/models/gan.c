@@ -303,6 +303,21 @@ void gf__gan_noise(const gf__gan *gan, gf__rng *r, float *z, int n) {
   r->counter += (cnt + 3) / 4;
 }
 
+void gf__opt_apply(const gf__ops *o, gf__net *net, const gf_config *c, const gf__opt_state *st, double momentum) {
+  if (!strcmp(c->train_optimizer, "sgd")) { /* the velocity lives in the first optimizer slot */
+    o->sgd(net->params, net->grads, net->opt_m, (size_t)net->nparam, (float)st->lr, (float)momentum,
+           (float)c->train_weight_decay);
+  } else if (!strcmp(c->train_optimizer, "rmsprop")) { /* the square average in the second */
+    o->rmsprop(net->params, net->grads, net->opt_v, (size_t)net->nparam, (float)st->lr, (float)c->train_rms_alpha,
+               (float)c->train_adam_eps, (float)c->train_weight_decay);
+  } else {
+    float bc1 = (float)(1.0 - pow(c->train_beta1, (double)st->t));
+    float bc2 = (float)(1.0 - pow(c->train_beta2, (double)st->t));
+    o->adam(net->params, net->grads, net->opt_m, net->opt_v, (size_t)net->nparam, (float)st->lr, (float)c->train_beta1,
+            (float)c->train_beta2, (float)c->train_adam_eps, bc1, bc2, (float)c->train_weight_decay);
+  }
+}
+
 /* Applies the configured optimizer to a whole network arena (data-parallel: to the gradients
    averaged over the ranks). */
 static int opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
@@ -311,28 +326,14 @@ static int opt_step(gf__gan *gan, gf__net *net, gf__opt_state *st) {
     GF_TRY(gf__dist_allreduce(gan->dist, net->grads, (size_t)net->nparam, GF_DIST_MEAN,
                               net == &gan->G ? "G's gradients" : "D's gradients"));
   st->t++;
-  if (!strcmp(c->train_optimizer, "adam")) {
-    float bc1 = (float)(1.0 - pow(c->train_beta1, (double)st->t));
-    float bc2 = (float)(1.0 - pow(c->train_beta2, (double)st->t));
-    gan->ops->adam(net->params, net->grads, net->opt_m, net->opt_v, (size_t)net->nparam, (float)st->lr,
-                   (float)c->train_beta1, (float)c->train_beta2, (float)c->train_adam_eps, bc1, bc2,
-                   (float)c->train_weight_decay);
-  } else if (!strcmp(c->train_optimizer, "rmsprop")) {
-    /* the square average lives in the second optimizer slot */
-    gan->ops->rmsprop(net->params, net->grads, net->opt_v, (size_t)net->nparam, (float)st->lr, (float)c->train_rms_alpha,
-                      (float)c->train_adam_eps, (float)c->train_weight_decay);
-  } else {
-    double mom = c->train_momentum;
-    if (c->train_momentum_final >= 0) {
-      double span = c->train_momentum_saturate - c->train_momentum_start;
-      double f = span > 0 ? (gan->epoch - c->train_momentum_start) / span : 1.0;
-      f = f < 0 ? 0 : f > 1 ? 1 : f;
-      mom = c->train_momentum + f * (c->train_momentum_final - c->train_momentum);
-    }
-    /* the velocity lives in the first optimizer slot of the arena */
-    gan->ops->sgd(net->params, net->grads, net->opt_m, (size_t)net->nparam, (float)st->lr, (float)mom,
-                  (float)c->train_weight_decay);
+  double mom = c->train_momentum; /* SGD's, ramped over epochs (Goodfellow et al.'s schedule) */
+  if (c->train_momentum_final >= 0) {
+    double span = c->train_momentum_saturate - c->train_momentum_start;
+    double f = span > 0 ? (gan->epoch - c->train_momentum_start) / span : 1.0;
+    f = f < 0 ? 0 : f > 1 ? 1 : f;
+    mom = c->train_momentum + f * (c->train_momentum_final - c->train_momentum);
   }
+  gf__opt_apply(gan->ops, net, c, st, mom);
   if (c->train_lr_decay > 1.0) {
     st->lr /= c->train_lr_decay;
     if (st->lr < c->train_lr_min) st->lr = c->train_lr_min;

@@ -14,6 +14,10 @@ typedef struct gf__opt_state {
   double lr;       /* current learning rate (after decay) */
 } gf__opt_state;
 
+/* One step of train.optimizer (adam | sgd | rmsprop) on a whole network arena at st->lr, the
+   st->t-th one (Adam's bias corrections); momentum: SGD's at this step. */
+void gf__opt_apply(const gf__ops *o, gf__net *net, const gf_config *c, const gf__opt_state *st, double momentum);
+
 typedef struct gf__gan {
   gf_config cfg;
   const gf__ops *ops;
