@@ -23,6 +23,7 @@ typedef struct pass {
   dnnl_memory_t lib[3], user[3]; /* [0], [1]: inputs, [2]: output */
   dnnl_primitive_t in_reorder[2]; /* user -> lib, NULL when the layouts agree */
   dnnl_primitive_t out_set, out_add; /* lib -> user: =, += */
+  dnnl_memory_t scratch; /* the primitive's own scratchpad (NULL: it needs none) */
   int arg[3];
 } pass;
 
@@ -53,12 +54,18 @@ static int make_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from, con
   dnnl_post_ops_t po = NULL;
   dnnl_primitive_desc_t pd = NULL;
   int rc = -1;
+  /* no per-thread library scratchpad (see build_pass): a reorder that would want one is refused
+     and the geometry lowers itself instead */
+  if (!OK(dnnl_primitive_attr_create(&attr)) || !OK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)))
+    goto done;
   if (add) {
-    if (!OK(dnnl_primitive_attr_create(&attr)) || !OK(dnnl_post_ops_create(&po)) || !OK(dnnl_post_ops_append_sum(po, 1.0f)) ||
-        !OK(dnnl_primitive_attr_set_post_ops(attr, po)))
+    if (!OK(dnnl_post_ops_create(&po)) || !OK(dnnl_post_ops_append_sum(po, 1.0f)) || !OK(dnnl_primitive_attr_set_post_ops(attr, po)))
       goto done;
   }
-  if (OK(dnnl_reorder_primitive_desc_create(&pd, from, eng, to, eng, attr)) && OK(dnnl_primitive_create(r, pd))) rc = 0;
+  if (OK(dnnl_reorder_primitive_desc_create(&pd, from, eng, to, eng, attr))) {
+    const dnnl_memory_desc_t *sm = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    if ((!sm || dnnl_memory_desc_get_size(sm) == 0) && OK(dnnl_primitive_create(r, pd))) rc = 0;
+  }
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   if (po) dnnl_post_ops_destroy(po);
@@ -71,6 +78,12 @@ static int build_pass(pass *p, dnnl_primitive_desc_t pd, const int arg[3], const
                       const dnnl_memory_desc_t *user[3]) {
   memcpy(p->arg, arg, sizeof p->arg);
   if (!OK(dnnl_primitive_create(&p->prim, pd))) return -1;
+  /* a scratchpad of the pass's own: in the library's default mode the scratchpad is per thread
+     and sized when a primitive is made, so a primitive made on one thread and run on another
+     (two threads of a program, each training or sampling) overran it (tests/test_sync_bn.c) */
+  const dnnl_memory_desc_t *sm = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  if (sm && dnnl_memory_desc_get_size(sm) > 0 && !OK(dnnl_memory_create(&p->scratch, sm, eng, DNNL_MEMORY_ALLOCATE)))
+    return -1;
   for (int k = 0; k < 3; k++) {
     const dnnl_memory_desc_t *lm = dnnl_primitive_desc_query_md(pd, q[k], 0);
     if (!lm) return -1;
@@ -106,10 +119,13 @@ static plan *plan_make(int kind, int N, int OC, const gf__conv_geom *g) {
   }
   dnnl_convolution_desc_t fd, cd;
   dnnl_primitive_desc_t fpd = NULL, pd = NULL;
+  dnnl_primitive_attr_t attr = NULL; /* the scratchpad is the pass's own (build_pass) */
   int rc = -1;
+  if (!OK(dnnl_primitive_attr_create(&attr)) || !OK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)))
+    goto done;
   if (!OK(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src_a, &w_a, NULL, &dst_a,
                                              strides, pad_l, pad_r)) ||
-      !OK(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL)))
+      !OK(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL)))
     goto done;
   if (kind == GF_CONV_FWD) {
     const int arg[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
@@ -118,7 +134,7 @@ static plan *plan_make(int kind, int N, int OC, const gf__conv_geom *g) {
     rc = build_pass(&pl->p, fpd, arg, q, u);
   } else if (kind == GF_CONV_BWD_DATA) {
     if (OK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src_a, &w_a, &dst_a, strides, pad_l, pad_r)) &&
-        OK(dnnl_primitive_desc_create(&pd, &cd, NULL, eng, fpd))) {
+        OK(dnnl_primitive_desc_create(&pd, &cd, attr, eng, fpd))) {
       const int arg[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
       const dnnl_query_t q[3] = {dnnl_query_diff_dst_md, dnnl_query_weights_md, dnnl_query_diff_src_md};
       const dnnl_memory_desc_t *u[3] = {&dst_u, &w_u, &src_u};
@@ -127,7 +143,7 @@ static plan *plan_make(int kind, int N, int OC, const gf__conv_geom *g) {
   } else {
     if (OK(dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &src_a, &w_a, NULL, &dst_a, strides, pad_l,
                                                        pad_r)) &&
-        OK(dnnl_primitive_desc_create(&pd, &cd, NULL, eng, fpd))) {
+        OK(dnnl_primitive_desc_create(&pd, &cd, attr, eng, fpd))) {
       const int arg[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
       const dnnl_query_t q[3] = {dnnl_query_src_md, dnnl_query_diff_dst_md, dnnl_query_diff_weights_md};
       const dnnl_memory_desc_t *u[3] = {&src_u, &dst_u, &w_u};
@@ -137,6 +153,7 @@ static plan *plan_make(int kind, int N, int OC, const gf__conv_geom *g) {
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   if (fpd) dnnl_primitive_desc_destroy(fpd);
+  if (attr) dnnl_primitive_attr_destroy(attr);
   pl->ok = rc == 0; /* a partly built pass is not used (nor freed: at most once per geometry) */
   return pl;
 }
@@ -164,9 +181,10 @@ static int run(pass *p, float *out, const float *in0, const float *in1, float be
       if (!OK(dnnl_primitive_execute(p->in_reorder[k], stream, 2, a))) return -1;
     }
   }
-  dnnl_exec_arg_t a[3];
+  dnnl_exec_arg_t a[4];
   for (int k = 0; k < 3; k++) a[k] = (dnnl_exec_arg_t){p->arg[k], k < 2 && !p->in_reorder[k] ? p->user[k] : p->lib[k]};
-  if (!OK(dnnl_primitive_execute(p->prim, stream, 3, a))) return -1;
+  a[3] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratch};
+  if (!OK(dnnl_primitive_execute(p->prim, stream, p->scratch ? 4 : 3, a))) return -1;
   if (!OK(dnnl_memory_set_data_handle(p->user[2], out))) return -1;
   dnnl_exec_arg_t o[2] = {{DNNL_ARG_FROM, p->lib[2]}, {DNNL_ARG_TO, p->user[2]}};
   if (!OK(dnnl_primitive_execute(beta != 0.0f ? p->out_add : p->out_set, stream, 2, o))) return -1;
