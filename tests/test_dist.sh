@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_dist.sh: data-parallel training over MPI (mpirun -np 2 on this machine):
-#  - parity: with train.sync_bn=1, 5 steps of dcgan-mnist at global batch 64 over 2 ranks give every
+#  - parity: with train.sync_bn=1, 3 steps of dcgan-mnist at global batch 64 over 2 ranks give every
 #    parameter and BatchNorm statistic of 1 process at batch 64 within 1e-5 (|a - b| <= 1e-5 (1 + |b|)),
 #    with SGD; per-rank statistics (sync_bn=0) do not (the check can fail). With the preset's Adam the
 #    losses agree to 1e-3 (its parameters only to float rounding amplified by Adam: docs/INTERNALS.md);
@@ -42,13 +42,15 @@ SGD=(--set train.optimizer=sgd --set train.lr=0.002 --set train.momentum=0.5)
 close() { "$PY" "$SRC/tests/st_close.py" "$@" --prefix G. --prefix D. > "$T/close.out" 2>&1; }
 
 # ---- parity: 2 ranks with sync_bn = 1 process, same global batch ----
-timeout 120 "$gf" train "${C[@]}" "${SGD[@]}" --set train.max_steps=5 --out "$T/one" 2> "$T/one.err" && ok || bad "1 process: $(tail -2 "$T/one.err")"
-timeout 120 "${MPI[@]}" "$gf" train "${C[@]}" "${SGD[@]}" --set train.max_steps=5 --set train.sync_bn=1 --out "$T/two" \
+# (3 steps: GAN dynamics amplify float rounding step by step, also with SGD; on an AVX2 machine the
+# worst parameter of the two runs differs by 1e-8 after 1 step, 1.4e-7 after 3 and 2.3e-5 after 5)
+timeout 120 "$gf" train "${C[@]}" "${SGD[@]}" --set train.max_steps=3 --out "$T/one" 2> "$T/one.err" && ok || bad "1 process: $(tail -2 "$T/one.err")"
+timeout 120 "${MPI[@]}" "$gf" train "${C[@]}" "${SGD[@]}" --set train.max_steps=3 --set train.sync_bn=1 --out "$T/two" \
   2> "$T/two.err" && ok || bad "2 ranks: $(tail -3 "$T/two.err")"
 if close "$T/one/checkpoints/latest.safetensors" "$T/two/checkpoints/latest.safetensors"; then ok; echo "parity: $(tail -1 "$T/close.out"); worst $(head -1 "$T/close.out")"
 else bad "2 ranks with sync_bn differ from 1 process: $(cat "$T/close.out")"; fi
 [ -f "$T/two/samples/epoch_001.png" ] && [ -f "$T/two/generator.safetensors" ] && ok || bad "rank 0 wrote no picture / generator"
-timeout 120 "${MPI[@]}" "$gf" train "${C[@]}" "${SGD[@]}" --set train.max_steps=5 --set train.sync_bn=0 --out "$T/two0" \
+timeout 120 "${MPI[@]}" "$gf" train "${C[@]}" "${SGD[@]}" --set train.max_steps=3 --set train.sync_bn=0 --out "$T/two0" \
   2> "$T/two0.err" && ok || bad "2 ranks, sync_bn=0: $(tail -3 "$T/two0.err")"
 close "$T/one/checkpoints/latest.safetensors" "$T/two0/checkpoints/latest.safetensors" --expect-differ && ok ||
   bad "per-rank BatchNorm statistics should differ from the global batch's: $(tail -1 "$T/close.out")"
@@ -132,11 +134,12 @@ timeout 120 "${MPI[@]}" "$gf" bench dcgan-mnist --batch 8 --steps 2 --warmup 1 >
 [ "$(grep -c "ranks=2 preset=dcgan-mnist device=cpu batch=8 ms_per_step=" "$T/bench.out")" = 1 ] && ok || bad "bench output: $(cat "$T/bench.out")"
 
 # ---- CycleGAN, one image per rank: 2 ranks at batch 2 = 1 process at batch 2 (no image pool), an
-# epoch of 4 steps (later steps drift apart as any two float32 roundings of Adam's trajectory do) ----
+# epoch of 4 steps, with SGD (with Adam the losses of step 4 drift apart by 5e-3, as any two float32
+# roundings of Adam's trajectory do; with SGD they agree within 1e-6) ----
 if [ -d "$H/trainA" ]; then
   Y=(cyclegan --data "$H" --set data.load_size=36 --set data.crop_size=32 --set model.ngf=8 --set model.ndf=8
      --set model.n_blocks=2 --set data.limit=8 --set train.n_epochs=1 --set train.n_epochs_decay=1 --set train.pool_size=0
-     --set train.batch=2 --set train.max_steps=4 --quiet)
+     --set train.batch=2 --set train.max_steps=4 --set train.optimizer=sgd --quiet)
   timeout 300 "$gf" train "${Y[@]}" --out "$T/cyc1" 2> "$T/cyc1.err" && ok || bad "cyclegan, 1 process: $(tail -2 "$T/cyc1.err")"
   timeout 300 "${MPI[@]}" "$gf" train "${Y[@]}" --out "$T/cyc2" 2> "$T/cyc2.err" && ok || bad "cyclegan, 2 ranks: $(tail -3 "$T/cyc2.err")"
   if "$PY" - "$T/cyc1/log.csv" "$T/cyc2/log.csv" << 'EOF'
@@ -146,7 +149,7 @@ assert len(rows[0]) == len(rows[1]) == 4, "4 log rows each"
 for a, b in zip(*rows):
     for j in range(3, 12):
         x, y = float(a[j]), float(b[j])
-        assert abs(x - y) <= 1e-3 * abs(y) + 1e-6, f"step {a[0]} column {j}: {x} vs {y}"
+        assert abs(x - y) <= 1e-4 * abs(y) + 1e-6, f"step {a[0]} column {j}: {x} vs {y}"
 EOF
   then ok; else bad "cyclegan: the losses of 2 ranks and 1 process differ"; fi
   [ -f "$T/cyc2/cyclegan.safetensors" ] && [ -f "$T/cyc2/samples/epoch_001.png" ] && ok || bad "cyclegan: rank 0 wrote no weights / picture"
