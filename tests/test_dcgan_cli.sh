@@ -47,4 +47,37 @@ msg=$("$gf" train dcgan64 --epochs 1 $small --out "$tmp/y" 2>&1)
 echo "$msg" | grep -q "needs the image folder" && ok "folder without path" || bad "folder without path: $msg"
 msg=$("$gf" train dcgan-mnist --set model.size=30 --out "$tmp/z" 2>&1)
 echo "$msg" | grep -q "model.size" && ok "bad dcgan size" || bad "bad size: $msg"
+
+# a stored config with a bad model.size (RELIABILITY.md finding 15) is refused when its file is
+# opened, in one line naming the file and the key: sample, the inference API, resume; info says so
+size4() { # SRC DST: the file with its stored config's model.size = 4
+  python3 - "$1" "$2" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', b[:8])[0]
+h = json.loads(b[8:8 + n])
+meta = h['__metadata__']
+meta['config'] = '\n'.join('model.size = 4' if ln.split(' = ')[0] == 'model.size' else ln for ln in meta['config'].split('\n'))
+hb = json.dumps(h).encode()
+hb += b' ' * (-len(hb) % 8)
+open(sys.argv[2], 'wb').write(struct.pack('<Q', len(hb)) + hb + b[8 + n:])
+PY
+}
+key="bad config in [a-z]*: config key 'model.size': size must be 28 or a power of two from 16 to 256 for model.arch=dcgan"
+refused() { # LABEL STATUS FILE command...: exit STATUS, one error line naming FILE and the key
+  local label=$1 want=$2 file=$3; shift 3
+  "$@" > /dev/null 2> "$tmp/size4.err"; local rc=$?
+  [ $rc = "$want" ] && [ "$(grep -c 'error: ' "$tmp/size4.err")" = 1 ] && grep -q -- "$file: $key" "$tmp/size4.err" \
+    && ok "$label refused: $(head -1 "$tmp/size4.err")" || bad "$label: exit $rc: $(cat "$tmp/size4.err")"
+}
+size4 "$tmp/shapes/generator.safetensors" "$tmp/size4.safetensors"
+refused "sample, model.size 4" 1 "$tmp/size4.safetensors" "$gf" sample "$tmp/size4.safetensors" -n 2 -o "$tmp/size4.png"
+[ ! -e "$tmp/size4.png" ] && ok "nothing sampled" || bad "size4.png written"
+refused "inference API, model.size 4" 1 "$tmp/size4.safetensors" \
+  "$(dirname "$gf")/gf_infer_example" "$tmp/size4.safetensors" "$tmp/size4.npy" 2
+"$gf" info "$tmp/size4.safetensors" > "$tmp/size4.info" 2>&1 && grep -q "architecture: not described ($key)" "$tmp/size4.info" \
+  && grep -q "^  model.size = 4$" "$tmp/size4.info" && ok "info describes the file, not its networks" \
+  || bad "info on model.size 4: $(cat "$tmp/size4.info")"
+cp -r "$tmp/rb" "$tmp/rb4" && size4 "$tmp/rb/checkpoints/latest.safetensors" "$tmp/rb4/checkpoints/latest.safetensors"
+refused "resume, model.size 4" 1 "$tmp/rb4/checkpoints/latest.safetensors" "$gf" train --resume "$tmp/rb4" --quiet
 exit $fail

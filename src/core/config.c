@@ -307,7 +307,12 @@ int gf__diffaug_parse(const char *spec, int *flags) {
   return 0;
 }
 
-int gf_config_validate(const gf_config *c) {
+#define RANGE(f, key, ok, what)                                                                  \
+  if (!(ok)) return gf__fail(GF_EUSAGE, "config key '%s': %s must be %s", key, #f, what)
+
+/* The keys that shape the networks (model.*): checked for a run by gf_config_validate, and for a
+   config stored in a file when the file is opened (gf__config_from_stored). */
+int gf__config_validate_model(const gf_config *c) {
   static const char *const acts[] = {"relu", "lrelu", "tanh", "sigmoid", NULL};
   static const char *const dacts[] = {"relu", "lrelu", "tanh", "maxout", NULL};
   static const char *const inits[] = {"torch", "normal", "uniform", "xavier", "kaiming", NULL};
@@ -315,28 +320,19 @@ int gf_config_validate(const gf_config *c) {
   static const char *const gnorms[] = {"none", "bn", "bn_after", NULL};
   static const char *const dnorms[] = {"none", "bn", "spectral", NULL};
   static const char *const dcnorms[] = {"bn", "none", "spectral", NULL};
-  static const char *const losses[] = {"bce", "wgan", "wgan-gp", "hinge", "lsgan", "ragan", NULL};
   static const char *const noises[] = {"normal", "uniform", NULL};
-  static const char *const datas[] = {"mnist", "fashion-mnist", "digits", "gauss1d", "ring8", "grid25", "shapes", "cifar10", "folder", "faces", "stacked-mnist", NULL};
-  static const char *const splits[] = {"train", "test", "all", NULL};
-  static const char *const glosses[] = {"minimax", "nonsaturating", "kl", NULL};
-  static const char *const opts[] = {"adam", "sgd", "rmsprop", NULL};
   static const char *const archs[] = {"mlp", "dcgan", "cyclegan", "pix2pix", "classifier", NULL};
   static const char *const netgs[] = {"resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128", NULL};
   static const char *const norms[] = {"instance", "batch", NULL};
   static const char *const gmodes[] = {"lsgan", "vanilla", NULL};
-  static const char *const dirs[] = {"AtoB", "BtoA", NULL};
-  static const char *const badimg[] = {"skip", "fail", NULL};
   static const char *const sbn[] = {"eval", "batch", NULL};
   static const char *const gblocks[] = {"resnet", "inception", NULL};
-  static const char *const cinits[] = {"pruned", "scratch", NULL};
   static const char *const conds[] = {"none", "concat", "projection", "acgan", NULL};
   GF_TRY(one_of("model.arch", c->model_arch, archs));
   GF_TRY(one_of("model.noise", c->model_noise, noises));
   GF_TRY(one_of("model.netG", c->model_netG, netgs));
   GF_TRY(one_of("model.norm", c->model_norm, norms));
   GF_TRY(one_of("model.gan_mode", c->model_gan_mode, gmodes));
-  GF_TRY(one_of("data.direction", c->data_direction, dirs));
   GF_TRY(one_of("model.g_act", c->model_g_act, acts));
   GF_TRY(one_of("model.g_norm", c->model_g_norm, gnorms));
   GF_TRY(one_of("model.g_out", c->model_g_out, outs));
@@ -344,29 +340,13 @@ int gf_config_validate(const gf_config *c) {
   GF_TRY(one_of("model.d_act", c->model_d_act, dacts));
   GF_TRY(one_of("model.d_norm", c->model_d_norm, dnorms));
   GF_TRY(one_of("model.dcgan_d_norm", c->model_dcgan_d_norm, dcnorms));
-  GF_TRY(one_of("train.loss", c->train_loss, losses));
-  if (strcmp(c->train_loss, "bce") && strcmp(c->model_arch, "mlp") && strcmp(c->model_arch, "dcgan"))
-    return gf__fail(GF_EUSAGE, "config key 'train.loss': %s is for model.arch=mlp | dcgan, not %s (cyclegan/pix2pix: "
-                    "model.gan_mode)", c->train_loss, c->model_arch);
   GF_TRY(one_of("model.d_init", c->model_d_init, inits));
   GF_TRY(one_of("model.sample_bn", c->model_sample_bn, sbn));
   GF_TRY(one_of("model.g_block", c->model_g_block, gblocks));
-  GF_TRY(one_of("compress.init", c->compress_init, cinits));
   GF_TRY(kernels_ok("model.g_kernels", c->model_g_kernels));
   GF_TRY(one_of("model.cond", c->model_cond, conds));
-  int augf;
-  GF_TRY(gf__diffaug_parse(c->train_diffaug, &augf));
-  GF_TRY(one_of("data.name", c->data_name, datas));
-  GF_TRY(one_of("data.split", c->data_split, splits));
-  GF_TRY(one_of("data.on_bad_image", c->data_on_bad_image, badimg));
-  GF_TRY(one_of("train.g_loss", c->train_g_loss, glosses));
-  GF_TRY(one_of("train.optimizer", c->train_optimizer, opts));
-  static const char *const precs[] = {"fp32", "bf16", NULL};
-  GF_TRY(one_of("train.precision", c->train_precision, precs));
   GF_TRY(widths_ok("model.g_hidden", c->model_g_hidden));
   GF_TRY(widths_ok("model.d_hidden", c->model_d_hidden));
-#define RANGE(f, key, ok, what)                                                                  \
-  if (!(ok)) return gf__fail(GF_EUSAGE, "config key '%s': %s must be %s", key, #f, what)
   RANGE(nz, "model.nz", c->model_nz >= 1 && c->model_nz <= 65536, "between 1 and 65536");
   RANGE(noise range, "model.noise_hi", c->model_noise_hi > c->model_noise_lo, "greater than model.noise_lo");
   RANGE(pieces, "model.d_pieces", c->model_d_pieces >= 1 && c->model_d_pieces <= 64, "between 1 and 64");
@@ -384,9 +364,6 @@ int gf_config_validate(const gf_config *c) {
   if (c->model_pack > 1 && (!strcmp(c->model_arch, "cyclegan") || !strcmp(c->model_arch, "pix2pix")))
     return gf__fail(GF_EUSAGE, "config key 'model.pack': packing (%d) is for model.arch=mlp | dcgan, not %s",
                     c->model_pack, c->model_arch);
-  if (c->train_batch >= 1 && c->train_batch % c->model_pack)
-    return gf__fail(GF_EUSAGE, "config key 'model.pack': train.batch %d is not divisible by model.pack %d (the "
-                    "discriminator sees batch / pack packs of %d samples)", c->train_batch, c->model_pack, c->model_pack);
   RANGE(n_blocks, "model.n_blocks", c->model_n_blocks >= 0 && c->model_n_blocks <= 16, "between 0 and 16");
   RANGE(n_layers_d, "model.n_layers_d", c->model_n_layers_d >= 1 && c->model_n_layers_d <= 6, "between 1 and 6");
   RANGE(dropout, "model.dropout", c->model_dropout == 0 || c->model_dropout == 1, "0 or 1");
@@ -400,12 +377,62 @@ int gf_config_validate(const gf_config *c) {
       return gf__fail(GF_EUSAGE, "config key 'model.g_block': an inception generator is pruned by its norms' scaling "
                       "factors: set model.norm_affine=1 (or model.norm=batch)");
   }
+  RANGE(init_gain, "model.init_gain", c->model_init_gain > 0, "positive");
+  RANGE(bn_init_std, "model.bn_init_std", c->model_bn_init_std >= 0, "0 or positive");
+  RANGE(eps, "model.bn_eps", c->model_bn_eps > 0, "positive");
+  RANGE(momentum, "model.bn_momentum", c->model_bn_momentum >= 0 && c->model_bn_momentum <= 1, "in [0, 1]");
+  RANGE(n_classes, "model.n_classes", c->model_n_classes >= 0 && c->model_n_classes <= 65536, "between 0 and 65536");
+  int gan_arch = !strcmp(c->model_arch, "mlp") || !strcmp(c->model_arch, "dcgan");
+  if (strcmp(c->model_cond, "none") && !gan_arch)
+    return gf__fail(GF_EUSAGE, "config key 'model.cond': conditional models are model.arch=mlp | dcgan, not %s", c->model_arch);
+  if (strcmp(c->model_cond, "none") && c->model_pack > 1)
+    return gf__fail(GF_EUSAGE, "config key 'model.cond': a conditional discriminator judges one labelled sample at a "
+                    "time; model.pack must be 1 (it is %d)", c->model_pack);
+  return 0;
+}
+
+int gf__config_from_stored(gf_config *c, const char *text, const char *path, const char *where) {
+  int rc = gf_config_from_text(c, text);
+  if (rc == 0) rc = gf__config_validate_model(c);
+  if (rc == 0) return 0;
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s", gf_last_error());
+  return gf__fail(GF_EFORMAT, "%s: bad config in %s: %s", path, where, msg);
+}
+
+int gf_config_validate(const gf_config *c) {
+  static const char *const losses[] = {"bce", "wgan", "wgan-gp", "hinge", "lsgan", "ragan", NULL};
+  static const char *const datas[] = {"mnist", "fashion-mnist", "digits", "gauss1d", "ring8", "grid25", "shapes", "cifar10", "folder", "faces", "stacked-mnist", NULL};
+  static const char *const splits[] = {"train", "test", "all", NULL};
+  static const char *const glosses[] = {"minimax", "nonsaturating", "kl", NULL};
+  static const char *const opts[] = {"adam", "sgd", "rmsprop", NULL};
+  static const char *const dirs[] = {"AtoB", "BtoA", NULL};
+  static const char *const badimg[] = {"skip", "fail", NULL};
+  static const char *const cinits[] = {"pruned", "scratch", NULL};
+  GF_TRY(gf__config_validate_model(c));
+  GF_TRY(one_of("data.direction", c->data_direction, dirs));
+  GF_TRY(one_of("train.loss", c->train_loss, losses));
+  if (strcmp(c->train_loss, "bce") && strcmp(c->model_arch, "mlp") && strcmp(c->model_arch, "dcgan"))
+    return gf__fail(GF_EUSAGE, "config key 'train.loss': %s is for model.arch=mlp | dcgan, not %s (cyclegan/pix2pix: "
+                    "model.gan_mode)", c->train_loss, c->model_arch);
+  GF_TRY(one_of("compress.init", c->compress_init, cinits));
+  int augf;
+  GF_TRY(gf__diffaug_parse(c->train_diffaug, &augf));
+  GF_TRY(one_of("data.name", c->data_name, datas));
+  GF_TRY(one_of("data.split", c->data_split, splits));
+  GF_TRY(one_of("data.on_bad_image", c->data_on_bad_image, badimg));
+  GF_TRY(one_of("train.g_loss", c->train_g_loss, glosses));
+  GF_TRY(one_of("train.optimizer", c->train_optimizer, opts));
+  static const char *const precs[] = {"fp32", "bf16", NULL};
+  GF_TRY(one_of("train.precision", c->train_precision, precs));
+  if (c->train_batch >= 1 && c->train_batch % c->model_pack)
+    return gf__fail(GF_EUSAGE, "config key 'model.pack': train.batch %d is not divisible by model.pack %d (the "
+                    "discriminator sees batch / pack packs of %d samples)", c->train_batch, c->model_pack, c->model_pack);
   RANGE(min_channels, "compress.min_channels", c->compress_min_channels >= 1, "at least 1");
   RANGE(macs, "compress.macs", c->compress_macs >= 0, "0 or positive");
   RANGE(lambda, "compress.lambda_distill", c->compress_lambda_distill >= 0, "0 or positive");
   RANGE(lambda, "compress.lambda_recon", c->compress_lambda_recon >= 0, "0 or positive");
   RANGE(lambda, "compress.lambda_gan", c->compress_lambda_gan >= 0, "0 or positive");
-  RANGE(init_gain, "model.init_gain", c->model_init_gain > 0, "positive");
   RANGE(load_size, "data.load_size", c->data_load_size >= 8 && c->data_load_size <= 4096, "between 8 and 4096");
   RANGE(crop_size, "data.crop_size", c->data_crop_size >= 8 && c->data_crop_size <= c->data_load_size, "between 8 and data.load_size");
   RANGE(n_epochs, "train.n_epochs", c->train_n_epochs >= 0, "0 or positive");
@@ -415,7 +442,6 @@ int gf_config_validate(const gf_config *c) {
   RANGE(lambda, "train.lambda_identity", c->train_lambda_identity >= 0, "0 or positive");
   RANGE(lambda, "train.lambda_L1", c->train_lambda_L1 >= 0, "0 or positive");
   RANGE(pool_size, "train.pool_size", c->train_pool_size >= 0 && c->train_pool_size <= 1000, "between 0 and 1000");
-  RANGE(bn_init_std, "model.bn_init_std", c->model_bn_init_std >= 0, "0 or positive");
   RANGE(shift, "data.shift", c->data_shift >= 0 && c->data_shift <= 8, "between 0 and 8");
   RANGE(eval_every, "train.eval_every", c->train_eval_every >= 1, "positive");
   RANGE(clip, "train.clip", c->train_clip >= 0, "0 or positive");
@@ -425,8 +451,6 @@ int gf_config_validate(const gf_config *c) {
   RANGE(rms_alpha, "train.rms_alpha", c->train_rms_alpha >= 0 && c->train_rms_alpha < 1, "in [0, 1)");
   RANGE(eval_n, "train.eval_n", c->train_eval_n >= 0 && c->train_eval_n <= 100000, "between 0 and 100000");
   RANGE(flip, "data.flip", c->data_flip == 0 || c->data_flip == 1, "0 or 1");
-  RANGE(eps, "model.bn_eps", c->model_bn_eps > 0, "positive");
-  RANGE(momentum, "model.bn_momentum", c->model_bn_momentum >= 0 && c->model_bn_momentum <= 1, "in [0, 1]");
   RANGE(limit, "data.limit", c->data_limit >= 0, "0 or positive");
   RANGE(offset, "data.offset", c->data_offset >= 0, "0 or positive");
   RANGE(n, "data.n", c->data_n >= 1 || (c->data_n == 0 && !strcmp(c->data_name, "stacked-mnist")),
@@ -448,14 +472,8 @@ int gf_config_validate(const gf_config *c) {
                            !strcmp(c->model_arch, "classifier")))
     return gf__fail(GF_EUSAGE, "config key 'train.ema': the generator average is for model.arch=mlp | dcgan, not %s",
                     c->model_arch);
-  RANGE(n_classes, "model.n_classes", c->model_n_classes >= 0 && c->model_n_classes <= 65536, "between 0 and 65536");
   RANGE(aux_weight, "train.aux_weight", c->train_aux_weight >= 0, "0 or positive");
   int gan_arch = !strcmp(c->model_arch, "mlp") || !strcmp(c->model_arch, "dcgan");
-  if (strcmp(c->model_cond, "none") && !gan_arch)
-    return gf__fail(GF_EUSAGE, "config key 'model.cond': conditional models are model.arch=mlp | dcgan, not %s", c->model_arch);
-  if (strcmp(c->model_cond, "none") && c->model_pack > 1)
-    return gf__fail(GF_EUSAGE, "config key 'model.cond': a conditional discriminator judges one labelled sample at a "
-                    "time; model.pack must be 1 (it is %d)", c->model_pack);
   if (augf && !gan_arch)
     return gf__fail(GF_EUSAGE, "config key 'train.diffaug': DiffAugment is for model.arch=mlp | dcgan, not %s", c->model_arch);
   RANGE(grid, "train.grid", c->train_grid >= 1 && c->train_grid <= 100000, "between 1 and 100000");
@@ -468,9 +486,9 @@ int gf_config_validate(const gf_config *c) {
         "between 1 and 1000000 seconds");
   RANGE(tf32, "train.tf32", c->train_tf32 == 0 || c->train_tf32 == 1, "0 or 1");
   RANGE(cuda_graph, "train.cuda_graph", c->train_cuda_graph == 0 || c->train_cuda_graph == 1, "0 or 1");
-#undef RANGE
   return 0;
 }
+#undef RANGE
 
 int gf_config_nkeys(void) { return NKEYS; }
 const char *gf_config_key_name(int i) { return i >= 0 && i < NKEYS ? keys[i].name : NULL; }

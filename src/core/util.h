@@ -56,4 +56,14 @@ int gf__log_flush(FILE *f, const char *path);
 /* Reads a whole file; *out is malloc'ed and NUL-terminated (len excludes NUL). */
 int gf__read_file(const char *path, char **out, size_t *len);
 
+/* config.c: the checks of gf_config_validate on the keys that shape the networks (model.*), for a
+   config a file stores: what opening the file (generator, checkpoint, teacher) must check before
+   building from it. The training keys (batch, data, losses) are a run's, checked by gf_config_validate. */
+struct gf_config;
+int gf__config_validate_model(const struct gf_config *c);
+/* Applies a file's stored config `text` (gf_config_from_text, over what c holds) and checks its
+   model keys; a refusal is GF_EFORMAT in one line naming the file and the key:
+   "PATH: bad config in WHERE: config key 'model.size': ...". */
+int gf__config_from_stored(struct gf_config *c, const char *text, const char *path, const char *where);
+
 #endif

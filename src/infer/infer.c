@@ -57,11 +57,7 @@ static int resolve(const char *path, char *file, size_t cap, gf_config *cfg) {
   gf_config_defaults(cfg);
   int rc = 0;
   if (!text) rc = gf__fail(GF_EFORMAT, "%s: no ganforge config in the file's metadata", file);
-  else if ((rc = gf_config_from_text(cfg, text)) < 0) {
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", gf_last_error());
-    rc = gf__fail(GF_EFORMAT, "%s: bad config in metadata: %s", file, msg);
-  }
+  else rc = gf__config_from_stored(cfg, text, file, "metadata");
   gf__st_close(&f);
   if (rc == 0 && !is_i2i(cfg) && strcmp(cfg->model_arch, "mlp") && strcmp(cfg->model_arch, "dcgan"))
     rc = gf__fail(GF_EMISMATCH, "%s: a %s model, not a generator (mlp, dcgan, cyclegan or pix2pix)", file, cfg->model_arch);

@@ -116,11 +116,7 @@ int gf__checkpoint_read_config(const char *path, gf_config *cfg) {
   int rc;
   gf_config_defaults(cfg);
   if (!text) rc = gf__fail(GF_EFORMAT, "%s: checkpoint has no config", path);
-  else if ((rc = gf_config_from_text(cfg, text)) < 0) {
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", gf_last_error());
-    rc = gf__fail(GF_EFORMAT, "%s: bad config in checkpoint: %s", path, msg);
-  }
+  else rc = gf__config_from_stored(cfg, text, path, "checkpoint");
   gf__st_close(&f);
   return rc;
 }

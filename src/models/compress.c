@@ -72,7 +72,8 @@ int gf_compress_teacher(const char *run, char *path, unsigned cap, gf_config *tc
   GF_TRY(gf__st_open(&f, path));
   const char *text = gf__st_meta(&f, "config");
   gf_config_defaults(tcfg);
-  int rc = text ? gf_config_from_text(tcfg, text) : gf__fail(GF_EFORMAT, "%s: no ganforge config in the metadata", path);
+  int rc = text ? gf__config_from_stored(tcfg, text, path, "metadata")
+                : gf__fail(GF_EFORMAT, "%s: no ganforge config in the metadata", path);
   const char *kind = gf__st_meta(&f, "kind");
   if (rc == 0 && kind && !strcmp(kind, "classifier")) strcpy(tcfg->model_arch, "classifier");
   int i2i = !strcmp(tcfg->model_arch, "cyclegan") || !strcmp(tcfg->model_arch, "pix2pix");

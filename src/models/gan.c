@@ -39,17 +39,13 @@ static gf__init init_of(const char *s) {
 
 /* DCGAN (Radford et al.; pytorch/examples): size 28 is the common MNIST model (ConvT 7x7 to
    7x7, two stride-2 ConvT), other sizes start from 4x4 and double log2(size/4) times. Layer
-   indices match the twin nn.Sequential, so tensor names match its state_dict. */
+   indices match the twin nn.Sequential, so tensor names match its state_dict. model.size is 28 or a
+   power of two from 16 (gf__config_validate_model: every run, and every stored config when its
+   file is opened), so there is at least one level. */
 static int dcgan_levels(int size) {
   int L = 0;
   while ((4 << L) < size) L++;
   return L;
-}
-
-/* The DCGAN networks halve / double 4x4 up to the image: 28 (MNIST's 7-14-28), else a power of two. */
-static int dcgan_check_size(int size) {
-  if (size == 28 || (size >= 8 && size <= 1024 && (size & (size - 1)) == 0)) return 0;
-  return gf__fail(GF_EINVAL, "model.size = %d: the dcgan networks take 28 or a power of two from 8 to 1024", size);
 }
 
 static int build_dcgan_g(gf__net *net, const gf_config *cfg, const gf__ops *ops, long dim) {
@@ -58,7 +54,6 @@ static int build_dcgan_g(gf__net *net, const gf_config *cfg, const gf__ops *ops,
   if (dim != (long)nc * size * size)
     return gf__fail(GF_EINVAL, "dcgan generator makes %dx%dx%d images, the data has %ld values per sample "
                     "(set model.nc / model.size)", nc, size, size, dim);
-  GF_TRY(dcgan_check_size(size));
   gf__net_init(net, ops, "G", nz, 1, 1);
   GF_TRY(gf__cond_add_g_input(net, cfg)); /* conditional (cond.c): one-hot label after z, or CBN below */
   if (size == 28) {
@@ -97,7 +92,6 @@ static int build_dcgan_d(gf__net *net, const gf_config *cfg, const gf__ops *ops,
   if (c != nc || h != size || w != size)
     return gf__fail(GF_EINVAL, "dcgan discriminator takes %dx%dx%d images, the data is %dx%dx%d (set model.nc / model.size)",
                     nc, size, size, c, h, w);
-  GF_TRY(dcgan_check_size(size));
   gf__net_init(net, ops, "D", pack * c, h, w); /* PacGAN: pack samples side by side along channels */
   GF_TRY(gf__cond_add_d_input(net, cfg, 0)); /* model.cond=concat: the label as K more planes */
   GF_TRY(gf__net_add_conv2d(net, ndf, 4, 4, 2, 2, 1, 1, 0));

@@ -480,7 +480,8 @@ int gf_translate(const char *ckpt, const char *direction, const char *const *inp
   gf_config cfg;
   gf_config_defaults(&cfg);
   const char *text = gf__st_meta(&f, "config");
-  int rc = text ? gf_config_from_text(&cfg, text) : gf__fail(GF_EFORMAT, "%s: no ganforge config in the metadata", path);
+  int rc = text ? gf__config_from_stored(&cfg, text, path, "metadata")
+                : gf__fail(GF_EFORMAT, "%s: no ganforge config in the metadata", path);
   int pix = !strcmp(cfg.model_arch, "pix2pix");
   if (rc == 0 && !pix && strcmp(cfg.model_arch, "cyclegan"))
     rc = gf__fail(GF_EFORMAT, "%s: a %s model, not cyclegan / pix2pix", path, cfg.model_arch);

@@ -106,7 +106,11 @@ int gf_info(const char *path_in, char *buf, unsigned cap) {
   if (text) {
     gf_config cfg;
     gf_config_defaults(&cfg);
-    if (gf_config_from_text(&cfg, text) == 0) {
+    /* a stored config the networks cannot be built from: described, not planned (the builders
+       trust checked model keys) */
+    if (gf_config_from_text(&cfg, text) < 0 || (!is_cls && gf__config_validate_model(&cfg) < 0)) {
+      put(&o, "architecture: not described (bad config in metadata: %s)\n", gf_last_error());
+    } else {
       int c = 1, h = 1, w = 1;
       gf__net G, D;
       if (is_cls) {

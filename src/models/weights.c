@@ -111,12 +111,10 @@ int gf__generator_open(const char *run, const gf__ops *ops, gf_config *cfg, gf__
     return gf__fail(GF_EFORMAT, "%s: no ganforge config in the file's metadata", path);
   }
   gf_config_defaults(cfg);
-  int rc = gf_config_from_text(cfg, text);
+  int rc = gf__config_from_stored(cfg, text, path, "metadata");
   if (rc < 0) {
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", gf_last_error());
     gf__st_close(&f);
-    return gf__fail(GF_EFORMAT, "%s: bad config in metadata: %s", path, msg);
+    return rc;
   }
   gf__data_shape(cfg, c, h, w);
   rc = gf__build_generator_plan(G, cfg, ops, (long)*c * *h * *w);
