@@ -121,7 +121,7 @@ int gf__checkpoint_read_config(const char *path, gf_config *cfg) {
   return rc;
 }
 
-static int load_flat(const gf__st_file *f, const char *name, float *dst, long n, const gf__ops *ops) {
+int gf__checkpoint_load_flat(const gf__st_file *f, const char *name, float *dst, long n, const gf__ops *ops) {
   int64_t shape[1] = {n};
   float *tmp = malloc(sizeof(float) * (size_t)(n + 1));
   if (!tmp) return gf__fail(GF_ENOMEM, "out of memory");
@@ -172,18 +172,18 @@ int gf__checkpoint_load(const char *path, gf__gan *gan, gf__data_pos *pos) {
     rc = gf__fail(GF_EMISMATCH, "%s: has %d tensors, the model expects %d", path, f.n, expected);
   if (rc == 0) rc = gf__weights_load_net(&f, &gan->G);
   if (rc == 0) rc = gf__weights_load_net(&f, &gan->D);
-  if (rc == 0) rc = load_flat(&f, "opt.G.exp_avg", gan->G.opt_m, gan->G.nparam, gan->ops);
-  if (rc == 0) rc = load_flat(&f, "opt.G.exp_avg_sq", gan->G.opt_v, gan->G.nparam, gan->ops);
-  if (rc == 0) rc = load_flat(&f, "opt.D.exp_avg", gan->D.opt_m, gan->D.nparam, gan->ops);
-  if (rc == 0) rc = load_flat(&f, "opt.D.exp_avg_sq", gan->D.opt_v, gan->D.nparam, gan->ops);
+  if (rc == 0) rc = gf__checkpoint_load_flat(&f, "opt.G.exp_avg", gan->G.opt_m, gan->G.nparam, gan->ops);
+  if (rc == 0) rc = gf__checkpoint_load_flat(&f, "opt.G.exp_avg_sq", gan->G.opt_v, gan->G.nparam, gan->ops);
+  if (rc == 0) rc = gf__checkpoint_load_flat(&f, "opt.D.exp_avg", gan->D.opt_m, gan->D.nparam, gan->ops);
+  if (rc == 0) rc = gf__checkpoint_load_flat(&f, "opt.D.exp_avg_sq", gan->D.opt_v, gan->D.nparam, gan->ops);
   if (rc == 0 && has_ema) {
     if (has_ema_buf != (gan->G.nbuf > 0))
       rc = gf__fail(GF_EMISMATCH, "%s: 'ema.G.buffers' is %s, the generator has %ld BatchNorm statistics", path,
                     has_ema_buf ? "present" : "missing", gan->G.nbuf);
     else if (gan->g_ema) {
       gan->ema_buf_ok = 0; /* recomputed on first use, as in the run that wrote it */
-      rc = load_flat(&f, "ema.G.params", gan->g_ema, gan->G.nparam, gan->ops);
-      if (rc == 0 && has_ema_buf) rc = load_flat(&f, "ema.G.buffers", gan->ema_buf, gan->G.nbuf, gan->ops);
+      rc = gf__checkpoint_load_flat(&f, "ema.G.params", gan->g_ema, gan->G.nparam, gan->ops);
+      if (rc == 0 && has_ema_buf) rc = gf__checkpoint_load_flat(&f, "ema.G.buffers", gan->ema_buf, gan->G.nbuf, gan->ops);
     }
   } else if (rc == 0 && gan->g_ema) {
     gan->ops->copy(gan->g_ema, gan->G.params, (size_t)gan->G.nparam);
@@ -246,6 +246,25 @@ int gf__link_replace(const char *src, const char *dst) {
     return -1;
   }
   return 0;
+}
+
+int gf__opt_flat_tensors(gf__net *const *n, int nn, gf__flat_tensor *t) {
+  for (int i = 0; i < nn; i++) {
+    snprintf(t[2 * i].name, sizeof t[0].name, "opt.%s.exp_avg", n[i]->name);
+    t[2 * i].data = n[i]->opt_m;
+    t[2 * i].n = n[i]->nparam;
+    snprintf(t[2 * i + 1].name, sizeof t[0].name, "opt.%s.exp_avg_sq", n[i]->name);
+    t[2 * i + 1].data = n[i]->opt_v;
+    t[2 * i + 1].n = n[i]->nparam;
+  }
+  return 2 * nn;
+}
+
+int gf__checkpoint_save_step(const char *dir, long step, int keep, int (*save)(const char *path, void *u), void *u) {
+  char path[2200];
+  snprintf(path, sizeof path, "%s/checkpoints/step_%08ld.safetensors", dir, step);
+  GF_TRY(save(path, u));
+  return gf__checkpoint_rotate(dir, path, keep, save, u);
 }
 
 int gf__checkpoint_rotate(const char *dir, const char *step_path, int keep, int (*save_again)(const char *path, void *u),

@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "io/safetensors.h"
 #include "models/gan.h"
+#include "models/weights.h"
 
 /* Where the data pipeline stands: enough to rebuild the epoch's permutation and skip ahead. */
 typedef struct gf__data_pos {
@@ -31,6 +33,15 @@ int gf__checkpoint_resolve(const char *run_or_file, char *out, size_t cap);
    and removes step checkpoints beyond the last `keep`. */
 int gf__checkpoint_rotate(const char *dir, const char *step_path, int keep, int (*save_again)(const char *path, void *u),
                           void *u);
+
+/* Writes RUN/checkpoints/step_<step>.safetensors with save(path, u), then rotates as above (the
+   step checkpoint of every trainer). */
+int gf__checkpoint_save_step(const char *dir, long step, int keep, int (*save)(const char *path, void *u), void *u);
+/* Reads the flat tensor `name` of n floats from f into backend memory dst. */
+int gf__checkpoint_load_flat(const gf__st_file *f, const char *name, float *dst, long n, const gf__ops *ops);
+/* The optimizer moments of nets n[0..nn) as flat tensors opt.NAME.exp_avg / exp_avg_sq into t
+   (2 nn entries); returns 2 nn. */
+int gf__opt_flat_tensors(gf__net *const *n, int nn, gf__flat_tensor *t);
 
 /* Creates RUN, RUN/samples and RUN/checkpoints and removes temporary files left by saves that
    a kill -9 interrupted. */

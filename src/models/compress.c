@@ -356,12 +356,7 @@ typedef struct cckpt { gf__compress *m; const cpos *pos; } cckpt;
 
 static void flat_tensors(gf__compress *m, gf__flat_tensor *t) {
   gf__net *n[2] = {m->S, m->D};
-  for (int i = 0; i < 2; i++) {
-    snprintf(t[2 * i].name, sizeof t[0].name, "opt.%s.exp_avg", n[i]->name);
-    t[2 * i].data = n[i]->opt_m; t[2 * i].n = n[i]->nparam;
-    snprintf(t[2 * i + 1].name, sizeof t[0].name, "opt.%s.exp_avg_sq", n[i]->name);
-    t[2 * i + 1].data = n[i]->opt_v; t[2 * i + 1].n = n[i]->nparam;
-  }
+  gf__opt_flat_tensors(n, 2, t);
 }
 
 #define CKPT_FORMAT "ganforge-checkpoint-1" /* with metadata run = compress */
@@ -389,21 +384,8 @@ static int ckpt_save(const char *path, void *u) {
 }
 
 static int save_checkpoint(gf__compress *m, const cpos *pos, const char *dir) {
-  char path[2200];
-  snprintf(path, sizeof path, "%s/checkpoints/step_%08ld.safetensors", dir, m->steps);
   cckpt c = {m, pos};
-  GF_TRY(ckpt_save(path, &c));
-  return gf__checkpoint_rotate(dir, path, m->cfg.train_keep, ckpt_save, &c);
-}
-
-static int load_flat(const gf__st_file *f, const gf__ops *ops, const char *name, float *dst, long n) {
-  int64_t shape[1] = {n};
-  float *tmp = malloc(sizeof(float) * (size_t)(n + 1));
-  if (!tmp) return gf__fail(GF_ENOMEM, "out of memory");
-  int rc = gf__st_read_into(f, name, tmp, 1, shape);
-  if (rc == 0) ops->to_device(dst, tmp, sizeof(float) * (size_t)n);
-  free(tmp);
-  return rc;
+  return gf__checkpoint_save_step(dir, m->steps, m->cfg.train_keep, ckpt_save, &c);
 }
 
 static int load_checkpoint(gf__compress *m, const char *path, cpos *pos) {
@@ -435,7 +417,7 @@ static int load_checkpoint(gf__compress *m, const char *path, cpos *pos) {
   }
   gf__flat_tensor t[4];
   flat_tensors(m, t);
-  for (int i = 0; i < 4 && rc == 0; i++) rc = load_flat(&f, m->ops, t[i].name, (float *)t[i].data, t[i].n);
+  for (int i = 0; i < 4 && rc == 0; i++) rc = gf__checkpoint_load_flat(&f, t[i].name, (float *)t[i].data, t[i].n, m->ops);
   gf__st_close(&f);
   return rc;
 }

@@ -68,13 +68,7 @@ static void nets_of(gf__cyclegan *m, gf__net **n) { n[0] = &m->G_A; n[1] = &m->D
 static void flat_tensors(gf__cyclegan *m, gf__flat_tensor *t, int *nt) {
   gf__net *n[4];
   nets_of(m, n);
-  int k = 0;
-  for (int i = 0; i < nnets(m); i++) {
-    snprintf(t[k].name, sizeof t[k].name, "opt.%s.exp_avg", n[i]->name);
-    t[k].data = n[i]->opt_m; t[k].n = n[i]->nparam; k++;
-    snprintf(t[k].name, sizeof t[k].name, "opt.%s.exp_avg_sq", n[i]->name);
-    t[k].data = n[i]->opt_v; t[k].n = n[i]->nparam; k++;
-  }
+  int k = gf__opt_flat_tensors(n, nnets(m), t);
   gf__image_pool *pools[2] = {&m->poolA, &m->poolB};
   for (int i = 0; i < 2; i++) {
     if (!pools[i]->images || !pools[i]->size) continue;
@@ -116,11 +110,8 @@ static int i2i_ckpt_save(const char *path, void *u) {
 }
 
 static int save_checkpoint(gf__cyclegan *m, const i2i_pos *pos, const char *dir) {
-  char path[2200];
-  snprintf(path, sizeof path, "%s/checkpoints/step_%08ld.safetensors", dir, m->steps);
   i2i_ckpt c = {m, pos};
-  GF_TRY(i2i_ckpt_save(path, &c));
-  return gf__checkpoint_rotate(dir, path, m->cfg.train_keep, i2i_ckpt_save, &c);
+  return gf__checkpoint_save_step(dir, m->steps, m->cfg.train_keep, i2i_ckpt_save, &c);
 }
 
 static int load_checkpoint(gf__cyclegan *m, const char *path, i2i_pos *pos) {
@@ -161,14 +152,7 @@ static int load_checkpoint(gf__cyclegan *m, const char *path, i2i_pos *pos) {
   gf__flat_tensor t[12];
   int nt;
   flat_tensors(m, t, &nt);
-  for (int i = 0; i < nt && rc == 0; i++) {
-    int64_t shape[1] = {t[i].n};
-    float *tmp = malloc(sizeof(float) * (size_t)(t[i].n + 1));
-    if (!tmp) { rc = gf__fail(GF_ENOMEM, "out of memory"); break; }
-    rc = gf__st_read_into(&f, t[i].name, tmp, 1, shape);
-    if (rc == 0) m->ops->to_device((float *)t[i].data, tmp, sizeof(float) * (size_t)t[i].n);
-    free(tmp);
-  }
+  for (int i = 0; i < nt && rc == 0; i++) rc = gf__checkpoint_load_flat(&f, t[i].name, (float *)t[i].data, t[i].n, m->ops);
   gf__st_close(&f);
   return rc;
 }

@@ -161,11 +161,8 @@ static int gan_ckpt_save(const char *path, void *u) {
 }
 
 static int save_checkpoint(gf__gan *gan, const gf__data_pos *pos, const char *dir, int keep) {
-  char path[2200];
-  snprintf(path, sizeof path, "%s/checkpoints/step_%08ld.safetensors", dir, gan->g_steps);
-  GF_TRY(gf__checkpoint_save(path, gan, pos));
   gan_ckpt c = {gan, pos};
-  return gf__checkpoint_rotate(dir, path, keep, gan_ckpt_save, &c);
+  return gf__checkpoint_save_step(dir, gan->g_steps, keep, gan_ckpt_save, &c);
 }
 
 
