@@ -5,7 +5,8 @@
 # `eval --metric cacc-shapes` on the run and on its .npy, ACGAN and label-as-channels models, a cGAN
 # on ring8, labels from an image folder with one subfolder per class, the refusals (a conditional
 # model on unlabelled data, bad model.cond / train.diffaug values, DiffAugment on points), the
-# critic losses with labels and DiffAugment (what trains, what is refused), and exact
+# critic losses with labels and DiffAugment (what trains, what is refused), the projection D with
+# spectral norm throughout (trains, checkpoints the embedding's u / v, resumes exactly), and exact
 # resume with labels and DiffAugment (N steps + resume to 2N = 2N steps, byte for byte).
 # usage: bash test_cond_cli.sh /path/to/ganforge   (env: GF_TMP, GF_SRC)
 set -u
@@ -151,10 +152,30 @@ refuse() { # refuse NAME MESSAGE SETTINGS...: exit 2, one line, no run folder
   expect_eq "$name: no run folder" "$([ -e "$T/$name" ] && echo yes || echo no)" no
 }
 refuse acgan_hinge 'model.cond=acgan with train.loss=hinge' --set model.cond=acgan --set train.loss=hinge
-refuse proj_sn 'the projection head has no spectral norm' --set model.cond=projection --set model.dcgan_d_norm=spectral
 refuse cond_gp 'train.loss=wgan-gp with model.cond=concat' --set model.cond=concat --set train.loss=wgan-gp \
   --set model.dcgan_d_norm=none
 refuse ragan_aug 'train.diffaug with train.loss=ragan' --set train.diffaug=color --set train.loss=ragan
+
+# ---- SNGAN-projection: spectral norm on every layer of D, the projection's class embedding included ------
+# (once refused): trains, its checkpoint holds the embedding's weight_orig / weight_u / weight_v, and a
+# resume from it is exact (the power-iteration vectors restored)
+S=(--set model.cond=projection --set model.dcgan_d_norm=spectral --set data.n=128 --epochs 2 \
+   --set train.checkpoint_every=3 "${SMALL[@]}")
+timeout 300 "$GF" train dcgan-shapes --out "$T/sa" "${S[@]}" 2>"$T/sa.err"
+expect_eq "projection D with spectral norm: exit" "$?" 0
+expect_eq "projection D with spectral norm: no message" "$(cat "$T/sa.err")" ""
+names=$(python3 -c 'import json, struct, sys
+f = open(sys.argv[1], "rb"); n = struct.unpack("<Q", f.read(8))[0]; print("\n".join(sorted(json.loads(f.read(n)))))' \
+  "$T/sa/checkpoints/latest.safetensors" 2>&1)
+for t in embed.weight_orig embed.weight_u embed.weight_v; do
+  expect_has "projection D with spectral norm: checkpoint has D.net.*.$t" "$names" "^D\.net\.[0-9]*\.$t\$"
+done
+expect_eq "projection D with spectral norm: no plain embed.weight" "$(grep -c 'embed\.weight$' <<<"$names")" 0
+timeout 300 "$GF" train dcgan-shapes --out "$T/sb" --set train.max_steps=7 "${S[@]}" && \
+  timeout 300 "$GF" train --resume "$T/sb" --set train.max_steps=0 --quiet
+expect_eq "projection D with spectral norm: resume runs: exit" "$?" 0
+expect_eq "projection D with spectral norm: resume gives the identical generator" \
+  "$(cmp -s "$T/sa/generator.safetensors" "$T/sb/generator.safetensors" && echo same)" same
 
 # ---- exact resume with fake labels and DiffAugment ----------------------------------------------------
 R=(--set model.cond=projection --set train.diffaug=color,translation,cutout --set data.n=256 --epochs 2 \
@@ -189,6 +210,37 @@ if [ -d "$DATA/mnist" ]; then
       echo "load_in_pytorch $preset $(basename "$target"): $(tail -n 1 <<<"$out")"
     done
   done
+  # cdcgan-mnist with model.d_norm=spectral (spectral norm beside D's BatchNorm, the projection head's
+  # weight and embedding included): a 3-step run whose D loads strictly into the PyTorch twin
+  # (tools/cond_modules.py: torch.nn.utils.spectral_norm on the nn.Embedding) and gives its logits
+  run="$T/cdcgan-sn"
+  timeout 120 "$GF" train cdcgan-mnist --out "$run" --data "$DATA/mnist" --set data.download=0 --set data.limit=1000 \
+    --set model.d_norm=spectral --set train.max_steps=3 --epochs 1 --quiet
+  expect_eq "cdcgan-mnist model.d_norm=spectral: 3-step run" "$?" 0
+  if "$PYT" -c 'import torch' 2>/dev/null; then
+    out=$(timeout 300 "$PYT" - "$run/checkpoints/latest.safetensors" "$SRC/tools" <<'PY' 2>&1
+import sys
+sys.path.insert(0, sys.argv[2])
+import torch
+from load_in_pytorch import parse_config, read_safetensors
+from cond_modules import CondDiscriminator
+tensors, meta = read_safetensors(sys.argv[1])
+cfg = parse_config(meta["config"])
+D = CondDiscriminator(cfg, (1, 28, 28))
+sd = {k[2:]: torch.from_numpy(v.copy()) for k, v in tensors.items() if k.startswith("D.")}
+D.load_state_dict(sd, strict=True)
+assert "net.6.embed.weight_u" in sd, sorted(sd)
+D.eval()
+with torch.no_grad():
+    out = D(torch.zeros(2, 1, 28, 28), torch.tensor([0, 3]))
+assert out.shape == (2, 1) and torch.isfinite(out).all(), out
+print("PASS D loads into the twin with spectral_norm(nn.Embedding)")
+PY
+)
+    expect_eq "cdcgan-mnist spectral checkpoint: D loads in PyTorch: exit" "$?" 0
+    expect_has "cdcgan-mnist spectral checkpoint: D loads in PyTorch" "$out" '^PASS'
+    echo "cdcgan-mnist spectral: $(tail -n 1 <<<"$out")"
+  fi
 fi
 
 echo "test_cond_cli: $pass passed, $fail failed"

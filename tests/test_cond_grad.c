@@ -1,6 +1,7 @@
 /* test_cond_grad.c: finite-difference gradient checks, in double precision, of the conditional
    layers (one-hot concat of vectors and of image planes, conditional BatchNorm over vectors and
-   images, the projection head), of ACGAN's loss head (source BCE + weighted class
+   images, the projection head, plain and spectrally normalised: weight and class embedding over
+   their sigma, u and v held fixed as PyTorch's gradient does), of ACGAN's loss head (source BCE + weighted class
    cross-entropy through ops.copy2d and ops.xent_loss) and of DiffAugment (every transform alone
    and together, extreme shifts and cut positions). For each case a double-precision reference
    forward written here is differenced (central, h = 1e-5) on J = sum(w * y) and compared with
@@ -60,7 +61,37 @@ typedef struct refcase {
   int N;
   const float *lab;
   double eps;
+  const double *uw, *vw, *ue, *ve; /* SN projection: u, v of the weight [1], [F] and the embedding [K], [F] after the
+                                      forward's power iteration (constants of the gradient, as in PyTorch) */
 } refcase;
+
+/* sigma = u . (W v) for W [M, K] at P + off, u and v held fixed */
+static double ref_sigma(const double *W, const double *u, const double *v, long M, long K) {
+  double s = 0;
+  for (long m = 0; m < M; m++)
+    for (long k = 0; k < K; k++) s += u[m] * W[m * K + k] * v[k];
+  return s;
+}
+
+/* One power iteration on W [M, K] from u [M] (in place), v [K] out, in double */
+static void ref_power(const double *W, double *u, double *v, long M, long K) {
+  double n = 0;
+  for (long k = 0; k < K; k++) {
+    v[k] = 0;
+    for (long m = 0; m < M; m++) v[k] += W[m * K + k] * u[m];
+    n += v[k] * v[k];
+  }
+  n = fmax(sqrt(n), 1e-12);
+  for (long k = 0; k < K; k++) v[k] /= n;
+  n = 0;
+  for (long m = 0; m < M; m++) {
+    u[m] = 0;
+    for (long k = 0; k < K; k++) u[m] += W[m * K + k] * v[k];
+    n += u[m] * u[m];
+  }
+  n = fmax(sqrt(n), 1e-12);
+  for (long m = 0; m < M; m++) u[m] /= n;
+}
 
 static int lab_of(const refcase *r, int n) { return (int)r->lab[n]; }
 
@@ -95,9 +126,13 @@ static void ref_forward(const refcase *r, const double *x, const double *P, doub
     break;
   case GF_LAYER_PROJ: {
     long F = gf__layer_in_size(l);
+    /* SN: weight_orig / sigma and embed.weight_orig / sigma (SNGAN-projection) */
+    double sw = l->sn ? ref_sigma(P + l->w_off, r->uw, r->vw, 1, F) : 1.0;
+    double se = l->sn ? ref_sigma(P + l->e_off, r->ue, r->ve, K, F) : 1.0;
     for (int n = 0; n < N; n++) {
       double acc = P[l->b_off];
-      for (long f = 0; f < F; f++) acc += (P[l->w_off + f] + P[l->e_off + (long)lab_of(r, n) * F + f]) * x[n * F + f];
+      for (long f = 0; f < F; f++)
+        acc += (P[l->w_off + f] / sw + P[l->e_off + (long)lab_of(r, n) * F + f] / se) * x[n * F + f];
       y[n] = acc;
     }
     break;
@@ -129,12 +164,47 @@ static void check_layer(const char *what, gf__net *net, int N) {
   for (long i = 0; i < nin; i++) xf[i] = (float)x[i];
   for (long i = 0; i < np; i++) pf[i] = (float)P[i];
   O->to_device(net->params, pf, sizeof(float) * (size_t)np);
+  /* SN projection: random unit u of the weight and of the embedding (CPU buffers are host memory);
+     the forward's power iteration from them, in double */
+  long F = gf__layer_in_size(l), K = l->nclass;
+  double *suv = NULL;
+  if (l->sn) {
+    suv = calloc((size_t)(2 + 2 * F + K), sizeof(double));
+    double *u[2] = {suv, suv + 1 + F}, *v[2] = {suv + 1, suv + 1 + F + K};
+    long M[2] = {1, K}, off[2] = {l->u_off, l->eu_off};
+    for (int t = 0; t < 2; t++) {
+      double nrm = 0;
+      for (long m = 0; m < M[t]; m++) {
+        u[t][m] = range(-1, 1);
+        nrm += u[t][m] * u[t][m];
+      }
+      for (long m = 0; m < M[t]; m++) net->buffers[off[t] + m] = (float)(u[t][m] /= sqrt(nrm));
+      for (long m = 0; m < M[t]; m++) u[t][m] = net->buffers[off[t] + m];
+    }
+    ref_power(P + l->w_off, u[0], v[0], 1, F);
+    ref_power(P + l->e_off, u[1], v[1], K, F);
+  }
   gf__ctx ctx;
   CHECK(gf__ctx_create(&ctx, net, N) == 0, "%s: ctx", what);
   ctx.labels = lab; /* CPU backend memory is host memory */
   float *din = calloc((size_t)nin, sizeof(float));
   const float *yd = gf__net_forward(net, &ctx, xf, N, 1, NULL);
-  refcase r = {l, N, lab, l->eps};
+  refcase r = {l, N, lab, l->eps, NULL, NULL, NULL, NULL};
+  if (l->sn) {
+    r.uw = suv;
+    r.vw = suv + 1;
+    r.ue = suv + 1 + F;
+    r.ve = suv + 1 + F + K;
+    char lb[200];
+    snprintf(lb, sizeof lb, "%s weight_u, weight_v, embed.weight_u, embed.weight_v after the power iteration", what);
+    float *got = malloc(sizeof(float) * (size_t)(2 + 2 * F + K));
+    memcpy(got, net->buffers + l->u_off, sizeof(float));
+    memcpy(got + 1, net->buffers + l->v_off, sizeof(float) * (size_t)F);
+    memcpy(got + 1 + F, net->buffers + l->eu_off, sizeof(float) * (size_t)K);
+    memcpy(got + 1 + F + K, net->buffers + l->ev_off, sizeof(float) * (size_t)F);
+    compare(lb, got, suv, 1 + 2 * F + K);
+    free(got);
+  }
   double *y = malloc(sizeof(double) * (size_t)nout), *w = malloc(sizeof(double) * (size_t)nout);
   float *wf = malloc(sizeof(float) * (size_t)nout);
   ref_forward(&r, x, P, y);
@@ -183,7 +253,7 @@ static void check_layer(const char *what, gf__net *net, int N) {
   for (long i = 0; i < np; i++) bad += fabsf(net->grads[i] - 2 * g1[nin + i]) > 1e-5f * fabsf(g1[nin + i]) + 1e-7f;
   CHECK(bad == 0, "%s: a second backward did not double the gradients (%ld off)", what, bad);
   free(g1);
-  free(lab); free(x); free(P); free(xf); free(pf); free(din); free(y); free(w); free(wf); free(fdx); free(fdp);
+  free(lab); free(x); free(P); free(xf); free(pf); free(din); free(y); free(w); free(wf); free(fdx); free(fdp); free(suv);
   gf__ctx_destroy(&ctx);
 }
 
@@ -208,12 +278,13 @@ static void case_cbn(int N, int C, int H, int W, int K) {
   gf__net_free(&net);
 }
 
-static void case_proj(int N, int F, int K) {
+static void case_proj(int N, int F, int K, int sn) {
   char what[96];
-  snprintf(what, sizeof what, "projection N%d F%d K%d", N, F, K);
+  snprintf(what, sizeof what, "projection%s N%d F%d K%d", sn ? " (spectral norm)" : "", N, F, K);
   gf__net net;
   gf__net_init(&net, O, "T", F, 1, 1);
-  CHECK(gf__net_add_proj(&net, K) == 0 && gf__net_finalize(&net) == 0, "%s: build", what);
+  CHECK(gf__net_add_proj(&net, K) == 0 && (!sn || gf__net_spectral_last(&net) == 0) && gf__net_finalize(&net) == 0,
+        "%s: build", what);
   check_layer(what, &net, N);
   gf__net_free(&net);
 }
@@ -412,8 +483,10 @@ int main(void) {
   case_onehot(4, 2, 3, 5, 3);    /* image planes (DCGAN D) */
   case_cbn(6, 5, 1, 1, 3);       /* BatchNorm1d layout */
   case_cbn(7, 3, 4, 3, 4);       /* BatchNorm2d layout */
-  case_proj(6, 9, 4);
-  case_proj(5, 24, 3);
+  case_proj(6, 9, 4, 0);
+  case_proj(5, 24, 3, 0);
+  case_proj(6, 9, 4, 1);         /* SNGAN-projection: weight and class embedding spectrally normalised */
+  case_proj(5, 24, 3, 1);
   cbn_running();
   case_acgan(6, 4, 1, 1.0f);
   case_acgan(5, 10, 0, 0.5f);

@@ -2,8 +2,9 @@
    tools/make_cond_fixtures.py): 3 training iterations (D step + G step on the same fakes, given
    noise, real labels and fake labels) of reduced cgan-mnist (one-hot concat, MLP), cdcgan-mnist
    (conditional BatchNorm + projection discriminator), acgan-mnist (auxiliary classifier) and the
-   DCGAN with the label as extra D channels: losses, weights and BatchNorm running statistics within
-   1e-4; and DiffAugment's forward (each transform alone and all three) for given parameters. */
+   DCGAN with the label as extra D channels, and the projection D spectrally normalised throughout
+   (embedding included; no BatchNorm in D): losses, weights and BatchNorm running statistics within
+   1e-4 (SN: u, v too); and DiffAugment's forward (each transform alone and all three) for given parameters. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +131,10 @@ int main(void) {
   parity("cdcgan_small.safetensors", "cdcgan-mnist", small);
   parity("acgan_small.safetensors", "acgan-mnist", small);
   parity("cdcgan_concat_small.safetensors", "cdcgan-mnist", concat);
+  /* SNGAN-projection: spectral norm on every conv, the projection's weight and its class embedding
+     (weight_orig, weight_u, weight_v and embed.weight_orig / _u / _v compared) */
+  static const char *const sn[] = {"model.ngf=8", "model.ndf=8", "model.dcgan_d_norm=spectral", NULL};
+  parity("cdcgan_sn_small.safetensors", "cdcgan-mnist", sn);
 
   char path[1024];
   snprintf(path, sizeof path, "%s/diffaug.safetensors", gf_t_fixtures());

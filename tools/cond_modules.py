@@ -7,7 +7,10 @@ load_in_pytorch.py.
   CondBatchNorm(C, K)   batch_norm without affine, then weight[y] * . + bias[y]; weight, bias [K, C],
                         running_mean / running_var [C] as BatchNorm's
   Projection(F, K)      x @ weight.T + bias + <embed(y), x>; weight [1, F], bias [1], embed [K, F]
-A CondSequential passes the labels to the layers that take them (attribute cond = True)."""
+A CondSequential passes the labels to the layers that take them (attribute cond = True).
+A spectrally normalised D (model.d_norm=spectral or model.dcgan_d_norm=spectral) wraps every
+Conv2d / Linear, the Projection (its weight) and the Projection's nn.Embedding in
+torch.nn.utils.spectral_norm (SNGAN-projection; dim 0: embed.weight_u [K], embed.weight_v [F])."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -163,7 +166,7 @@ def discriminator_layers(cfg, in_shape):
         ndf = int(cfg["model.ndf"])
         layers = [OneHotConcat(K)] if m == "concat" else []
         cin = c + (K if layers else 0)
-        if cfg.get("model.dcgan_d_norm", "bn") == "none":
+        if cfg.get("model.dcgan_d_norm", "bn") != "bn":  # none or spectral: a bias instead of BatchNorm
             mid = [nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=True)]
         else:
             mid = [nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * ndf, eps=eps, momentum=mom)]
@@ -171,7 +174,8 @@ def discriminator_layers(cfg, in_shape):
         if m == "projection":  # flatten 2ndf x 7 x 7 then the projection head
             return layers + [nn.Flatten(), Projection(2 * ndf * 49, K)]
         return layers + head(cfg, 2 * ndf, 7)
-    if cfg["model.d_norm"] != "none" or float(cfg["model.d_dropout"]) > 0 or float(cfg["model.d_dropout_in"]) > 0:
+    if cfg["model.d_norm"] not in ("none", "spectral") or float(cfg["model.d_dropout"]) > 0 or \
+            float(cfg["model.d_dropout_in"]) > 0:
         raise SystemExit("the conditional twins cover MLP discriminators without BatchNorm or dropout")
     layers, prev = [], c * h * w  # ganforge's Linear reads the image flat (CondDiscriminator flattens)
     if m == "concat":  # an explicit Reshape layer before the one-hot in ganforge
@@ -184,11 +188,29 @@ def discriminator_layers(cfg, in_shape):
     return layers + head(cfg, prev, 0)
 
 
+def d_spectral(cfg):
+    return cfg.get("model.d_norm", "none") == "spectral" or \
+        (cfg["model.arch"] == "dcgan" and cfg.get("model.dcgan_d_norm", "bn") == "spectral")
+
+
+def spectral(layers):
+    """spectral_norm on every weight of D (gf__net_spectral_last): Linear, Conv2d, and a Projection's
+    linear weight and class embedding."""
+    from torch.nn.utils import spectral_norm
+    out = []
+    for m in layers:
+        if isinstance(m, Projection):
+            m.embed = spectral_norm(m.embed)
+        out.append(spectral_norm(m) if isinstance(m, (nn.Linear, nn.Conv2d, Projection)) else m)
+    return out
+
+
 class CondDiscriminator(nn.Module):
     def __init__(self, cfg, in_shape):
         super().__init__()
         self.mlp = cfg["model.arch"] == "mlp"
-        self.net = CondSequential(*discriminator_layers(cfg, in_shape))
+        layers = discriminator_layers(cfg, in_shape)
+        self.net = CondSequential(*(spectral(layers) if d_spectral(cfg) else layers))
 
     def forward(self, x, y=None):
         if self.mlp and not isinstance(self.net[0], nn.Flatten):

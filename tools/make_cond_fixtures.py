@@ -3,7 +3,7 @@
 and a fake batch, then G step on the same fakes, as gf__gan_d_step / gf__gan_g_step) of reduced
 conditional models, and the DiffAugment forward for given random parameters.
 
-  /opt/t2/bin/python tools/make_cond_fixtures.py [outdir=tests/fixtures]
+  /opt/t2/bin/python tools/make_cond_fixtures.py [outdir=tests/fixtures [name ...]]
 
 Per model <name> one file <name>.safetensors holding
   init.G.net.<i>.<param> / init.D.net.<i>.<param>   initial weights and BN buffers
@@ -13,7 +13,9 @@ Per model <name> one file <name>.safetensors holding
 Models (28x28x1, nz 16, batch 8, 10 classes): cgan_small (cgan-mnist with G 32-64, D 64-32),
 cdcgan_small (cdcgan-mnist, ngf = ndf = 8: conditional BatchNorm + projection), acgan_small
 (acgan-mnist, ngf = ndf = 8), cdcgan_concat_small (cdcgan-mnist with model.cond=concat: the label
-as 10 extra input channels of D). The ACGAN loss is BCE(source) + aux_weight x cross-entropy(class)
+as 10 extra input channels of D), cdcgan_sn_small (cdcgan-mnist with model.dcgan_d_norm=spectral:
+SNGAN-projection, spectral norm on every conv, the projection's linear weight and its class
+embedding, no BatchNorm in D, so real and fake rows share one D pass; u, v buffers compared too). The ACGAN loss is BCE(source) + aux_weight x cross-entropy(class)
 on real and fake rows for D, and the non-saturating BCE + aux_weight x cross-entropy for G.
 
 diffaug.safetensors: x [6, 3, 16, 12] and x1 [4, 1, 28, 28], params [.., 8] uniforms, and the
@@ -36,9 +38,13 @@ BASE = {"model.bn_eps": "1e-5", "model.bn_momentum": "0.1", "model.d_slope": "0.
         "model.d_dropout_in": "0", "model.dcgan_d_norm": "bn"}
 
 
+def param_of(m):  # the parameter: weight_orig under spectral norm
+    return m.weight_orig if hasattr(m, "weight_orig") else m.weight
+
+
 def init(m):
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        nn.init.normal_(m.weight, 0.0, 0.02)
+        nn.init.normal_(param_of(m), 0.0, 0.02)
         if m.bias is not None:
             nn.init.normal_(m.bias, 0.0, 0.02)
     elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -48,8 +54,8 @@ def init(m):
         nn.init.normal_(m.weight, 1.0, 0.1)
         nn.init.normal_(m.bias, 0.0, 0.1)
     elif isinstance(m, Projection):
-        nn.init.normal_(m.weight, 0.0, 0.02)
-        nn.init.normal_(m.embed.weight, 0.0, 0.1)
+        nn.init.normal_(param_of(m), 0.0, 0.02)
+        nn.init.normal_(param_of(m.embed), 0.0, 0.1)
 
 
 def state(prefix, net):
@@ -64,7 +70,9 @@ def d_loss(out, target, y, acgan, w):
     return F.binary_cross_entropy_with_logits(src, torch.full_like(src, target)) + w * F.cross_entropy(out[:, 1:], y)
 
 
-def make(name, cfg, out, B=8, iters=3, seed=0):
+def make(name, cfg, out, B=8, iters=3, seed=0, only=None):
+    if only and name not in only:
+        return
     torch.manual_seed(seed)
     c = {**BASE, **cfg}
     nz, K = int(c["model.nz"]), int(c["model.n_classes"])
@@ -79,14 +87,21 @@ def make(name, cfg, out, B=8, iters=3, seed=0):
     z = torch.randn(iters, B, nz)
     y_fake = torch.randint(0, K, (iters, B))
     acgan, w = c["model.cond"] == "acgan", 1.0
+    # no BatchNorm in D: real and fake rows share one D pass (gf__gan_d_step's fused pass; with
+    # spectral norm that is one power iteration per D step, as there)
+    fused = not any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
     oG = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
     oD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
     lds, lgs = [], []
     for it in range(iters):
         fake = G(z[it], y_fake[it])
         oD.zero_grad()
-        ld = d_loss(D(real[it], y_real[it]), 1.0, y_real[it], acgan, w) + \
-            d_loss(D(fake.detach(), y_fake[it]), 0.0, y_fake[it], acgan, w)
+        if fused:
+            both = D(torch.cat([real[it], fake.detach()]), torch.cat([y_real[it], y_fake[it]]))
+            out_r, out_f = both[:B], both[B:]
+        else:
+            out_r, out_f = D(real[it], y_real[it]), D(fake.detach(), y_fake[it])
+        ld = d_loss(out_r, 1.0, y_real[it], acgan, w) + d_loss(out_f, 0.0, y_fake[it], acgan, w)
         ld.backward()
         oD.step()
         oG.zero_grad()
@@ -181,8 +196,11 @@ if __name__ == "__main__":
     mlp = {"model.arch": "mlp", "model.g_hidden": "32,64", "model.g_act": "relu", "model.g_norm": "bn_after",
            "model.g_out": "tanh", "model.d_hidden": "64,32", "model.d_act": "lrelu"}
     dc = {"model.arch": "dcgan", "model.ngf": "8", "model.ndf": "8"}
-    make("cgan_small", {**mlp, "model.cond": "concat"}, out)
-    make("cdcgan_small", {**dc, "model.cond": "projection"}, out)
-    make("acgan_small", {**dc, "model.cond": "acgan"}, out)
-    make("cdcgan_concat_small", {**dc, "model.cond": "concat"}, out)
-    make_diffaug(out)
+    only = sys.argv[2:]  # names to write (default: all)
+    make("cgan_small", {**mlp, "model.cond": "concat"}, out, only=only)
+    make("cdcgan_small", {**dc, "model.cond": "projection"}, out, only=only)
+    make("acgan_small", {**dc, "model.cond": "acgan"}, out, only=only)
+    make("cdcgan_concat_small", {**dc, "model.cond": "concat"}, out, only=only)
+    make("cdcgan_sn_small", {**dc, "model.cond": "projection", "model.dcgan_d_norm": "spectral"}, out, only=only)
+    if not only or "diffaug" in only:
+        make_diffaug(out)

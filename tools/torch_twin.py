@@ -108,8 +108,8 @@ def init_net(net, kind, std, bn_std):
                 nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
         elif isinstance(m, Projection) and kind == "normal":  # the embedding is drawn like the weight
-            nn.init.normal_(m.weight, 0.0, std)
-            nn.init.normal_(m.embed.weight, 0.0, std)
+            for t in (m, m.embed):  # weight_orig under spectral norm (SNGAN-projection)
+                nn.init.normal_(t.weight_orig if hasattr(t, "weight_orig") else t.weight, 0.0, std)
             nn.init.zeros_(m.bias)
 
 

@@ -63,12 +63,11 @@ int gf__cond_add_d_head(gf__net *net, const gf_config *cfg, int kh, int kw, int 
   int K = m == GF_COND_NONE || m == GF_COND_CONCAT ? 0 : classes_or_fail(cfg);
   if (K < 0) return K;
   if (m == GF_COND_PROJECTION) {
-    if (sn)
-      return gf__fail(GF_EUSAGE, "model.cond=projection with a spectrally normalised D: the projection head has no "
-                      "spectral norm (use model.cond=concat or acgan, or no spectral norm)");
     const gf__layer *p = &net->layers[net->n - 1];
     if (p->out_h > 1 || p->out_w > 1 || kh) GF_TRY(gf__net_add_reshape(net, (int)gf__layer_out_size(p), 1, 1));
-    return gf__net_add_proj(net, K);
+    GF_TRY(gf__net_add_proj(net, K));
+    /* SNGAN-projection: the linear weight and the class embedding both spectrally normalised */
+    return sn ? gf__net_spectral_last(net) : 0;
   }
   int outs = m == GF_COND_ACGAN ? 1 + K : 1;
   if (!kh) {

@@ -36,9 +36,6 @@ int gf__critic_check_config(const gf_config *c) {
   if (strcmp(c->model_cond, "none") && (gp || r1))
     return gf__fail(GF_EUSAGE, "%s with model.cond=%s: the conditional layers have no second-order pass (yet)",
                     gp ? "train.loss=wgan-gp" : "train.r1_gamma", c->model_cond);
-  if (!strcmp(c->model_cond, "projection") && d_spectral(c))
-    return gf__fail(GF_EUSAGE, "model.cond=projection with a spectrally normalised D: the projection head has no "
-                    "spectral norm (use model.cond=concat or acgan, or no spectral norm)");
   if (!strcmp(c->model_cond, "acgan") && strcmp(L, "bce"))
     return gf__fail(GF_EUSAGE, "model.cond=acgan with train.loss=%s: ACGAN's class head trains with train.loss=bce", L);
   if (!strcmp(L, "ragan") && c->train_diffaug[0])

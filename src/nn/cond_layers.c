@@ -59,9 +59,9 @@ size_t gf__cond_layer_aux(const gf__layer *l, int B) {
   return CBN_HEAD(l->in_c) + 2 * (size_t)B * (size_t)gf__layer_in_size(l);
 }
 
-void gf__cond_layer_forward(const gf__net *net, const gf__layer *l, const gf__ctx *ctx, float *y, const float *x,
-                            float *aux, int B, int train) {
+void gf__cond_layer_forward(gf__net *net, int i, gf__ctx *ctx, float *y, const float *x, float *aux, int B, int train) {
   const gf__ops *o = net->ops;
+  const gf__layer *l = &net->layers[i];
   const float *lab = ctx->labels, *P = net->params;
   int K = l->nclass, C = l->in_c, S = l->in_h * l->in_w;
   switch (l->kind) {
@@ -89,17 +89,23 @@ void gf__cond_layer_forward(const gf__net *net, const gf__layer *l, const gf__ct
   }
   case GF_LAYER_PROJ: {
     int F = (int)gf__layer_in_size(l);
-    gf__linear_forward(o, y, x, P + l->w_off, P + l->b_off, B, F, 1);
-    o->proj_fwd(y, x, P + l->e_off, lab, B, F, K);
+    /* SN (SNGAN-projection): the linear weight and the class embedding each over its largest
+       singular value, one power iteration per training-mode application (specnorm.c) */
+    int it = train && !ctx->sn_fixed;
+    const float *W = l->sn ? gf__sn_weight(net, ctx, i, it) : P + l->w_off;
+    const float *E = l->sn ? gf__sn_embed(net, ctx, i, it) : P + l->e_off;
+    gf__linear_forward(o, y, x, W, P + l->b_off, B, F, 1);
+    o->proj_fwd(y, x, E, lab, B, F, K);
     break;
   }
   default: break;
   }
 }
 
-void gf__cond_layer_backward(const gf__net *net, const gf__layer *l, const gf__ctx *ctx, float *dx, const float *dy,
-                             const float *x, float *aux, int B, int param_grads) {
+void gf__cond_layer_backward(gf__net *net, int i, gf__ctx *ctx, float *dx, const float *dy, const float *x, float *aux,
+                             int B, int param_grads) {
   const gf__ops *o = net->ops;
+  const gf__layer *l = &net->layers[i];
   const float *lab = ctx->labels, *P = net->params;
   float *G = param_grads ? net->grads : NULL;
   int K = l->nclass, C = l->in_c, S = l->in_h * l->in_w;
@@ -124,8 +130,21 @@ void gf__cond_layer_backward(const gf__net *net, const gf__layer *l, const gf__c
   }
   case GF_LAYER_PROJ: {
     int F = (int)gf__layer_in_size(l);
-    gf__linear_backward(o, dx, G ? G + l->w_off : NULL, G ? G + l->b_off : NULL, dy, x, P + l->w_off, B, F, 1, 0, 0);
-    o->proj_bwd(dx, G ? G + l->e_off : NULL, dy, x, P + l->e_off, lab, B, F, K);
+    if (!l->sn) {
+      gf__linear_backward(o, dx, G ? G + l->w_off : NULL, G ? G + l->b_off : NULL, dy, x, P + l->w_off, B, F, 1, 0, 0);
+      o->proj_bwd(dx, G ? G + l->e_off : NULL, dy, x, P + l->e_off, lab, B, F, K);
+      break;
+    }
+    /* SN: each normalised matrix's gradient goes to the scratch (gf__net_backward zeroed it for
+       the weight), then back through its normalisation into weight_orig / embed.weight_orig */
+    float *ws = G ? net->sn_ws : NULL;
+    gf__linear_backward(o, dx, ws, G ? G + l->b_off : NULL, dy, x, ctx->wsn[i], B, F, 1, 0, 0);
+    if (ws) {
+      gf__sn_backward(net, ctx, i, ws, G + l->w_off);
+      o->fill(ws, 0.0f, (size_t)l->e_n);
+    }
+    o->proj_bwd(dx, ws, dy, x, gf__sn_embed_used(l, ctx, i), lab, B, F, K);
+    if (ws) gf__sn_embed_backward(net, ctx, i, ws, G + l->e_off);
     break;
   }
   default: break;

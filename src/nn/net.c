@@ -30,7 +30,7 @@ gf__layer *gf__net_push(gf__net *net, gf__layer_kind kind) {
     l->in_c = p->out_c; l->in_h = p->out_h; l->in_w = p->out_w;
   }
   l->out_c = l->in_c; l->out_h = l->in_h; l->out_w = l->in_w;
-  l->w_off = l->b_off = l->rm_off = l->rv_off = l->e_off = l->u_off = l->v_off = -1;
+  l->w_off = l->b_off = l->rm_off = l->rv_off = l->e_off = l->u_off = l->v_off = l->eu_off = l->ev_off = -1;
   l->init = GF_INIT_TORCH;
   l->src = -1;
   l->groups = 1;
@@ -339,8 +339,9 @@ int gf__net_add_concat(gf__net *net, int src) {
 
 int gf__net_spectral_last(gf__net *net) {
   gf__layer *l = net->n ? &net->layers[net->n - 1] : NULL;
-  if (!l || (l->kind != GF_LAYER_LINEAR && l->kind != GF_LAYER_CONV) || net->finalized)
-    return gf__fail(GF_EINVAL, "network %s: spectral normalisation applies to a Linear or Conv2d layer", net->name);
+  if (!l || (l->kind != GF_LAYER_LINEAR && l->kind != GF_LAYER_CONV && l->kind != GF_LAYER_PROJ) || net->finalized)
+    return gf__fail(GF_EINVAL, "network %s: spectral normalisation applies to a Linear, Conv2d or projection layer",
+                    net->name);
   l->sn = 1;
   return 0;
 }
@@ -375,6 +376,10 @@ int gf__net_plan(gf__net *net) {
     if (l->sn) {
       l->u_off = boff; boff += l->out_c;
       l->v_off = boff; boff += l->w_n / l->out_c;
+      if (l->kind == GF_LAYER_PROJ) { /* the class embedding's u [K], v [F] */
+        l->eu_off = boff; boff += l->nclass;
+        l->ev_off = boff; boff += l->e_n / l->nclass;
+      }
     }
   }
   net->nparam = off;
@@ -412,7 +417,7 @@ int gf__net_finalize(gf__net *net) {
   for (int i = 0; i < net->n; i++) {
     gf__layer *l = &net->layers[i];
     if (l->rv_off >= 0) o->fill(net->buffers + l->rv_off, 1.0f, (size_t)l->in_c);
-    if (l->sn && l->w_n + 16 + l->out_c > sn_need) sn_need = l->w_n + 16 + l->out_c;
+    if (l->sn && (long)gf__sn_ws_floats(l) + 16 > sn_need) sn_need = (long)gf__sn_ws_floats(l) + 16;
   }
   if (sn_need && !(net->sn_ws = o->alloc(sizeof(float) * (size_t)sn_need)))
     return gf__fail(GF_ENOMEM, "network %s: cannot allocate the spectral-norm scratch", net->name);
@@ -492,22 +497,24 @@ void gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std) {
   for (int i = 0; i < net->n; i++) {
     const gf__layer *l = &net->layers[i];
     if (!l->sn) continue;
-    long nu = l->out_c, nv = l->w_n / l->out_c;
-    float *uv = malloc(sizeof(float) * (size_t)(nu + nv));
-    if (!uv) return;
-    gf__rng_normal(rng, uv, nu, 0.0f, 1.0f);
-    gf__rng_normal(rng, uv + nu, nv, 0.0f, 1.0f);
-    for (int part = 0; part < 2; part++) {
-      float *p = part ? uv + nu : uv;
-      long m = part ? nv : nu;
-      double sq = 0;
-      for (long k = 0; k < m; k++) sq += (double)p[k] * p[k];
-      double nrm = sqrt(sq) > 1e-12 ? sqrt(sq) : 1e-12;
-      for (long k = 0; k < m; k++) p[k] = (float)(p[k] / nrm);
+    for (int mat = 0; mat < (l->kind == GF_LAYER_PROJ ? 2 : 1); mat++) { /* a projection's embedding second */
+      long nu = mat ? l->nclass : l->out_c, nv = mat ? l->e_n / l->nclass : l->w_n / l->out_c;
+      float *uv = malloc(sizeof(float) * (size_t)(nu + nv));
+      if (!uv) return;
+      gf__rng_normal(rng, uv, nu, 0.0f, 1.0f);
+      gf__rng_normal(rng, uv + nu, nv, 0.0f, 1.0f);
+      for (int part = 0; part < 2; part++) {
+        float *p = part ? uv + nu : uv;
+        long m = part ? nv : nu;
+        double sq = 0;
+        for (long k = 0; k < m; k++) sq += (double)p[k] * p[k];
+        double nrm = sqrt(sq) > 1e-12 ? sqrt(sq) : 1e-12;
+        for (long k = 0; k < m; k++) p[k] = (float)(p[k] / nrm);
+      }
+      o->to_device(net->buffers + (mat ? l->eu_off : l->u_off), uv, sizeof(float) * (size_t)nu);
+      o->to_device(net->buffers + (mat ? l->ev_off : l->v_off), uv + nu, sizeof(float) * (size_t)nv);
+      free(uv);
     }
-    o->to_device(net->buffers + l->u_off, uv, sizeof(float) * (size_t)nu);
-    o->to_device(net->buffers + l->v_off, uv + nu, sizeof(float) * (size_t)nv);
-    free(uv);
   }
 }
 
@@ -715,7 +722,7 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
       break;
     }
     case GF_LAYER_ONEHOT: case GF_LAYER_CBN: case GF_LAYER_PROJ:
-      gf__cond_layer_forward(net, l, ctx, y, x, ctx->aux[i], B, train);
+      gf__cond_layer_forward(net, i, ctx, y, x, ctx->aux[i], B, train);
       break;
     }
     x = y;
@@ -838,10 +845,10 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
       break;
     }
     case GF_LAYER_ONEHOT: case GF_LAYER_CBN: case GF_LAYER_PROJ:
-      gf__cond_layer_backward(net, l, ctx, dx, dy, x, ctx->aux[i], B, param_grads);
+      gf__cond_layer_backward(net, i, ctx, dx, dy, x, ctx->aux[i], B, param_grads);
       break;
     }
-    if (dw && l->sn) gf__sn_backward(net, ctx, i, dw, net->grads + l->w_off);
+    if (dw && l->sn && l->kind != GF_LAYER_PROJ) gf__sn_backward(net, ctx, i, dw, net->grads + l->w_off); /* PROJ: its own */
   }
 }
 
@@ -855,13 +862,17 @@ int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap) {
       if (pass == 0) {
         if (l->w_n) items[m++] = (struct item){l->sn ? "weight_orig" : "weight", l->w_off, l->w_n, 0};
         if (l->b_n) items[m++] = (struct item){"bias", l->b_off, l->b_n, 0};
-        if (l->e_n) items[m++] = (struct item){"embed.weight", l->e_off, l->e_n, 0};
+        if (l->e_n) items[m++] = (struct item){l->sn ? "embed.weight_orig" : "embed.weight", l->e_off, l->e_n, 0};
       } else if (l->rm_off >= 0) {
         items[m++] = (struct item){"running_mean", l->rm_off, l->in_c, 1};
         items[m++] = (struct item){"running_var", l->rv_off, l->in_c, 1};
       } else if (l->sn) { /* torch.nn.utils.spectral_norm's buffers */
         items[m++] = (struct item){"weight_u", l->u_off, l->out_c, 1};
         items[m++] = (struct item){"weight_v", l->v_off, l->w_n / l->out_c, 1};
+        if (l->eu_off >= 0) { /* spectral_norm on the projection's nn.Embedding (dim 0) */
+          items[m++] = (struct item){"embed.weight_u", l->eu_off, l->nclass, 1};
+          items[m++] = (struct item){"embed.weight_v", l->ev_off, l->e_n / l->nclass, 1};
+        }
       }
       for (int j = 0; j < m; j++) {
         if (k < cap) {
@@ -875,7 +886,7 @@ int gf__net_tensors(const gf__net *net, gf__tensor_ref *out, int cap) {
             t->ndim = 2;
             t->shape[0] = l->nclass;
             t->shape[1] = l->in_c;
-          } else if (l->kind == GF_LAYER_PROJ && (is_w || items[j].off == l->e_off)) { /* [1, F], [K, F] */
+          } else if (l->kind == GF_LAYER_PROJ && !items[j].what && (is_w || items[j].off == l->e_off)) { /* [1, F], [K, F] */
             t->ndim = 2;
             t->shape[0] = is_w ? 1 : l->nclass;
             t->shape[1] = gf__layer_in_size(l);

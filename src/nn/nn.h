@@ -71,9 +71,11 @@ typedef struct gf__layer {
   int inplace;               /* ACT: output aliases the input (set by gf__ctx_create) */
   gf__init init;             /* weight initialisation */
   float init_a;
-  int sn;                    /* LINEAR, CONV: spectral normalisation (Miyato et al. 2018): the parameter is
-                                weight_orig, the layer uses weight_orig / sigma (specnorm.c) */
+  int sn;                    /* LINEAR, CONV, PROJ: spectral normalisation (Miyato et al. 2018): the parameter is
+                                weight_orig, the layer uses weight_orig / sigma (specnorm.c); a PROJ layer's
+                                class embedding too (embed.weight_orig) */
   long u_off, v_off;         /* SN: power-iteration vectors u [out_c], v [w_n / out_c] in the buffer arena */
+  long eu_off, ev_off;       /* SN PROJ: the embedding's u [nclass], v [in] in the buffer arena (-1 if none) */
   int src;                   /* RESEND / CONCAT / TAP / ADD: index of the layer whose output is reused (-1) */
   int is_src;                /* some later RESEND / CONCAT / TAP / ADD reads this layer's output */
   int nuse;                  /*   how many of them (> 1: their gradients accumulate into sgrad) */
@@ -101,7 +103,7 @@ typedef struct gf__net {
   float *ws;                 /* convolution workspace shared by the net's contexts (ws_floats) */
   size_t ws_floats;
   int nclass;                /* classes of its conditional layers (0: an unconditional net) */
-  float *sn_ws;              /* SN layers: the weight-gradient scratch of a backward (largest w_n + out_c) */
+  float *sn_ws;              /* SN layers: the weight-gradient scratch of a backward (largest gf__sn_ws_floats) */
   int finalized;
 } gf__net;
 
@@ -267,8 +269,13 @@ void gf__net_double_backward(gf__net *net, gf__ctx *ctx, gf__ctx2 *c2, const flo
    (computed by a power iteration when `iterate`, else from the net's u, v), and the backward:
    dst [w_n] += the gradient of weight_orig given g [w_n] (overwritten) for the normalised weight. */
 size_t gf__sn_ctx_floats(const gf__layer *l);
+size_t gf__sn_ws_floats(const gf__layer *l); /* the backward scratch an SN layer needs (net->sn_ws) */
 const float *gf__sn_weight(gf__net *net, gf__ctx *ctx, int i, int iterate);
 void gf__sn_backward(gf__net *net, gf__ctx *ctx, int i, float *g, float *dst);
+/* The same for an SN projection layer's class embedding [K, F] (embed.weight_orig, _u, _v). */
+const float *gf__sn_embed(gf__net *net, gf__ctx *ctx, int i, int iterate);
+void gf__sn_embed_backward(gf__net *net, gf__ctx *ctx, int i, float *g, float *dst);
+const float *gf__sn_embed_used(const gf__layer *l, const gf__ctx *ctx, int i);
 /* The weight a layer computes with in a context (normalised for SN layers, after their forward). */
 static inline const float *gf__layer_weight(const gf__net *net, const gf__ctx *ctx, int i) {
   return net->layers[i].sn ? ctx->wsn[i] : net->params + net->layers[i].w_off;
@@ -315,9 +322,8 @@ void gf__ka(const gf__ops *o, float *stats, float *dX, const float *X, const flo
 /* The conditional layers' passes (cond_layers.c), called by gf__net_forward / gf__net_backward
    for layer i: y its output, x its input, aux its context slice. */
 size_t gf__cond_layer_aux(const gf__layer *l, int B);
-void gf__cond_layer_forward(const gf__net *net, const gf__layer *l, const gf__ctx *ctx, float *y, const float *x,
-                            float *aux, int B, int train);
-void gf__cond_layer_backward(const gf__net *net, const gf__layer *l, const gf__ctx *ctx, float *dx, const float *dy,
-                             const float *x, float *aux, int B, int param_grads);
+void gf__cond_layer_forward(gf__net *net, int i, gf__ctx *ctx, float *y, const float *x, float *aux, int B, int train);
+void gf__cond_layer_backward(gf__net *net, int i, gf__ctx *ctx, float *dx, const float *dy, const float *x, float *aux,
+                             int B, int param_grads);
 
 #endif
