@@ -227,11 +227,12 @@ static int gf__st_validate(const char *path, const cJSON *root, size_t dlen, int
       if (strcmp(sp[i - 1].name, sp[i].name) == 0)
         rc = gf__fail(GF_EFORMAT, "%s: duplicate tensor name '%s' in the header", path, sp[i].name);
   }
-  if (rc == 0) { /* overlaps, by begin offset; empty tensors overlap nothing */
+  if (rc == 0) { /* overlaps, by begin offset; empty tensors overlap nothing (but must be in range) */
     qsort(sp, (size_t)k, sizeof *sp, gf__st_span_cmp);
     int last = -1; /* non-empty tensor with the largest end so far */
     uint64_t sum = 0, maxend = 0;
     for (int i = 0; i < k && rc == 0; i++) {
+      maxend = GF_MAX(maxend, sp[i].e); /* an empty tensor too must lie in the data section */
       if (sp[i].e == sp[i].b) continue;
       if (last >= 0 && sp[last].e > sp[i].b)
         rc = gf__fail(GF_EFORMAT, "%s: tensors '%s' and '%s' overlap (data_offsets [%" PRIu64 ", %" PRIu64 "] and [%" PRIu64
@@ -239,7 +240,6 @@ static int gf__st_validate(const char *path, const cJSON *root, size_t dlen, int
                       path, sp[last].name, sp[i].name, sp[last].b, sp[last].e, sp[i].b, sp[i].e);
       if (last < 0 || sp[i].e > sp[last].e) last = i;
       sum += sp[i].e - sp[i].b;
-      maxend = GF_MAX(maxend, sp[i].e);
     }
     if (rc == 0 && maxend > dlen) {
       if (sum == maxend) { /* contiguous layout from 0: the header is consistent, the data is short */
