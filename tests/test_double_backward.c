@@ -394,8 +394,10 @@ static void concat_conv(int sn) {
               : "OneHot(3) planes-Conv-LReLU-Conv-Sigmoid-Conv-Reshape (cDCGAN concat)", &net, 3);
 }
 
-/* The projection discriminator's head after an MLP or a conv trunk (flattened), with SN throughout. */
-static void projection(int conv, int sn, gf__act mid) {
+/* The projection discriminator's head after an MLP or a conv trunk (flattened), with SN throughout;
+   top: a Tanh after the head (not a built D: it exercises the head's forward tangent and its
+   terms in a non-zero output-gradient tangent). */
+static void projection_top(int conv, int sn, gf__act mid, int top) {
   gf__net net;
   if (conv) {
     gf__net_init(&net, O, "D", 1, 6, 6);
@@ -414,12 +416,15 @@ static void projection(int conv, int sn, gf__act mid) {
   }
   T(gf__net_add_proj(&net, 4));
   if (sn) T(gf__net_spectral_last(&net));
+  if (top) T(gf__net_add_act(&net, GF_ACT_TANH, 0.0f));
   T(gf__net_finalize(&net));
   char what[160];
-  snprintf(what, sizeof what, "%s-%s-Projection(4)%s", conv ? "Conv-act-Reshape" : "Linear-LReLU-Linear",
-           mid == GF_ACT_TANH ? "Tanh" : "LReLU", sn ? " (SN on every weight and the embedding)" : "");
+  snprintf(what, sizeof what, "%s-%s-Projection(4)%s%s", conv ? "Conv-act-Reshape" : "Linear-LReLU-Linear",
+           mid == GF_ACT_TANH ? "Tanh" : "LReLU", top ? "-Tanh" : "", sn ? " (SN on every weight and the embedding)" : "");
   run_case(what, &net, 4);
 }
+
+static void projection(int conv, int sn, gf__act mid) { projection_top(conv, sn, mid, 0); }
 
 static void refusals(void) {
   gf__net net;
@@ -474,6 +479,8 @@ int main(void) {
   projection(0, 1, GF_ACT_TANH);
   projection(1, 0, GF_ACT_LEAKY_RELU);
   projection(1, 1, GF_ACT_TANH);
+  projection_top(0, 0, GF_ACT_LEAKY_RELU, 1);
+  projection_top(0, 1, GF_ACT_TANH, 1);
   refusals();
   printf("worst norm-relative error %.3g\n", worst);
   return gf_t_done();
