@@ -5,7 +5,8 @@
 # `eval --metric cacc-shapes` on the run and on its .npy, ACGAN and label-as-channels models, a cGAN
 # on ring8, labels from an image folder with one subfolder per class, the refusals (a conditional
 # model on unlabelled data, bad model.cond / train.diffaug values, DiffAugment on points), the
-# critic losses with labels and DiffAugment (what trains, what is refused), the projection D with
+# critic losses with labels and DiffAugment (what trains, what is refused), gradient penalties (WGAN-GP,
+# R1) with the projection D and the label as input planes, the projection D with
 # spectral norm throughout (trains, checkpoints the embedding's u / v, resumes exactly), and exact
 # resume with labels and DiffAugment (N steps + resume to 2N = 2N steps, byte for byte).
 # usage: bash test_cond_cli.sh /path/to/ganforge   (env: GF_TMP, GF_SRC)
@@ -152,8 +153,29 @@ refuse() { # refuse NAME MESSAGE SETTINGS...: exit 2, one line, no run folder
   expect_eq "$name: no run folder" "$([ -e "$T/$name" ] && echo yes || echo no)" no
 }
 refuse acgan_hinge 'model.cond=acgan with train.loss=hinge' --set model.cond=acgan --set train.loss=hinge
-refuse cond_gp 'train.loss=wgan-gp with model.cond=concat' --set model.cond=concat --set train.loss=wgan-gp \
-  --set model.dcgan_d_norm=none
+# gradient penalties through the conditional layers' second-order passes (once refused): WGAN-GP with the
+# projection D and with the label as input planes, R1 with both; the penalty and the norm of D's input
+# gradient are logged and finite (lazy R1: 0 on the steps without it)
+penalty_run() { # penalty_run NAME SETTINGS...: exit 0, no message, log.csv's penalty / grad_norm finite, not all 0
+  local name=$1
+  shift
+  timeout 120 "$GF" train dcgan-shapes --out "$T/$name" --set data.n=64 --epochs 1 "${SMALL[@]}" "$@" 2>"$T/$name.err"
+  expect_eq "$name: exit" "$?" 0
+  expect_eq "$name: no message" "$(cat "$T/$name.err")" ""
+  expect_eq "$name: penalty and grad_norm logged and finite" "$(python3 -c 'import csv, math, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+v = [float(r[k]) for r in rows for k in ("penalty", "grad_norm")]
+print("ok" if rows and all(math.isfinite(x) and x >= 0 for x in v) and max(v) > 0 else "bad: %s" % v[:6])' "$T/$name/log.csv" 2>&1)" ok
+}
+penalty_run gp_proj --set model.cond=projection --set train.loss=wgan-gp --set model.dcgan_d_norm=none
+penalty_run gp_concat --set model.cond=concat --set train.loss=wgan-gp --set model.dcgan_d_norm=none
+penalty_run r1_concat --set model.cond=concat --set train.r1_gamma=10 --set model.dcgan_d_norm=none
+penalty_run r1_proj_sn --set model.cond=projection --set train.r1_gamma=1 --set train.r1_every=4 \
+  --set model.dcgan_d_norm=spectral
+# still impossible: BatchNorm in D (no second-order pass, named by layer), R1 on ACGAN's class logits
+refuse cond_gp_bn 'train.loss=wgan-gp differentiates D' --set model.cond=projection --set train.loss=wgan-gp \
+  --set model.dcgan_d_norm=bn
+refuse acgan_r1 'train.r1_gamma with model.cond=acgan' --set model.cond=acgan --set train.r1_gamma=10
 refuse ragan_aug 'train.diffaug with train.loss=ragan' --set train.diffaug=color --set train.loss=ragan
 
 # ---- SNGAN-projection: spectral norm on every layer of D, the projection's class embedding included ------

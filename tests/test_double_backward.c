@@ -1,6 +1,8 @@
 /* test_double_backward.c: the second-order passes (gf__net_backward_input + gf__net_double_backward)
    of every layer a critic uses (Linear, Conv2d, ReLU, LeakyReLU, Tanh, Sigmoid, Maxout, Reshape,
-   each also spectrally normalised where it has weights), checked in double precision: for a
+   each also spectrally normalised where it has weights; the conditional layers of a D: one-hot
+   label concatenation (cGAN, MLP and DCGAN input planes) and the projection head, plain and
+   spectrally normalised (weight and class embedding)), checked in double precision: for a
    random seed s and direction v, J(theta) = <v, d(sum s . net(x))/dx> is computed by central
    differences of an independent double forward along v in input space, and its parameter
    gradient by central differences of J in each parameter (mixed second differences); ganforge's
@@ -40,27 +42,49 @@ typedef struct ref {
   const gf__net *net;
   int N;
   const double *U[GF_MAX_LAYERS], *V[GF_MAX_LAYERS]; /* SN: u, v the float forward used */
+  const double *EU[GF_MAX_LAYERS], *EV[GF_MAX_LAYERS]; /* SN projection: the embedding's u, v */
   double *buf[2];
 } ref;
 
-static void ref_layer(const gf__layer *l, const double *x, double *y, const double *P, int N, const double *u,
-                      const double *vv) {
-  long in = gf__layer_in_size(l), out = gf__layer_out_size(l);
-  const double *W = l->w_n ? P + l->w_off : NULL;
-  double *Wsn = NULL;
-  if (l->sn) { /* W / (u . W v) */
-    long M = l->out_c, K = l->w_n / M;
-    double sigma = 0;
-    for (long i = 0; i < M; i++) {
-      double t = 0;
-      for (long k = 0; k < K; k++) t += W[i * K + k] * vv[k];
-      sigma += u[i] * t;
-    }
-    Wsn = malloc(sizeof(double) * (size_t)l->w_n);
-    for (long k = 0; k < l->w_n; k++) Wsn[k] = W[k] / sigma;
-    W = Wsn;
+/* The labels of the conditional cases' rows (class indices; repeated classes, one class unused). */
+static const float LABELS[8] = {2, 0, 2, 1, 0, 2, 1, 2};
+
+/* M [rows, n / rows] / (u . M v), newly allocated. */
+static double *sn_div(const double *M, long n, long rows, const double *u, const double *vv) {
+  long K = n / rows;
+  double sigma = 0;
+  for (long i = 0; i < rows; i++) {
+    double t = 0;
+    for (long k = 0; k < K; k++) t += M[i * K + k] * vv[k];
+    sigma += u[i] * t;
   }
+  double *out = malloc(sizeof(double) * (size_t)n);
+  for (long k = 0; k < n; k++) out[k] = M[k] / sigma;
+  return out;
+}
+
+static void ref_layer(const gf__layer *l, const double *x, double *y, const double *P, int N, const double *u,
+                      const double *vv, const double *eu, const double *ev) {
+  long in = gf__layer_in_size(l), out = gf__layer_out_size(l);
+  const double *W = l->w_n ? P + l->w_off : NULL, *E = l->e_n ? P + l->e_off : NULL;
+  double *Wsn = NULL, *Esn = NULL;
+  if (l->sn) W = Wsn = sn_div(W, l->w_n, l->out_c, u, vv); /* W / (u . W v) */
+  if (l->sn && E) E = Esn = sn_div(E, l->e_n, l->nclass, eu, ev);
   switch (l->kind) {
+  case GF_LAYER_ONEHOT: {
+    long S = (long)l->in_h * l->in_w, CS = l->in_c * S;
+    for (int n = 0; n < N; n++)
+      for (long j = 0; j < out; j++)
+        y[n * out + j] = j < CS ? x[n * in + j] : (j - CS) / S == (long)LABELS[n] ? 1.0 : 0.0;
+    break;
+  }
+  case GF_LAYER_PROJ:
+    for (int n = 0; n < N; n++) {
+      double acc = P[l->b_off];
+      for (long i = 0; i < in; i++) acc += (W[i] + E[(long)LABELS[n] * in + i]) * x[n * in + i];
+      y[n] = acc;
+    }
+    break;
   case GF_LAYER_LINEAR:
     for (int n = 0; n < N; n++)
       for (long o = 0; o < out; o++) {
@@ -110,6 +134,7 @@ static void ref_layer(const gf__layer *l, const double *x, double *y, const doub
   default: memcpy(y, x, sizeof(double) * (size_t)N * in); break; /* reshape */
   }
   free(Wsn);
+  free(Esn);
 }
 
 /* F = sum(s . net(x)) in double. */
@@ -118,7 +143,7 @@ static double ref_F(ref *r, const double *x, const double *P, const double *s) {
   const double *cur = x;
   int k = 0;
   for (int i = 0; i < net->n; i++) {
-    ref_layer(&net->layers[i], cur, r->buf[k], P, r->N, r->U[i], r->V[i]);
+    ref_layer(&net->layers[i], cur, r->buf[k], P, r->N, r->U[i], r->V[i], r->EU[i], r->EV[i]);
     cur = r->buf[k];
     k ^= 1;
   }
@@ -181,6 +206,9 @@ static void run_case(const char *what, gf__net *net, int N) {
   gf__ctx ctx;
   gf__ctx2 c2;
   CHECK(gf__ctx_create(&ctx, net, N) == 0, "%s: ctx: %s", what, gf_last_error());
+  float *labd = O->alloc(sizeof(float) * 8);
+  O->to_device(labd, LABELS, sizeof LABELS);
+  if (net->nclass) ctx.labels = labd;
   CHECK(gf__ctx2_create(&c2, net, N) == 0, "%s: ctx2: %s", what, gf_last_error());
   float *xd = O->alloc(sizeof(float) * (size_t)nin), *vd = O->alloc(sizeof(float) * (size_t)nin);
   float *gd = O->alloc(sizeof(float) * (size_t)nin);
@@ -209,7 +237,12 @@ static void run_case(const char *what, gf__net *net, int N) {
   O->to_host(bf, net->buffers, sizeof(float) * (size_t)net->nbuf);
   for (long k = 0; k < net->nbuf; k++) uv[k] = bf[k];
   for (int i = 0; i < net->n; i++)
-    if (net->layers[i].sn) { r.U[i] = uv + net->layers[i].u_off; r.V[i] = uv + net->layers[i].v_off; }
+    if (net->layers[i].sn) {
+      const gf__layer *l = &net->layers[i];
+      r.U[i] = uv + l->u_off;
+      r.V[i] = uv + l->v_off;
+      if (l->e_n) { r.EU[i] = uv + l->eu_off; r.EV[i] = uv + l->ev_off; }
+    }
 
   /* first order: dF/dx */
   double *fdx = malloc(sizeof(double) * (size_t)nin), *xx = malloc(sizeof(double) * (size_t)nin);
@@ -246,6 +279,9 @@ static void run_case(const char *what, gf__net *net, int N) {
     double m = 0;
     for (long k = 0; k < l->w_n; k++) m = fmax(m, fabs(fdp[l->w_off + k]));
     CHECK(m > 1e-6, "%s: layer %d's weight has no second-order gradient to check", what, i);
+    m = 0;
+    for (long k = 0; k < l->e_n; k++) m = fmax(m, fabs(fdp[l->e_off + k]));
+    CHECK(!l->e_n || m > 1e-6, "%s: layer %d's class embedding has no second-order gradient to check", what, i);
   }
   /* the second pass accumulates */
   gf__net_double_backward(net, &ctx, &c2, vd);
@@ -256,7 +292,7 @@ static void run_case(const char *what, gf__net *net, int N) {
   CHECK(bad == 0, "%s: two second-order passes are not twice one (%ld elements)", what, bad);
   free(g2); free(fdp); free(fdx); free(xx); free(uv); free(bf); free(r.buf[0]); free(r.buf[1]);
   free(g); free(gx); free(pf); free(P); free(x); free(v); free(s); free(xf); free(vf); free(sf);
-  O->free(xd); O->free(vd); O->free(gd);
+  O->free(xd); O->free(vd); O->free(gd); O->free(labd);
   gf__ctx_destroy(&ctx);
   gf__ctx2_destroy(&c2);
   gf__net_free(net);
@@ -327,6 +363,69 @@ static void dcgan28(void) {
   run_case("dcgan28 critic (ndf 2)", &net, 2);
 }
 
+/* cGAN's D: the one-hot label appended to the flattened input (MLP) or as K input planes (DCGAN). */
+static void concat_mlp(void) {
+  gf__net net;
+  gf__net_init(&net, O, "D", 2, 2, 2);
+  T(gf__net_add_reshape(&net, 8, 1, 1));
+  T(gf__net_add_onehot(&net, 4));
+  T(gf__net_add_linear(&net, 7, 1));
+  T(gf__net_add_act(&net, GF_ACT_LEAKY_RELU, 0.2f));
+  T(gf__net_add_linear(&net, 5, 1));
+  T(gf__net_add_act(&net, GF_ACT_TANH, 0.0f));
+  T(gf__net_add_linear(&net, 1, 1));
+  T(gf__net_finalize(&net));
+  run_case("Reshape-OneHot(4)-Linear-LReLU-Linear-Tanh-Linear (cGAN MLP)", &net, 4);
+}
+
+static void concat_conv(int sn) {
+  gf__net net;
+  gf__net_init(&net, O, "D", 2, 6, 6);
+  T(gf__net_add_onehot(&net, 3));
+  T(gf__net_add_conv2d(&net, 3, 4, 4, 2, 2, 1, 1, 0));
+  if (sn) T(gf__net_spectral_last(&net));
+  T(gf__net_add_act(&net, GF_ACT_LEAKY_RELU, 0.2f));
+  T(gf__net_add_conv2d(&net, 4, 3, 3, 1, 1, 1, 1, 1));
+  T(gf__net_add_act(&net, GF_ACT_SIGMOID, 0.0f));
+  T(gf__net_add_conv2d(&net, 1, 3, 3, 1, 1, 0, 0, 0));
+  T(gf__net_add_reshape(&net, 1, 1, 1));
+  T(gf__net_finalize(&net));
+  run_case(sn ? "OneHot(3) planes-Conv(SN)-LReLU-Conv-Sigmoid-Conv-Reshape (cDCGAN concat)"
+              : "OneHot(3) planes-Conv-LReLU-Conv-Sigmoid-Conv-Reshape (cDCGAN concat)", &net, 3);
+}
+
+/* The projection discriminator's head after an MLP or a conv trunk (flattened), with SN throughout;
+   top: a Tanh after the head (not a built D: it exercises the head's forward tangent and its
+   terms in a non-zero output-gradient tangent). */
+static void projection_top(int conv, int sn, gf__act mid, int top) {
+  gf__net net;
+  if (conv) {
+    gf__net_init(&net, O, "D", 1, 6, 6);
+    T(gf__net_add_conv2d(&net, 3, 4, 4, 2, 2, 1, 1, 1));
+    if (sn) T(gf__net_spectral_last(&net));
+    T(gf__net_add_act(&net, mid, 0.2f));
+    T(gf__net_add_reshape(&net, 27, 1, 1));
+  } else {
+    gf__net_init(&net, O, "D", 6, 1, 1);
+    T(gf__net_add_linear(&net, 8, 1));
+    if (sn) T(gf__net_spectral_last(&net));
+    T(gf__net_add_act(&net, GF_ACT_LEAKY_RELU, 0.2f));
+    T(gf__net_add_linear(&net, 5, 1));
+    if (sn) T(gf__net_spectral_last(&net));
+    T(gf__net_add_act(&net, mid, 0.1f));
+  }
+  T(gf__net_add_proj(&net, 4));
+  if (sn) T(gf__net_spectral_last(&net));
+  if (top) T(gf__net_add_act(&net, GF_ACT_TANH, 0.0f));
+  T(gf__net_finalize(&net));
+  char what[160];
+  snprintf(what, sizeof what, "%s-%s-Projection(4)%s%s", conv ? "Conv-act-Reshape" : "Linear-LReLU-Linear",
+           mid == GF_ACT_TANH ? "Tanh" : "LReLU", top ? "-Tanh" : "", sn ? " (SN on every weight and the embedding)" : "");
+  run_case(what, &net, 4);
+}
+
+static void projection(int conv, int sn, gf__act mid) { projection_top(conv, sn, mid, 0); }
+
 static void refusals(void) {
   gf__net net;
   gf__net_init(&net, O, "D", 4, 1, 1);
@@ -350,6 +449,15 @@ static void refusals(void) {
   CHECK(gf__net_second_order_check(&net, "train.r1_gamma") == GF_EUSAGE && strstr(gf_last_error(), "D.net.0 (Dropout)"),
         "dropout: %s", gf_last_error());
   gf__net_free(&net);
+  gf__net_init(&net, O, "D", 4, 1, 1);
+  gf__net_add_linear(&net, 4, 1);
+  gf__net_add_cbn(&net, 3, 1e-5f, 0.1f);
+  gf__net_add_proj(&net, 3);
+  gf__net_finalize(&net);
+  CHECK(gf__net_second_order_check(&net, "train.r1_gamma") == GF_EUSAGE &&
+            strstr(gf_last_error(), "D.net.1 (conditional BatchNorm)"),
+        "conditional BatchNorm: %s", gf_last_error());
+  gf__net_free(&net);
 }
 
 int main(void) {
@@ -363,6 +471,16 @@ int main(void) {
   conv(0, GF_ACT_TANH);
   conv(1, GF_ACT_TANH);
   dcgan28();
+  concat_mlp();
+  concat_conv(0);
+  concat_conv(1);
+  projection(0, 0, GF_ACT_LEAKY_RELU);
+  projection(0, 0, GF_ACT_TANH);
+  projection(0, 1, GF_ACT_TANH);
+  projection(1, 0, GF_ACT_LEAKY_RELU);
+  projection(1, 1, GF_ACT_TANH);
+  projection_top(0, 0, GF_ACT_LEAKY_RELU, 1);
+  projection_top(0, 1, GF_ACT_TANH, 1);
   refusals();
   printf("worst norm-relative error %.3g\n", worst);
   return gf_t_done();

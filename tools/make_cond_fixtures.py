@@ -18,6 +18,18 @@ SNGAN-projection, spectral norm on every conv, the projection's linear weight an
 embedding, no BatchNorm in D, so real and fake rows share one D pass; u, v buffers compared too). The ACGAN loss is BCE(source) + aux_weight x cross-entropy(class)
 on real and fake rows for D, and the non-saturating BCE + aux_weight x cross-entropy for G.
 
+Gradient penalties with conditional critics (no BatchNorm in D: one fused D pass), as
+src/models/critic.c computes them, through torch.autograd.grad(create_graph=True):
+cgan_gp_concat (cgan-mnist, WGAN-GP), cdcgan_gp_proj (cdcgan-mnist with model.dcgan_d_norm=none,
+WGAN-GP), cdcgan_r1_concat (that D with model.cond=concat, the label as input planes; BCE + lazy
+R1, gamma 1000 every 2nd D step), cdcgan_r1_sn (BCE + R1 every step on SNGAN-projection); WGAN-GP
+with Adam 1e-4 (0, 0.9), lambda 10. The penalty's
+forward runs D in eval mode (spectral norm: no power iteration of its own) on rows labelled with
+the REAL batch's labels: R1 on the real rows; WGAN-GP on x^ = t real + (1 - t) fake with one
+t ~ U[0, 1) per row (the fake of row i was drawn with label y_fake[i]; the interpolate keeps
+y_real[i], as StudioGAN's cal_grad_penalty), the norm over the image input only. These files add
+t [3, B] and grad0.D.<param> (D's parameter gradients of the first D step: loss + penalty).
+
 diffaug.safetensors: x [6, 3, 16, 12] and x1 [4, 1, 28, 28], params [.., 8] uniforms, and the
 outputs of Zhao et al.'s DiffAugment (color, translation, cutout; written here as their
 functions with the random draws replaced by the given parameters) for every transform alone
@@ -70,7 +82,20 @@ def d_loss(out, target, y, acgan, w):
     return F.binary_cross_entropy_with_logits(src, torch.full_like(src, target)) + w * F.cross_entropy(out[:, 1:], y)
 
 
-def make(name, cfg, out, B=8, iters=3, seed=0, only=None):
+def penalty(D, x, y, pen):
+    """pen["loss"] wgan-gp: lambda mean (|g| - 1)^2; R1: gamma every / 2 mean |g|^2, g = d sum D(x, y) / dx."""
+    x = x.detach().clone().requires_grad_(True)
+    D.eval()  # spectral norm: no power iteration of its own
+    out = D(x, y)
+    D.train()
+    g, = torch.autograd.grad(out.sum(), x, create_graph=True)
+    g = g.reshape(x.shape[0], -1)
+    if pen["loss"] == "wgan-gp":
+        return pen["gp_lambda"] * ((g.norm(2, dim=1) - 1) ** 2).mean()
+    return pen["r1"] * pen["r1_every"] / 2 * g.pow(2).sum(1).mean()
+
+
+def make(name, cfg, out, B=8, iters=3, seed=0, only=None, pen=None):
     if only and name not in only:
         return
     torch.manual_seed(seed)
@@ -86,12 +111,15 @@ def make(name, cfg, out, B=8, iters=3, seed=0, only=None):
     y_real = torch.randint(0, K, (iters, B))
     z = torch.randn(iters, B, nz)
     y_fake = torch.randint(0, K, (iters, B))
+    t = torch.rand(iters, B)
     acgan, w = c["model.cond"] == "acgan", 1.0
+    loss = pen["loss"] if pen else "bce"
     # no BatchNorm in D: real and fake rows share one D pass (gf__gan_d_step's fused pass; with
     # spectral norm that is one power iteration per D step, as there)
     fused = not any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
-    oG = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
-    oD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+    lr, betas = (pen.get("lr", 2e-4), pen.get("betas", (0.5, 0.999))) if pen else (2e-4, (0.5, 0.999))
+    oG = torch.optim.Adam(G.parameters(), lr, betas=betas)
+    oD = torch.optim.Adam(D.parameters(), lr, betas=betas)
     lds, lgs = [], []
     for it in range(iters):
         fake = G(z[it], y_fake[it])
@@ -101,17 +129,33 @@ def make(name, cfg, out, B=8, iters=3, seed=0, only=None):
             out_r, out_f = both[:B], both[B:]
         else:
             out_r, out_f = D(real[it], y_real[it]), D(fake.detach(), y_fake[it])
-        ld = d_loss(out_r, 1.0, y_real[it], acgan, w) + d_loss(out_f, 0.0, y_fake[it], acgan, w)
+        if loss == "wgan-gp":
+            ld = out_f.mean() - out_r.mean()
+        else:
+            ld = d_loss(out_r, 1.0, y_real[it], acgan, w) + d_loss(out_f, 0.0, y_fake[it], acgan, w)
+        if loss == "wgan-gp":
+            tt = t[it].view(B, 1, 1, 1)
+            ld = ld + penalty(D, tt * real[it] + (1 - tt) * fake.detach(), y_real[it], pen)
+        elif pen and it % pen["r1_every"] == 0:
+            ld = ld + penalty(D, real[it], y_real[it], pen)
         ld.backward()
+        if pen and it == 0:
+            for k, p in D.named_parameters():
+                T["grad0.D." + k] = p.grad.detach().clone()
         oD.step()
         oG.zero_grad()
-        lg = d_loss(D(fake, y_fake[it]), 1.0, y_fake[it], acgan, w)
+        if loss == "wgan-gp":
+            lg = -D(fake, y_fake[it]).mean()
+        else:
+            lg = d_loss(D(fake, y_fake[it]), 1.0, y_fake[it], acgan, w)
         lg.backward()
         oG.step()
         lds.append(ld.item())
         lgs.append(lg.item())
     for k, v in {**state("G", G), **state("D", D)}.items():
         T["final." + k] = v
+    if pen:
+        T["t"] = t
     T.update({"real": real, "y_real": y_real.float(), "z": z, "y_fake": y_fake.float(),
               "loss_d": torch.tensor(lds), "loss_g": torch.tensor(lgs)})
     path = os.path.join(out, name + ".safetensors")
@@ -202,5 +246,16 @@ if __name__ == "__main__":
     make("acgan_small", {**dc, "model.cond": "acgan"}, out, only=only)
     make("cdcgan_concat_small", {**dc, "model.cond": "concat"}, out, only=only)
     make("cdcgan_sn_small", {**dc, "model.cond": "projection", "model.dcgan_d_norm": "spectral"}, out, only=only)
+    # gradient penalties with conditional critics (WGAN-GP with Gulrajani et al.'s Adam (0, 0.9))
+    gp = {"loss": "wgan-gp", "gp_lambda": 10.0, "lr": 1e-4, "betas": (0.0, 0.9)}
+    r1 = {"loss": "bce", "r1": 10.0, "r1_every": 2}
+    nobn = {**dc, "model.dcgan_d_norm": "none"}
+    make("cgan_gp_concat", {**mlp, "model.cond": "concat"}, out, only=only, seed=1, pen=gp)
+    make("cdcgan_gp_proj", {**nobn, "model.cond": "projection"}, out, only=only, seed=2, pen=gp)
+    # gamma 1000: at this init the input gradients are small, and R1's share of D's gradient
+    # should be large enough for the comparison to see it
+    make("cdcgan_r1_concat", {**nobn, "model.cond": "concat"}, out, only=only, seed=4, pen={**r1, "r1": 1000.0})
+    make("cdcgan_r1_sn", {**dc, "model.cond": "projection", "model.dcgan_d_norm": "spectral"}, out, only=only, seed=5,
+         pen={**r1, "r1_every": 1})
     if not only or "diffaug" in only:
         make_diffaug(out)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "models/cond.h"
 #include "models/critic.h"
 #include "models/gan.h"
 
@@ -33,9 +34,9 @@ int gf__critic_check_config(const gf_config *c) {
     return gf__fail(GF_EUSAGE, "train.loss=wgan needs a Lipschitz constraint on the critic: train.clip > 0 (Arjovsky et "
                     "al.: 0.01), model.d_norm=spectral, or train.loss=wgan-gp");
   if (gp && r1) return gf__fail(GF_EUSAGE, "train.r1_gamma with train.loss=wgan-gp: one gradient penalty at a time");
-  if (strcmp(c->model_cond, "none") && (gp || r1))
-    return gf__fail(GF_EUSAGE, "%s with model.cond=%s: the conditional layers have no second-order pass (yet)",
-                    gp ? "train.loss=wgan-gp" : "train.r1_gamma", c->model_cond);
+  if (!strcmp(c->model_cond, "acgan") && r1)
+    return gf__fail(GF_EUSAGE, "train.r1_gamma with model.cond=acgan: the penalty differentiates one critic value per "
+                    "row, and ACGAN's D also outputs class logits; use model.cond=projection or concat");
   if (!strcmp(c->model_cond, "acgan") && strcmp(L, "bce"))
     return gf__fail(GF_EUSAGE, "model.cond=acgan with train.loss=%s: ACGAN's class head trains with train.loss=bce", L);
   if (!strcmp(L, "ragan") && c->train_diffaug[0])
@@ -87,6 +88,11 @@ int gf__critic_create(gf__gan *gan) {
     GF_TRY(gf__net_second_order_check(&gan->D, c->penalty == GF_PEN_GP ? "train.loss=wgan-gp" : "train.r1_gamma"));
     GF_TRY(gf__ctx_create(&c->cp, &gan->D, Bd));
     c->cp.sn_fixed = 1; /* the loss's pass of this step did the power iteration */
+    /* a conditional D judges the penalty's rows with the real batch's labels: R1's are real rows;
+       WGAN-GP's interpolate real row i and fake row i, which G drew with its own uniform labels,
+       and keeps real label i (as StudioGAN's cal_grad_penalty: interpolate the images, keep the
+       real labels); the gradient norm is over the image input only */
+    if (gan->cond) c->cp.labels = gan->cond->yr;
     GF_TRY(gf__ctx2_create(&c->c2, &gan->D, Bd));
     c->t = o->alloc(sizeof(float) * R16(Bd));
     c->gx = o->alloc(sizeof(float) * rows);

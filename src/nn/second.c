@@ -1,6 +1,10 @@
 /* second.c: second-order passes (double backward) for gradient penalties: the derivative with
    respect to the parameters of a function of the input gradient, exactly, in the explicit
-   forward/backward style on the ops table (Pearlmutter's R-operator over saved activations). */
+   forward/backward style on the ops table (Pearlmutter's R-operator over saved activations).
+   The conditional layers of a D have theirs: the one-hot label concatenation (cGAN) is affine in
+   the input with a constant label part (tangent [R{x}; 0], the penalty's gradient is over the
+   image input only), the projection head w . h + b + <embed[y], h> is bilinear in (w, embed) and
+   h (labels: the context's, as the forward's). */
 #include <string.h>
 
 #include "core/util.h"
@@ -22,6 +26,7 @@ static const char *kind_name(const gf__layer *l) {
   case GF_LAYER_REFLPAD: return "ReflectionPad2d";
   case GF_LAYER_RESBEGIN: case GF_LAYER_RESEND: return "residual block";
   case GF_LAYER_CONCAT: return "concatenation";
+  case GF_LAYER_CBN: return "conditional BatchNorm";
   default: return "layer";
   }
 }
@@ -30,7 +35,8 @@ int gf__net_second_order_check(const gf__net *net, const char *what) {
   for (int i = 0; i < net->n; i++) {
     const gf__layer *l = &net->layers[i];
     switch (l->kind) {
-    case GF_LAYER_LINEAR: case GF_LAYER_CONV: case GF_LAYER_ACT: case GF_LAYER_MAXOUT: case GF_LAYER_RESHAPE: break;
+    case GF_LAYER_LINEAR: case GF_LAYER_CONV: case GF_LAYER_ACT: case GF_LAYER_MAXOUT: case GF_LAYER_RESHAPE:
+    case GF_LAYER_ONEHOT: case GF_LAYER_PROJ: break;
     default:
       return gf__fail(GF_EUSAGE, "%s differentiates %s's input gradient, and %s.%s (%s) has no second-order pass: use a "
                       "%s without BatchNorm or dropout", what, net->name, net->name, l->tname, kind_name(l), net->name);
@@ -115,6 +121,18 @@ void gf__net_double_backward(gf__net *net, gf__ctx *ctx, gf__ctx2 *c2, const flo
       o->act_bwd(l->act, r, x, ctx->out[i], rin, nout, l->alpha);
       break;
     case GF_LAYER_MAXOUT: o->maxout_take(r, rin, ctx->aux[i], B, l->out_c, l->pieces); break;
+    case GF_LAYER_ONEHOT: { /* [R{x}; 0]: the label planes do not move with the input */
+      int CS = l->in_c * l->in_h * l->in_w, KS = l->nclass * l->in_h * l->in_w;
+      o->fill(r, 0.0f, nout);
+      o->copy2d(r, CS + KS, rin, CS, B, CS);
+      break;
+    }
+    case GF_LAYER_PROJ: { /* w . R{h} + <embed[y], R{h}> (a head below the last layer: not built, kept exact) */
+      int F = (int)gf__layer_in_size(l);
+      gf__linear_forward(o, r, rin, gf__layer_weight(net, ctx, i), NULL, B, F, 1);
+      o->proj_fwd(r, rin, l->sn ? gf__sn_embed_used(l, ctx, i) : net->params + l->e_off, ctx->labels, B, F, l->nclass);
+      break;
+    }
     default: r = (float *)rin; break; /* reshape: a view */
     }
     R[i] = rin = r;
@@ -165,6 +183,35 @@ void gf__net_double_backward(gf__net *net, gf__ctx *ctx, gf__ctx2 *c2, const flo
       o->maxout_bwd(rdx, rdy, ctx->aux[i], B, l->out_c, l->pieces);
       rdy = rdx;
       break;
+    case GF_LAYER_ONEHOT: /* the image part of R{dout}; the label planes have no gradient */
+      if (!rdx || !rdy) { rdy = NULL; break; }
+      o->fill(rdx, 0.0f, nin);
+      o->onehot_cat_bwd(rdx, rdy, B, l->in_c, l->in_h * l->in_w, l->nclass);
+      rdy = rdx;
+      break;
+    case GF_LAYER_PROJ: {
+      /* din = dout (w + embed[y]): d<v, din>/dw = R{dout}^T h + dout^T R{h}, the same for the
+         rows embed[y] (by label), d/db = sum R{dout}; SN: each matrix back through its
+         normalisation (the scratch holds one matrix's gradient at a time) */
+      const int F = (int)in_sz, K = l->nclass;
+      const float *w = gf__layer_weight(net, ctx, i), *lab = ctx->labels;
+      const float *E = l->sn ? gf__sn_embed_used(l, ctx, i) : net->params + l->e_off;
+      float *dw = l->sn ? net->sn_ws : net->grads + l->w_off;
+      if (!rdy) rdx = NULL;
+      if (l->sn) o->fill(dw, 0.0f, (size_t)l->w_n);
+      if (rdy) gf__linear_backward(o, rdx, dw, net->grads + l->b_off, rdy, x, w, B, F, 1, 0, 1);
+      gf__linear_backward(o, NULL, dw, NULL, dy, rx, w, B, F, 1, 0, 0);
+      if (l->sn) {
+        gf__sn_backward(net, ctx, i, dw, net->grads + l->w_off);
+        o->fill(dw, 0.0f, (size_t)l->e_n);
+      }
+      float *de = l->sn ? net->sn_ws : net->grads + l->e_off;
+      if (rdy) o->proj_bwd(rdx, de, rdy, x, E, lab, B, F, K);
+      o->proj_bwd(NULL, de, dy, rx, E, lab, B, F, K);
+      if (l->sn) gf__sn_embed_backward(net, ctx, i, de, net->grads + l->e_off);
+      rdy = rdx;
+      break;
+    }
     default: /* reshape: the same values */
       if (!down) rdy = NULL;
       continue;
