@@ -142,6 +142,9 @@ expect_eq "label as channels + spectral norm + hinge + DiffAugment: exit" "$?" 0
 timeout 120 "$GF" train dcgan-shapes --out "$T/gpaug" --set train.loss=wgan-gp --set model.dcgan_d_norm=none \
   --set train.diffaug=color,translation,cutout --set data.n=64 --epochs 1 "${SMALL[@]}"
 expect_eq "WGAN-GP with DiffAugment (the penalty on the augmented rows): exit" "$?" 0
+timeout 120 "$GF" train dcgan-shapes --out "$T/ragaug" --set train.loss=ragan \
+  --set train.diffaug=color,translation,cutout --set data.n=64 --epochs 1 "${SMALL[@]}"
+expect_eq "RaGAN with DiffAugment (the relativistic G step augments real and fake): exit" "$?" 0
 refuse() { # refuse NAME MESSAGE SETTINGS...: exit 2, one line, no run folder
   local name=$1 msg=$2
   shift 2
@@ -154,7 +157,6 @@ refuse() { # refuse NAME MESSAGE SETTINGS...: exit 2, one line, no run folder
 refuse acgan_hinge 'model.cond=acgan with train.loss=hinge' --set model.cond=acgan --set train.loss=hinge
 refuse cond_gp 'train.loss=wgan-gp with model.cond=concat' --set model.cond=concat --set train.loss=wgan-gp \
   --set model.dcgan_d_norm=none
-refuse ragan_aug 'train.diffaug with train.loss=ragan' --set train.diffaug=color --set train.loss=ragan
 
 # ---- SNGAN-projection: spectral norm on every layer of D, the projection's class embedding included ------
 # (once refused): trains, its checkpoint holds the embedding's weight_orig / weight_u / weight_v, and a
