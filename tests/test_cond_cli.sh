@@ -143,6 +143,9 @@ expect_eq "label as channels + spectral norm + hinge + DiffAugment: exit" "$?" 0
 timeout 120 "$GF" train dcgan-shapes --out "$T/gpaug" --set train.loss=wgan-gp --set model.dcgan_d_norm=none \
   --set train.diffaug=color,translation,cutout --set data.n=64 --epochs 1 "${SMALL[@]}"
 expect_eq "WGAN-GP with DiffAugment (the penalty on the augmented rows): exit" "$?" 0
+timeout 120 "$GF" train dcgan-shapes --out "$T/ragaug" --set train.loss=ragan \
+  --set train.diffaug=color,translation,cutout --set data.n=64 --epochs 1 "${SMALL[@]}"
+expect_eq "RaGAN with DiffAugment (the relativistic G step augments real and fake): exit" "$?" 0
 refuse() { # refuse NAME MESSAGE SETTINGS...: exit 2, one line, no run folder
   local name=$1 msg=$2
   shift 2
@@ -176,7 +179,6 @@ penalty_run r1_proj_sn --set model.cond=projection --set train.r1_gamma=1 --set 
 refuse cond_gp_bn 'train.loss=wgan-gp differentiates D' --set model.cond=projection --set train.loss=wgan-gp \
   --set model.dcgan_d_norm=bn
 refuse acgan_r1 'train.r1_gamma with model.cond=acgan' --set model.cond=acgan --set train.r1_gamma=10
-refuse ragan_aug 'train.diffaug with train.loss=ragan' --set train.diffaug=color --set train.loss=ragan
 
 # ---- SNGAN-projection: spectral norm on every layer of D, the projection's class embedding included ------
 # (once refused): trains, its checkpoint holds the embedding's weight_orig / weight_u / weight_v, and a

@@ -2,8 +2,9 @@
    spectral norm against PyTorch (fixtures from tools/make_critic_fixtures.py, PyTorch autograd
    with create_graph=True for the penalties): WGAN (BatchNorm critic, clipping, RMSprop, 2 critic
    steps), WGAN-GP (dcgan-mnist critic without BatchNorm; grid25's maxout critic on packs), hinge
-   with spectral norm on every conv (sngan-folder), LSGAN, RaGAN (fused and with BatchNorm, TTUR),
-   lazy R1 on a spectrally normalised critic. Each fixture's preset + overrides build the GAN, its
+   with spectral norm on every conv (sngan-folder), LSGAN, RaGAN (fused and with BatchNorm, TTUR;
+   with DiffAugment, its uniforms fed through gan.aug->params_override), lazy R1 on a spectrally
+   normalised critic. Each fixture's preset + overrides build the GAN, its
    initial tensors are loaded, its noise, real batches and interpolation coefficients are fed in;
    every D loss, G loss, D's parameter gradients after the first D step (loss + penalty), and every
    final tensor (weights, BatchNorm statistics, spectral norm's u and v) must agree within 1e-4. */
@@ -15,6 +16,7 @@
 #include "harness.h"
 #include "io/safetensors.h"
 #include "models/checkpoint.h"
+#include "models/diffaug.h"
 #include "models/gan.h"
 
 static double worst = 0;
@@ -113,6 +115,20 @@ static void parity(const char *file) {
   CHECK(gf__st_read_into(&f, "t", t, 2, st) == 0, "%s: t: %s", file, gf_last_error());
   CHECK(gf__st_read_into(&f, "loss_d", ld, 1, sl) == 0, "%s: loss_d", file);
   CHECK(gf__st_read_into(&f, "loss_g", lg, 1, sg) == 0, "%s: loss_g", file);
+  /* DiffAugment: the uniforms of every draw, in draw order ([real; fake] of each D step, then of
+     the G step), fed through gan.aug->params_override */
+  float *au = NULL;
+  size_t nau = (size_t)iters * (ks + 1) * 2 * B * GF_DIFFAUG_NPARAM;
+  const uint8_t *adata;
+  int andim;
+  int64_t ashape[4];
+  if (gf__st_get(&f, "aug_u", &adata, &andim, ashape) == 0) {
+    int64_t su[4] = {iters, ks + 1, 2 * B, GF_DIFFAUG_NPARAM};
+    au = malloc(sizeof(float) * nau);
+    CHECK(gf__st_read_into(&f, "aug_u", au, 4, su) == 0, "%s: aug_u: %s", file, gf_last_error());
+    CHECK(gan.aug != NULL, "%s: the fixture has DiffAugment parameters, the GAN no train.diffaug", file);
+    if (gan.aug) gan.aug->params_override = au;
+  }
   int step = 0;
   for (int it = 0; it < iters; it++) {
     for (int k = 0; k < ks; k++, step++) {
@@ -134,12 +150,15 @@ static void parity(const char *file) {
     snprintf(what, sizeof what, "%s G step %d loss_G", file, it + 1);
     CHECK_CLOSE(gan.loss_g, lg[it], 1e-4, 1e-5, what);
   }
+  if (au && gan.aug) /* every draw of the steps took its rows: no more, no fewer */
+    CHECK(gan.aug->params_override == au + nau, "%s: DiffAugment drew %td of the fixture's %zu uniforms", file,
+          gan.aug->params_override - au, nau);
   char what[160];
   snprintf(what, sizeof what, "%s after %d iterations", file, iters);
   net_io(&f, &gan.G, "final", 1, what);
   net_io(&f, &gan.D, "final", 1, what);
   printf("%-30s worst element difference so far %.3g of its tolerance\n", file, worst);
-  free(real); free(z); free(t); free(ld); free(lg);
+  free(real); free(z); free(t); free(ld); free(lg); free(au);
   gf__gan_destroy(&gan);
   gf__st_close(&f);
 }
@@ -206,6 +225,7 @@ int main(void) {
   static const char *const files[] = {"critic_wgan.safetensors", "critic_wgangp.safetensors",
                                       "critic_hinge_sn.safetensors", "critic_lsgan.safetensors",
                                       "critic_ragan.safetensors", "critic_ragan_bn.safetensors",
+                                      "critic_ragan_aug.safetensors", "critic_ragan_aug_bn.safetensors",
                                       "critic_r1_sn.safetensors", "critic_gp_maxout.safetensors"};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) parity(files[i]);
   printf("worst element difference: %.3g of its tolerance\n", worst);

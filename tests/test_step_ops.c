@@ -333,6 +333,11 @@ int main(void) {
   const char *k2[] = {"data.n=80", "train.batch=16", "train.epochs=3", "train.d_steps=2", "model.ngf=8", "model.ndf=8",
                       "train.checkpoint_every=0", NULL};
   run_case("dcgan-d_steps2", "dcgan-shapes", k2, 6, 3, 0);
+  /* RaGAN with DiffAugment: the relativistic G step augments the real batch and the fakes */
+  const char *ra[] = {"data.n=80", "train.batch=16", "train.epochs=1", "train.loss=ragan",
+                      "train.diffaug=color,translation,cutout", "model.ngf=8", "model.ndf=8",
+                      "train.checkpoint_every=0", NULL};
+  run_case("dcgan-ragan-diffaug", "dcgan-shapes", ra, 5, 1, 1);
 
   /* the host-prefetch path (no resident dataset) trains bit for bit like the device gather */
   S.refuse_upload = 1;

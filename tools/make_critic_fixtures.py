@@ -4,7 +4,7 @@ iterations (train.d_steps D steps, then one G step on the last D step's fakes, a
 gf__gan_g_step) with the losses, gradient penalties and spectral norm of src/models/critic.c, on
 reduced models of the presets, written as safetensors.
 
-  /opt/t2/bin/python tools/make_critic_fixtures.py [--out tests/fixtures]
+  /opt/t2/bin/python tools/make_critic_fixtures.py [--out tests/fixtures] [name ...]
 
 The protocol it follows (that of ganforge):
 - D step: fakes G(z) in train mode; D without BatchNorm judges [real; fake] in ONE forward (so a
@@ -16,10 +16,14 @@ The protocol it follows (that of ganforge):
   one optimiser step; WGAN: clipping of every D parameter after it.
 - G step: D (train mode) on the last D step's fakes (RaGAN: on [real; fake] in one forward, or
   real then fake with BatchNorm), G loss by train.loss, one optimiser step.
+- DiffAugment (RaGAN fixtures with `diffaug`): D sees the rows after the transform of
+  make_cond_fixtures.diffaug, with fresh uniforms for [real; fake] (real rows first) in every D
+  step and in the G step; the fakes' gradient in the G step goes back through the transform.
 
 Per fixture <name>.safetensors: init.{G,D}.net.<i>.<tensor> (weights, BatchNorm buffers, spectral
 norm's weight_orig / weight_u / weight_v), real [S, B, c, h, w] and z [S, B, nz] for the S = iters
-x d_steps D steps, t [S, Bd] (WGAN-GP's coefficients), loss_d [S], loss_g [iters], grad0.D.<...>
+x d_steps D steps, t [S, Bd] (WGAN-GP's coefficients), aug_u [iters, d_steps + 1, 2B, 8] (DiffAugment
+fixtures: each D step's, then the G step's uniforms for [real; fake], in ganforge's draw order), loss_d [S], loss_g [iters], grad0.D.<...>
 (D's parameter gradients after the first D step: loss plus penalty), final.{G,D}.<...>. Metadata:
 preset, overrides (config keys on top of the preset), iters, d_steps, batch, c, h, w.
 """
@@ -34,6 +38,7 @@ import torch.nn.functional as F
 from torch.nn.utils import spectral_norm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_cond_fixtures import diffaug  # noqa: E402
 from make_parity_fixtures import Maxout, write_safetensors  # noqa: E402
 
 
@@ -172,6 +177,10 @@ def run(spec, out):
     real = torch.rand(S, B, c, h, w, generator=gen) * 2 - 1
     z = torch.randn(S, B, nz, generator=gen)
     t = torch.rand(S, Bd, generator=gen)
+    # DiffAugment's uniforms in the order ganforge draws them: per D step, then per G step, the
+    # [real; fake] rows' GF_DIFFAUG_NPARAM (8) each (read back through gan.aug->params_override)
+    aug = spec.get("diffaug")
+    u = torch.rand(iters, ks + 1, 2 * B, 8, generator=gen) if aug else None
     oG = spec["opt"](G.parameters(), spec["lr"])
     oD = spec["opt"](D.parameters(), spec.get("lr_d", spec["lr"]))
     bn = has_bn(D)
@@ -186,6 +195,18 @@ def run(spec, out):
     def gz(zz):
         return G(zz if flat else zz.view(B, nz, 1, 1))
 
+    def augd(x, p):  # DiffAugment of [n, ...] rows (samples: pack 1) with the uniforms p [n, 8]
+        if not aug:
+            return x
+        return diffaug(x.reshape(-1, c, h, w), p, "color" in aug, "translation" in aug, "cutout" in aug
+                       ).reshape(x.shape)
+
+    def judge(xr, xf, p):  # D's logits on the real and the fake rows (p: [2B, 8] uniforms, real first)
+        if bn:
+            return D(augd(xr, p[:B] if aug else None)), D(augd(xf, p[B:] if aug else None))
+        both = D(augd(torch.cat([xr, xf]), p))
+        return both[:Bd], both[Bd:]
+
     ld_all, lg_all = [], []
     step = 0
     fake = None
@@ -195,11 +216,7 @@ def run(spec, out):
             fake = gz(z[step])
             xf = packed(fake.detach())
             oD.zero_grad()
-            if bn:
-                lr_, lf_ = D(xr), D(xf)
-            else:
-                both = D(torch.cat([xr, xf]))
-                lr_, lf_ = both[:Bd], both[Bd:]
+            lr_, lf_ = judge(xr, xf, u[it, k] if aug else None)
             ld = d_losses(loss, lr_, lf_)
             pen = None
             if loss == "wgan-gp":
@@ -236,13 +253,10 @@ def run(spec, out):
         xf = packed(fake)
         if loss == "ragan":
             xr = packed(shaped(real[step - 1]))
-            if bn:
-                lr_, lf_ = D(xr), D(xf)
-            else:
-                both = D(torch.cat([xr, xf]))
-                lr_, lf_ = both[:Bd], both[Bd:]
+            lr_, lf_ = judge(xr, xf, u[it, ks] if aug else None)
             lg = g_loss(loss, lf_, lr_.detach())
         else:
+            assert not aug, "DiffAugment fixtures: train.loss=ragan only"
             lg = g_loss(loss, D(xf))
         lg.backward()
         oG.step()
@@ -252,6 +266,8 @@ def run(spec, out):
     T["real"] = real.numpy()
     T["z"] = z.numpy()
     T["t"] = t.numpy()
+    if aug:
+        T["aug_u"] = u.numpy()
     T["loss_d"] = np.array(ld_all, np.float32)
     T["loss_g"] = np.array(lg_all, np.float32)
     meta = {"preset": spec["preset"], "overrides": spec["overrides"], "iters": iters, "d_steps": ks, "batch": B,
@@ -276,6 +292,7 @@ def rmsprop(p, lr):
 
 DC28 = "model.ngf=8 model.ndf=8 model.nz=16 train.batch=4"
 MLP = "model.nz=16 model.g_hidden=32,64 model.d_hidden=32,16 train.batch=8"
+MLPA = "model.nz=8 model.g_hidden=16 model.d_hidden=8 train.batch=8"
 SPECS = [
     # WGAN: critic with BatchNorm (real and fake judged apart), clipping, RMSprop, 2 critic steps
     dict(name="critic_wgan", preset="wgan-mnist", overrides=DC28 + " train.d_steps=2 train.lr=5e-4",
@@ -310,6 +327,21 @@ SPECS = [
          build=lambda: (mlp_g(16, [32, 64], 64, "bn_after", "tanh"), mlp_d(64, [32, 16], "lrelu", "bn", False)),
          shape=(1, 8, 8), flat=True, batch=8, nz=16, iters=2, d_steps=1, loss="ragan",
          opt=sgd, lr=0.05, seed=16),
+    # RaGAN with DiffAugment (colour, translation, cutout) on 8x8 RGB images: one D step and one G
+    # step, fresh uniforms for [real; fake] in each (aug_u); the G step's fake gradient goes back
+    # through the transform. One fused D pass, then real and fake apart (BatchNorm in D)
+    dict(name="critic_ragan_aug", preset="mlp-mnist",
+         overrides=MLPA + " train.loss=ragan train.diffaug=color,translation,cutout train.optimizer=sgd "
+                   "train.momentum=0 train.lr=0.05 train.lr_d=0.1",
+         build=lambda: (mlp_g(8, [16], 192, "bn_after", "tanh"), mlp_d(192, [8], "lrelu", "none", False)),
+         shape=(3, 8, 8), flat=True, batch=8, nz=8, iters=1, d_steps=1, loss="ragan",
+         diffaug="color,translation,cutout", opt=sgd, lr=0.05, lr_d=0.1, seed=19),
+    dict(name="critic_ragan_aug_bn", preset="mlp-mnist",
+         overrides=MLPA + " train.loss=ragan train.diffaug=color,translation,cutout model.d_norm=bn "
+                   "train.optimizer=sgd train.momentum=0 train.lr=0.05",
+         build=lambda: (mlp_g(8, [16], 192, "bn_after", "tanh"), mlp_d(192, [8], "lrelu", "bn", False)),
+         shape=(3, 8, 8), flat=True, batch=8, nz=8, iters=1, d_steps=1, loss="ragan",
+         diffaug="color,translation,cutout", opt=sgd, lr=0.05, seed=20),
     # BCE with lazy R1 (gamma 10 every 2nd D step) on a spectrally normalised MLP critic
     dict(name="critic_r1_sn", preset="mlp-mnist",
          overrides=MLP + " model.d_norm=spectral train.r1_gamma=10 train.r1_every=2",
@@ -331,11 +363,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--out", default=os.path.join(here, "..", "tests", "fixtures"))
+    ap.add_argument("names", nargs="*", help="fixtures to write (default: all)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(a.out, exist_ok=True)
     for spec in SPECS:
-        run(spec, a.out)
+        if not a.names or spec["name"] in a.names:
+            run(spec, a.out)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "models/cond.h"
 #include "models/critic.h"
+#include "models/diffaug.h"
 #include "models/gan.h"
 
 #define R16(x) (((size_t)(x) + 15) / 16 * 16)
@@ -39,8 +40,6 @@ int gf__critic_check_config(const gf_config *c) {
                     "row, and ACGAN's D also outputs class logits; use model.cond=projection or concat");
   if (!strcmp(c->model_cond, "acgan") && strcmp(L, "bce"))
     return gf__fail(GF_EUSAGE, "model.cond=acgan with train.loss=%s: ACGAN's class head trains with train.loss=bce", L);
-  if (!strcmp(L, "ragan") && c->train_diffaug[0])
-    return gf__fail(GF_EUSAGE, "train.diffaug with train.loss=ragan: the relativistic G step does not augment yet");
   return 0;
 }
 
@@ -238,20 +237,36 @@ int gf__critic_ragan_g(gf__gan *gan, const float *fake, float *dfake) {
     /* D on [real; fake] in one pass; only the fake rows' input gradient goes to G */
     if (gan->x_real != gan->xrf) o->copy(gan->xrf, gan->x_real, bd);
     o->copy(gan->xrf + bd, fake, bd);
-    const float *l = gf__net_forward(D, &gan->cdd, gan->xrf, 2 * Bd, 1, &gan->r_drop);
+    /* DiffAugment: fresh transforms of [real; fake], drawn as in the D step (real rows, then fake) */
+    const float *xin = gan->aug ? gf__diffaug_forward(gan->aug, 1, gan->xrf, 2) : gan->xrf;
+    const float *l = gf__net_forward(D, &gan->cdd, xin, 2 * Bd, 1, &gan->r_drop);
     float *dl = gf__ctx_dout(D, &gan->cdd);
     gf__ctx_zero_dout(D, &gan->cdd);
     GF_TRY(ragan_loss(gan, GF_LOSS_BCE_ZERO, GF_LOSS_BCE_ONE, l, l + Bd, NULL, dl + Bd, Bd, s, s));
     o->fill(gan->crit.din2, 0.0f, 2 * bd);
-    gf__net_backward(D, &gan->cdd, gan->crit.din2, GF_GRAD_NONE);
+    if (gan->aug) {
+      gf__net_backward(D, &gan->cdd, gf__diffaug_grad(gan->aug), GF_GRAD_NONE);
+      gf__diffaug_backward(gan->aug, gan->crit.din2); /* accumulates into the zeroed din2 */
+    } else {
+      gf__net_backward(D, &gan->cdd, gan->crit.din2, GF_GRAD_NONE);
+    }
     o->axpy(dfake, 1.0f, gan->crit.din2 + bd, bd);
     return 0;
   }
-  const float *lr = gf__net_forward(D, &gan->cdr, gan->x_real, Bd, 1, &gan->r_drop);
+  /* DiffAugment: fresh transforms, real first and fake second as in the D step; no gradient
+     through the real rows, the fakes' through the transform's transpose */
+  const float *xr = gan->aug ? gf__diffaug_forward(gan->aug, 0, gan->x_real, 1) : gan->x_real;
+  const float *lr = gf__net_forward(D, &gan->cdr, xr, Bd, 1, &gan->r_drop);
+  if (gan->aug) fake = gf__diffaug_forward(gan->aug, 1, fake, 1);
   const float *lf = gf__net_forward(D, &gan->cdf, fake, Bd, 1, &gan->r_drop);
   gf__ctx_zero_dout(D, &gan->cdf);
   GF_TRY(ragan_loss(gan, GF_LOSS_BCE_ZERO, GF_LOSS_BCE_ONE, lr, lf, NULL, gf__ctx_dout(D, &gan->cdf), Bd, s, s));
-  gf__net_backward(D, &gan->cdf, dfake, GF_GRAD_NONE);
+  if (gan->aug) {
+    gf__net_backward(D, &gan->cdf, gf__diffaug_grad(gan->aug), GF_GRAD_NONE);
+    gf__diffaug_backward(gan->aug, dfake);
+  } else {
+    gf__net_backward(D, &gan->cdf, dfake, GF_GRAD_NONE);
+  }
   return 0;
 }
 

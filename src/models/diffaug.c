@@ -48,10 +48,15 @@ const float *gf__diffaug_forward(gf__diffaug *a, int slot, const float *x, int g
   enum { BLOCKS = GF_DIFFAUG_NPARAM / 4 };
   int n = groups * a->B;
   size_t np = (size_t)a->B * GF_DIFFAUG_NPARAM;
-  for (int g = 0; g < groups; g++)
-    a->ops->rand_uniform(a->params[slot] + (size_t)g * np, np, 0.0f, 1.0f, a->r.seed, a->r.stream,
-                         a->r.counter + (uint64_t)BLOCKS * ((uint64_t)g * a->Bg + (uint64_t)a->row0));
-  a->r.counter += (uint64_t)BLOCKS * groups * (uint64_t)a->Bg;
+  if (a->params_override) { /* tests: the given uniforms, in draw order; the stream stays put */
+    a->ops->copy(a->params[slot], a->params_override, (size_t)groups * np);
+    a->params_override += (size_t)groups * np;
+  } else {
+    for (int g = 0; g < groups; g++)
+      a->ops->rand_uniform(a->params[slot] + (size_t)g * np, np, 0.0f, 1.0f, a->r.seed, a->r.stream,
+                           a->r.counter + (uint64_t)BLOCKS * ((uint64_t)g * a->Bg + (uint64_t)a->row0));
+    a->r.counter += (uint64_t)BLOCKS * groups * (uint64_t)a->Bg;
+  }
   a->rows[slot] = n;
   a->ops->diffaug_fwd(a->out[slot], a->work, x, a->params[slot], n, a->c, a->h, a->w, a->flags);
   return a->out[slot];

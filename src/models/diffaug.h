@@ -27,14 +27,18 @@ typedef struct gf__diffaug {
   float *grad;           /* [max_rows, dim] D's input gradient for slot 1 (G step) */
   float *work;           /* [max_rows] means / sums */
   gf__rng r;             /* augmentation stream: (seed, GF_STREAM_DIFFAUG, counter) */
+  /* tests (PyTorch parity): when non-NULL, each draw copies its groups * B rows of uniforms
+     [rows, GF_DIFFAUG_NPARAM] from here instead of the stream and advances past them, so a run
+     reads the given parameters in draw order (like gan.z_override; backend memory) */
+  const float *params_override;
 } gf__diffaug;
 
 /* Plans for groups of B rows (up to 2 groups a slot) of (c, h, w) images; flags from
    train.diffaug (not 0). A data-parallel trainer then sets Bg and row0. */
 int gf__diffaug_create(gf__diffaug **out, const gf__ops *ops, int flags, int c, int h, int w, int B, uint64_t seed);
 void gf__diffaug_destroy(gf__diffaug *a);
-/* Draws fresh parameters for `groups` (1 or 2) groups of rows (from the stream) and returns slot's
-   augmented copy of x [groups * B, dim]. */
+/* Draws fresh parameters for `groups` (1 or 2) groups of rows (from the stream, or the next rows of
+   params_override) and returns slot's augmented copy of x [groups * B, dim]. */
 const float *gf__diffaug_forward(gf__diffaug *a, int slot, const float *x, int groups);
 /* The zeroed gradient buffer of slot 1's augmented rows (D's backward writes into it). */
 float *gf__diffaug_grad(gf__diffaug *a);
