@@ -97,6 +97,12 @@ cond_run() { # NAME PRESET args...
       "$R.c/gen.h" && ok "$name: gen.h declares GEN_CLASSES and gen_forward(z, label, out, work)" || bad "$name: gen.h: $(grep gen_forward "$R.c/gen.h")"
     check_c "$R.c" "$R.z.npy" "$R.ref.npy" "$name (class i mod 3)" "" mod
     check_c "$R.c" "$R.z.npy" "$R.ref2.npy" "$name (class 2)" "" 2
+    # the labels and the refused ones again under AddressSanitizer + UBSan, where the compiler has them
+    if $CC -std=c99 -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -I"$R.c" -o "$R.c/driver_san" \
+      "$S/tests/export_c_driver.c" "$R.c/gen.c" "$R.c/gen_weights.c" -lm 2> /dev/null; then
+      "$R.c/driver_san" "$R.z.npy" "$R.ref.npy" 1e-5 labels=mod > /dev/null && ok "$name: C export under ASan + UBSan" \
+        || bad "$name: C export under ASan + UBSan"
+    else echo "note: $CC has no -fsanitize=address,undefined: $name's sanitizer check skipped"; fi
   else bad "$name: export c"; fi
   if "$gf" export "$R" --format onnx -o "$R.onnx" > /dev/null; then
     check_onnx "$R.onnx" "$R.z.npy" "$R.ref.npy" "$name (class i mod 3)" mod
