@@ -1,6 +1,9 @@
 /* export_c_driver.c: runs an exported gen.c (`ganforge export --format c`) on every row of IN.npy
    and compares with REF.npy (what ganforge computed): prints the largest absolute difference and
-   fails above TOL. With a 4th argument, the weights blob to hand to gen_set_weights.
+   fails above TOL. Then, as options: blob=FILE, the weights blob to hand to gen_set_weights
+   (built with -DGEN_BLOB); labels=mod|K, a conditional generator's classes (GEN_CLASSES in gen.h):
+   row i of class i mod GEN_CLASSES (as `ganforge sample -o x.npy`) or of class K (`--class K`),
+   and gen_forward must refuse the labels -1 and GEN_CLASSES (-1, out untouched).
    Built by tests/test_export.sh with cc -std=c99 -O2 -Wall -Werror beside gen.c alone. */
 #include <math.h>
 #include <stdio.h>
@@ -38,7 +41,19 @@ static float *read_npy(const char *path, size_t *count) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) { fprintf(stderr, "usage: %s IN.npy REF.npy TOL [WEIGHTS.bin]\n", argv[0]); return 2; }
+  if (argc < 4) { fprintf(stderr, "usage: %s IN.npy REF.npy TOL [blob=WEIGHTS.bin] [labels=mod|K]\n", argv[0]); return 2; }
+  const char *blob_path = NULL, *labels = NULL;
+  for (int a = 4; a < argc; a++) {
+    if (!strncmp(argv[a], "blob=", 5)) blob_path = argv[a] + 5;
+    else if (!strncmp(argv[a], "labels=", 7)) labels = argv[a] + 7;
+    else { fprintf(stderr, "unknown argument %s\n", argv[a]); return 2; }
+  }
+  (void)blob_path;
+#ifdef GEN_CLASSES
+  if (!labels) { fprintf(stderr, "a conditional generator (GEN_CLASSES %d): labels=mod|K needed\n", GEN_CLASSES); return 2; }
+#else
+  if (labels) { fprintf(stderr, "labels=%s for an unconditional generator\n", labels); return 2; }
+#endif
   size_t nin = 0, nref = 0;
   float *in = read_npy(argv[1], &nin), *ref = read_npy(argv[2], &nref);
   double tol = atof(argv[3]);
@@ -47,7 +62,7 @@ int main(int argc, char **argv) {
   if (n * GEN_IN_SIZE != nin || n * GEN_OUT_SIZE != nref) { fprintf(stderr, "sizes do not match gen.h\n"); return 1; }
 #ifdef GEN_BLOB
   static unsigned char *blob;
-  FILE *f = fopen(argv[4], "rb");
+  FILE *f = blob_path ? fopen(blob_path, "rb") : NULL;
   blob = malloc((size_t)GEN_WEIGHT_FLOATS * 4 + 1);
   size_t got = f && blob ? fread(blob, 1, (size_t)GEN_WEIGHT_FLOATS * 4 + 1, f) : 0;
   if (f) fclose(f);
@@ -57,13 +72,40 @@ int main(int argc, char **argv) {
   float *work = malloc(gen_work_size()), *out = malloc(sizeof(float) * GEN_OUT_SIZE);
   double worst = 0;
   for (size_t i = 0; i < n; i++) {
+#ifdef GEN_CLASSES
+    int label = !strcmp(labels, "mod") ? (int)(i % GEN_CLASSES) : atoi(labels);
+    if (gen_forward(in + i * GEN_IN_SIZE, label, out, work) != 0) {
+      fprintf(stderr, "gen_forward refused label %d of %d classes\n", label, GEN_CLASSES);
+      return 1;
+    }
+#else
     gen_forward(in + i * GEN_IN_SIZE, out, work);
+#endif
     for (size_t j = 0; j < GEN_OUT_SIZE; j++) {
       double d = fabs((double)out[j] - ref[i * GEN_OUT_SIZE + j]);
       if (!(d <= worst)) worst = d; /* NaN counts as the worst */
     }
   }
+  int refused = 1;
+#ifdef GEN_CLASSES
+  /* labels outside 0..GEN_CLASSES-1: -1, nothing written */
+  static const int badlab[3] = {-1, GEN_CLASSES, -2147483647 - 1};
+  for (int b = 0; b < 3; b++) {
+    for (size_t j = 0; j < GEN_OUT_SIZE; j++) out[j] = 12345.0f;
+    int rc = gen_forward(in, badlab[b], out, work);
+    int untouched = 1;
+    for (size_t j = 0; j < GEN_OUT_SIZE; j++) untouched &= out[j] == 12345.0f;
+    if (rc != -1 || !untouched) {
+      fprintf(stderr, "gen_forward with label %d: returned %d, output %s\n", badlab[b], rc, untouched ? "untouched" : "written");
+      refused = 0;
+    }
+  }
+#endif
   printf("c export: %zu samples, max abs error %.3g (tolerance %.3g), work %zu bytes\n", n, worst, tol, gen_work_size());
+#ifdef GEN_CLASSES
+  printf("c export: %d classes, labels=%s; labels -1, %d, INT_MIN %s\n", GEN_CLASSES, labels, GEN_CLASSES,
+         refused ? "refused (-1, output untouched)" : "NOT refused");
+#endif
   free(in); free(ref); free(work); free(out);
-  return worst <= tol ? 0 : 1;
+  return worst <= tol && refused ? 0 : 1;
 }

@@ -2,7 +2,11 @@
 # test_export.sh: tiny mlp-mnist, dcgan-mnist, dcgan64, CycleGAN and pix2pix runs; the inference
 # API's example program, the ONNX file in onnxruntime and the exported standalone C each reproduce
 # `ganforge sample` / `translate` for the same latents / images (example and C <= 1e-5, ONNX <=
-# 1e-4); bad inputs fail with one line and leave nothing behind.
+# 1e-4); conditional generators (model.cond = concat and acgan MLPs, concat DCGAN, projection MLP and
+# DCGAN with conditional BatchNorm) take the class label (ONNX input "label", gen_forward's label)
+# and reproduce `sample` with one class per row (i mod K) and with `--class 2`; labels out of range
+# are refused (C: -1, nothing written; onnxruntime: an error); bad inputs fail with one line and
+# leave nothing behind.
 set -u
 gf=$1
 bin=$(dirname "$gf")
@@ -29,8 +33,8 @@ diffnpy() { python3 "$S/tests/npy_maxdiff.py" "$@"; }
 
 # compiles an exported folder with the driver and compares with the reference (<= 1e-5);
 # gen.c must need nothing but libm and memcpy (no heap)
-check_c() { # DIR IN.npy REF.npy LABEL [blob]
-  local dir=$1 inp=$2 ref=$3 label=$4 blob=${5:-}
+check_c() { # DIR IN.npy REF.npy LABEL [blob] [LABELS: mod | K, a conditional generator's classes]
+  local dir=$1 inp=$2 ref=$3 label=$4 blob=${5:-} labels=${6:-}
   local srcs=("$dir/gen.c") extra=()
   [ -z "$blob" ] && srcs+=("$dir/gen_weights.c")
   [ -n "$blob" ] && extra=(-DGEN_BLOB)
@@ -39,12 +43,13 @@ check_c() { # DIR IN.npy REF.npy LABEL [blob]
   fi
   $CC $CFLAGS -c -o "$dir/gen.o" "$dir/gen.c" && und=$(nm -u "$dir/gen.o" | awk '{print $2}' | grep -vxE 'memcpy|memset|tanhf|expf|sqrt|gen_weights' | tr '\n' ' ')
   [ -z "$und" ] && ok "$label: gen.c uses only libm, memcpy / memset and its weights" || bad "$label: gen.c needs $und"
-  "$dir/driver" "$inp" "$ref" 1e-5 ${blob:+"$dir/gen_weights.bin"} && ok "$label: C export" || bad "$label: C export differs"
+  "$dir/driver" "$inp" "$ref" 1e-5 ${blob:+"blob=$dir/gen_weights.bin"} ${labels:+"labels=$labels"} && ok "$label: C export" \
+    || bad "$label: C export differs"
 }
 
-check_onnx() { # MODEL IN REF LABEL
+check_onnx() { # MODEL IN REF LABEL [LABELS]
   [ -n "$PY" ] || return 0
-  "$PY" "$S/tests/onnx_check.py" "$1" "$2" "$3" 1e-4 && ok "$4: ONNX in onnxruntime" || bad "$4: ONNX"
+  "$PY" "$S/tests/onnx_check.py" "$1" "$2" "$3" 1e-4 ${5:+"$5"} && ok "$4: ONNX in onnxruntime" || bad "$4: ONNX"
 }
 
 # ---- generators from latents ----
@@ -72,6 +77,47 @@ small="--set model.ngf=8 --set model.ndf=4 --set model.nz=8"
 noise_run dcgan28 dcgan-mnist --data "$D/mnist" --set data.limit=64 --batch 8 --set train.max_steps=4 $small \
   --set model.g_init_scale=0.3
 noise_run dcgan64 dcgan64 --data "$D/faces/orl_faces/s1" --epochs 1 --batch 4 $small --set model.g_init_scale=0.15
+# ---- conditional generators: the class label as a second input ----
+# sample i is of class i mod K (3 shapes); `--class 2` draws the same latents (same seed) in class 2
+cond_run() { # NAME PRESET args...
+  local name=$1 preset=$2; shift 2
+  if ! "$gf" train "$preset" --quiet --set train.grid=3 --set train.nrow=1 --out "$T/$name" "$@" > "$T/$name.log" 2>&1; then
+    bad "$name: training failed: $(tail -2 "$T/$name.log")"; return
+  fi
+  local R=$T/$name
+  "$gf" sample "$R" -n 7 --seed 7 --npy "$R.ref.npy" --noise-out "$R.z.npy" > /dev/null \
+    && "$gf" sample "$R" -n 7 --seed 7 --class 2 --npy "$R.ref2.npy" --noise-out "$R.z2.npy" > /dev/null \
+    || { bad "$name: sample"; return; }
+  diffnpy "$R.z.npy" "$R.z2.npy" 0 "$name: latents of --class 2" > /dev/null || bad "$name: --class 2 drew other latents"
+  # the label matters: rows 0 and 1 of classes 0 and 1 differ from class 2's
+  diffnpy "$R.ref.npy" "$R.ref2.npy" 1e-4 "$name" > /dev/null && bad "$name: the class does not change the samples" \
+    || ok "$name: the class changes the samples"
+  if "$gf" export "$R" --format c -o "$R.c" > /dev/null; then
+    grep -q "^#define GEN_CLASSES 3 " "$R.c/gen.h" && grep -q "^int gen_forward(const float \*z, int label, float \*out, float \*work);" \
+      "$R.c/gen.h" && ok "$name: gen.h declares GEN_CLASSES and gen_forward(z, label, out, work)" || bad "$name: gen.h: $(grep gen_forward "$R.c/gen.h")"
+    check_c "$R.c" "$R.z.npy" "$R.ref.npy" "$name (class i mod 3)" "" mod
+    check_c "$R.c" "$R.z.npy" "$R.ref2.npy" "$name (class 2)" "" 2
+    # the labels and the refused ones again under AddressSanitizer + UBSan, where the compiler has them
+    if $CC -std=c99 -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -I"$R.c" -o "$R.c/driver_san" \
+      "$S/tests/export_c_driver.c" "$R.c/gen.c" "$R.c/gen_weights.c" -lm 2> /dev/null; then
+      "$R.c/driver_san" "$R.z.npy" "$R.ref.npy" 1e-5 labels=mod > /dev/null && ok "$name: C export under ASan + UBSan" \
+        || bad "$name: C export under ASan + UBSan"
+    else echo "note: $CC has no -fsanitize=address,undefined: $name's sanitizer check skipped"; fi
+  else bad "$name: export c"; fi
+  if "$gf" export "$R" --format onnx -o "$R.onnx" > /dev/null; then
+    check_onnx "$R.onnx" "$R.z.npy" "$R.ref.npy" "$name (class i mod 3)" mod
+    check_onnx "$R.onnx" "$R.z.npy" "$R.ref2.npy" "$name (class 2)" 2
+  else bad "$name: export onnx"; fi
+}
+cmlp="--set data.n=64 --epochs 1 --batch 16 --set model.g_hidden=24 --set model.d_hidden=16 --set model.nz=8"
+cond_run cmlp mlp-shapes $cmlp --set model.cond=concat --set model.g_norm=bn
+cond_run amlp mlp-shapes $cmlp --set model.cond=acgan
+# conditional BatchNorm after the activation (its normalisation a scale node, not folded)
+cond_run pmlp mlp-shapes $cmlp --set model.cond=projection --set model.g_norm=bn_after --set train.lr=0.005
+csmall="--set data.n=64 --epochs 1 --batch 16 --set data.size=16 --set model.size=16 $small --set model.g_init_scale=0.3"
+cond_run cdcgan dcgan-shapes $csmall --set model.cond=concat
+cond_run pdcgan dcgan-shapes $csmall --set model.cond=projection --set train.lr=0.005
+
 if [ -d "$T/mlp.c" ]; then # the weights as a blob handed over with gen_set_weights
   "$gf" export "$T/mlp" --format c --weights blob -o "$T/mlp.blob" > /dev/null && [ -f "$T/mlp.blob/gen_weights.bin" ] \
     && [ ! -f "$T/mlp.blob/gen_weights.c" ] && check_c "$T/mlp.blob" "$T/mlp.z.npy" "$T/mlp.ref.npy" "mlp (blob)" blob \
@@ -124,6 +170,12 @@ expect 1 "not a generator" "example on another model kind" -- "$bin/gf_infer_exa
 expect 1 "(BatchNorm) with batch statistics" "unsupported layer (onnx)" -- "$gf" export "$T/bsb" --format onnx -o "$T/bsb.onnx"
 expect 1 "the c format cannot express layer" "unsupported layer (c)" -- "$gf" export "$T/bsb" --format c -o "$T/bsb.c"
 [ ! -e "$T/bsb.onnx" ] && [ ! -e "$T/bsb.c" ] && ok "nothing written for an unsupported layer" || bad "bsb output written"
+# conditional BatchNorm with batch statistics: the same refusal
+"$gf" train mlp-shapes --set data.n=64 --epochs 1 --set model.g_hidden=8 --set model.d_hidden=8 --set model.cond=projection \
+  --set model.g_norm=bn --set model.sample_bn=batch --quiet --out "$T/pbsb" > /dev/null 2>&1 || bad "projection sample_bn=batch run"
+expect 1 "(ConditionalBatchNorm) with batch statistics" "conditional BatchNorm, batch statistics (onnx)" -- "$gf" export "$T/pbsb" --format onnx -o "$T/pbsb.onnx"
+expect 1 "(ConditionalBatchNorm) with batch statistics" "conditional BatchNorm, batch statistics (c)" -- "$gf" export "$T/pbsb" --format c -o "$T/pbsb.c"
+[ ! -e "$T/pbsb.onnx" ] && [ ! -e "$T/pbsb.c" ] && ok "nothing written for conditional BatchNorm with batch statistics" || bad "pbsb output written"
 touch "$T/afile"
 expect 1 "afile/g.onnx: cannot write" "unwritable onnx path" -- "$gf" export "$T/mlp" --format onnx -o "$T/afile/g.onnx"
 expect 1 "afile/gen" "unwritable C folder" -- "$gf" export "$T/mlp" --format c -o "$T/afile/gen"

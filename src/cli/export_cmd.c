@@ -20,11 +20,13 @@ static const char *EXPORT_HELP =
     "Writes the generator of a run folder, generator.safetensors or checkpoint for use outside ganforge.\n"
     "  --format onnx   OUT is an .onnx file (opset 17): input z [N, nz] (translators: image\n"
     "                  [N, 3, H, W], H and W dynamic), output x [N, C, H, W]; N dynamic; BatchNorm\n"
-    "                  folded into the layer before it (eval mode)\n"
+    "                  folded into the layer before it (eval mode); a conditional generator\n"
+    "                  (model.cond) has a second input label, int64 [N]: each row's class\n"
     "  --format c      OUT is a folder: gen.h + gen.c (plain C99, libm only, no heap) and the weights:\n"
     "                  gen_weights.c (a C array, --weights array, the default) or gen_weights.bin\n"
     "                  (--weights blob, handed over with gen_set_weights); translators at the\n"
-    "                  trained size (data.crop_size)\n"
+    "                  trained size (data.crop_size); a conditional generator's gen_forward\n"
+    "                  takes the class: gen_forward(z, label, out, work), -1 for a bad label\n"
     "  --direction     CycleGAN: AtoB (G_A, default) or BtoA (G_B)\n";
 
 static int fail(int rc) {

@@ -126,6 +126,12 @@ static const struct { gf__xkind kind; const char *text; } kernels[] = {
     "static void k_add(float *y, const float *x, const float *s, int n) {\n"
     "  for (int i = 0; i < n; i++) y[i] = x[i] + s[i];\n"
     "}\n\n"},
+    {GF_XN_ONEHOT,
+    "/* y = [x (C values); the one-hot vector of class `label` (K values)] */\n"
+    "static void k_onehot(float *y, const float *x, int C, int K, int label) {\n"
+    "  memcpy(y, x, sizeof(float) * (size_t)C);\n"
+    "  for (int k = 0; k < K; k++) y[C + k] = k == label ? 1.0f : 0.0f;\n"
+    "}\n\n"},
     {GF_XN_CONCAT,
     "static void k_concat(float *y, const float *s, int ns, const float *x, int nx) {\n"
     "  memcpy(y, s, sizeof(float) * (size_t)ns);\n"
@@ -166,7 +172,8 @@ static int plan_work(const gf__xplan *p, cplan *cp) {
   for (int i = 0; i < n; i++) {
     const gf__xnode *x = &p->nodes[i];
     int in_ab = x->in >= 0 && where[x->in] < 2;
-    int inplace = x->kind == GF_XN_ACT || x->kind == GF_XN_SCALE || x->kind == GF_XN_INSTNORM || x->kind == GF_XN_ADD;
+    int inplace = x->kind == GF_XN_ACT || x->kind == GF_XN_SCALE || x->kind == GF_XN_CAFFINE || x->kind == GF_XN_INSTNORM ||
+                  x->kind == GF_XN_ADD;
     if (persist[i]) {
       where[i] = 2;
       cp->off[i] = own;
@@ -258,18 +265,22 @@ int gf__export_c(const gf__xplan *p, const char *dir, int blob) {
   }
   long in_size = (long)p->in_c * p->in_h * p->in_w, out_size = (long)p->c * p->h * p->w;
   const char *in_name = p->translates ? "image" : "z";
+  const int K = p->classes; /* a conditional generator: gen_forward takes the class label */
   sbuf h = {0}, c = {0}, wsrc = {0};
   /* ---- gen.h ---- */
   sb_printf(&h,
             "/* gen.h: a ganforge %s generator (%s) as standalone C99, written by `ganforge export --format c`.\n"
             "   gen_forward maps one %s to one image; it uses no heap and only libm (link with -lm). */\n"
             "#ifndef GEN_H\n#define GEN_H\n\n#include <stddef.h>\n\n",
-            p->arch, p->kind, p->translates ? "input image" : "latent vector");
+            p->arch, p->kind, p->translates ? "input image" : K ? "latent vector and a class label" : "latent vector");
   if (p->translates)
     sb_printf(&h, "#define GEN_IN_C %d\n#define GEN_IN_H %d\n#define GEN_IN_W %d\n", p->in_c, p->in_h, p->in_w);
   else
     sb_printf(&h, "#define GEN_NZ %d /* latent size; %s noise%s */\n", p->nz, p->noise,
               !strcmp(p->noise, "uniform") ? " in [noise_lo, noise_hi] of the run's config" : " N(0, 1)");
+  if (K)
+    sb_printf(&h, "#define GEN_CLASSES %d /* conditional generator (model.cond=%s): class labels 0..%d */\n", K, p->cond,
+              K - 1);
   sb_printf(&h,
             "#define GEN_IN_SIZE %ld   /* floats of one input */\n"
             "#define GEN_OUT_C %d\n#define GEN_OUT_H %d\n#define GEN_OUT_W %d\n"
@@ -286,11 +297,20 @@ int gf__export_c(const gf__xplan *p, const char *dir, int blob) {
               "   every gen_forward call. Returns 0, or -1 when the size is not GEN_WEIGHT_FLOATS floats. */\n"
               "int gen_set_weights(const void *weights, size_t bytes);\n",
               total * 4);
-  sb_printf(&h,
-            "/* out [GEN_OUT_SIZE] = G(%s [GEN_IN_SIZE]); work holds GEN_WORK_FLOATS floats. Values in %s. */\n"
-            "void gen_forward(const float *%s, float *out, float *work);\n\n#endif\n",
-            in_name, !strcmp(p->arch, "mlp") && p->nodes[p->out].kind == GF_XN_ACT && p->nodes[p->out].act == GF_ACT_SIGMOID ? "[0, 1]" : "[-1, 1]",
-            in_name);
+  const char *range =
+      !strcmp(p->arch, "mlp") && p->nodes[p->out].kind == GF_XN_ACT && p->nodes[p->out].act == GF_ACT_SIGMOID ? "[0, 1]" : "[-1, 1]";
+  if (K)
+    sb_printf(&h,
+              "/* out [GEN_OUT_SIZE] = G(z [GEN_IN_SIZE], label): one sample of class `label`; work holds\n"
+              "   GEN_WORK_FLOATS floats. Values in %s. Returns 0, or -1 when label is not a class of\n"
+              "   0..GEN_CLASSES-1 (then out and work are not touched). */\n"
+              "int gen_forward(const float *z, int label, float *out, float *work);\n\n#endif\n",
+              range);
+  else
+    sb_printf(&h,
+              "/* out [GEN_OUT_SIZE] = G(%s [GEN_IN_SIZE]); work holds GEN_WORK_FLOATS floats. Values in %s. */\n"
+              "void gen_forward(const float *%s, float *out, float *work);\n\n#endif\n",
+              in_name, range, in_name);
   /* ---- gen.c ---- */
   sb_printf(&c,
             "/* gen.c: the generator's layers as plain loops (written by ganforge %s). C99, libm only. */\n"
@@ -307,11 +327,18 @@ int gf__export_c(const gf__xplan *p, const char *dir, int blob) {
   sb_printf(&c, "size_t gen_work_size(void) { return (size_t)GEN_WORK_FLOATS * sizeof(float); }\n\n");
   for (size_t k = 0; k < sizeof kernels / sizeof kernels[0]; k++) {
     int used = 0;
-    for (int i = 0; i < p->n && !used; i++) used = p->nodes[i].kind == kernels[k].kind;
+    for (int i = 0; i < p->n && !used; i++) /* CAFFINE is k_scale at its class's row */
+      used = p->nodes[i].kind == kernels[k].kind || (p->nodes[i].kind == GF_XN_CAFFINE && kernels[k].kind == GF_XN_SCALE);
     if (used) sb_printf(&c, "%s", kernels[k].text);
   }
-  sb_printf(&c, "void gen_forward(const float *%s, float *out, float *work) {\n  const float *W = gen_weights;\n",
-            in_name);
+  if (K)
+    sb_printf(&c,
+              "int gen_forward(const float *z, int label, float *out, float *work) {\n"
+              "  const float *W = gen_weights;\n"
+              "  if (label < 0 || label >= GEN_CLASSES) return -1;\n");
+  else
+    sb_printf(&c, "void gen_forward(const float *%s, float *out, float *work) {\n  const float *W = gen_weights;\n",
+              in_name);
 #define IN_PTR(v, buf) ((v) < 0 ? snprintf(buf, sizeof buf, "%s", in_name) : snprintf(buf, sizeof buf, "work + %ld", cp.off[v]))
   for (int i = 0; i < p->n; i++) {
     const gf__xnode *x = &p->nodes[i];
@@ -347,10 +374,15 @@ int gf__export_c(const gf__xplan *p, const char *dir, int blob) {
       sb_printf(&c, "  k_concat(%s, %s, %ld, %s, %ld);\n", y, in2, node_size(s), in, node_size(x) - node_size(s));
       break;
     }
+    case GF_XN_ONEHOT: sb_printf(&c, "  k_onehot(%s, %s, %d, %d, label);\n", y, in, x->ic, x->classes); break;
+    case GF_XN_CAFFINE: /* gamma, beta [K, C]: the rows of the class */
+      sb_printf(&c, "  k_scale(%s, %s, %s + (size_t)label * %d, %s + (size_t)label * %d, %d, %d);\n", y, in, w, x->c, b,
+                x->c, x->c, S);
+      break;
     }
   }
 #undef IN_PTR
-  sb_printf(&c, "  memcpy(out, work + %ld, sizeof(float) * GEN_OUT_SIZE);\n}\n", cp.off[p->out]);
+  sb_printf(&c, "  memcpy(out, work + %ld, sizeof(float) * GEN_OUT_SIZE);\n%s}\n", cp.off[p->out], K ? "  return 0;\n" : "");
   /* ---- weights ---- */
   char path[4096];
   int rc = h.oom || c.oom ? gf__fail(GF_ENOMEM, "out of memory") : 0;

@@ -18,7 +18,10 @@ typedef enum gf__xkind {
   GF_XN_INSTNORM,  /* per-sample, per-channel statistics; then * w[c] + b[c] when w (affine) */
   GF_XN_PAD,       /* reflection padding pad = top, bottom, left, right */
   GF_XN_ADD,       /* y = x + value[in2] */
-  GF_XN_CONCAT     /* y = [value[in2]; x] along channels */
+  GF_XN_CONCAT,    /* y = [value[in2]; x] along channels */
+  GF_XN_ONEHOT,    /* y = [x; one-hot of the sample's class, `classes` channels]; x is [ic, 1, 1] */
+  GF_XN_CAFFINE    /* y[c, s] = x[c, s] * w[k, c] + b[k, c], k the sample's class; w, b [classes, c]
+                      (conditional BatchNorm's per-class gamma / beta after its normalisation) */
 } gf__xkind;
 
 typedef struct gf__xnode {
@@ -30,6 +33,7 @@ typedef struct gf__xnode {
   long wn, bn;
   int kh, kw, sh, sw, ph, pw, oph, opw;
   int groups;               /* CONV: channel groups (1: plain; ic: depth-wise) */
+  int classes;              /* ONEHOT / CAFFINE: K */
   gf__act act;
   float alpha, eps;
   int pad[4];
@@ -41,6 +45,8 @@ typedef struct gf__xplan {
   int n;
   int out;                  /* value id of the output */
   int translates, nz;
+  int classes;              /* a conditional generator: K (a second input, the class label); 0: none */
+  char cond[16];            /* its model.cond (concat, acgan, projection) */
   int in_c, in_h, in_w;     /* model input per sample (noise: nz, 1, 1) */
   int c, h, w;              /* output per sample */
   char arch[16], kind[16], noise[16];
@@ -53,12 +59,12 @@ typedef struct gf__xplan {
 int gf__xplan_build(gf_generator *g, const char *format, gf__xplan *p);
 void gf__xplan_free(gf__xplan *p);
 
-/* ONNX (opset GF_ONNX_OPSET): input "z" [N, nz] or "image" [N, C, H, W] (H, W dynamic), output
-   "x" [N, C, H, W]; N dynamic. */
+/* ONNX (opset GF_ONNX_OPSET): input "z" [N, nz] or "image" [N, C, H, W] (H, W dynamic), a
+   conditional generator's second input "label" int64 [N]; output "x" [N, C, H, W]; N dynamic. */
 #define GF_ONNX_OPSET 17
 int gf__export_onnx(const gf__xplan *p, const char *path);
 /* Standalone C99: dir/gen.h, dir/gen.c and the weights (dir/gen_weights.c as a C array, or
-   dir/gen_weights.bin when blob). */
+   dir/gen_weights.bin when blob); a conditional generator's gen_forward takes the class label. */
 int gf__export_c(const gf__xplan *p, const char *dir, int blob);
 
 /* A growable byte buffer and protobuf's wire encoding (what ONNX and TensorBoard files need). */

@@ -98,8 +98,9 @@ static void init_i64(onnx_w *w, const char *name, const int64_t *x, int n) {
   gf__pb_msg(&w->graph, 5, &t);
 }
 
-/* ValueInfoProto of a float tensor; dims < 0 are symbolic: -1 "N", -2 "H", -3 "W" */
-static void value_info(gf__pb *g, int field, const char *name, const int64_t *dims, int nd) {
+/* ValueInfoProto of a tensor of element type `elem` (T_FLOAT, T_INT64); dims < 0 are symbolic: -1 "N", -2 "H",
+   -3 "W" */
+static void value_info(gf__pb *g, int field, const char *name, int elem, const int64_t *dims, int nd) {
   static const char *const sym[] = {"", "N", "H", "W"};
   gf__pb shape = {0};
   for (int i = 0; i < nd; i++) {
@@ -109,7 +110,7 @@ static void value_info(gf__pb *g, int field, const char *name, const int64_t *di
     gf__pb_msg(&shape, 1, &d);
   }
   gf__pb tt = {0};
-  gf__pb_int(&tt, 1, T_FLOAT);
+  gf__pb_int(&tt, 1, elem);
   gf__pb_msg(&tt, 2, &shape);
   gf__pb type = {0};
   gf__pb_msg(&type, 1, &tt);
@@ -131,6 +132,29 @@ static void reshape(onnx_w *w, const char *in, const int64_t *dims, int nd, cons
   node_end(w, &nd_);
 }
 
+/* out = Gather(table, LABEL_IDX) along axis 0: the rows of the samples' classes */
+#define LABEL_IDX "label_idx"
+static void gather_class(onnx_w *w, const char *table, const char *out) {
+  const char *ins[2] = {table, LABEL_IDX};
+  gf__pb nd = node_begin("Gather", out, ins, 2, out);
+  attr_int(&nd, "axis", 0);
+  node_end(w, &nd);
+}
+
+/* The graph input "label" [N] as the row index of the class tables: label_idx = label < 0 ? K : label.
+   Gather takes -K..-1 as rows counted from the end; mapped to K, every label outside [0, K) is an
+   index out of range, which onnxruntime refuses with an error (the ONNX spec leaves it undefined). */
+static void label_index(onnx_w *w, int K) {
+  int64_t zero = 0, k = K;
+  init_i64(w, "label_zero", &zero, 1);
+  init_i64(w, "label_K", &k, 1);
+  const char *i1[2] = {"label", "label_zero"}, *i2[3] = {"label_neg", "label_K", "label"};
+  gf__pb nd = node_begin("Less", "label_neg", i1, 2, "label_neg");
+  node_end(w, &nd);
+  nd = node_begin("Where", LABEL_IDX, i2, 3, LABEL_IDX);
+  node_end(w, &nd);
+}
+
 int gf__export_onnx(const gf__xplan *p, const char *path) {
   onnx_w w;
   memset(&w, 0, sizeof w);
@@ -144,6 +168,7 @@ int gf__export_onnx(const gf__xplan *p, const char *path) {
   int in_rank = p->translates ? 4 : 2;
 #define VNAME(v) ((v) < 0 ? input : names[v])
 #define VRANK(v) ((v) < 0 ? in_rank : rank[v])
+  if (p->classes) label_index(&w, p->classes);
   for (int i = 0; i < p->n; i++) {
     const gf__xnode *x = &p->nodes[i];
     snprintf(names[i], sizeof names[i], "v%d", i);
@@ -155,7 +180,7 @@ int gf__export_onnx(const gf__xplan *p, const char *path) {
     /* rank adapters: Gemm takes [N, F], the image layers [N, C, H, W] */
     int want4 = x->kind == GF_XN_CONV || x->kind == GF_XN_CONVT || x->kind == GF_XN_INSTNORM || x->kind == GF_XN_PAD ||
                 x->kind == GF_XN_CONCAT;
-    if (x->kind == GF_XN_GEMM && r == 4) {
+    if ((x->kind == GF_XN_GEMM || x->kind == GF_XN_ONEHOT) && r == 4) {
       snprintf(in4, sizeof in4, "flat%d", i);
       int64_t d[1] = {(int64_t)x->ic};
       reshape(&w, in, d, 1, in4);
@@ -166,7 +191,7 @@ int gf__export_onnx(const gf__xplan *p, const char *path) {
       reshape(&w, in, d, 3, in4);
       in = in4;
     }
-    rank[i] = x->kind == GF_XN_GEMM ? 2 : want4 ? 4 : r;
+    rank[i] = x->kind == GF_XN_GEMM || x->kind == GF_XN_ONEHOT ? 2 : want4 ? 4 : r;
     switch (x->kind) {
     case GF_XN_GEMM: {
       int64_t dw[2] = {x->c * (int64_t)x->h * x->w, x->ic}, db[1] = {dw[0]};
@@ -259,6 +284,42 @@ int gf__export_onnx(const gf__xplan *p, const char *path) {
       node_end(&w, &nd);
       break;
     }
+    case GF_XN_ONEHOT: { /* [x; row label of the K x K identity] */
+      int K = x->classes;
+      float *eye = calloc((size_t)K * K, sizeof(float));
+      if (!eye) w.graph.oom = 1;
+      else {
+        for (int k = 0; k < K; k++) eye[(size_t)k * K + k] = 1.0f;
+        int64_t d[2] = {K, K};
+        init_f32(&w, wn, eye, d, 2);
+      }
+      free(eye);
+      char oh[32];
+      snprintf(oh, sizeof oh, "onehot%d", i);
+      gather_class(&w, wn, oh);
+      const char *ins[2] = {in, oh};
+      gf__pb nd = node_begin("Concat", names[i], ins, 2, names[i]);
+      attr_int(&nd, "axis", 1);
+      node_end(&w, &nd);
+      break;
+    }
+    case GF_XN_CAFFINE: { /* x * gamma[label] + beta[label]; the tables [K, C] (rank 4: [K, C, 1, 1]) */
+      int64_t d[4] = {x->classes, x->c, 1, 1};
+      init_f32(&w, wn, x->wt, d, r == 4 ? 4 : 2);
+      init_f32(&w, bn, x->bias, d, r == 4 ? 4 : 2);
+      char g[32], be[32], mid[32];
+      snprintf(g, sizeof g, "gamma%d", i);
+      snprintf(be, sizeof be, "beta%d", i);
+      snprintf(mid, sizeof mid, "m%d", i);
+      gather_class(&w, wn, g);
+      gather_class(&w, bn, be);
+      const char *i1[2] = {in, g}, *i2[2] = {mid, be};
+      gf__pb nd = node_begin("Mul", mid, i1, 2, mid);
+      node_end(&w, &nd);
+      nd = node_begin("Add", names[i], i2, 2, names[i]);
+      node_end(&w, &nd);
+      break;
+    }
     }
   }
   /* the output "x" [N, C, H, W] */
@@ -273,20 +334,24 @@ int gf__export_onnx(const gf__xplan *p, const char *path) {
   gf__pb_str(&w.graph, 2, "ganforge_generator");
   if (p->translates) {
     int64_t din[4] = {-1, p->in_c, -2, -3}, dout[4] = {-1, p->c, -2, -3};
-    value_info(&w.graph, 11, "image", din, 4);
-    value_info(&w.graph, 12, "x", dout, 4);
+    value_info(&w.graph, 11, "image", T_FLOAT, din, 4);
+    value_info(&w.graph, 12, "x", T_FLOAT, dout, 4);
   } else {
-    int64_t din[2] = {-1, p->nz}, dout[4] = {-1, p->c, p->h, p->w};
-    value_info(&w.graph, 11, "z", din, 2);
-    value_info(&w.graph, 12, "x", dout, 4);
+    int64_t din[2] = {-1, p->nz}, dout[4] = {-1, p->c, p->h, p->w}, dlab[1] = {-1};
+    value_info(&w.graph, 11, "z", T_FLOAT, din, 2);
+    if (p->classes) value_info(&w.graph, 11, "label", T_INT64, dlab, 1);
+    value_info(&w.graph, 12, "x", T_FLOAT, dout, 4);
   }
   gf__pb model = {0};
   gf__pb_int(&model, 1, 8); /* IR version 8 (ONNX 1.10+) */
   gf__pb_str(&model, 2, "ganforge");
   gf__pb_str(&model, 3, GANFORGE_VERSION);
-  char doc[256];
-  snprintf(doc, sizeof doc, "ganforge %s generator (%s); input %s, output x in [-1, 1] or [0, 1]; BatchNorm %s",
-           p->arch, p->kind, input, p->translates ? "on each image's statistics" : "folded (eval mode)");
+  char doc[512], lab[160] = "";
+  if (p->classes)
+    snprintf(lab, sizeof lab, " and label (int64 [N], classes 0..%d, model.cond=%s; a label outside them: Gather "
+             "index out of range)", p->classes - 1, p->cond);
+  snprintf(doc, sizeof doc, "ganforge %s generator (%s); input %s%s, output x in [-1, 1] or [0, 1]; BatchNorm %s",
+           p->arch, p->kind, input, lab, p->translates ? "on each image's statistics" : "folded (eval mode)");
   gf__pb_str(&model, 6, doc);
   gf__pb_msg(&model, 7, &w.graph);
   gf__pb opset = {0};

@@ -34,13 +34,14 @@ static gf__xnode *push(gf__xplan *p, gf__xkind kind, int in, const gf__layer *l,
   return x;
 }
 
-/* s = gamma / sqrt(var + eps), t = beta - mean s, in double (BatchNorm in eval mode) */
+/* s = gamma / sqrt(var + eps), t = beta - mean s, in double (BatchNorm in eval mode); conditional
+   BatchNorm: the normalisation alone (gamma 1, beta 0; its per-class gamma / beta follow) */
 static int bn_affine(const gf__net *net, const gf__layer *l, double *s, double *t) {
-  int C = l->in_c;
+  int C = l->in_c, affine = l->kind == GF_LAYER_BATCHNORM && l->affine;
   float *rm = host_copy(net, net->buffers + l->rm_off, C), *rv = host_copy(net, net->buffers + l->rv_off, C);
-  float *g = l->affine ? host_copy(net, net->params + l->w_off, C) : NULL;
-  float *b = l->affine ? host_copy(net, net->params + l->b_off, C) : NULL;
-  int rc = rm && rv && (!l->affine || (g && b)) ? 0 : gf__fail(GF_ENOMEM, "out of memory");
+  float *g = affine ? host_copy(net, net->params + l->w_off, C) : NULL;
+  float *b = affine ? host_copy(net, net->params + l->b_off, C) : NULL;
+  int rc = rm && rv && (!affine || (g && b)) ? 0 : gf__fail(GF_ENOMEM, "out of memory");
   for (int c = 0; rc == 0 && c < C; c++) {
     /* as the CPU kernel: rstd = 1 / sqrt(var + eps) rounded to float, then gamma applied */
     double rstd = (double)(float)(1.0 / sqrt((double)rv[c] + l->eps));
@@ -93,16 +94,15 @@ int gf__xplan_build(gf_generator *g, const char *format, gf__xplan *p) {
   /* translators run every BatchNorm on the image's own statistics (as `ganforge translate`):
      that is InstanceNorm with the BatchNorm's affine; noise generators use the running ones */
   int bn_instance = info.translates;
-  if (info.classes)
-    return gf__fail(GF_ENOSYS, "%s: a conditional generator (model.cond=%s, %d classes): the %s export has no class-label "
-                    "input yet; generate with `ganforge sample --class` or gf_generator_generate_labeled",
-                    file, cfg->model_cond, info.classes, format);
+  /* a conditional generator (model.cond): the class label is a second input of the graph / of gen_forward */
+  p->classes = info.classes;
+  if (info.classes) snprintf(p->cond, sizeof p->cond, "%.15s", cfg->model_cond);
   if (!info.translates && !strcmp(cfg->model_sample_bn, "batch"))
     for (int i = 0; i < net->n; i++)
-      if (net->layers[i].kind == GF_LAYER_BATCHNORM)
-        return gf__fail(GF_ENOSYS, "%s: the %s format cannot express layer %d (BatchNorm) with batch statistics "
+      if (net->layers[i].kind == GF_LAYER_BATCHNORM || net->layers[i].kind == GF_LAYER_CBN)
+        return gf__fail(GF_ENOSYS, "%s: the %s format cannot express layer %d (%s) with batch statistics "
                         "(model.sample_bn=batch: a sample depends on the whole batch); sample with model.sample_bn=eval to export",
-                        file, format, i);
+                        file, format, i, layer_name(net->layers[i].kind));
   p->nodes = calloc((size_t)net->n + 1, sizeof *p->nodes);
   int *val = calloc((size_t)net->n + 1, sizeof *val); /* value id of each layer's output */
   double *s = malloc(sizeof(double) * 8192), *t = malloc(sizeof(double) * 8192);
@@ -134,8 +134,14 @@ int gf__xplan_build(gf_generator *g, const char *format, gf__xplan *p) {
         x->opw = l->out_w - ((l->in_w - 1) * x->sw - 2 * x->pw + x->kw);
       }
       break;
-    case GF_LAYER_BATCHNORM: {
+    case GF_LAYER_BATCHNORM:
+    case GF_LAYER_CBN: {
       if (l->in_c > 8192) { rc = gf__fail(GF_ENOSYS, "%s: layer %d: BatchNorm over %d channels", file, i, l->in_c); break; }
+      if (l->kind == GF_LAYER_CBN && bn_instance) { /* (no translator has one) */
+        rc = gf__fail(GF_ENOSYS, "%s: the %s format cannot express layer %d (ConditionalBatchNorm) of a translator", file,
+                      format, i);
+        break;
+      }
       if (bn_instance) {
         x = push(p, GF_XN_INSTNORM, cur, l, i);
         x->eps = l->eps;
@@ -154,17 +160,39 @@ int gf__xplan_build(gf_generator *g, const char *format, gf__xplan *p) {
           (prev->kind == GF_XN_GEMM || prev->kind == GF_XN_CONV || prev->kind == GF_XN_CONVT)) {
         rc = fold(prev, s, t);
         p->folded++;
-        val[i] = cur;
-        continue;
+      } else {
+        x = push(p, GF_XN_SCALE, cur, l, i);
+        x->wt = malloc(sizeof(float) * (size_t)l->in_c);
+        x->bias = malloc(sizeof(float) * (size_t)l->in_c);
+        x->wn = x->bn = l->in_c;
+        if (!x->wt || !x->bias) { rc = gf__fail(GF_ENOMEM, "out of memory"); break; }
+        for (int c = 0; c < l->in_c; c++) { x->wt[c] = (float)s[c]; x->bias[c] = (float)t[c]; }
+        cur = p->n - 1;
       }
-      x = push(p, GF_XN_SCALE, cur, l, i);
-      x->wt = malloc(sizeof(float) * (size_t)l->in_c);
-      x->bias = malloc(sizeof(float) * (size_t)l->in_c);
-      x->wn = x->bn = l->in_c;
-      if (!x->wt || !x->bias) { rc = gf__fail(GF_ENOMEM, "out of memory"); break; }
-      for (int c = 0; c < l->in_c; c++) { x->wt[c] = (float)s[c]; x->bias[c] = (float)t[c]; }
+      if (rc < 0 || l->kind == GF_LAYER_BATCHNORM) {
+        val[i] = cur;
+        x = NULL;
+        break;
+      }
+      /* conditional BatchNorm: the class's gamma / beta [K, C] (cond_layers.c) after the normalisation */
+      x = push(p, GF_XN_CAFFINE, cur, l, i);
+      x->classes = l->nclass;
+      x->wt = host_copy(net, net->params + l->w_off, l->w_n);
+      x->bias = host_copy(net, net->params + l->b_off, l->b_n);
+      x->wn = l->w_n;
+      x->bn = l->b_n;
+      if (!x->wt || !x->bias) rc = gf__fail(GF_ENOMEM, "out of memory");
       break;
     }
+    case GF_LAYER_ONEHOT: /* y = [x; one-hot label]: after z (concat / acgan) */
+      if (l->in_h * l->in_w != 1) {
+        rc = gf__fail(GF_ENOSYS, "%s: the %s format cannot express layer %d (OneHotConcat) over %dx%d planes", file, format,
+                      i, l->in_h, l->in_w);
+        break;
+      }
+      x = push(p, GF_XN_ONEHOT, cur, l, i);
+      x->classes = l->nclass;
+      break;
     case GF_LAYER_ACT:
       x = push(p, GF_XN_ACT, cur, l, i);
       x->act = l->act;
