@@ -85,12 +85,15 @@ case "$r" in "rc=0 lib=$cu/tk/lib64/libcudnn.so.9 inc=$cu/tk/include note="*"too
 #     dataset needs one: tools/gpu/make_data.py and tools/gpu/presets.sh)
 np=$("$gf" presets | wc -l)
 tab=$( . "$src/tools/gpu/presets.sh"; kit_presets "$gf" /kitdata )
-if [ "$(printf '%s\n' "$tab" | grep -c .)" = "$np" ] && ! printf '%s\n' "$tab" | grep -q "$(printf '\t')!"; then
-  ok "every one of the $np presets has kit data (ganforge presets --keys)"
+nv=$( . "$src/tools/gpu/presets.sh"; echo "${#KIT_VARIANTS[@]}" )
+if [ "$(printf '%s\n' "$tab" | grep -c .)" = "$((np + nv))" ] && ! printf '%s\n' "$tab" | grep -q "$(printf '\t')!"; then
+  ok "every one of the $np presets and $nv variants has kit data (ganforge presets --keys)"
 else
   bad "presets without kit data: $(printf '%s\n' "$tab" | grep "$(printf '\t')!" | tr '\n' ' ') ($(printf '%s\n' "$tab" | grep -c .) of $np listed)"
 fi
 printf '%s\n' "$tab" | grep -q "^cyclegan$(printf '\t')--data /kitdata/h2z$" && ok "cyclegan reads the kit's h2z" || bad "cyclegan's kit data"
+printf '%s\n' "$tab" | grep -q "^cdcgan-mnist+gp$(printf '\t')--data /kitdata/mnist --set train.loss=wgan-gp " \
+  && ok "a variant: its preset's kit data, then its settings" || bad "variant cdcgan-mnist+gp's arguments"
 "$gf" presets --keys no.such >/dev/null 2>&1; [ $? = 2 ] && ok "presets --keys: unknown key is a usage error" || bad "presets --keys no.such"
 
 # 5. make_data.py: the tiny sets (when the shared data is here)

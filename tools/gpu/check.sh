@@ -28,7 +28,8 @@
 #   --cpu-half     without a GPU, still run the CPU half of the parity part (proves the data
 #                  and the preset recipes)
 #   --presets L    the parity part on these presets only (comma separated; default: every one
-#                  `ganforge presets` lists)
+#                  `ganforge presets` lists, then the variants of tools/gpu/presets.sh, PRESET+TAG:
+#                  conditional WGAN-GP / R1, RaGAN with DiffAugment)
 #   --no-gpu       act as if no GPU were visible (tests)
 #   --budget S     stop starting parts after S seconds (default 470: the 8 minutes less a margin)
 #   --system-deps  build against the machine's own packages instead of the carried prefix
@@ -285,6 +286,7 @@ data="$kit/data"
 # tools/gpu/presets.sh maps each preset's data.name and model.arch to a set)
 preset_args() { awk -F'\t' -v p="$1" '$1 == p { print $2 }' "$work/presets.tsv"; }
 # run_preset DEV PRESET THREADS: 3 steps (1 for the image-to-image models) from seed 1 into
+# (PRESET+TAG: a variant of tools/gpu/presets.sh, the preset with the variant's settings)
 # $work/runs/DEV/PRESET (log beside it), with
 # plain SGD (KIT_PARITY_OPT): Adam's and RMSprop's first steps move every weight by about +-lr
 # whatever its gradient's size, so a gradient element near zero whose float rounding differs flips
@@ -301,7 +303,7 @@ run_preset() {
   mkdir -p "$work/runs/$dev"
   s=$(date +%s%N)
   # shellcheck disable=SC2046
-  OMP_NUM_THREADS=$th tmo 180 "$gf" train "$p" $(preset_args "$p") --device "$dev" --seed 1 --set train.max_steps=$n \
+  OMP_NUM_THREADS=$th tmo 180 "$gf" train "${p%%+*}" $(preset_args "$p") --device "$dev" --seed 1 --set train.max_steps=$n \
     --set train.optimizer="$KIT_PARITY_OPT" --set train.report=0 --set data.download=0 --out "$work/runs/$dev/$p" > "$work/runs/$dev/$p.log" 2>&1
   rc=$?
   echo "$rc $((($(date +%s%N) - s) / 1000000))" > "$work/runs/$dev/$p.rc"

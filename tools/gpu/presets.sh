@@ -26,12 +26,30 @@ kit_data_args() {
   esac
 }
 
-# kit_presets GANFORGE DATA: one line per preset of that ganforge: NAME<TAB>ARGS, or NAME<TAB>!WHY.
+# Variants: training paths no preset takes by default, run like presets (NAME = PRESET+TAG; check.sh
+# trains PRESET with these settings after the kit's data arguments): the conditional critics' penalties
+# through the conditional layers' second-order passes, and RaGAN's augmented G step.
+KIT_VARIANTS=(
+  "cdcgan-mnist+gp --set train.loss=wgan-gp --set model.dcgan_d_norm=none"
+  "cdcgan-mnist+r1sn --set train.r1_gamma=10 --set model.dcgan_d_norm=spectral"
+  "cgan-mnist+gp --set train.loss=wgan-gp"
+  "dcgan-shapes+ragan-aug --set train.loss=ragan --set train.diffaug=color,translation,cutout"
+)
+
+# kit_presets GANFORGE DATA: one line per preset of that ganforge, then per variant (KIT_VARIANTS):
+# NAME<TAB>ARGS, or NAME<TAB>!WHY.
 kit_presets() {
-  local p dn ar a
-  "$1" presets --keys data.name,model.arch | while IFS=$'\t' read -r p dn ar; do
+  local p dn ar a v tab
+  tab=$("$1" presets --keys data.name,model.arch | while IFS=$'\t' read -r p dn ar; do
     if a=$(kit_data_args "$2" "${dn#data.name=}" "${ar#model.arch=}"); then printf '%s\t%s\n' "$p" "$a"
     else printf '%s\t!%s\n' "$p" "$a"
     fi
+  done)
+  printf '%s\n' "$tab"
+  for v in "${KIT_VARIANTS[@]}"; do
+    p=${v%% *}
+    a=$(printf '%s\n' "$tab" | awk -F'\t' -v p="${p%%+*}" '$1 == p { print $2 }')
+    case "$a" in '') printf '%s\t!no preset %s\n' "$p" "${p%%+*}" ;; '!'*) printf '%s\t%s\n' "$p" "$a" ;;
+      *) printf '%s\t%s %s\n' "$p" "$a" "${v#* }" ;; esac
   done
 }
