@@ -406,6 +406,33 @@ static void dw_case(int N, int C, int m, int H, int W, int kh, int kw, int sh, i
   free(x); free(w); free(dy); free(y0); free(y1); free(dx0); free(dx1); free(dw0); free(dw1);
 }
 
+/* The direct loops of stride-1 convolutions into 1-4 channels (ops.direct_fwd: whole tiles of
+   columns in registers, edge columns one tap at a time) against the plain sum in their order
+   (c, i, j from 0, taps outside the input skipped, multiply then add): the same bits. */
+static void direct_case(int N, int C, int H, int W, int OC, int k, int p) {
+  gf__conv_geom g = {C, H, W, k, k, 1, 1, p, p, H + 2 * p - k + 1, W + 2 * p - k + 1, 0, 0};
+  const size_t nx = (size_t)N * C * H * W, nw = (size_t)OC * C * k * k, P = (size_t)g.OH * g.OW, ny = (size_t)N * OC * P;
+  float *x = rnd(nx, -1, 1), *w = rnd(nw, -1, 1), *y0 = malloc(sizeof(float) * ny), *y1 = malloc(sizeof(float) * ny);
+  O->direct_fwd(y0, x, w, N, OC, &g);
+  for (int n = 0; n < N; n++)
+    for (int o = 0; o < OC; o++)
+      for (int oy = 0; oy < g.OH; oy++)
+        for (int ox = 0; ox < g.OW; ox++) {
+          float acc = 0.0f;
+          for (int c = 0; c < C; c++)
+            for (int i = 0; i < k; i++)
+              for (int j = 0; j < k; j++) {
+                const int iy = oy - p + i, ix = ox - p + j;
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                const float prod = w[(((size_t)o * C + c) * k + i) * k + j] * x[(((size_t)n * C + c) * H + iy) * W + ix];
+                acc += prod;
+              }
+          y1[(((size_t)n * OC + o) * g.OH + oy) * g.OW + ox] = acc;
+        }
+  CHECK(same(y0, y1, ny), "direct_fwd N%d C%d %dx%d OC%d k%d p%d: not the plain sum's bits", N, C, H, W, OC, k, p);
+  free(x); free(w); free(y0); free(y1);
+}
+
 /* Kernel alignment: the CUDA kernel's split (three sums, then per-element coefficients) against
    ops.ka_coef, which must also accumulate its value. */
 static void ka_case(int B, int zero) {
@@ -460,6 +487,13 @@ int main(void) {
   dw_case(1, 4, 2, 9, 8, 3, 3, 2, 2, 1, 1);
   dw_case(2, 3, 3, 7, 5, 5, 3, 3, 2, 2, 1);
   dw_case(3, 2, 1, 6, 11, 1, 1, 1, 1, 0, 0);
+  dw_case(1, 3, 1, 9, 40, 5, 5, 1, 1, 2, 2);  /* column-stride-1 rows (vectorised) with padding */
+  dw_case(2, 2, 2, 11, 37, 3, 5, 2, 1, 1, 3); /* row stride 2, column stride 1 */
+  direct_case(2, 3, 9, 70, 3, 7, 0);  /* CycleGAN's last 7x7 (reflection-padded input): tiles and a tail */
+  direct_case(1, 2, 5, 300, 1, 3, 1); /* two 256-column blocks, padded edges */
+  direct_case(2, 4, 6, 40, 4, 5, 2);
+  direct_case(1, 16, 4, 33, 2, 1, 0); /* 1x1 */
+  direct_case(1, 2, 7, 17, 3, 3, 3);  /* padding wider than the kernel's reach: no whole tile */
   ka_case(4, 0);
   ka_case(1, 0);
   ka_case(3, 1);

@@ -154,11 +154,13 @@ void gf__cpu_reflect_pad_bwd(float *dx, const float *dy, int NC, int H, int W, i
    accumulators held in L1. */
 #define DBLK 256 /* output columns per accumulator block */
 
-/* acc[oc][0..nx) = sum_{c,i,j} w[oc, c, i, j] x[c, oy - ph + i, ox0 + k - pw + j] (zero outside). */
-GF_CLONES static void direct_fwd_row(float *restrict acc, const float *restrict x, const float *restrict w, int OC,
-                                     const gf__conv_geom *g, int oy, int ox0, int nx) {
+/* acc[oc][k0..k1) = sum_{c,i,j} w[oc, c, i, j] x[c, oy - ph + i, ox0 + k - pw + j] (zero outside):
+   the taps one at a time over a row of accumulators (the edge columns, and what is not a whole tile). */
+static inline void direct_fwd_cols(float *restrict acc, const float *restrict x, const float *restrict w, int OC,
+                                   const gf__conv_geom *g, int oy, int ox0, int k0, int k1) {
   const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw;
-  for (int k = 0; k < OC * DBLK; k++) acc[k] = 0.0f;
+  for (int o = 0; o < OC; o++)
+    for (int k = k0; k < k1; k++) acc[(size_t)o * DBLK + k] = 0.0f;
   for (int c = 0; c < C; c++)
     for (int i = 0; i < kh; i++) {
       const int iy = oy - g->ph + i;
@@ -166,7 +168,7 @@ GF_CLONES static void direct_fwd_row(float *restrict acc, const float *restrict 
       const float *row = x + ((size_t)c * H + iy) * W;
       for (int j = 0; j < kw; j++) {
         const int off = ox0 - g->pw + j; /* input column of k = 0 */
-        const int a = off < 0 ? -off : 0, b = W - off < nx ? W - off : nx;
+        const int a = off < -k0 ? -off : k0, b = W - off < k1 ? W - off : k1;
         if (b <= a) continue;
         const float *s = row + off;
         for (int o = 0; o < OC; o++) {
@@ -176,6 +178,64 @@ GF_CLONES static void direct_fwd_row(float *restrict acc, const float *restrict 
         }
       }
     }
+}
+
+/* 8 NV columns of OC channels (both constants once inlined) whose taps all lie inside the row:
+   the OC x NV accumulators stay in vector registers for all C*kh*kw taps (the row loop above
+   loads and stores them at every tap). Each output sums the same products in the same order:
+   the same bits. NV = 2 (16 columns): 24 or 32 were no faster on CycleGAN's last 7x7 and left a
+   slow tail on 64-column rows (docs/BENCHMARKS.md). */
+typedef float dvec __attribute__((vector_size(32)));
+typedef float dvec_u __attribute__((vector_size(32), aligned(4), may_alias)); /* unaligned loads */
+#define DNV_MAX 4
+static inline __attribute__((always_inline)) void direct_fwd_tile(float *restrict acc, const float *restrict x,
+                                                                  const float *restrict w, const int OC, const int NV,
+                                                                  const gf__conv_geom *g, int oy, int ox) {
+  const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw;
+  const size_t ock = (size_t)C * kh * kw;
+  dvec r[GF_DIRECT_MAX_OC][DNV_MAX];
+  for (int o = 0; o < OC; o++)
+    for (int v = 0; v < NV; v++) r[o][v] = (dvec){0};
+  for (int c = 0; c < C; c++)
+    for (int i = 0; i < kh; i++) {
+      const int iy = oy - g->ph + i;
+      if (iy < 0 || iy >= H) continue;
+      const float *s = x + ((size_t)c * H + iy) * W + ox - g->pw;
+      const float *wt = w + ((size_t)c * kh + i) * kw;
+      for (int j = 0; j < kw; j++) {
+        dvec xv[DNV_MAX];
+        for (int v = 0; v < NV; v++) xv[v] = *(const dvec_u *)(s + j + 8 * v);
+        for (int o = 0; o < OC; o++) {
+          const float wv = wt[o * ock + j];
+          for (int v = 0; v < NV; v++) r[o][v] += wv * xv[v];
+        }
+      }
+    }
+  for (int o = 0; o < OC; o++)
+    for (int v = 0; v < NV; v++) *(dvec_u *)(acc + (size_t)o * DBLK + 8 * v) = r[o][v];
+}
+
+/* acc[oc][0..nx) for the output columns ox0 + [0, nx) of row oy: whole tiles inside the input
+   in registers, the rest column-wise. */
+GF_CLONES static void direct_fwd_row(float *restrict acc, const float *restrict x, const float *restrict w, int OC,
+                                     const gf__conv_geom *g, int oy, int ox0, int nx) {
+  const int tw = 16; /* columns per tile: 8 NV */
+  /* tile t (columns ox0 + [t, t + tw)) reads input columns ox0 + t - pw + [0, tw + kw - 1) */
+  int t0 = g->pw - ox0 > 0 ? g->pw - ox0 : 0, t1 = g->W - ox0 + g->pw - g->kw + 1 - tw;
+  if (t1 > nx - tw) t1 = nx - tw;
+  int k = 0;
+  if (t0 <= t1) {
+    int ntile = (t1 - t0) / tw + 1;
+    if (t0) direct_fwd_cols(acc, x, w, OC, g, oy, ox0, 0, t0);
+    for (int t = t0; t < t0 + ntile * tw; t += tw) switch (OC) {
+      case 1: direct_fwd_tile(acc + t, x, w, 1, 2, g, oy, ox0 + t); break;
+      case 2: direct_fwd_tile(acc + t, x, w, 2, 2, g, oy, ox0 + t); break;
+      case 3: direct_fwd_tile(acc + t, x, w, 3, 2, g, oy, ox0 + t); break;
+      default: direct_fwd_tile(acc + t, x, w, 4, 2, g, oy, ox0 + t); break;
+    }
+    k = t0 + ntile * tw;
+  }
+  if (k < nx) direct_fwd_cols(acc, x, w, OC, g, oy, ox0, k, nx);
 }
 
 void gf__cpu_conv_direct_fwd(float *y, const float *x, const float *w, int N, int OC, const gf__conv_geom *g) {

@@ -12,6 +12,10 @@
 #define GF_CLONES
 #endif
 
+/* Input x output channels from which oneDNN takes the forward pass of a 1x1 stride-1 unpadded
+   convolution (below: lowered; cpu_dnnl.c). */
+#define GF_LIB_1X1_MIN_COC 256
+
 void gf__cpu_im2col(float *col, const float *x, int N, const gf__conv_geom *g);
 void gf__cpu_col2im(float *x, const float *col, int N, const gf__conv_geom *g);
 void gf__cpu_swap01(float *dst, const float *src, int A, int B, int S, float beta);

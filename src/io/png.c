@@ -61,6 +61,10 @@ static void gf__png_write_mem(png_structp png, png_bytep data, size_t n) {
 static void gf__png_flush_mem(png_structp png) { (void)png; }
 
 int gf__png_write(const char *path, const uint8_t *pix, int w, int h, int channels) {
+  return gf__png_write_level(path, pix, w, h, channels, -1);
+}
+
+int gf__png_write_level(const char *path, const uint8_t *pix, int w, int h, int channels, int level) {
   if (!path || !pix || w <= 0 || h <= 0 || (channels != 1 && channels != 3))
     return gf__fail(GF_EINVAL, "png write %s: bad arguments (%dx%d, %d channels)", path ? path : "(null)",
                     w, h, channels);
@@ -81,6 +85,7 @@ int gf__png_write(const char *path, const uint8_t *pix, int w, int h, int channe
     return gf__fail(GF_EIO, "%s: PNG encoding failed: %s", path, ctx.msg);
   }
   png_set_write_fn(png, &out, gf__png_write_mem, gf__png_flush_mem);
+  if (level >= 0) png_set_compression_level(png, level > 9 ? 9 : level);
   png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8,
                channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);

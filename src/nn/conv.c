@@ -147,6 +147,10 @@ void gf__conv2d_forward(const gf__ops *o, float *out, const float *inp, const fl
     int nb = B - n0 < l->chunk ? B - n0 : l->chunk;
     float *col = ws, *tmp = ws + (size_t)K * nb * P;
     float *y = out + (size_t)n0 * out_sz;
+    if (nb == 1 && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0) {
+      o->gemm(0, 0, OC, P, K, 1.0f, w, K, inp + (size_t)n0 * in_sz, P, 0.0f, y, P); /* a 1x1 col is the input */
+      continue;
+    }
     o->im2col(col, inp + (size_t)n0 * in_sz, nb, g);
     if (nb == 1) {
       o->gemm(0, 0, OC, P, K, 1.0f, w, K, col, P, 0.0f, y, P);
