@@ -66,6 +66,9 @@ for d in mn_ok mn_img mn_lab; do # the lookup wants the test split too
 done
 small="--set model.g_hidden=8 --set model.d_hidden=8 --set train.max_steps=1 --set train.grid=4 --set train.nrow=2 --quiet"
 run 0 "" train mlp-mnist --data "$T/mn_ok" --set data.download=0 $small --out "$T/r_mn_ok"
+# data.n sizes generated sets only: on a set read from files it is named as ignored, with the key that works
+run 0 "warning: data\.n=32 is ignored: data\.name=mnist reads its files \(data\.limit=N takes the first N\)" \
+  train mlp-mnist --data "$T/mn_ok" --set data.download=0 --set data.n=32 $small --out "$T/r_mn_n"
 run 1 "$T/mn_img/train-images-idx3-ubyte: 5 bytes after the 64 images its header declares" \
   train mlp-mnist --data "$T/mn_img" --set data.download=0 $small --out "$T/r_mn_img"
 run 1 "$T/mn_lab/train-labels-idx1-ubyte: 3 bytes after the 64 labels its header declares" \

@@ -38,6 +38,11 @@ static int load_dataset(const gf_config *cfg, gf__dataset *ds) {
   if (!strcmp(name, "grid25")) return gf__synth_grid25(ds, n, seed);
   if (!strcmp(name, "shapes")) return gf__shapes_make(ds, n, cfg->data_size, seed, scale_of(cfg));
   int fail_bad = !strcmp(cfg->data_on_bad_image, "fail");
+  /* data.n sizes the generated sets (and stacked-mnist's triples); a set read from files has its
+     own count: say so instead of ignoring the setting quietly (10000: the key's default) */
+  if (cfg->data_n != 10000 && strcmp(name, "stacked-mnist"))
+    fprintf(stderr, "warning: data.n=%d is ignored: data.name=%s reads its files (data.limit=N takes the first N)\n",
+            cfg->data_n, name);
   if (!strcmp(name, "folder")) {
     if (!cfg->data_path[0]) return gf__fail(GF_EUSAGE, "data.name=folder needs the image folder: --data DIR (or data.path)");
     return gf__imagefolder_load(ds, cfg->data_path, "folder", cfg->model_nc, cfg->model_size, scale_of(cfg), fail_bad,
