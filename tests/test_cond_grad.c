@@ -73,24 +73,22 @@ static double ref_sigma(const double *W, const double *u, const double *v, long 
   return s;
 }
 
+/* y [ny] = A x / |A x| (eps 1e-12) for A [ny, nx] read at A[j * sj + i * si], in double */
+static void unit_matvec(double *y, const double *A, const double *x, long ny, long nx, long sj, long si) {
+  double n = 0;
+  for (long j = 0; j < ny; j++) {
+    y[j] = 0;
+    for (long i = 0; i < nx; i++) y[j] += A[j * sj + i * si] * x[i];
+    n += y[j] * y[j];
+  }
+  n = fmax(sqrt(n), 1e-12);
+  for (long j = 0; j < ny; j++) y[j] /= n;
+}
+
 /* One power iteration on W [M, K] from u [M] (in place), v [K] out, in double */
 static void ref_power(const double *W, double *u, double *v, long M, long K) {
-  double n = 0;
-  for (long k = 0; k < K; k++) {
-    v[k] = 0;
-    for (long m = 0; m < M; m++) v[k] += W[m * K + k] * u[m];
-    n += v[k] * v[k];
-  }
-  n = fmax(sqrt(n), 1e-12);
-  for (long k = 0; k < K; k++) v[k] /= n;
-  n = 0;
-  for (long m = 0; m < M; m++) {
-    u[m] = 0;
-    for (long k = 0; k < K; k++) u[m] += W[m * K + k] * v[k];
-    n += u[m] * u[m];
-  }
-  n = fmax(sqrt(n), 1e-12);
-  for (long m = 0; m < M; m++) u[m] /= n;
+  unit_matvec(v, W, u, K, M, 1, K); /* v = W^T u / |W^T u| */
+  unit_matvec(u, W, v, M, K, K, 1); /* u = W v / |W v| */
 }
 
 static int lab_of(const refcase *r, int n) { return (int)r->lab[n]; }

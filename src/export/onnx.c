@@ -134,6 +134,15 @@ static void reshape(onnx_w *w, const char *in, const int64_t *dims, int nd, cons
 
 /* out = Gather(table, LABEL_IDX) along axis 0: the rows of the samples' classes */
 #define LABEL_IDX "label_idx"
+/* out = in * scale + shift (broadcast), through the intermediate mid */
+static void mul_add(onnx_w *w, const char *in, const char *scale, const char *shift, const char *mid, const char *out) {
+  const char *i1[2] = {in, scale}, *i2[2] = {mid, shift};
+  gf__pb nd = node_begin("Mul", mid, i1, 2, mid);
+  node_end(w, &nd);
+  nd = node_begin("Add", out, i2, 2, out);
+  node_end(w, &nd);
+}
+
 static void gather_class(onnx_w *w, const char *table, const char *out) {
   const char *ins[2] = {table, LABEL_IDX};
   gf__pb nd = node_begin("Gather", out, ins, 2, out);
@@ -230,11 +239,7 @@ int gf__export_onnx(const gf__xplan *p, const char *path) {
       init_f32(&w, bn, x->bias, d4, r == 4 ? 3 : 1);
       char mid[32];
       snprintf(mid, sizeof mid, "m%d", i);
-      const char *i1[2] = {in, wn}, *i2[2] = {mid, bn};
-      gf__pb nd = node_begin("Mul", mid, i1, 2, mid);
-      node_end(&w, &nd);
-      nd = node_begin("Add", names[i], i2, 2, names[i]);
-      node_end(&w, &nd);
+      mul_add(&w, in, wn, bn, mid, names[i]);
       break;
     }
     case GF_XN_ACT: {
@@ -313,11 +318,7 @@ int gf__export_onnx(const gf__xplan *p, const char *path) {
       snprintf(mid, sizeof mid, "m%d", i);
       gather_class(&w, wn, g);
       gather_class(&w, bn, be);
-      const char *i1[2] = {in, g}, *i2[2] = {mid, be};
-      gf__pb nd = node_begin("Mul", mid, i1, 2, mid);
-      node_end(&w, &nd);
-      nd = node_begin("Add", names[i], i2, 2, names[i]);
-      node_end(&w, &nd);
+      mul_add(&w, in, g, be, mid, names[i]);
       break;
     }
     }
