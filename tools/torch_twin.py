@@ -4,7 +4,7 @@ initialisation scheme, optimiser, learning-rate decay, generator EMA, packing, b
 step order, read from the run's config.txt), then writes samples as a float32 .npy for
 `ganforge eval`, so that both runs are scored by the same code.
 
-  python3 tools/torch_twin.py RUN/config.txt MNIST_DIR OUT.npy [--threads 2] [--seed 1] [--epochs N]
+  python3 tools/torch_twin.py RUN/config.txt MNIST_DIR OUT.npy [--threads 2] [--seed 1] [--epochs N] [--device cuda]
 
 Data sets: mnist (10,000 samples [n, 1, 28, 28] in [-1, 1]), stacked-mnist (26,000 [n, 3, 28, 28]:
 three random MNIST training digits as the channels; score with --metric stacked-modes), ring8 and
@@ -114,10 +114,14 @@ def init_net(net, kind, std, bn_std):
 
 
 def noise(cfg, n, nz, gen=None):
+    """Noise on the default device; with a generator (a CPU one) drawn there and moved."""
+    dev = gen.device if gen is not None else None
     if cfg["model.noise"] == "uniform":
         lo, hi = float(cfg["model.noise_lo"]), float(cfg["model.noise_hi"])
-        return torch.rand(n, nz, generator=gen) * (hi - lo) + lo
-    return torch.randn(n, nz, generator=gen)
+        z = torch.rand(n, nz, generator=gen, device=dev) * (hi - lo) + lo
+    else:
+        z = torch.randn(n, nz, generator=gen, device=dev)
+    return z.to(torch.get_default_device())
 
 
 def ema_batchnorm_stats(G, cfg, B, nz, K=0):
@@ -164,9 +168,19 @@ def main():
                          "and the final samples are those of a run without it; MLP / DCGAN without EMA)")
     ap.add_argument("--checkpoint", default="",
                     help="save the whole training state to this file after every epoch and, when it exists, continue "
-                         "from it (the run then ends as an uninterrupted one would)")
+                         "from it (the run then ends as an uninterrupted one would; CPU runs only)")
+    ap.add_argument("--limit", type=int, default=0,
+                    help="train on the first N images only (ganforge's data.limit; rehearsals of a long run)")
+    ap.add_argument("--device", default="cpu",
+                    help="cpu or cuda[:N]: every tensor on it (torch.set_default_device); the same recipe, "
+                         "other random streams than a CPU run of the same seed")
     a = ap.parse_args()
+    if a.device != "cpu" and a.checkpoint:
+        raise SystemExit("torch_twin.py: --checkpoint saves the CPU random state only: use it with --device cpu")
     torch.set_num_threads(a.threads)
+    if a.device != "cpu":
+        torch.backends.cudnn.benchmark = True
+    torch.set_default_device(a.device)
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
     cfg = parse_config(open(a.config).read())
@@ -176,7 +190,9 @@ def main():
         raise SystemExit("torch_twin.py covers Adam and RMSprop, and the non-saturating G loss of bce")
     if float(cfg.get("train.weight_decay", "0")) > 0 or int(cfg.get("train.g_fresh_noise", "0")):
         raise SystemExit("torch_twin.py covers no weight decay, and G steps on the last D step's fakes")
-    x = load_data(cfg, a.mnist, rng)
+    x = load_data(cfg, a.mnist, rng).to(a.device)
+    if a.limit > 0:
+        x = x[:a.limit]
     name = cfg["data.name"]
     n_out = a.n or {"ring8": 2500, "grid25": 2500, "stacked-mnist": 26000}.get(name, 10000)
     pack = max(1, int(cfg.get("model.pack", "1")))
@@ -186,7 +202,7 @@ def main():
     if cond != "none":
         if name != "mnist":
             raise SystemExit("torch_twin.py covers conditional runs on MNIST")
-        labels, K = mnist_train_labels(a.mnist), int(cfg["model.n_classes"])
+        labels, K = mnist_train_labels(a.mnist).to(a.device), int(cfg["model.n_classes"])
         G, D = CondGenerator(cfg, tuple(x.shape[1:])), CondDiscriminator(cfg, tuple(x.shape[1:]))
     else:
         G, D = build_generator(cfg), build_discriminator(cfg, pack * per_sample)
@@ -343,7 +359,7 @@ def main():
             G.train()
             es = torch.cat(parts)
             es = es.reshape(n_out, -1) if name in ("ring8", "grid25") else es.reshape(n_out, *x.shape[1:])
-            np.save(a.out[:-4] + f"_epoch{ep + 1}.npy", es.numpy().astype(np.float32))
+            np.save(a.out[:-4] + f"_epoch{ep + 1}.npy", es.cpu().numpy().astype(np.float32))
         if a.checkpoint:  # after the samples: their generator is separate, the training stream is not touched
             torch.save({"G": G.state_dict(), "D": D.state_dict(), "oG": oG.state_dict(), "oD": oD.state_dict(),
                         "avg": avg, "rng": torch.get_rng_state(), "step": step, "d_steps": d_steps, "epoch": ep + 1},
@@ -363,7 +379,7 @@ def main():
         else:
             s = torch.cat([G(noise(cfg, min(chunk, n_out - i), nz)) for i in range(0, n_out, chunk)])
     s = s.reshape(n_out, -1) if name in ("ring8", "grid25") else s.reshape(n_out, *x.shape[1:])
-    np.save(a.out, s.numpy().astype(np.float32))
+    np.save(a.out, s.cpu().numpy().astype(np.float32))
     print(f"wrote {a.out}: {tuple(s.shape)}, {step} steps, {time.time() - t0:.0f} s")
 
 

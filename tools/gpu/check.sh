@@ -276,6 +276,9 @@ else
 fi
 say "build: $(python3 -c "import json; d=json.load(open('$work/part_build.json')); print(d['status'], '-', d['why'])")"
 if [ $build_ok = 1 ] && [ -n "$prefix" ]; then kit_env "$prefix"; fi
+# the library path the programs run with (carried prefix, the machine's cuDNN / cuBLAS), for
+# scripts that run them beside or after the kit (tools/gpu/quality.sh waits for this file)
+[ $build_ok = 1 ] && printf 'export LD_LIBRARY_PATH=%q\n' "${LD_LIBRARY_PATH:-}" > "$build/kit_env.sh"
 gf="$build/ganforge"
 ops="$build/gf_backend_ops"
 cmpp="$build/gf_compare_params"
