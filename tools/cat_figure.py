@@ -4,11 +4,31 @@ student, 256 px cells) of one or more compress runs of the same teacher, side by
 input | teacher | student of each run, cells scaled to CELL px.
 
   /opt/t2/bin/python tools/cat_figure.py OUT.png CELL RUN [RUN...]
+
+or, from `ganforge translate` outputs of teacher and student (the first N images of INPUT_DIR, by
+name, beside the same names in the two output folders):
+
+  /opt/t2/bin/python tools/cat_figure.py OUT.png CELL --dirs INPUT_DIR TEACHER_OUT STUDENT_OUT [N=4]
 """
+import os
 import sys
 from PIL import Image
 
 out, cell, runs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+if runs and runs[0] == "--dirs":
+    ind, td, sd = runs[1:4]
+    n = int(runs[4]) if len(runs) > 4 else 4
+    pad = 2
+    names = sorted(os.listdir(ind))[:n]
+    fig = Image.new('RGB', (3 * cell + 4 * pad, len(names) * cell + (len(names) + 1) * pad), (128, 128, 128))
+    for r, f in enumerate(names):
+        png = os.path.splitext(f)[0] + '.png'
+        for c, path in enumerate((os.path.join(ind, f), os.path.join(td, png), os.path.join(sd, png))):
+            t = Image.open(path).convert('RGB').resize((cell, cell), Image.LANCZOS)
+            fig.paste(t, (pad + c * (cell + pad), pad + r * (cell + pad)))
+    fig.save(out, optimize=True)
+    print(out, fig.size)
+    sys.exit(0)
 grids = [Image.open(f'{r}/compare.png').convert('RGB') for r in runs]
 g0 = grids[0]
 pad = 2

@@ -80,8 +80,9 @@ static const preset presets[] = {
    "train.lr=2e-4 train.beta1=0.5 train.nrow=10"},
   {"cdcgan-mnist", "conditional DCGAN 28x28: the dcgan-mnist networks with conditional BatchNorm in G (per-class gamma, "
                    "beta) and a projection discriminator (Miyato & Koyama 2018: logit + <embed(y), features>); BCE, "
-                   "Adam 2e-4 b1 0.5, batch 64, 5 epochs; model.cond=concat: the label as 10 extra channels instead",
-   "data.name=mnist model.size=28 model.nc=1 model.cond=projection model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=5 "
+                   "Adam 2e-4 b1 0.5, batch 64, 10 epochs (98.3% conditional accuracy; 89.8% after 5); model.cond=concat: "
+                   "the label as 10 extra channels instead",
+   "data.name=mnist model.size=28 model.nc=1 model.cond=projection model.arch=dcgan model.nz=100 model.ngf=64 model.ndf=64 model.g_init=normal model.g_init_scale=0.02 model.d_init=normal model.d_init_scale=0.02 model.bn_init_std=0.02 model.d_slope=0.2 train.optimizer=adam train.lr=2e-4 train.beta1=0.5 train.beta2=0.999 train.g_loss=nonsaturating train.batch=64 train.epochs=10 "
    "train.nrow=10"},
   {"acgan-mnist", "AC-GAN 28x28 (Odena et al. 2017): the dcgan-mnist networks, one-hot label concatenated to z, D with "
                   "a source logit and 10 class logits (cross-entropy on real and fake, weight train.aux_weight); BCE, "
