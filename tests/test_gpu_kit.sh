@@ -2,7 +2,8 @@
 # test_gpu_kit.sh: the GPU check kit (tools/gpu) cannot rot: its scripts parse, gf_backend_ops says
 # cleanly that CUDA is unavailable, gf_compare_params tells equal runs from different ones, the
 # .deb unpacking keeps links inside the prefix, make_data.py writes its sets, and check.sh runs its
-# no-GPU path on the existing build and writes a summary that says what was skipped and why.
+# no-GPU path on the existing build and writes a summary that says what was skipped and why; the
+# quality runs' script (quality.sh) is rehearsed on the CPU where torch and MNIST are at hand.
 set -u
 gf="$1"
 bin="$(dirname "$gf")"
@@ -16,7 +17,7 @@ export OMP_NUM_THREADS=2
 PY=python3
 
 # 1. the scripts parse
-for s in check.sh prepare.sh prefix.sh presets.sh rehearse.sh; do bash -n "$src/tools/gpu/$s" && ok "bash -n $s" || bad "bash -n $s"; done
+for s in check.sh prepare.sh prefix.sh presets.sh rehearse.sh quality.sh; do bash -n "$src/tools/gpu/$s" && ok "bash -n $s" || bad "bash -n $s"; done
 for s in make_data.py summarize.py undeb.py; do
   $PY -c "import ast, sys; ast.parse(open(sys.argv[1]).read())" "$src/tools/gpu/$s" && ok "python parses $s" || bad "$s does not parse"
 done
@@ -123,6 +124,26 @@ for k in ('parity', 'speed', 'memcheck'):
 assert d['machine']['gpu'] == 0
 EOF
 bash "$src/tools/gpu/check.sh" --parts nope > /dev/null 2>&1; [ $? = 2 ] && ok "check.sh rejects an unknown part" || bad "check.sh --parts nope"
+
+# 7. quality.sh (the long runs of one GPU call) rehearsed on the CPU: a classifier, one conditional
+#    DCGAN epoch beside its PyTorch twin (tools/torch_twin.py) on 640 MNIST digits, both scored;
+#    only where GF_PYTHON has torch and the shared MNIST is here
+if [ -d "${GF_TEST_DATA:-}/mnist" ] && [ -n "${GF_PYTHON:-}" ] && "$GF_PYTHON" -c "import torch" 2>/dev/null; then
+  OMP_WAIT_POLICY=PASSIVE bash "$src/tools/gpu/quality.sh" --rehearse --gf "$gf" --no-cat --models cd --seeds 1 \
+    --cd-epochs 1 --budget 600 --out "$tmp/quality" > "$tmp/quality.log" 2>&1
+  rc=$?
+  gfv=$(awk -F'\t' '$1 == "cd_gf_1_e1_fid-mnist" { print $2 }' "$tmp/quality/scores.tsv" 2>/dev/null)
+  twv=$(awk -F'\t' '$1 == "cd_tw_1_e1_cacc-mnist" { print $2 }' "$tmp/quality/scores.tsv" 2>/dev/null)
+  if [ $rc = 0 ] && [ "$(wc -l < "$tmp/quality/scores.tsv")" = 5 ] && awk -v a="$gfv" -v b="$twv" 'BEGIN { exit !(a > 0 && b >= 0 && b <= 1) }' \
+     && tar tzf "$tmp/quality/results.tar.gz" | grep -q '^runs/cd_gf_1/log.csv$' && [ -s "$tmp/quality/cd_gf_1_generator.safetensors" ]; then
+    ok "quality.sh rehearsal: ganforge fid-mnist $gfv, twin cacc-mnist $twv after one epoch"
+  else
+    bad "quality.sh rehearsal (exit $rc)"; tail -20 "$tmp/quality.log"
+  fi
+else
+  echo "note: GF_PYTHON with torch or GF_TEST_DATA/mnist missing: the quality.sh rehearsal is skipped"
+fi
+bash "$src/tools/gpu/quality.sh" --nope > /dev/null 2>&1; [ $? = 2 ] && ok "quality.sh rejects an unknown option" || bad "quality.sh --nope"
 
 [ $fail = 0 ] && echo "test_gpu_kit: all passed" || echo "test_gpu_kit: FAILED"
 exit $fail

@@ -84,8 +84,9 @@ R="$W/runs"
 mkdir -p "$R" "$W/scores"
 exec > >(tee "$out/quality.log") 2>&1
 tee_pid=$!
-# on exit: every run still going is stopped, and the log is complete before the command returns
-trap 'for p in "$R"/*.pid; do [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null; done; exec 1>&- 2>&-; wait $tee_pid 2>/dev/null' EXIT
+# on exit: every run still going is stopped, the log is complete before the command returns, and
+# the scratch folder (the runs; what matters is under $out by then) goes
+trap 'for p in "$R"/*.pid; do [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null; done; exec 1>&- 2>&-; wait $tee_pid 2>/dev/null; rm -rf "$W"' EXIT
 t0=$(date +%s)
 el() { echo $(($(date +%s) - t0)); }
 say() { printf '[%4ds] %s\n' "$(el)" "$*"; }
