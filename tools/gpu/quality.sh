@@ -190,25 +190,20 @@ status_line() { # the last log row of each run
 }
 
 # ------------------------------------------------------------------ scoring (in the background once the MNIST runs end)
-gf_epochs() { # gf_epochs FAM SEED: epochs whose end-of-epoch checkpoint exists
-  local f=$1 s=$2 e st
-  for e in $(seq 1 100); do
-    if [ "$f" = cd ]; then st=$((nb * e)); else st=$((nb * e / 5)); fi
-    [ -f "$R/${f}_gf_$s/checkpoints/$(printf 'step_%08d' "$st").safetensors" ] || { echo $((e - 1)); return; }
-  done
+# scored FAM SIDE SEED EPOCH: what is scored after that epoch: ganforge's end-of-epoch checkpoint
+# (named by its G step: wgan-gp takes 5 critic steps per G step) or the twin's samples
+scored() {
+  if [ "$2" = tw ]; then echo "$R/$1_tw_$3_epoch$4.npy"; return; fi
+  local st=$((nb * $4))
+  [ "$1" = wg ] && st=$((st / 5))
+  echo "$R/$1_gf_$3/checkpoints/$(printf 'step_%08d' "$st").safetensors"
 }
-tw_epochs() { local e; for e in $(seq 1 100); do [ -f "$R/$1_tw_$2_epoch$e.npy" ] || { echo $((e - 1)); return; }; done; }
+epochs_done() { # epochs_done FAM SIDE SEED: the epochs whose files are there
+  local e
+  for e in $(seq 1 100); do [ -f "$(scored "$1" "$2" "$3" $e)" ] || { echo $((e - 1)); return; }; done
+}
 jobs="$W/jobs.txt"
-addjob() { # addjob FAM SIDE SEED EPOCH METRIC
-  local src
-  if [ "$2" = gf ]; then
-    local st
-    if [ "$1" = cd ]; then st=$((nb * $4)); else st=$((nb * $4 / 5)); fi
-    src="$R/$1_gf_$3/checkpoints/$(printf 'step_%08d' "$st").safetensors"
-  else src="$R/$1_tw_$3_epoch$4.npy"
-  fi
-  echo "$1_$2_$3_e$4_$5 $src $5" >> "$jobs"
-}
+addjob() { echo "$1_$2_$3_e$4_$5 $(scored "$1" "$2" "$3" "$4") $5" >> "$jobs"; } # addjob FAM SIDE SEED EPOCH METRIC
 score_all() {
   : > "$jobs"
   [ -f "$cls" ] || [ -f "$cls/classifier.safetensors" ] || say "no classifier: nothing can be scored"
@@ -218,7 +213,7 @@ score_all() {
   for f in $models; do
     m=1000
     for s in $seeds; do
-      a=$(gf_epochs $f "$s") b=$(tw_epochs $f "$s")
+      a=$(epochs_done $f gf "$s") b=$(epochs_done $f tw "$s")
       [ "$a" -lt $m ] && m=$a
       [ "$b" -lt $m ] && m=$b
       say "$f seed $s: ganforge $a epochs, twin $b"
