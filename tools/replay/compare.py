@@ -11,14 +11,13 @@ import os, sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from make_dcgan_fixtures import dcgan28  # noqa: E402
+from make_dcgan_fixtures import dcgan28, dcgan28_nobn  # noqa: E402
 from load_in_pytorch import read_safetensors  # noqa: E402
 
 
 def read_replay(path):
-    """OUT.bin -> {"G<step>": flat G parameters, "D<step>": ...} in PyTorch's parameter order."""
-    G, D, _ = dcgan28(100, 1, 64, 64)
-    order = {"G": ["G.net." + k for k, _ in G.named_parameters()], "D": ["D.net." + k for k, _ in D.named_parameters()]}
+    """OUT.bin -> {"G<step>": flat G parameters, "D<step>": ...} in PyTorch's parameter order (that of
+    dcgan-mnist's networks, or of wgan-gp-mnist's when D has no BatchNorm)."""
     d, i, per_step = open(path, "rb").read(), 0, {}
     while i < len(d):
         j = d.index(b"\n", i)
@@ -26,6 +25,9 @@ def read_replay(path):
         n = int(n)
         per_step.setdefault(int(step), {})[name] = np.frombuffer(d[j + 1:j + 1 + 4 * n], np.float32)
         i = j + 1 + 4 * n
+    names = next(iter(per_step.values())) if per_step else {}
+    G, D, _ = (dcgan28 if "D.net.3.running_mean" in names else dcgan28_nobn)(100, 1, 64, 64)
+    order = {"G": ["G.net." + k for k, _ in G.named_parameters()], "D": ["D.net." + k for k, _ in D.named_parameters()]}
     out = {}
     for step, t in per_step.items():
         for net in ("G", "D"):

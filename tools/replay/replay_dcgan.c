@@ -1,10 +1,13 @@
-/* replay_dcgan.c: replays a PyTorch dcgan-mnist trajectory in ganforge (same initial weights, real
-   batches and noise, from tools/replay/trajectory.py) and dumps G's and D's tensors after steps
-   1, 3, 10, 30, 100, 200, 300, 500 and 1000, for tools/replay/compare.py. A diagnostic, not
-   installed: it tells a systematic difference from the float32 rounding that every run has.
+/* replay_dcgan.c: replays a PyTorch dcgan-mnist or wgan-gp-mnist trajectory in ganforge (same
+   initial weights, real batches and noise, and WGAN-GP's interpolation coefficients, from
+   tools/replay/trajectory.py) and dumps G's and D's tensors after G steps 1, 3, 10, 30, 100, 200,
+   300, 500 and 1000, for tools/replay/compare.py. A diagnostic, not installed: it tells a
+   systematic difference from the float32 rounding that every run has.
 
      gf_replay_dcgan DATA.safetensors STEPS OUT.bin [KEY=VALUE ...]
 
+   STEPS counts G steps. A data file with coefficients t [5 STEPS, 64] replays wgan-gp-mnist (5
+   critic steps per G step), one without them dcgan-mnist.
    OUT.bin: per dumped tensor a text line "<step> <name> <count>\n", then count float32 values. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,16 +44,27 @@ int main(int argc, char **argv) {
     fprintf(stderr, "gf_replay_dcgan: STEPS must be a positive integer (got '%s')\n", argv[2]);
     return 2;
   }
+  gf__st_file f;
+  if (gf__st_open(&f, argv[1]) < 0) {
+    fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error());
+    return 1;
+  }
+  const uint8_t *tdata;
+  int tndim;
+  int64_t tshape[4];
+  int wgp = gf__st_get(&f, "t", &tdata, &tndim, tshape) == 0;
+  int k = wgp ? 5 : 1; /* D steps per G step */
   gf_config cfg;
-  gf_preset_apply(&cfg, "dcgan-mnist");
+  gf_preset_apply(&cfg, wgp ? "wgan-gp-mnist" : "dcgan-mnist");
   for (int i = 4; i < argc; i++)
     if (gf_config_set_kv(&cfg, argv[i]) < 0) {
       fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error());
+      gf__st_close(&f);
       return 2;
     }
-  gf__st_file f;
-  if (gf_config_validate(&cfg) < 0 || gf__st_open(&f, argv[1]) < 0) {
-    fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error());
+  if (gf_config_validate(&cfg) < 0 || cfg.train_d_steps != k) {
+    fprintf(stderr, "gf_replay_dcgan: %s\n", cfg.train_d_steps != k ? "train.d_steps differs from the data's" : gf_last_error());
+    gf__st_close(&f);
     return 1;
   }
   gf__gan gan;
@@ -60,23 +74,29 @@ int main(int argc, char **argv) {
     return 1;
   }
   int rc = 1;
-  float *real = malloc(sizeof(float) * (size_t)steps * BATCH * DIM);
-  float *z = malloc(sizeof(float) * (size_t)steps * BATCH * NZ);
-  int64_t sr[5] = {steps, BATCH, 1, 28, 28}, sz[3] = {steps, BATCH, NZ};
+  long S = (long)steps * k; /* D steps */
+  float *real = malloc(sizeof(float) * (size_t)S * BATCH * DIM);
+  float *z = malloc(sizeof(float) * (size_t)S * BATCH * NZ);
+  float *t = wgp ? malloc(sizeof(float) * (size_t)S * BATCH) : NULL;
+  int64_t sr[5] = {S, BATCH, 1, 28, 28}, sz[3] = {S, BATCH, NZ}, st[2] = {S, BATCH};
   FILE *o = NULL;
-  if (!real || !z) fprintf(stderr, "gf_replay_dcgan: out of memory for %d steps\n", steps);
+  if (!real || !z || (wgp && !t)) fprintf(stderr, "gf_replay_dcgan: out of memory for %d steps\n", steps);
   else if (gf__weights_load_net_prefixed(&f, &gan.G, "init.") < 0 ||
            gf__weights_load_net_prefixed(&f, &gan.D, "init.") < 0 || gf__st_read_into(&f, "real", real, 5, sr) < 0 ||
-           gf__st_read_into(&f, "z", z, 3, sz) < 0)
+           gf__st_read_into(&f, "z", z, 3, sz) < 0 || (wgp && gf__st_read_into(&f, "t", t, 2, st) < 0))
     fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error()); /* the message names the file */
   else if (!(o = fopen(argv[3], "wb")))
     fprintf(stderr, "gf_replay_dcgan: %s: cannot create\n", argv[3]);
   else {
     rc = 0;
     for (int it = 0; it < steps && !rc; it++) {
-      gan.z_override = z + (size_t)it * BATCH * NZ;
-      if (gf__gan_d_step(&gan, real + (size_t)it * BATCH * DIM) < 0 || gf__gan_g_step(&gan) < 0 ||
-          gf__gan_stats(&gan) < 0) {
+      int bad = 0;
+      for (long s = (long)it * k; s < (long)(it + 1) * k && !bad; s++) {
+        gan.z_override = z + (size_t)s * BATCH * NZ;
+        if (wgp) gan.crit.t_override = t + (size_t)s * BATCH;
+        bad = gf__gan_d_step(&gan, real + (size_t)s * BATCH * DIM) < 0;
+      }
+      if (bad || gf__gan_g_step(&gan) < 0 || gf__gan_stats(&gan) < 0) {
         fprintf(stderr, "gf_replay_dcgan: step %d: %s\n", it + 1, gf_last_error());
         rc = 1;
         break;
@@ -97,6 +117,7 @@ int main(int argc, char **argv) {
   }
   free(real);
   free(z);
+  free(t);
   gf__gan_destroy(&gan);
   gf__st_close(&f);
   return rc;
