@@ -10,13 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}; steps=${2:-5}
 gf=${GANFORGE:-build/ganforge}
-pys=${PYTHONS:-/usr/bin/python3 $( [ -x /opt/t2/bin/python ] && echo /opt/t2/bin/python )}
 [ -x "$gf" ] || { echo "build first: $gf missing" >&2; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-torch_pys=()
-for p in $pys; do
-  if "$p" -c 'import torch' 2>/dev/null; then torch_pys+=("$p"); else echo "note: no PyTorch for $p" >&2; fi
-done
+. bench/peers.sh
+torch_pythons
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
   for t in 1 2; do
@@ -28,7 +25,6 @@ for r in $(seq "$rounds"); do
     done
   done
 done
-median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 for t in 1 2; do
   g=$(median "$tmp/gf$t")
   line="wgan-gp-mnist $t thread(s): ganforge $g ms/step (runs: $(tr '\n' ' ' < "$tmp/gf$t"))"

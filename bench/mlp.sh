@@ -13,14 +13,11 @@ args=()
 for a in "$@"; do if [ "$a" = --write ]; then write=1; else args+=("$a"); fi; done
 rounds=${args[0]:-5}; batch=${args[1]:-64}
 gf=${GANFORGE:-build/ganforge}
-pys=${PYTHONS:-/usr/bin/python3 $( [ -x /opt/t2/bin/python ] && echo /opt/t2/bin/python )}
 ref=${TORCH_REF:-../shared/bench/torch_ref.py}
 [ -x "$gf" ] || { echo "build first: $gf missing" >&2; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-torch_pys=()
-for p in $pys; do
-  if "$p" -c 'import torch' 2>/dev/null; then torch_pys+=("$p"); else echo "note: no PyTorch for $p" >&2; fi
-done
+. bench/peers.sh
+torch_pythons
 have_torch=$(( ${#torch_pys[@]} > 0 ? 1 : 0 ))
 for r in $(seq "$rounds"); do
   for t in 1 2; do
@@ -32,7 +29,6 @@ for r in $(seq "$rounds"); do
     done
   done
 done
-median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 gf1=$(median "$tmp/gf1"); gf2=$(median "$tmp/gf2")
 echo "ganforge mlp-mnist batch=$batch: 1 thread ${gf1} ms, 2 threads ${gf2} ms (median of $rounds rounds)"
 gfl=$("$gf" bench mlp-mnist --batch "$batch" --steps 3 --warmup 1 | sed -n 's/.*gflop_per_step=\([0-9.]*\).*/\1/p')

@@ -63,7 +63,8 @@ int main(int argc, char **argv) {
       return 2;
     }
   if (gf_config_validate(&cfg) < 0 || cfg.train_d_steps != k) {
-    fprintf(stderr, "gf_replay_dcgan: %s\n", cfg.train_d_steps != k ? "train.d_steps differs from the data's" : gf_last_error());
+    if (cfg.train_d_steps != k) fprintf(stderr, "gf_replay_dcgan: train.d_steps must be %d for %s\n", k, argv[1]);
+    else fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error());
     gf__st_close(&f);
     return 1;
   }
