@@ -7,7 +7,9 @@
      gf_replay_dcgan DATA.safetensors STEPS OUT.bin [KEY=VALUE ...]
 
    STEPS counts G steps. A data file with coefficients t [5 STEPS, 64] replays wgan-gp-mnist (5
-   critic steps per G step), one without them dcgan-mnist.
+   critic steps per G step), one without them dcgan-mnist. When the data file has fixed noise
+   zeval [256, 100], G's eval-mode samples of it (running statistics, as `ganforge sample` draws)
+   are dumped too, as "samples".
    OUT.bin: per dumped tensor a text line "<step> <name> <count>\n", then count float32 values. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,15 +23,20 @@
 #define NZ 100
 #define BATCH 64
 #define DIM 784
+#define NEVAL 256 /* fixed noise vectors of the eval-mode samples */
 
 static const int marks[] = {1, 3, 10, 30, 100, 200, 300, 500, 1000};
+
+static int dump_array(FILE *o, int step, const char *name, const float *x, long n) {
+  fprintf(o, "%d %s %ld\n", step, name, n);
+  return fwrite(x, sizeof(float), (size_t)n, o) == (size_t)n ? 0 : -1;
+}
 
 static int dump(FILE *o, const gf__net *net, int step) {
   gf__tensor_ref refs[128];
   int m = gf__net_tensors(net, refs, 128);
   for (int i = 0; i < m; i++) {
-    fprintf(o, "%d %s %ld\n", step, refs[i].name, refs[i].n);
-    if (fwrite(refs[i].data, sizeof(float), (size_t)refs[i].n, o) != (size_t)refs[i].n) return -1;
+    if (dump_array(o, step, refs[i].name, refs[i].data, refs[i].n) < 0) return -1;
   }
   return 0;
 }
@@ -54,6 +61,7 @@ int main(int argc, char **argv) {
   int64_t tshape[4];
   int wgp = gf__st_get(&f, "t", &tdata, &tndim, tshape) == 0;
   int k = wgp ? 5 : 1; /* D steps per G step */
+  int has_eval = gf__st_get(&f, "zeval", &tdata, &tndim, tshape) == 0;
   gf_config cfg;
   gf_preset_apply(&cfg, wgp ? "wgan-gp-mnist" : "dcgan-mnist");
   for (int i = 4; i < argc; i++)
@@ -79,12 +87,15 @@ int main(int argc, char **argv) {
   float *real = malloc(sizeof(float) * (size_t)S * BATCH * DIM);
   float *z = malloc(sizeof(float) * (size_t)S * BATCH * NZ);
   float *t = wgp ? malloc(sizeof(float) * (size_t)S * BATCH) : NULL;
-  int64_t sr[5] = {S, BATCH, 1, 28, 28}, sz[3] = {S, BATCH, NZ}, st[2] = {S, BATCH};
+  float *zeval = has_eval ? malloc(sizeof(float) * NEVAL * NZ) : NULL;
+  float *xeval = has_eval ? malloc(sizeof(float) * NEVAL * DIM) : NULL;
+  int64_t sr[5] = {S, BATCH, 1, 28, 28}, sz[3] = {S, BATCH, NZ}, st[2] = {S, BATCH}, se[2] = {NEVAL, NZ};
   FILE *o = NULL;
-  if (!real || !z || (wgp && !t)) fprintf(stderr, "gf_replay_dcgan: out of memory for %d steps\n", steps);
+  if (!real || !z || (wgp && !t) || (has_eval && (!zeval || !xeval))) fprintf(stderr, "gf_replay_dcgan: out of memory for %d steps\n", steps);
   else if (gf__weights_load_net_prefixed(&f, &gan.G, "init.") < 0 ||
            gf__weights_load_net_prefixed(&f, &gan.D, "init.") < 0 || gf__st_read_into(&f, "real", real, 5, sr) < 0 ||
-           gf__st_read_into(&f, "z", z, 3, sz) < 0 || (wgp && gf__st_read_into(&f, "t", t, 2, st) < 0))
+           gf__st_read_into(&f, "z", z, 3, sz) < 0 || (wgp && gf__st_read_into(&f, "t", t, 2, st) < 0) ||
+           (has_eval && gf__st_read_into(&f, "zeval", zeval, 2, se) < 0))
     fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error()); /* the message names the file */
   else if (!(o = fopen(argv[3], "wb")))
     fprintf(stderr, "gf_replay_dcgan: %s: cannot create\n", argv[3]);
@@ -104,7 +115,11 @@ int main(int argc, char **argv) {
       }
       for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++)
         if (it + 1 == marks[k]) {
-          if (dump(o, &gan.G, it + 1) < 0 || dump(o, &gan.D, it + 1) < 0) {
+          if (has_eval && gf__gan_sample_host(&gan, zeval, NEVAL, xeval) < 0) {
+            fprintf(stderr, "gf_replay_dcgan: step %d: %s\n", it + 1, gf_last_error());
+            rc = 1;
+          } else if (dump(o, &gan.G, it + 1) < 0 || dump(o, &gan.D, it + 1) < 0 ||
+                     (has_eval && dump_array(o, it + 1, "samples", xeval, (long)NEVAL * DIM) < 0)) {
             fprintf(stderr, "gf_replay_dcgan: %s: write failed\n", argv[3]);
             rc = 1;
           }
@@ -119,6 +134,8 @@ int main(int argc, char **argv) {
   free(real);
   free(z);
   free(t);
+  free(zeval);
+  free(xeval);
   gf__gan_destroy(&gan);
   gf__st_close(&f);
   return rc;

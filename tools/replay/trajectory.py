@@ -11,9 +11,11 @@ STEPS counts G steps. Writes PREFIX_data.safetensors (once: the initial weights,
 [S, 64, 1, 28, 28] and the noise [S, 64, 100] of the S D steps (S = STEPS, or 5 STEPS for
 wgan-gp-mnist), wgan-gp-mnist's interpolation coefficients t [S, 64], all from seed 0) and
 PREFIX_<dtype>_t<threads>[_nomkldnn].safetensors: G's and D's parameters, flattened, after G steps 1, 3, 10,
-30, 100, 200, 300, 500 and 1000 (G<step>, D<step>). With --dtype f64 the same steps are taken in
-double precision: the reference trajectory that float32 runs (PyTorch's and ganforge's,
-gf_replay_dcgan) drift away from."""
+30, 100, 200, 300, 500 and 1000 (G<step>, D<step>), and what FID is computed from at those steps:
+G's BatchNorm running statistics (GB<step>) and G's eval-mode samples (S<step>, running statistics,
+as `ganforge sample` and the twin draw them) of 256 fixed noise vectors (zeval in the data file,
+seed 1). With --dtype f64 the same steps are taken in double precision: the reference trajectory
+that float32 runs (PyTorch's and ganforge's, gf_replay_dcgan) drift away from."""
 import argparse, os, sys
 
 import numpy as np
@@ -27,6 +29,7 @@ from torch_twin import mnist_train  # noqa: E402
 
 MARKS = (1, 3, 10, 30, 100, 200, 300, 500, 1000)
 K_CRITIC, GP_LAMBDA = 5, 10.0
+N_EVAL = 256  # fixed noise vectors whose eval-mode samples are recorded
 
 
 def wgan_gp_iteration(G, D, oG, oD, real, z, t):
@@ -85,10 +88,12 @@ def main():
     real = torch.from_numpy(m[idx]).view(S, B, 1, 28, 28)
     z = torch.randn(S, B, nz)
     t = torch.rand(S, B) if wgp else None
+    zeval = torch.randn(N_EVAL, nz, generator=torch.Generator().manual_seed(1))
     if not os.path.exists(a.prefix + "_data.safetensors"):
-        write_st(a.prefix + "_data.safetensors", {**init, "real": real, "z": z, **({"t": t} if wgp else {})})
+        write_st(a.prefix + "_data.safetensors",
+                 {**init, "real": real, "z": z, "zeval": zeval, **({"t": t} if wgp else {})})
     dt = torch.float64 if a.dtype == "f64" else torch.float32
-    G, D, real, z = G.to(dt), D.to(dt), real.to(dt), z.to(dt)
+    G, D, real, z, zeval = G.to(dt), D.to(dt), real.to(dt), z.to(dt), zeval.to(dt)
     if wgp:
         t = t.to(dt)
         oG = torch.optim.Adam(G.parameters(), 1e-4, betas=(0.0, 0.9))
@@ -108,6 +113,12 @@ def main():
         if it + 1 in MARKS:
             out[f"G{it + 1}"] = torch.cat([p.detach().flatten() for p in G.parameters()]).float()
             out[f"D{it + 1}"] = torch.cat([p.detach().flatten() for p in D.parameters()]).float()
+            out[f"GB{it + 1}"] = torch.cat([b.flatten() for n, b in G.named_buffers()
+                                            if not n.endswith("num_batches_tracked")]).float()
+            G.eval()  # a sample as FID sees it: running statistics, no update of them
+            with torch.no_grad():
+                out[f"S{it + 1}"] = G(zeval.view(N_EVAL, nz, 1, 1)).flatten().float()
+            G.train()
             print(f"step {it + 1} loss_D {ld:.6f} loss_G {lg:.6f}", flush=True)
     write_st(f"{a.prefix}_{a.dtype}_t{a.threads}{'_nomkldnn' if a.no_mkldnn else ''}.safetensors", out)
 
