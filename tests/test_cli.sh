@@ -172,6 +172,13 @@ run 0 "" sample "$T/shapes" -n 16 -o "$T/s.npy" && npy_ok "$T/s.npy" "(16, 1, 28
 run 0 "" sample "$T/g1" -n 100 -o "$T/g.npy" && npy_ok "$T/g.npy" "(100, 1, 1, 1)"
 run 0 "" sample "$T/g1" -n 500 -o "$T/g.png" && check "gauss1d histogram is a PNG" [ "$(png_size "$T/g.png")" != notpng ]
 
+echo "== bench --profile: the timed line, then a row per layer of G and D"
+if run 0 "" bench dcgan-mnist --batch 4 --steps 1 --warmup 0 --profile; then
+  grep -q "^preset=dcgan-mnist device=cpu batch=4 ms_per_step=" "$T/out" && grep -q "^profile of dcgan-mnist on cpu, batch 4" "$T/out" &&
+    grep -q "^G\.net\.3  .*ConvTranspose2d(256 -> 128" "$T/out" && grep -q "^D\.net\.2  .*Conv2d(64 -> 128" "$T/out" &&
+    grep -q "^the step, profiled  " "$T/out" && ok || bad "bench --profile output: $(head -c 900 "$T/out")"
+fi
+
 echo "== runtime errors (exit 1)"
 run 1 "$T/none: no such run folder" sample "$T/none" -o "$T/none.png"
 check "no output for a missing run" [ ! -e "$T/none.png" ]

@@ -109,7 +109,7 @@ fi
 # 6. check.sh without a GPU, on this build: the CPU ops against the double reference, a clean
 #    "unavailable" for CUDA, and a summary naming every skipped part and why
 OMP_WAIT_POLICY=PASSIVE bash "$src/tools/gpu/check.sh" --no-build --build-dir "$bin" --no-gpu --out "$tmp/out" \
-  --parts ops,parity,speed,memcheck > "$tmp/check.log" 2>&1
+  --parts ops,parity,speed,profile,memcheck > "$tmp/check.log" 2>&1
 rc=$?
 if [ $rc = 0 ] && [ -s "$tmp/out/check.log" ] && $PY - "$tmp/out/summary.json" <<'EOF'; then ok "check.sh no-GPU path and its summary"; else bad "check.sh no-GPU path (exit $rc)"; tail -20 "$tmp/check.log"; fi
 import json, sys
@@ -119,7 +119,7 @@ assert d['status'] == 'incomplete', d['status']
 assert p['build']['status'] == 'skipped' and '--no-build' in p['build']['why'], p['build']
 assert p['ops']['status'] == 'skipped' and p['ops']['cuda_unavailable_reported'] is True, p['ops']
 assert ' 0 failed' in p['ops']['why'], p['ops']['why']
-for k in ('parity', 'speed', 'memcheck'):
+for k in ('parity', 'speed', 'profile', 'memcheck'):
     assert p[k]['status'] == 'skipped' and p[k]['why'] == 'no GPU (--no-gpu given)', p[k]
 assert d['machine']['gpu'] == 0
 EOF

@@ -111,6 +111,13 @@ int gf_generator_cost(const gf_config *cfg, int h, int w, long long *macs, long 
 
 /* Times the training step of cfg after `warmup` steps: milliseconds per G+D step. */
 int gf_bench(const gf_config *cfg, int warmup, int steps, double *ms_per_step, double *gflop_per_step);
+/* gf_bench with a profile of the layers: the same steps, with the backend synchronised before and
+   after every layer pass (forward, backward, the second-order passes of gradient penalties; CUDA
+   Graph replay off), so the profiled step is slower than gf_bench's, most on a GPU. Writes a text
+   table into report (cap bytes, cut to fit): per layer the milliseconds per step of each pass,
+   the total and its share of the step, then the time outside the layers (losses, penalties,
+   optimizer updates, copies). ms_per_step: the profiled step. */
+int gf_bench_profile(const gf_config *cfg, int warmup, int steps, double *ms_per_step, char *report, unsigned cap);
 
 /* Scores generated samples: `input` is a run folder, generator or checkpoint file (samples are drawn
    as `gf_sample` draws them: same seed, same samples), or a float32 .npy [n, ...] from any tool.

@@ -444,13 +444,18 @@ static int cmd_bench(int argc, char **argv) {
   const char *preset = "mlp-mnist";
   gf_config cfg;
   long batch = 0, steps = 50, warmup = 5;
-  int i = 1;
+  int i = 1, profile = 0;
   if (i < argc && !strcmp(argv[i], "--help")) {
     puts("usage: ganforge bench [PRESET] [--batch N] [--steps N] [--warmup N] [--device D] [--precision fp32|bf16]\n"
-         "                      [--set K=V ...]\n"
+         "                      [--set K=V ...] [--profile]\n"
          "       ganforge bench --sgemm [--device D]   (the float32 matrix-multiply peak, 2048^3)\n\n"
          "Times the training step (k D-steps + 1 G-step) on random data after a warm-up and prints\n"
-         "ms_per_step=... img_per_s=... gflops=...");
+         "ms_per_step=... img_per_s=... gflops=...\n\n"
+         "--profile  then runs the same steps again with the backend synchronised around every layer\n"
+         "           pass and prints where the step's time goes: per layer of every network, ms per\n"
+         "           step forward, backward and (gradient penalties) second-order, and the time\n"
+         "           outside the layers (losses, optimizer updates). On a GPU the synchronisations\n"
+         "           (and CUDA Graph replay off) make the profiled step slower than the timed one.");
     return 0;
   }
   if (i < argc && !strcmp(argv[i], "--sgemm")) {
@@ -473,6 +478,7 @@ static int cmd_bench(int argc, char **argv) {
     else if (!strcmp(a, "--device") && v) { if ((rc = gf_config_set(&cfg, "train.device", v)) < 0) return die(rc, NULL); i++; continue; }
     else if (!strcmp(a, "--precision") && v) { if ((rc = gf_config_set(&cfg, "train.precision", v)) < 0) return die(rc, NULL); i++; continue; }
     else if (!strcmp(a, "--set") && v) { if ((rc = gf_config_set_kv(&cfg, v)) < 0) return die(rc, NULL); i++; continue; }
+    else if (!strcmp(a, "--profile")) { profile = 1; continue; }
     else return usage_error("bench", "unknown option '%s'", a);
     if (!v || parse_int(v, t == &warmup ? 0 : 1, 1000000, t)) return usage_error("bench", "%s needs a positive integer", a);
     i++;
@@ -483,10 +489,27 @@ static int cmd_bench(int argc, char **argv) {
   double ms, gflop;
   rc = gf_bench(&cfg, (int)warmup, (int)steps, &ms, &gflop);
   if (rc < 0) return die(rc, NULL);
-  if (gf_dist_rank() != 0) return 0; /* rank 0 reports the job's step (the slowest rank's time) */
-  if (gf_dist_size() > 1) printf("ranks=%d ", gf_dist_size());
-  printf("preset=%s device=%s batch=%d ms_per_step=%.3f img_per_s=%.1f gflop_per_step=%.3f gflops=%.1f\n", preset,
-         cfg.train_device, cfg.train_batch, ms, cfg.train_batch * 1e3 / ms, gflop, gflop / (ms * 1e-3));
+  int rank0 = gf_dist_rank() == 0; /* rank 0 reports the job's step (the slowest rank's time) */
+  if (rank0) {
+    if (gf_dist_size() > 1) printf("ranks=%d ", gf_dist_size());
+    printf("preset=%s device=%s batch=%d ms_per_step=%.3f img_per_s=%.1f gflop_per_step=%.3f gflops=%.1f\n", preset,
+           cfg.train_device, cfg.train_batch, ms, cfg.train_batch * 1e3 / ms, gflop, gflop / (ms * 1e-3));
+    fflush(stdout);
+  }
+  if (!profile) return 0;
+  unsigned cap = 1u << 20; /* every rank takes the profiled steps (their collectives); rank 0 prints */
+  char *report = malloc(cap);
+  if (!report) return die(GF_ENOMEM, "out of memory for the profile");
+  double pms;
+  rc = gf_bench_profile(&cfg, (int)warmup, (int)steps, &pms, report, cap);
+  if (rc < 0) {
+    free(report);
+    return die(rc, NULL);
+  }
+  if (rank0)
+    printf("\nprofile of %s on %s, batch %d%s (profiled step %.3f ms, %.2fx the timed one)\n%s", preset, cfg.train_device,
+           cfg.train_batch, gf_dist_size() > 1 ? ", rank 0's layers" : "", pms, pms / ms, report);
+  free(report);
   return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,4 +121,13 @@ int gf__read_file(const char *path, char **out, size_t *len) {
   *out = buf;
   if (len) *len = (size_t)sz;
   return 0;
+}
+
+void gf__strbuf_put(gf__strbuf *o, const char *fmt, ...) {
+  if (o->len + 1 >= o->cap) return;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+  va_end(ap);
+  if (n > 0) o->len = GF_MIN(o->len + (size_t)n, o->cap - 1);
 }

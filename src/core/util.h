@@ -37,6 +37,13 @@ void *gf__alloc_aligned(size_t bytes);
 /* Monotonic wall clock in seconds. */
 double gf__now(void);
 
+/* Text appended to a caller's buffer of cap bytes, cut to fit and always terminated. */
+typedef struct gf__strbuf {
+  char *p;
+  size_t len, cap;
+} gf__strbuf;
+void gf__strbuf_put(gf__strbuf *o, const char *fmt, ...) GF__PRINTF(2, 3);
+
 /* mkdir -p; returns 0 or GF_EIO with a message naming the path. */
 int gf__mkdirs(const char *path);
 /* Writes a whole buffer to `path` atomically (tmp file, fsync, rename). */

@@ -1,5 +1,4 @@
 /* info.c: `ganforge info`: describes a checkpoint or generator file (architecture, sizes, position). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,50 +10,6 @@
 #include "models/cyclegan.h"
 #include "models/gan.h"
 
-static const char *layer_desc(const gf__layer *l, char *buf, size_t cap) {
-  static const char *acts[] = {"ReLU", "LeakyReLU", "Tanh", "Sigmoid"};
-  switch (l->kind) {
-  case GF_LAYER_LINEAR: snprintf(buf, cap, "Linear(%ld -> %d%s)", gf__layer_in_size(l), l->out_c, l->has_bias ? "" : ", no bias"); break;
-  case GF_LAYER_ACT: snprintf(buf, cap, "%s", acts[l->act]); break;
-  case GF_LAYER_MAXOUT: snprintf(buf, cap, "Maxout(%d pieces -> %d)", l->pieces, l->out_c); break;
-  case GF_LAYER_DROPOUT: snprintf(buf, cap, "Dropout(p=%g)", l->alpha); break;
-  case GF_LAYER_BATCHNORM: snprintf(buf, cap, "BatchNorm(%d)", l->in_c); break;
-  case GF_LAYER_CONV:
-    if (l->groups > 1)
-      snprintf(buf, cap, "Conv2d(%d -> %d, %dx%d, stride %d, %d groups%s)  %dx%d -> %dx%d", l->in_c, l->out_c, l->geom.kh,
-               l->geom.kw, l->geom.sh, l->groups, l->groups == l->in_c ? ": depth-wise" : "", l->in_h, l->in_w, l->out_h, l->out_w);
-    else
-      snprintf(buf, cap, "Conv2d(%d -> %d, %dx%d, stride %d)  %dx%d -> %dx%d", l->in_c, l->out_c, l->geom.kh, l->geom.kw,
-               l->geom.sh, l->in_h, l->in_w, l->out_h, l->out_w);
-    break;
-  case GF_LAYER_CONVT: snprintf(buf, cap, "ConvTranspose2d(%d -> %d, %dx%d, stride %d)  %dx%d -> %dx%d", l->in_c, l->out_c, l->geom.kh, l->geom.kw, l->geom.sh, l->in_h, l->in_w, l->out_h, l->out_w); break;
-  case GF_LAYER_INSTNORM: snprintf(buf, cap, "InstanceNorm2d(%d)", l->in_c); break;
-  case GF_LAYER_REFLPAD: snprintf(buf, cap, "ReflectionPad2d  %dx%d -> %dx%d", l->in_h, l->in_w, l->out_h, l->out_w); break;
-  case GF_LAYER_RESHAPE: snprintf(buf, cap, "Reshape(%d, %d, %d)", l->out_c, l->out_h, l->out_w); break;
-  case GF_LAYER_RESBEGIN: snprintf(buf, cap, "residual block {"); break;
-  case GF_LAYER_RESEND: snprintf(buf, cap, "} + block input"); break;
-  case GF_LAYER_CONCAT: snprintf(buf, cap, "concat with layer %d -> %d channels", l->src, l->out_c); break;
-  case GF_LAYER_TAP: snprintf(buf, cap, "branch from layer %d", l->src); break;
-  case GF_LAYER_ADD: snprintf(buf, cap, "+ branch ending at layer %d", l->src); break;
-  case GF_LAYER_ONEHOT: snprintf(buf, cap, "OneHotConcat(%d classes: %d -> %d channels)", l->nclass, l->in_c, l->out_c); break;
-  case GF_LAYER_CBN: snprintf(buf, cap, "ConditionalBatchNorm(%d, %d classes)", l->in_c, l->nclass); break;
-  case GF_LAYER_PROJ: snprintf(buf, cap, "Projection(%ld -> 1, %d classes)", gf__layer_in_size(l), l->nclass); break;
-  default: snprintf(buf, cap, "layer kind %d", (int)l->kind); break;
-  }
-  return buf;
-}
-
-typedef struct out_buf { char *p; size_t len, cap; } out_buf;
-static void put(out_buf *o, const char *fmt, ...) GF__PRINTF(2, 3);
-static void put(out_buf *o, const char *fmt, ...) {
-  if (o->len + 1 >= o->cap) return;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-  va_end(ap);
-  if (n > 0) o->len = GF_MIN(o->len + (size_t)n, o->cap - 1);
-}
-
 static const char *count(double v, char *buf, size_t cap) {
   if (v >= 1e9) snprintf(buf, cap, "%.2f G", v / 1e9);
   else if (v >= 1e6) snprintf(buf, cap, "%.2f M", v / 1e6);
@@ -64,13 +19,13 @@ static const char *count(double v, char *buf, size_t cap) {
 
 /* The parameter count, the multiply-adds per sample (docs/compress.md: the papers' count) and
    the layers with their tensor-name stems. */
-static void describe_net(out_buf *o, const gf__net *net) {
+static void describe_net(gf__strbuf *o, const gf__net *net) {
   char m[32];
-  put(o, "%s: %ld parameters, %s multiply-adds per %dx%dx%d input\n", net->name, net->nparam,
+  gf__strbuf_put(o, "%s: %ld parameters, %s multiply-adds per %dx%dx%d input\n", net->name, net->nparam,
       count((double)gf__net_macs(net), m, sizeof m), net->in_c, net->in_h, net->in_w);
   for (int i = 0; i < net->n; i++) {
     char d[160];
-    put(o, "  %s.%-28s %s%s\n", net->name, net->layers[i].tname, layer_desc(&net->layers[i], d, sizeof d),
+    gf__strbuf_put(o, "  %s.%-28s %s%s\n", net->name, net->layers[i].tname, gf__layer_desc(&net->layers[i], d, sizeof d),
         net->layers[i].sn ? "  (spectral norm)" : "");
   }
 }
@@ -89,17 +44,17 @@ int gf_info(const char *path_in, char *buf, unsigned cap) {
   }
   gf__st_file f;
   GF_TRY(gf__st_open(&f, path));
-  out_buf o = {buf, 0, cap};
+  gf__strbuf o = {buf, 0, cap};
   buf[0] = 0;
   const char *ck = gf__st_meta(&f, "kind");
   int is_cls = ck && !strcmp(ck, "classifier");
   const char *kind = is_cls ? "classifier weights" : gf__st_meta(&f, "checkpoint") ? "training checkpoint" : "generator weights";
-  put(&o, "file: %s (%s, %.1f KiB, %d tensors)\n", path, kind, (double)f.len / 1024.0, f.n);
+  gf__strbuf_put(&o, "file: %s (%s, %.1f KiB, %d tensors)\n", path, kind, (double)f.len / 1024.0, f.n);
   static const char *keys[] = {"g_steps", "d_steps", "steps", "epoch", "batch", "seconds", "opt.G.lr", "opt.D.lr",
                                "test_accuracy", "nclass", "image_shape"};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     const char *v = gf__st_meta(&f, keys[i]);
-    if (v) put(&o, "%s: %s\n", keys[i], v);
+    if (v) gf__strbuf_put(&o, "%s: %s\n", keys[i], v);
   }
   const char *text = gf__st_meta(&f, "config");
   int rc = 0;
@@ -109,13 +64,13 @@ int gf_info(const char *path_in, char *buf, unsigned cap) {
     /* a stored config the networks cannot be built from: described, not planned (the builders
        trust checked model keys) */
     if (gf_config_from_text(&cfg, text) < 0 || (!is_cls && gf__config_validate_model(&cfg) < 0)) {
-      put(&o, "architecture: not described (bad config in metadata: %s)\n", gf_last_error());
+      gf__strbuf_put(&o, "architecture: not described (bad config in metadata: %s)\n", gf_last_error());
     } else {
       int c = 1, h = 1, w = 1;
       gf__net G, D;
       if (is_cls) {
         gf__classifier m;
-        put(&o, "architecture: CNN classifier on %s (feature layer: %d-d)\n", cfg.data_name, GF_CLASSIFIER_FEAT);
+        gf__strbuf_put(&o, "architecture: CNN classifier on %s (feature layer: %d-d)\n", cfg.data_name, GF_CLASSIFIER_FEAT);
         if (gf__classifier_open(&m, path, gf__ops_cpu(), 1) == 0) {
           describe_net(&o, &m.net);
           gf__classifier_destroy(&m);
@@ -127,11 +82,11 @@ int gf_info(const char *path_in, char *buf, unsigned cap) {
           snprintf(gdesc, sizeof gdesc, "inception generator (CAT) of %d blocks", cfg.model_n_blocks > 0 ? cfg.model_n_blocks
                    : !strcmp(cfg.model_netG, "resnet_6blocks") ? 6 : 9);
         else snprintf(gdesc, sizeof gdesc, "%s generator", cfg.model_netG);
-        put(&o, "architecture: %s (%s, PatchGAN discriminator), %dx%d RGB crops\n", cfg.model_arch, gdesc, sz, sz);
+        gf__strbuf_put(&o, "architecture: %s (%s, PatchGAN discriminator), %dx%d RGB crops\n", cfg.model_arch, gdesc, sz, sz);
         if (strcmp(cfg.model_g_block, "resnet"))
-          put(&o, "generator blocks: %s (kernels %s%s%s)\n", cfg.model_g_block, cfg.model_g_kernels,
+          gf__strbuf_put(&o, "generator blocks: %s (kernels %s%s%s)\n", cfg.model_g_block, cfg.model_g_kernels,
               cfg.model_g_channels[0] ? ", pruned widths " : "", cfg.model_g_channels);
-        if (cfg.compress_teacher[0]) put(&o, "compressed from: %s (translates AtoB only)\n", cfg.compress_teacher);
+        if (cfg.compress_teacher[0]) gf__strbuf_put(&o, "compressed from: %s (translates AtoB only)\n", cfg.compress_teacher);
         static const char *const gn[2] = {"G_A", "G_B"}, *const dn[2] = {"D_A", "D_B"};
         for (int k = 0; k < (pix ? 1 : 2); k++) {
           char pre[16];
@@ -146,29 +101,29 @@ int gf_info(const char *path_in, char *buf, unsigned cap) {
             long p256;
             char b[32];
             if (sz != 256 && gf_generator_cost(&cfg, 256, 256, &m256, &p256) == 0)
-              put(&o, "%s at 256x256: %s multiply-adds per image\n", gn[k], count((double)m256, b, sizeof b));
+              gf__strbuf_put(&o, "%s at 256x256: %s multiply-adds per image\n", gn[k], count((double)m256, b, sizeof b));
           }
           if (gf__build_patch_d(&D, &cfg, gf__ops_cpu(), dn[k], pix ? 6 : 3, sz, sz) == 0) { describe_net(&o, &D); gf__net_free(&D); }
         }
       } else {
         gf__data_shape(&cfg, &c, &h, &w);
-        put(&o, "architecture: %s, data %s (%dx%dx%d), noise %s %d-d\n", cfg.model_arch, cfg.data_name, c, h, w,
+        gf__strbuf_put(&o, "architecture: %s, data %s (%dx%dx%d), noise %s %d-d\n", cfg.model_arch, cfg.data_name, c, h, w,
             cfg.model_noise, cfg.model_nz);
         /* planned, not allocated: a stored config may describe networks far larger than the file */
         if (gf__build_generator_plan(&G, &cfg, gf__ops_cpu(), (long)c * h * w) == 0) describe_net(&o, &G);
         if (gf__build_discriminator_plan(&D, &cfg, gf__ops_cpu(), c, h, w) == 0) describe_net(&o, &D);
       }
     }
-    put(&o, "config:\n");
+    gf__strbuf_put(&o, "config:\n");
     const char *p = text;
     while (*p) {
       const char *nl = strchr(p, '\n');
       int n = nl ? (int)(nl - p) : (int)strlen(p);
-      put(&o, "  %.*s\n", n, p);
+      gf__strbuf_put(&o, "  %.*s\n", n, p);
       p += n + (nl ? 1 : 0);
     }
   } else {
-    put(&o, "(no ganforge config in the metadata)\n");
+    gf__strbuf_put(&o, "(no ganforge config in the metadata)\n");
   }
   gf__st_close(&f);
   return rc;

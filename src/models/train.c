@@ -899,7 +899,8 @@ static double net_flops(const gf__net *net) {
 }
 
 /* CycleGAN / pix2pix: the full step (both G, both D) on random images in [-1, 1]. */
-static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int Bl, int warmup, int steps, double *ms, double *gflop) {
+static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int Bl, int warmup, int steps, double *ms, double *gflop,
+                     gf__prof *prof, char *report, unsigned cap) {
   GF_TRY(gf__i2i_memory_check(cfg, Bl, 1));
   gf__cyclegan *m = calloc(1, sizeof *m);
   if (!m) return gf__fail(GF_ENOMEM, "out of memory");
@@ -917,9 +918,17 @@ static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int Bl, int warmu
     gf__rng_uniform(&r, x, (long)n, -1, 1);
     ops->to_device(m->real_B, x, sizeof(float) * n);
   }
+  if (prof && rc == 0) {
+    gf__net *nets[4] = {&m->G_A, &m->D_A, &m->G_B, &m->D_B}; /* pix2pix: G_A and D_A only */
+    for (int k = 0; k < (m->pix2pix ? 2 : 4) && rc == 0; k++) rc = gf__prof_attach(prof, nets[k]);
+  }
   double t0 = 0;
   for (int i = 0; i < warmup + steps && rc == 0; i++) {
-    if (i == warmup) { ops->sync(); t0 = gf__now(); }
+    if (i == warmup) {
+      ops->sync();
+      if (prof) gf__prof_reset(prof);
+      t0 = gf__now();
+    }
     ops->step_begin();
     rc = gf__cyclegan_step(m, m->real_A, m->real_B);
     ops->step_end();
@@ -933,14 +942,22 @@ static int bench_i2i(const gf_config *cfg, const gf__ops *ops, int Bl, int warmu
      gradient), 4 D-step passes (forward + weight and input gradients); pix2pix: 1 G, 3 D */
   int Bg = cfg->train_batch; /* the global step */
   *gflop = m->pix2pix ? (3 * fg + 8 * fd) * Bg * 1e-9 : (18 * fg + 6 * fd + 12 * fd) * Bg * 1e-9;
+  if (prof) {
+    if (rc == 0) gf__prof_report(prof, steps, *ms, report, cap);
+    gf__prof_detach_free(prof);
+  }
   free(x);
   gf__cyclegan_destroy(m);
   free(m);
   return rc;
 }
 
-int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double *gflop) {
+/* gf_bench and gf_bench_profile: with prof, every layer pass of the nets is timed between two
+   backend synchronisations (CUDA Graph replay off) and the table goes to report. */
+static int bench_run(const gf_config *cfg_in, int warmup, int steps, double *ms, double *gflop, gf__prof *prof,
+                     char *report, unsigned cap) {
   gf_config cfg = *cfg_in;
+  if (prof) cfg.train_cuda_graph = 0; /* a synchronisation inside a recorded step would end the recording */
   GF_TRY(gf_config_validate(&cfg));
   apply_threads(&cfg);
   /* data-parallel (mpirun): the global step of train.batch over the ranks */
@@ -949,8 +966,9 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
   GF_TRY(gf__dist_split(dist, cfg.train_batch, i2i ? 1 : cfg.model_pack, &row0, &Bl));
   const gf__ops *ops;
   GF_TRY(gf__dist_train_begin(dist, &cfg, &ops, NULL));
+  if (prof) prof->ops = ops;
   if (i2i) {
-    GF_TRY(bench_i2i(&cfg, ops, Bl, warmup, steps, ms, gflop));
+    GF_TRY(bench_i2i(&cfg, ops, Bl, warmup, steps, ms, gflop, prof, report, cap));
     return dist ? gf__dist_allreduce_host(dist, ms, 1, GF_DIST_MAX, "the step times") : 0;
   }
   int c, h, w;
@@ -975,9 +993,14 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
     rc = gf__cond_set_real(&gan, xb);
   }
   free(xb);
+  if (prof && rc == 0 && (rc = gf__prof_attach(prof, &gan.G)) == 0) rc = gf__prof_attach(prof, &gan.D);
   double t0 = 0;
   for (int i = 0; i < warmup + steps && rc == 0; i++) {
-    if (i == warmup) { ops->sync(); t0 = gf__now(); }
+    if (i == warmup) {
+      ops->sync();
+      if (prof) gf__prof_reset(prof);
+      t0 = gf__now();
+    }
     /* as training runs it: one bracketed step, then the one read-back of its statistics */
     ops->step_begin();
     for (int k = 0; k < cfg.train_d_steps && rc == 0; k++) rc = gf__gan_d_step(&gan, gan.xr);
@@ -992,8 +1015,28 @@ int gf_bench(const gf_config *cfg_in, int warmup, int steps, double *ms, double 
   double fg = net_flops(&gan.G), fd = net_flops(&gan.D);
   /* with model.pack, D runs on B / pack packs (fd is per pack) */
   *gflop = ((double)B * 3 * fg + (double)(B / gan.pack) * (3 * fd + 2 * fd + 2 * fd)) * 1e-9;
+  if (prof) {
+    if (rc == 0) gf__prof_report(prof, steps, *ms, report, cap);
+    gf__prof_detach_free(prof);
+  }
   gf__gan_destroy(&gan);
   if (rc == 0 && dist) rc = gf__dist_allreduce_host(dist, ms, 1, GF_DIST_MAX, "the step times");
+  return rc;
+}
+
+int gf_bench(const gf_config *cfg, int warmup, int steps, double *ms, double *gflop) {
+  return bench_run(cfg, warmup, steps, ms, gflop, NULL, NULL, 0);
+}
+
+int gf_bench_profile(const gf_config *cfg, int warmup, int steps, double *ms, char *report, unsigned cap) {
+  if (!report || cap < 2) return gf__fail(GF_EINVAL, "gf_bench_profile: no room for the report");
+  report[0] = 0;
+  gf__prof prof;
+  memset(&prof, 0, sizeof prof);
+  double gflop;
+  /* the backend is the one gf__dist_train_begin opens for cfg: the profiler syncs through it */
+  int rc = bench_run(cfg, warmup, steps, ms, &gflop, &prof, report, cap);
+  if (prof.rows) gf__prof_detach_free(&prof);
   return rc;
 }
 

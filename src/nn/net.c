@@ -637,6 +637,7 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
     gf__layer *l = &net->layers[i];
     float *y = ctx->out[i];
     long in_sz = gf__layer_in_size(l), out_sz = gf__layer_out_size(l);
+    gf__prof_begin(net);
     size_t n = (size_t)B * out_sz;
     switch (l->kind) {
     case GF_LAYER_LINEAR:
@@ -725,6 +726,7 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
       gf__cond_layer_forward(net, i, ctx, y, x, ctx->aux[i], B, train);
       break;
     }
+    gf__prof_end(net, i, GF_PROF_FWD);
     x = y;
   }
   return x;
@@ -758,6 +760,7 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
     size_t nin = (size_t)B * in_sz, nout = (size_t)B * gf__layer_out_size(l);
     /* Skip layers with no parameters once nothing below needs a gradient. */
     if (!dx && !(param_grads && l->w_n)) continue;
+    gf__prof_begin(net);
     if (l->is_src) o->axpy(ctx->dout[i], 1.0f, ctx->sgrad[i], nout); /* from the skip's consumer */
     if (ctx->ginj[i]) o->axpy(ctx->dout[i], 1.0f, ctx->ginj[i], nout); /* a loss on this output */
     float *sg = l->src >= 0 ? ctx->sgrad[l->src] : NULL;
@@ -849,6 +852,7 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
       break;
     }
     if (dw && l->sn && l->kind != GF_LAYER_PROJ) gf__sn_backward(net, ctx, i, dw, net->grads + l->w_off); /* PROJ: its own */
+    gf__prof_end(net, i, GF_PROF_BWD);
   }
 }
 
@@ -927,4 +931,37 @@ long long gf__net_macs(const gf__net *net) {
   long long m = 0;
   for (int i = 0; i < net->n; i++) m += gf__layer_macs(&net->layers[i]);
   return m;
+}
+
+const char *gf__layer_desc(const gf__layer *l, char *buf, size_t cap) {
+  static const char *acts[] = {"ReLU", "LeakyReLU", "Tanh", "Sigmoid"};
+  switch (l->kind) {
+  case GF_LAYER_LINEAR: snprintf(buf, cap, "Linear(%ld -> %d%s)", gf__layer_in_size(l), l->out_c, l->has_bias ? "" : ", no bias"); break;
+  case GF_LAYER_ACT: snprintf(buf, cap, "%s", acts[l->act]); break;
+  case GF_LAYER_MAXOUT: snprintf(buf, cap, "Maxout(%d pieces -> %d)", l->pieces, l->out_c); break;
+  case GF_LAYER_DROPOUT: snprintf(buf, cap, "Dropout(p=%g)", l->alpha); break;
+  case GF_LAYER_BATCHNORM: snprintf(buf, cap, "BatchNorm(%d)", l->in_c); break;
+  case GF_LAYER_CONV:
+    if (l->groups > 1)
+      snprintf(buf, cap, "Conv2d(%d -> %d, %dx%d, stride %d, %d groups%s)  %dx%d -> %dx%d", l->in_c, l->out_c, l->geom.kh,
+               l->geom.kw, l->geom.sh, l->groups, l->groups == l->in_c ? ": depth-wise" : "", l->in_h, l->in_w, l->out_h, l->out_w);
+    else
+      snprintf(buf, cap, "Conv2d(%d -> %d, %dx%d, stride %d)  %dx%d -> %dx%d", l->in_c, l->out_c, l->geom.kh, l->geom.kw,
+               l->geom.sh, l->in_h, l->in_w, l->out_h, l->out_w);
+    break;
+  case GF_LAYER_CONVT: snprintf(buf, cap, "ConvTranspose2d(%d -> %d, %dx%d, stride %d)  %dx%d -> %dx%d", l->in_c, l->out_c, l->geom.kh, l->geom.kw, l->geom.sh, l->in_h, l->in_w, l->out_h, l->out_w); break;
+  case GF_LAYER_INSTNORM: snprintf(buf, cap, "InstanceNorm2d(%d)", l->in_c); break;
+  case GF_LAYER_REFLPAD: snprintf(buf, cap, "ReflectionPad2d  %dx%d -> %dx%d", l->in_h, l->in_w, l->out_h, l->out_w); break;
+  case GF_LAYER_RESHAPE: snprintf(buf, cap, "Reshape(%d, %d, %d)", l->out_c, l->out_h, l->out_w); break;
+  case GF_LAYER_RESBEGIN: snprintf(buf, cap, "residual block {"); break;
+  case GF_LAYER_RESEND: snprintf(buf, cap, "} + block input"); break;
+  case GF_LAYER_CONCAT: snprintf(buf, cap, "concat with layer %d -> %d channels", l->src, l->out_c); break;
+  case GF_LAYER_TAP: snprintf(buf, cap, "branch from layer %d", l->src); break;
+  case GF_LAYER_ADD: snprintf(buf, cap, "+ branch ending at layer %d", l->src); break;
+  case GF_LAYER_ONEHOT: snprintf(buf, cap, "OneHotConcat(%d classes: %d -> %d channels)", l->nclass, l->in_c, l->out_c); break;
+  case GF_LAYER_CBN: snprintf(buf, cap, "ConditionalBatchNorm(%d, %d classes)", l->in_c, l->nclass); break;
+  case GF_LAYER_PROJ: snprintf(buf, cap, "Projection(%ld -> 1, %d classes)", gf__layer_in_size(l), l->nclass); break;
+  default: snprintf(buf, cap, "layer kind %d", (int)l->kind); break;
+  }
+  return buf;
 }

@@ -88,6 +88,8 @@ typedef struct gf__layer {
 static inline long gf__layer_in_size(const gf__layer *l) { return (long)l->in_c * l->in_h * l->in_w; }
 static inline long gf__layer_out_size(const gf__layer *l) { return (long)l->out_c * l->out_h * l->out_w; }
 
+struct gf__prof;
+
 /* A network: layers plus one arena [params | grads | opt_m | opt_v] and a buffer arena
    (BatchNorm running statistics). Built with gf__net_init + gf__net_add_* + gf__net_finalize. */
 typedef struct gf__net {
@@ -105,6 +107,8 @@ typedef struct gf__net {
   int nclass;                /* classes of its conditional layers (0: an unconditional net) */
   float *sn_ws;              /* SN layers: the weight-gradient scratch of a backward (largest gf__sn_ws_floats) */
   int finalized;
+  struct gf__prof *prof;     /* per-layer timing (profile.c; NULL: off), rows from prof_row on */
+  int prof_row;
 } gf__net;
 
 /* Activations saved for backward, one context per application of a net within a step. */
@@ -217,6 +221,42 @@ static inline long gf__net_in_size(const gf__net *n) { return (long)n->in_c * n-
    stride-2 layer: the papers' convention); Linear in * out; every normalisation C * H * W; the rest 0. */
 long long gf__layer_macs(const gf__layer *l);
 long long gf__net_macs(const gf__net *net);
+/* One line describing a layer ("Conv2d(1 -> 64, 4x4, stride 2)  28x28 -> 14x14"), in buf. */
+const char *gf__layer_desc(const gf__layer *l, char *buf, size_t cap);
+
+/* ---- per-layer timing (profile.c; `ganforge bench --profile`) ----
+   A net with prof set synchronises the backend before and after each layer pass (ops.sync: on a
+   GPU this serialises the step, and CUDA Graph replay must be off) and adds the wall time to the
+   layer's row: forward, backward (gradients of inputs and weights) and the second-order passes
+   of gradient penalties. Rows are made by gf__prof_attach, outside any step. */
+enum { GF_PROF_FWD, GF_PROF_BWD, GF_PROF_BWD2, GF_PROF_NPASS };
+typedef struct gf__prof_row {
+  gf__net *net;
+  int layer;
+  double sec[GF_PROF_NPASS];
+  long calls[GF_PROF_NPASS];
+} gf__prof_row;
+typedef struct gf__prof {
+  const gf__ops *ops;
+  gf__prof_row *rows;
+  int n, cap;
+  double t; /* when the open pass began */
+} gf__prof;
+int gf__prof_attach(gf__prof *p, gf__net *net); /* GF_ENOMEM */
+void gf__prof_reset(gf__prof *p);                /* zero times and counts (after a warm-up) */
+void gf__prof_detach_free(gf__prof *p);          /* frees the rows; the nets' prof is cleared */
+void gf__prof_mark(gf__prof *p);                 /* sync, then the clock: a pass begins */
+void gf__prof_add(gf__prof *p, int row, int pass); /* sync, then the time since the mark to a row */
+/* The table of where `steps` timed steps of step_ms each went: per layer that ran, ms per step
+   forward / backward / second order, the total and its share of the step, then all layers and
+   the rest of the step (losses, penalties, optimizer updates, copies); into buf (cap bytes). */
+void gf__prof_report(const gf__prof *p, int steps, double step_ms, char *buf, unsigned cap);
+static inline void gf__prof_begin(const gf__net *net) {
+  if (net->prof) gf__prof_mark(net->prof);
+}
+static inline void gf__prof_end(const gf__net *net, int layer, int pass) {
+  if (net->prof) gf__prof_add(net->prof, net->prof_row + layer, pass);
+}
 static inline long gf__net_out_size(const gf__net *n) { return gf__layer_out_size(&n->layers[n->n - 1]); }
 
 /* Plans the activations of one application of the net for batches up to max_batch (and grows

@@ -110,6 +110,7 @@ void gf__net_double_backward(gf__net *net, gf__ctx *ctx, gf__ctx2 *c2, const flo
     const gf__layer *l = &net->layers[i];
     const float *x = i ? ctx->out[i - 1] : ctx->input;
     float *r = c2->rout[i];
+    gf__prof_begin(net);
     size_t nout = (size_t)B * gf__layer_out_size(l);
     switch (l->kind) {
     case GF_LAYER_LINEAR:
@@ -135,6 +136,7 @@ void gf__net_double_backward(gf__net *net, gf__ctx *ctx, gf__ctx2 *c2, const flo
     }
     default: r = (float *)rin; break; /* reshape: a view */
     }
+    gf__prof_end(net, i, GF_PROF_BWD2);
     R[i] = rin = r;
   }
   /* 2. backward tangent: rdy = R{dout_i} (NULL while it is zero: the seed is constant, and
@@ -145,6 +147,7 @@ void gf__net_double_backward(gf__net *net, gf__ctx *ctx, gf__ctx2 *c2, const flo
   for (int i = n - 1; i >= 0; i--) {
     const gf__layer *l = &net->layers[i];
     const float *x = i ? ctx->out[i - 1] : ctx->input, *rx = i ? R[i - 1] : v;
+    gf__prof_begin(net);
     const float *dy = i == n - 1 ? ctx->dout[i] : c2->delta[i];
     const int down = i > 0 && weights_below(net, i);
     long in_sz = gf__layer_in_size(l);
@@ -214,8 +217,10 @@ void gf__net_double_backward(gf__net *net, gf__ctx *ctx, gf__ctx2 *c2, const flo
     }
     default: /* reshape: the same values */
       if (!down) rdy = NULL;
+      gf__prof_end(net, i, GF_PROF_BWD2);
       continue;
     }
+    gf__prof_end(net, i, GF_PROF_BWD2);
     turn ^= 1;
   }
 }

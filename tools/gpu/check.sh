@@ -15,13 +15,15 @@
 #              preset on the kit's tiny set for its data.name (tools/gpu/presets.sh)
 #   (speed)    ms/step of ganforge (fp32, TF32) beside the machine's PyTorch (eager,
 #              cudnn.benchmark on) for mlp-mnist b64, dcgan28 b128, dcgan64 b128, CycleGAN 256 b1
+#   (profile)  where the GPU step's time goes: `ganforge bench --profile` (TF32) of CycleGAN 256 b1
+#              and dcgan64 b128, per layer forward / backward (profile_<preset>.txt)
 #   (memcheck) compute-sanitizer memcheck on one training step and on the op check
 # and writes check.log and summary.json (plus the op checks' JSON) under $OUT (or --out DIR).
 # Without a GPU it builds (CUDA off), checks the CPU backend against the double-precision
 # reference, says why each GPU part is skipped, and writes the same summary.
 #
 #   tools/gpu/check.sh [--out DIR] [--build-dir DIR] [--no-build] [--device cuda[:N]]
-#                      [--cuda on|off|auto] [--parts ops,parity,speed,memcheck] [--cpu-half]
+#                      [--cuda on|off|auto] [--parts ops,parity,speed,profile,memcheck] [--cpu-half]
 #                      [--presets LIST] [--no-gpu] [--budget SECONDS] [--system-deps]
 #   --no-build     use the programs already in --build-dir (ganforge, gf_backend_ops,
 #                  gf_compare_params) instead of configuring and building
@@ -50,7 +52,7 @@ kit="$root/.gpukit"
 build="$root/build-gpukit"
 device=cuda
 cuda=auto
-parts=ops,parity,speed,memcheck
+parts=ops,parity,speed,profile,memcheck
 nobuild=0 nogpu=0 cpuhalf=0 sysdeps=0 budget=470 only_presets= werr= anote=
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while [ $# -gt 0 ]; do
@@ -74,7 +76,7 @@ case "$cuda" in on|off|auto) ;; *) echo "check.sh: --cuda needs on, off or auto,
 case "$device" in cuda|cuda:[0-9]*) ;; *) echo "check.sh: --device needs cuda or cuda:N, not '$device'" >&2; exit 2 ;; esac
 case "$budget" in ''|*[!0-9]*) echo "check.sh: --budget needs whole seconds, not '$budget'" >&2; exit 2 ;; esac
 for p in ${parts//,/ }; do
-  case "$p" in ops|parity|speed|memcheck) ;; *) echo "check.sh: --parts: unknown part '$p' (ops, parity, speed, memcheck)" >&2; exit 2 ;; esac
+  case "$p" in ops|parity|speed|profile|memcheck) ;; *) echo "check.sh: --parts: unknown part '$p' (ops, parity, speed, profile, memcheck)" >&2; exit 2 ;; esac
 done
 want() { case ",$parts," in *",$1,"*) return 0 ;; esac; return 1; }
 
@@ -459,6 +461,35 @@ if want speed; then
   fi
 fi
 
+# ------------------------------------------------------------------ profile
+if want profile; then
+  ts=$(date +%s)
+  if [ $build_ok = 0 ]; then part profile skipped "no build" 0
+  elif [ $gpu = 0 ]; then part profile skipped "no GPU ($gpu_why)" 0
+  elif [ "$(left)" -lt 60 ]; then part profile skipped "time budget ($(left) s left)" 0
+  else
+    say "profile: ganforge bench --profile (TF32; every layer pass between two synchronisations) on $device"
+    prow="" np=0
+    for spec in "cyclegan 1 5 3" "dcgan64 128 10 3"; do
+      set -- $spec
+      tmo 90 "$gf" bench "$1" --batch "$2" --steps "$3" --warmup "$4" --device "$device" --set train.tf32=1 --profile \
+        > "$out/profile_$1.txt" 2>&1
+      prc=$?
+      # the timed line, the profile's head and its three summary lines
+      grep -m1 '^preset=' "$out/profile_$1.txt" | sed 's/^/  /'
+      grep -E '^(profile of|all layers|outside the layers|the step, profiled)' "$out/profile_$1.txt" | sed 's/^/  /'
+      # the five slowest layer rows (column 'total' is the third field from the end)
+      awk '/^(G|D)[A-Z_]*\.net\./ { print $(NF-2), $0 }' "$out/profile_$1.txt" | sort -gr | head -5 | cut -d' ' -f2- | sed 's/^/    /'
+      pms=$(sed -n 's/^the step, profiled *\([0-9.]*\).*/\1/p' "$out/profile_$1.txt")
+      [ $prc = 0 ] && [ -n "$pms" ] && np=$((np + 1))
+      prow="$prow${prow:+, }{\"preset\": \"$1\", \"batch\": $2, \"exit\": $prc, \"profiled_ms\": ${pms:-null}, \"file\": \"profile_$1.txt\"}"
+    done
+    st=pass
+    [ $np = 2 ] || st=fail
+    part profile $st "$np of 2 profiles (profile_<preset>.txt beside summary.json)" $(($(date +%s) - ts)) "\"profiles\": [$prow]"
+  fi
+fi
+
 # ------------------------------------------------------------------ memcheck
 if want memcheck; then
   ts=$(date +%s)
@@ -494,7 +525,7 @@ if want memcheck; then
 fi
 
 # ------------------------------------------------------------------ summary
-for p in build ops parity speed memcheck; do
+for p in build ops parity speed profile memcheck; do
   [ -f "$work/part_$p.json" ] || part "$p" skipped "not asked for (--parts $parts)" 0
 done
 python3 "$here/summarize.py" "$work" "$out/summary.json"

@@ -6,7 +6,7 @@ WORK/part_*.json), writes one JSON summary and prints the table that ends the lo
 """
 import json, os, sys
 
-PARTS = ('build', 'ops', 'parity', 'speed', 'memcheck')
+PARTS = ('build', 'ops', 'parity', 'speed', 'profile', 'memcheck')
 
 
 def load(path):
