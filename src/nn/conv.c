@@ -231,11 +231,23 @@ void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, co
   }
 }
 
+/* A transposed convolution of a 1x1 input whose output is exactly one kernel footprint (DCGAN's
+   first G layer: z [B, IC] -> [B, OC, kh, kw]) is one matrix product with its weight
+   [IC, OC*kh*kw]: no column buffer, no scatter (oneDNN took 6x the GEMM's time on it). */
+static int projection(const gf__conv_geom *g) {
+  return g->OH == 1 && g->OW == 1 && g->H == g->kh && g->W == g->kw && g->ph == 0 && g->pw == 0;
+}
+
 void gf__convt2d_forward(const gf__ops *o, float *out, const float *inp, const float *w, const float *b,
                          float *ws, int B, const gf__layer *l) {
   const gf__conv_geom *g = &l->geom; /* the adjoint conv: output (C=OC, H, W) -> input (OH, OW) */
   const int IC = l->in_c, OC = l->out_c, K = OC * g->kh * g->kw, P = g->OH * g->OW;
   const long in_sz = (long)IC * P, out_sz = (long)OC * g->H * g->W;
+  if (projection(g)) { /* out [B, K] = inp [B, IC] . W [IC, K] */
+    o->gemm(0, 0, B, K, IC, 1.0f, inp, IC, w, K, 0.0f, out, K);
+    if (b) o->bias_fwd(out, b, B, OC, g->H * g->W);
+    return;
+  }
   /* the adjoint conv has OC = IC outputs, and the forward of the transpose is its input gradient */
   if (pw(l, GF_CONV_BWD_DATA)) {
     o->pwino_bwd_data(out, inp, w, B, g->C, g->H, g->W, IC, 0.0f, ws, l->pwino);
@@ -278,6 +290,11 @@ void gf__convt2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, c
   const long in_sz = (long)IC * P, out_sz = (long)OC * g->H * g->W;
   if (db) o->bias_bwd(db, dout, B, OC, g->H * g->W);
   if (!dw && !dinp) return;
+  if (projection(g)) {
+    if (dw) o->gemm(1, 0, IC, K, B, 1.0f, inp, IC, dout, K, 1.0f, dw, K);       /* dW [IC, K] += inp^T . dout */
+    if (dinp) o->gemm(0, 1, B, IC, K, 1.0f, dout, K, w, K, 1.0f, dinp, IC);   /* dinp [B, IC] += dout . W^T */
+    return;
+  }
   /* of the adjoint conv (x = dout, dy = inp, OC = IC): the input gradient is its forward */
   pw_backward(o, l, &dinp, &dw, dout, inp, w, ws, B, IC);
   if (!dw && !dinp) return;
