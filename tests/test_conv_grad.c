@@ -309,6 +309,7 @@ int main(void) {
     /* N C H W OC k s p bias */
     {2, 3, 9, 8, 3, 7, 1, 0, 1}, {2, 2, 6, 7, 1, 4, 1, 1, 1}, {1, 4, 5, 5, 4, 3, 1, 2, 0},
     {2, 2, 7, 6, 2, 7, 1, 3, 0}, {1, 2, 3, 260, 3, 3, 1, 1, 1}, {2, 2, 5, 5, 2, 1, 1, 0, 0},
+    {1, 6, 3, 40, 3, 7, 1, 3, 1}, /* input-gradient tiles of 4 + 2 channels between edge columns */
   };
   for (size_t i = 0; i < sizeof dconv / sizeof dconv[0]; i++) {
     const int *c = dconv[i];

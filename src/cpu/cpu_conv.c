@@ -273,47 +273,160 @@ GF_CLONES static void direct_bwd_row(float *restrict acc, const float *restrict 
     }
 }
 
+/* 16 columns ix + [0, 16) of input row iy for NC channels c0 + [0, NC) (NC a constant once
+   inlined) whose taps all lie inside dy's rows: the NC x 2 accumulators stay in vector registers
+   over all OC*kh*kw taps, each dy segment loaded once for the NC channels (the row loop above
+   loads and stores its accumulators at every tap); the same products in the same order as
+   direct_bwd_row, then added to dx. */
+static inline __attribute__((always_inline)) void direct_bwd_tile(float *restrict dx, const float *restrict dy,
+                                                                  const float *restrict w, const int NC, int OC,
+                                                                  const gf__conv_geom *g, int c0, int iy, int ix) {
+  const int C = g->C, H = g->H, W = g->W, OH = g->OH, OW = g->OW, kh = g->kh, kw = g->kw;
+  const size_t kk = (size_t)kh * kw;
+  dvec r[4][2];
+  for (int c = 0; c < NC; c++) r[c][0] = r[c][1] = (dvec){0};
+  for (int o = 0; o < OC; o++)
+    for (int i = 0; i < kh; i++) {
+      const int oy = iy + g->ph - i;
+      if (oy < 0 || oy >= OH) continue;
+      const float *s = dy + ((size_t)o * OH + oy) * OW + ix + g->pw; /* dy column of tap j = 0 */
+      const float *wt = w + (((size_t)o * C + c0) * kh + i) * kw;
+      for (int j = 0; j < kw; j++) {
+        const dvec y0 = *(const dvec_u *)(s - j), y1 = *(const dvec_u *)(s - j + 8);
+        for (int c = 0; c < NC; c++) {
+          const float wv = wt[c * kk + j];
+          r[c][0] += wv * y0;
+          r[c][1] += wv * y1;
+        }
+      }
+    }
+  for (int c = 0; c < NC; c++) {
+    float *d = dx + ((size_t)(c0 + c) * H + iy) * W + ix;
+    *(dvec_u *)d += r[c][0];
+    *(dvec_u *)(d + 8) += r[c][1];
+  }
+}
+
+/* One input row iy of channels c0 + [0, nc) (nc <= 4): whole tiles in registers, the edge columns
+   (taps outside dy) row-wise. */
+GF_CLONES static void direct_bwd_rows(float *restrict dx, const float *restrict dy, const float *restrict w, int OC,
+                                      const gf__conv_geom *g, int c0, int nc, int iy, int t0, int ntile) {
+  const int H = g->H, W = g->W;
+  for (int t = t0; t < t0 + 16 * ntile; t += 16) switch (nc) {
+    case 1: direct_bwd_tile(dx, dy, w, 1, OC, g, c0, iy, t); break;
+    case 2: direct_bwd_tile(dx, dy, w, 2, OC, g, c0, iy, t); break;
+    case 3: direct_bwd_tile(dx, dy, w, 3, OC, g, c0, iy, t); break;
+    default: direct_bwd_tile(dx, dy, w, 4, OC, g, c0, iy, t); break;
+  }
+  /* the columns no tile covered: [0, t0) and [t0 + 16 ntile, W), or the whole row */
+  const int e0 = ntile ? t0 : W, e1 = ntile ? t0 + 16 * ntile : W;
+  float acc[DBLK];
+  for (int c = c0; c < c0 + nc; c++) {
+    float *row = dx + ((size_t)c * H + iy) * W;
+    for (int part = 0; part < 2; part++) {
+      const int a = part ? e1 : 0, b = part ? W : e0;
+      for (int ix0 = a; ix0 < b; ix0 += DBLK) {
+        const int nx = b - ix0 < DBLK ? b - ix0 : DBLK;
+        direct_bwd_row(acc, dy, w, OC, g, c, iy, ix0, nx);
+        for (int k = 0; k < nx; k++) row[ix0 + k] += acc[k];
+      }
+    }
+  }
+}
+
 void gf__cpu_conv_direct_bwd_data(float *dx, const float *dy, const float *w, int N, int OC, const gf__conv_geom *g) {
-  const int C = g->C, H = g->H, W = g->W, nblk = (W + DBLK - 1) / DBLK;
+  const int C = g->C, H = g->H, W = g->W, ng = (C + 3) / 4;
+  /* tile columns ix + [0, 16) read dy columns ix + pw - (kw - 1) ... ix + 15 + pw: all inside
+     [0, OW) for ix in [t0, tmax] */
+  const int t0 = g->kw - 1 - g->pw > 0 ? g->kw - 1 - g->pw : 0;
+  int tmax = g->OW - 16 - g->pw;
+  if (tmax > W - 16) tmax = W - 16;
+  const int ntile = tmax >= t0 ? (tmax - t0) / 16 + 1 : 0;
   #pragma omp parallel for collapse(2) if ((long)N * C * H * W * g->kh * g->kw * OC > PAR_MIN) schedule(static)
   for (int n = 0; n < N; n++)
-    for (int c = 0; c < C; c++) {
-      float acc[DBLK];
+    for (int cg = 0; cg < ng; cg++) {
+      const int c0 = 4 * cg, nc = C - c0 < 4 ? C - c0 : 4;
       for (int iy = 0; iy < H; iy++)
-        for (int bk = 0; bk < nblk; bk++) {
-          const int ix0 = bk * DBLK, nx = W - ix0 < DBLK ? W - ix0 : DBLK;
-          direct_bwd_row(acc, dy + (size_t)n * OC * g->OH * g->OW, w, OC, g, c, iy, ix0, nx);
-          float *d = dx + (((size_t)n * C + c) * H + iy) * W + ix0;
-          for (int k = 0; k < nx; k++) d[k] += acc[k];
-        }
+        direct_bwd_rows(dx + (size_t)n * C * H * W, dy + (size_t)n * OC * g->OH * g->OW, w, OC, g, c0, nc, iy, t0, ntile);
     }
 }
 
-/* dw[o, c, i, j] for one c: sums over n, oy of row dot products (fixed order). */
-GF_CLONES static void direct_dw_chan(float *restrict s, const float *restrict x, const float *restrict dy, int N,
-                                     int OC, const gf__conv_geom *g, int c) {
+/* dw[o, c, i, j0 + [0, NJ)) for one c and one kernel row i (OC, NJ constants once inlined): the
+   OC x NJ sums are vector accumulators over every (n, oy) row, each dy segment loaded once for the
+   NJ taps and each shifted x segment once for the OC channels, reduced to scalars at the end; the
+   columns no whole vector covers (a tap's own edge) are summed one at a time beside them. */
+static inline __attribute__((always_inline)) void direct_dw_taps(float *restrict s, const float *restrict x,
+                                                                 const float *restrict dy, int N, const int OC,
+                                                                 const int NJ, const gf__conv_geom *g, int c, int i,
+                                                                 int j0) {
   const int C = g->C, H = g->H, W = g->W, OH = g->OH, OW = g->OW, kh = g->kh, kw = g->kw;
-  for (int k = 0; k < OC * kh * kw; k++) s[k] = 0.0f;
+  /* tap j reads x column ox + j - pw: ox in [a_j, b_j); all NJ taps: [A, B) */
+  const int A = g->pw - j0 > 0 ? g->pw - j0 : 0;
+  int B = W - (j0 + NJ - 1) + g->pw;
+  if (B > OW) B = OW;
+  const int nv = B > A ? (B - A) / 8 : 0, V = A + 8 * nv; /* vector columns [A, V) */
+  dvec r[GF_DIRECT_MAX_OC][4];
+  float t[GF_DIRECT_MAX_OC][4];
+  for (int o = 0; o < OC; o++)
+    for (int q = 0; q < NJ; q++) {
+      r[o][q] = (dvec){0};
+      t[o][q] = 0.0f;
+    }
   for (int n = 0; n < N; n++)
-    for (int oy = 0; oy < OH; oy++)
-      for (int i = 0; i < kh; i++) {
-        const int iy = oy - g->ph + i;
-        if (iy < 0 || iy >= H) continue;
-        const float *row = x + (((size_t)n * C + c) * H + iy) * W;
-        for (int j = 0; j < kw; j++) {
-          const int off = j - g->pw; /* input column of ox = 0 */
-          const int a = off < 0 ? -off : 0, b = W - off < OW ? W - off : OW;
-          if (b <= a) continue;
-          for (int o = 0; o < OC; o++) {
-            const float *d = dy + (((size_t)n * OC + o) * OH + oy) * OW;
-            float t = 0.0f;
-            #pragma omp simd reduction(+ : t)
-            for (int k = a; k < b; k++) t += d[k] * row[k + off];
-            s[(o * kh + i) * kw + j] += t;
-          }
+    for (int oy = 0; oy < OH; oy++) {
+      const int iy = oy - g->ph + i;
+      if (iy < 0 || iy >= H) continue;
+      const float *row = x + (((size_t)n * C + c) * H + iy) * W - g->pw + j0; /* column of ox = 0, tap j0 */
+      const float *d[GF_DIRECT_MAX_OC];
+      for (int o = 0; o < OC; o++) d[o] = dy + (((size_t)n * OC + o) * OH + oy) * OW;
+      for (int ox = A; ox < V; ox += 8) {
+        dvec dv[GF_DIRECT_MAX_OC];
+        for (int o = 0; o < OC; o++) dv[o] = *(const dvec_u *)(d[o] + ox);
+        for (int q = 0; q < NJ; q++) {
+          const dvec xv = *(const dvec_u *)(row + ox + q);
+          for (int o = 0; o < OC; o++) r[o][q] += dv[o] * xv;
         }
       }
+      for (int q = 0; q < NJ; q++) { /* tap j0 + q's columns outside [A, V) */
+        const int off = j0 + q - g->pw, aq = off < 0 ? -off : 0, bq = W - off < OW ? W - off : OW;
+        for (int o = 0; o < OC; o++) {
+          float u = 0.0f;
+          for (int ox = aq; ox < A && ox < bq; ox++) u += d[o][ox] * row[ox + q];
+          for (int ox = V > aq ? V : aq; ox < bq; ox++) u += d[o][ox] * row[ox + q];
+          t[o][q] += u;
+        }
+      }
+    }
+  for (int o = 0; o < OC; o++)
+    for (int q = 0; q < NJ; q++) {
+      float v = t[o][q];
+      for (int e = 0; e < 8; e++) v += r[o][q][e];
+      s[(o * kh + i) * kw + j0 + q] = v;
+    }
 }
+
+#define DW_TAPS(oc, nj) direct_dw_taps(s, x, dy, N, oc, nj, g, c, i, j0)
+#define DW_TAPS_OC(nj)                                                  \
+  switch (OC) {                                                         \
+  case 1: DW_TAPS(1, nj); break;                                        \
+  case 2: DW_TAPS(2, nj); break;                                        \
+  case 3: DW_TAPS(3, nj); break;                                        \
+  default: DW_TAPS(4, nj); break;                                       \
+  }
+
+/* dw[o, c, i, j] for one c, all (o, i, j): kernel rows one at a time, taps 4 at a time. */
+GF_CLONES static void direct_dw_chan(float *restrict s, const float *restrict x, const float *restrict dy, int N,
+                                     int OC, const gf__conv_geom *g, int c) {
+  for (int i = 0; i < g->kh; i++)
+    for (int j0 = 0; j0 < g->kw; j0 += 4) switch (g->kw - j0 < 4 ? g->kw - j0 : 4) {
+      case 1: DW_TAPS_OC(1); break;
+      case 2: DW_TAPS_OC(2); break;
+      case 3: DW_TAPS_OC(3); break;
+      default: DW_TAPS_OC(4); break;
+    }
+}
+#undef DW_TAPS_OC
+#undef DW_TAPS
 
 void gf__cpu_conv_direct_bwd_w(float *dw, const float *x, const float *dy, int N, int OC, const gf__conv_geom *g) {
   const int C = g->C, kk = g->kh * g->kw;

@@ -1537,7 +1537,9 @@ static void cases_direct(kit *k) {
   static const cgeom gs[] = {/* N, C, H, W, kh, kw, sh, sw, ph, pw, r0, rn, OC */
                              {2, 3, 9, 7, 7, 7, 1, 1, 3, 3, 0, 0, 3},    {2, 8, 6, 6, 4, 4, 1, 1, 1, 1, 0, 0, 1},
                              {1, 2, 5, 300, 3, 3, 1, 1, 1, 1, 0, 0, 2},  {1, 5, 4, 260, 1, 1, 1, 1, 0, 0, 0, 0, 4},
-                             {1, 16, 16, 16, 16, 16, 1, 1, 0, 0, 0, 0, 1}, {1, 64, 22, 22, 7, 7, 1, 1, 0, 0, 0, 0, 3}};
+                             {1, 16, 16, 16, 16, 16, 1, 1, 0, 0, 0, 0, 1}, {1, 64, 22, 22, 7, 7, 1, 1, 0, 0, 0, 0, 3},
+                             /* register tiles of the input gradient: 4 + 2 channels, edges both sides */
+                             {2, 6, 5, 70, 7, 7, 1, 1, 3, 3, 0, 0, 3}};
   ctx c;
   for (size_t s = 0; s < sizeof gs / sizeof gs[0]; s++) {
     const cgeom *q = &gs[s];
