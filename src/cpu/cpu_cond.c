@@ -21,22 +21,33 @@ void gf__cpu_onehot_cat_bwd(float *dx, const float *dy, int N, int C, int S, int
   for (long i = 0; i < n; i++) gf__k_onehot_cat_bwd(dx, dy, C, S, K, i);
 }
 
+/* The affine ops a row (n, c) at a time: its class's coefficients read once, then S elements of
+   the same per-element math as the GPU's (kern/cond.h), vectorised. */
 void gf__cpu_cond_affine_fwd(float *y, const float *x, const float *gamma, const float *beta, const float *labels, int N,
                              int C, int S, int K) {
-  long n = (long)N * C * S;
-  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
-  for (long i = 0; i < n; i++) gf__k_cond_affine_fwd(y, x, gamma, beta, labels, C, S, K, i);
+  long rows = (long)N * C;
+  #pragma omp parallel for if (rows * S > PAR_MIN) schedule(static)
+  for (long r = 0; r < rows; r++) {
+    long t = gf__k_cond_affine_row(labels, C, K, r / C, r % C);
+    const float g = gamma[t], b = beta[t], *xr = x + r * S;
+    float *yr = y + r * S;
+    for (long s = 0; s < S; s++) yr[s] = gf__k_cond_affine(xr[s], g, b);
+  }
 }
 
 void gf__cpu_cond_affine_bwd(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *gamma,
                              const float *labels, int N, int C, int S, int K) {
-  long n = (long)N * C * S;
+  long rows = (long)N * C;
   if (dx) {
-    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
-    for (long i = 0; i < n; i++) gf__k_cond_affine_bwd_x(dx, dy, gamma, labels, C, S, K, i);
+    #pragma omp parallel for if (rows * S > PAR_MIN) schedule(static)
+    for (long r = 0; r < rows; r++) {
+      const float g = gamma[gf__k_cond_affine_row(labels, C, K, r / C, r % C)], *dyr = dy + r * S;
+      float *dxr = dx + r * S;
+      for (long s = 0; s < S; s++) dxr[s] += gf__k_cond_affine_dx(dyr[s], g);
+    }
   }
   if (dgamma || dbeta) {
-    #pragma omp parallel for if (n > PAR_MIN) schedule(static)
+    #pragma omp parallel for if (rows * S > PAR_MIN) schedule(static)
     for (int c = 0; c < C; c++) gf__k_cond_affine_bwd_p(dgamma, dbeta, dy, x, labels, N, C, S, K, c);
   }
 }

@@ -28,18 +28,26 @@ static inline GF_HD void gf__k_onehot_cat_bwd(float *dx, const float *dy, int C,
   dx[i] += dy[n * (long)(C + K) * S + r];
 }
 
+/* cond_affine: row (n, c) of [N, C, S] is scaled and shifted by its class's gamma[t], beta[t],
+   t = label(n) C + c (the CPU takes a row at a time, the GPU an element). */
+static inline GF_HD long gf__k_cond_affine_row(const float *labels, int C, int K, long n, long c) {
+  return (long)gf__k_label(labels, n, K) * C + c;
+}
+static inline GF_HD float gf__k_cond_affine(float x, float g, float b) { return x * g + b; }
+static inline GF_HD float gf__k_cond_affine_dx(float dy, float g) { return dy * g; } /* added to dx */
+
 /* cond_affine_fwd, element i of y [N, C, S]. */
 static inline GF_HD void gf__k_cond_affine_fwd(float *y, const float *x, const float *gamma, const float *beta,
                                                const float *labels, int C, int S, int K, long i) {
-  long n = i / ((long)C * S), c = (i / S) % C, t = (long)gf__k_label(labels, n, K) * C + c;
-  y[i] = x[i] * gamma[t] + beta[t];
+  long n = i / ((long)C * S), c = (i / S) % C, t = gf__k_cond_affine_row(labels, C, K, n, c);
+  y[i] = gf__k_cond_affine(x[i], gamma[t], beta[t]);
 }
 
 /* cond_affine_bwd, input gradient: element i of dx [N, C, S]. */
 static inline GF_HD void gf__k_cond_affine_bwd_x(float *dx, const float *dy, const float *gamma, const float *labels,
                                                  int C, int S, int K, long i) {
   long n = i / ((long)C * S), c = (i / S) % C;
-  dx[i] += dy[i] * gamma[(long)gf__k_label(labels, n, K) * C + c];
+  dx[i] += gf__k_cond_affine_dx(dy[i], gamma[gf__k_cond_affine_row(labels, C, K, n, c)]);
 }
 
 /* cond_affine_bwd, parameter gradients of channel c (rows in order: deterministic). */
