@@ -9,16 +9,31 @@
 /* Loops go parallel only with enough work to pay for the threads (as cpu_ops.c). */
 #define PAR_MIN 32768
 
+/* One-hot concat a sample at a time: its C S input values are one block of y's row, then the K
+   label planes (kern/cond.h's plane value) -- no division per element. */
 void gf__cpu_onehot_cat_fwd(float *y, const float *x, const float *labels, int N, int C, int S, int K) {
-  long n = (long)N * (C + K) * S;
-  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
-  for (long i = 0; i < n; i++) gf__k_onehot_cat_fwd(y, x, labels, C, S, K, i);
+  const long in = (long)C * S, out = (long)(C + K) * S;
+  #pragma omp parallel for if ((long)N * out > PAR_MIN) schedule(static)
+  for (long n = 0; n < N; n++) {
+    float *yn = y + n * out;
+    const float *xn = x + n * in;
+    for (long i = 0; i < in; i++) yn[i] = xn[i];
+    for (int k = 0; k < K; k++) {
+      const float v = gf__k_onehot_plane(labels, n, K, k);
+      float *p = yn + in + (long)k * S;
+      for (long s = 0; s < S; s++) p[s] = v;
+    }
+  }
 }
 
 void gf__cpu_onehot_cat_bwd(float *dx, const float *dy, int N, int C, int S, int K) {
-  long n = (long)N * C * S;
-  #pragma omp parallel for if (n > PAR_MIN) schedule(static)
-  for (long i = 0; i < n; i++) gf__k_onehot_cat_bwd(dx, dy, C, S, K, i);
+  const long in = (long)C * S, out = (long)(C + K) * S;
+  #pragma omp parallel for if ((long)N * in > PAR_MIN) schedule(static)
+  for (long n = 0; n < N; n++) {
+    float *dxn = dx + n * in;
+    const float *dyn = dy + n * out;
+    for (long i = 0; i < in; i++) dxn[i] += dyn[i];
+  }
 }
 
 /* The affine ops a row (n, c) at a time: its class's coefficients read once, then S elements of

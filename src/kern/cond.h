@@ -14,12 +14,17 @@ static inline GF_HD int gf__k_label(const float *labels, long n, int K) {
   return k < K ? k : K - 1;
 }
 
+/* onehot_cat: channel C + k of row n is 1 where k is the row's class, else 0. */
+static inline GF_HD float gf__k_onehot_plane(const float *labels, long n, int K, int k) {
+  return k == gf__k_label(labels, n, K) ? 1.0f : 0.0f;
+}
+
 /* onehot_cat_fwd, element i of y [N, C + K, S]. */
 static inline GF_HD void gf__k_onehot_cat_fwd(float *y, const float *x, const float *labels, int C, int S, int K,
                                               long i) {
   long per = (long)(C + K) * S, n = i / per, r = i - n * per, c = r / S, s = r - c * S;
   if (c < C) y[i] = x[(n * C + c) * S + s];
-  else y[i] = c - C == gf__k_label(labels, n, K) ? 1.0f : 0.0f;
+  else y[i] = gf__k_onehot_plane(labels, n, K, (int)(c - C));
 }
 
 /* onehot_cat_bwd, element i of dx [N, C, S]. */
