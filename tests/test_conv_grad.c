@@ -303,6 +303,28 @@ int main(void) {
             plan[i][0] ? "conv" : "convt", plan[i][1], plan[i][2], plan[i][2], plan[i][3], plan[i][4], got, plan[i][5]);
       gf__net_free(&pn);
     }
+    /* beside the library, a batch with few 4x4 output tiles goes to the library instead (pix2pix at
+       batch 1), one with many to Winograd: the forward of a 32 -> 32 conv over 8x8 (one tile per
+       image) at batch 1 and at batch 64 */
+    if (lib) {
+      gf__net pn;
+      gf__net_init(&pn, gf__ops_cpu(), "P", 32, 8, 8);
+      CHECK(gf__net_add_conv2d(&pn, 32, 4, 4, 2, 2, 1, 1, 0) == 0 && gf__net_finalize(&pn) == 0, "tiles: build");
+      gf__ctx pc;
+      CHECK(gf__ctx_create(&pc, &pn, 64) == 0, "tiles: context");
+      float *px = gf__ops_cpu()->alloc(sizeof(float) * 64 * 32 * 8 * 8);
+      long before = gf__cpu_conv_lib_count();
+      gf__net_forward(&pn, &pc, px, 1, 1, NULL);
+      long one = gf__cpu_conv_lib_count() - before;
+      before = gf__cpu_conv_lib_count();
+      gf__net_forward(&pn, &pc, px, 64, 1, NULL);
+      long many = gf__cpu_conv_lib_count() - before;
+      CHECK(pn.layers[0].pwino > 0 && one == 1 && many == 0,
+            "tiles: forward passes by the library: %ld at batch 1 (want 1), %ld at batch 64 (want 0)", one, many);
+      gf__ops_cpu()->free(px);
+      gf__ctx_destroy(&pc);
+      gf__net_free(&pn);
+    }
   }
   /* direct loops: stride 1, 1-4 output channels, paddings 0..3, widths across a 256 block */
   static const int dconv[][9] = {

@@ -19,7 +19,17 @@ static size_t lowered_need(const gf__layer *l, int chunk) {
 }
 
 /* Whether pass (GF_CONV_*, of the conv or the transpose's adjoint) runs as polyphase Winograd. */
-static int pw(const gf__layer *l, int pass) { return l->pwino > 0 && (l->pwino_passes >> pass & 1); }
+/* Polyphase Winograd for this pass of a batch of B: where a library shares the layer, not below
+   GF_PWINO_MIN_TILES 4x4 output tiles of the (adjoint)
+   convolution in the batch: with few tiles its transforms cost more than they save (pix2pix at
+   batch 1: a ConvTranspose2d 1024 -> 512 over a 4x4 grid took 72 ms for its weight gradient, 12 ms
+   through the library; docs/BENCHMARKS.md). */
+#define GF_PWINO_MIN_TILES 64
+static int pw(const gf__layer *l, int pass, int B) {
+  if (l->pwino <= 0 || !(l->pwino_passes >> pass & 1)) return 0;
+  if (!l->lib) return 1; /* nothing to defer to: every planned pass, however few tiles */
+  return (long)B * ((l->geom.OH + 3) / 4) * ((l->geom.OW + 3) / 4) >= GF_PWINO_MIN_TILES;
+}
 
 /* The backward passes polyphase Winograd takes, of the conv (x = its input, dy = its output
    gradient) or of a transpose's adjoint (x = the layer's output gradient, dy = its input; the
@@ -29,12 +39,12 @@ static void pw_backward(const gf__ops *o, const gf__layer *l, float **dinp, floa
                         const float *dy, const float *w, float *ws, int B, int OC) {
   const gf__conv_geom *g = &l->geom;
   const int tr = l->kind == GF_LAYER_CONVT;
-  if (*dinp && pw(l, tr ? GF_CONV_FWD : GF_CONV_BWD_DATA)) {
+  if (*dinp && pw(l, tr ? GF_CONV_FWD : GF_CONV_BWD_DATA, B)) {
     if (tr) o->pwino_fwd(*dinp, x, w, B, g->C, g->H, g->W, OC, 1.0f, ws, l->pwino);
     else o->pwino_bwd_data(*dinp, dy, w, B, g->C, g->H, g->W, OC, 1.0f, ws, l->pwino);
     *dinp = NULL;
   }
-  if (*dw && pw(l, GF_CONV_BWD_W)) {
+  if (*dw && pw(l, GF_CONV_BWD_W, B)) {
     o->pwino_dw(*dw, x, dy, B, g->C, g->H, g->W, OC, ws, l->pwino);
     *dw = NULL;
   }
@@ -118,7 +128,7 @@ void gf__conv2d_forward(const gf__ops *o, float *out, const float *inp, const fl
     if (b) o->bias_fwd(out, b, B, OC, P);
     return;
   }
-  if (pw(l, GF_CONV_FWD)) {
+  if (pw(l, GF_CONV_FWD, B)) {
     o->pwino_fwd(out, inp, w, B, g->C, g->H, g->W, OC, 0.0f, ws, l->pwino);
     if (b) o->bias_fwd(out, b, B, OC, P);
     return;
@@ -249,7 +259,7 @@ void gf__convt2d_forward(const gf__ops *o, float *out, const float *inp, const f
     return;
   }
   /* the adjoint conv has OC = IC outputs, and the forward of the transpose is its input gradient */
-  if (pw(l, GF_CONV_BWD_DATA)) {
+  if (pw(l, GF_CONV_BWD_DATA, B)) {
     o->pwino_bwd_data(out, inp, w, B, g->C, g->H, g->W, IC, 0.0f, ws, l->pwino);
     if (b) o->bias_fwd(out, b, B, OC, g->H * g->W);
     return;
