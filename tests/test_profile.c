@@ -116,9 +116,12 @@ static void test_bench(const char *preset, int batch, int d_runs, int second) {
   }
   int nd = row_fields(rep, "D.net.2", f);
   CHECK(nd >= 6 && !strncmp(f[0], "Conv2d(64", 9), "%s: D.net.2 row: %d fields", preset, nd);
-  /* the last field: forward passes per step (dcgan: real, fake, G's step; wgan-gp: 5 x (the
-     [real; fake] pass + the penalty's pass) + G's step) */
-  CHECK(nd > 0 && atoi(f[nd - 1]) == d_runs, "%s: D runs %s per step, expected %d", preset, nd ? f[nd - 1] : "?", d_runs);
+  /* the last two fields: forward passes per step (dcgan: real, fake, G's step; wgan-gp: 5 x (the
+     [real; fake] pass + the penalty's pass) + G's step), and the forward's GFLOP/s */
+  CHECK(nd > 1 && atoi(f[nd - 2]) == d_runs, "%s: D runs %s per step, expected %d", preset, nd > 1 ? f[nd - 2] : "?", d_runs);
+  CHECK(nd > 1 && atof(f[nd - 1]) > 0.01, "%s: D.net.2's forward GFLOP/s '%s'", preset, nd ? f[nd - 1] : "?");
+  int na = row_fields(rep, "D.net.1", f);
+  CHECK(na > 1 && !strcmp(f[0], "LeakyReLU") && !strcmp(f[na - 1], "-"), "%s: an activation has no GFLOP/s", preset);
   CHECK(!!strstr(rep, "2nd-order") == second, "%s: second-order column %s", preset, second ? "missing" : "unexpected");
   double all = line_value(rep, "all layers"), rest = line_value(rep, "outside the layers (losses, penalties, optimizer updates, copies, all-reduce)"),
          step = line_value(rep, "the step, profiled");

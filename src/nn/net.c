@@ -726,7 +726,7 @@ const float *gf__net_forward(gf__net *net, gf__ctx *ctx, const float *in, int B,
       gf__cond_layer_forward(net, i, ctx, y, x, ctx->aux[i], B, train);
       break;
     }
-    gf__prof_end(net, i, GF_PROF_FWD);
+    gf__prof_end(net, i, GF_PROF_FWD, B);
     x = y;
   }
   return x;
@@ -852,7 +852,7 @@ void gf__net_backward(gf__net *net, gf__ctx *ctx, float *din, int param_grads) {
       break;
     }
     if (dw && l->sn && l->kind != GF_LAYER_PROJ) gf__sn_backward(net, ctx, i, dw, net->grads + l->w_off); /* PROJ: its own */
-    gf__prof_end(net, i, GF_PROF_BWD);
+    gf__prof_end(net, i, GF_PROF_BWD, B);
   }
 }
 

@@ -235,6 +235,7 @@ typedef struct gf__prof_row {
   int layer;
   double sec[GF_PROF_NPASS];
   long calls[GF_PROF_NPASS];
+  double samples[GF_PROF_NPASS]; /* batch rows through the pass, summed over its calls */
 } gf__prof_row;
 typedef struct gf__prof {
   const gf__ops *ops;
@@ -246,16 +247,17 @@ int gf__prof_attach(gf__prof *p, gf__net *net); /* GF_ENOMEM */
 void gf__prof_reset(gf__prof *p);                /* zero times and counts (after a warm-up) */
 void gf__prof_detach_free(gf__prof *p);          /* frees the rows; the nets' prof is cleared */
 void gf__prof_mark(gf__prof *p);                 /* sync, then the clock: a pass begins */
-void gf__prof_add(gf__prof *p, int row, int pass); /* sync, then the time since the mark to a row */
+void gf__prof_add(gf__prof *p, int row, int pass, int B); /* sync, then the time since the mark to a row */
 /* The table of where `steps` timed steps of step_ms each went: per layer that ran, ms per step
-   forward / backward / second order, the total and its share of the step, then all layers and
-   the rest of the step (losses, penalties, optimizer updates, copies); into buf (cap bytes). */
+   forward / backward / second order, the total and its share of the step, the forward's GFLOP/s
+   (linear and convolution layers), then all layers and the rest of the step (losses, penalties,
+   optimizer updates, copies); into buf (cap bytes). */
 void gf__prof_report(const gf__prof *p, int steps, double step_ms, char *buf, unsigned cap);
 static inline void gf__prof_begin(const gf__net *net) {
   if (net->prof) gf__prof_mark(net->prof);
 }
-static inline void gf__prof_end(const gf__net *net, int layer, int pass) {
-  if (net->prof) gf__prof_add(net->prof, net->prof_row + layer, pass);
+static inline void gf__prof_end(const gf__net *net, int layer, int pass, int B) {
+  if (net->prof) gf__prof_add(net->prof, net->prof_row + layer, pass, B);
 }
 static inline long gf__net_out_size(const gf__net *n) { return gf__layer_out_size(&n->layers[n->n - 1]); }
 

@@ -31,7 +31,18 @@ void gf__prof_reset(gf__prof *p) {
   for (int i = 0; i < p->n; i++) {
     memset(p->rows[i].sec, 0, sizeof p->rows[i].sec);
     memset(p->rows[i].calls, 0, sizeof p->rows[i].calls);
+    memset(p->rows[i].samples, 0, sizeof p->rows[i].samples);
   }
+}
+
+/* Multiply-adds x 2 of one sample through a layer's forward (linear and convolution layers; 0
+   for the others): a convolution's weights once per output position, a transposed one's once
+   per input position. */
+static double layer_flops(const gf__layer *l) {
+  if (l->kind == GF_LAYER_LINEAR) return 2.0 * (double)l->w_n;
+  if (l->kind == GF_LAYER_CONV) return 2.0 * (double)l->w_n * l->out_h * l->out_w;
+  if (l->kind == GF_LAYER_CONVT) return 2.0 * (double)l->w_n * l->in_h * l->in_w;
+  return 0.0;
 }
 
 void gf__prof_detach_free(gf__prof *p) {
@@ -46,11 +57,12 @@ void gf__prof_mark(gf__prof *p) {
   p->t = gf__now();
 }
 
-void gf__prof_add(gf__prof *p, int row, int pass) {
+void gf__prof_add(gf__prof *p, int row, int pass, int B) {
   p->ops->sync();
   double t = gf__now();
   p->rows[row].sec[pass] += t - p->t;
   p->rows[row].calls[pass]++;
+  p->rows[row].samples[pass] += B;
   p->t = t;
 }
 
@@ -69,9 +81,10 @@ void gf__prof_report(const gf__prof *p, int steps, double step_ms, char *buf, un
   all = 1e3 * all / steps;
   int second = 0;
   for (int i = 0; i < p->n; i++) second |= p->rows[i].calls[GF_PROF_BWD2] > 0;
-  gf__strbuf_put(&o, "ms per step (mean of %d), each layer pass timed between two backend synchronisations:\n", steps);
-  gf__strbuf_put(&o, "%-24s %-58s %9s %9s%s %9s %6s %5s\n", "layer", "what", "forward", "backward", second ? "  2nd-order" : "",
-      "total", "share", "runs");
+  gf__strbuf_put(&o, "ms per step (mean of %d), each layer pass timed between two backend synchronisations; runs: forward\n"
+                 "passes per step; GFLOP/s: the forward's, of linear and convolution layers:\n", steps);
+  gf__strbuf_put(&o, "%-24s %-58s %9s %9s%s %9s %6s %5s %8s\n", "layer", "what", "forward", "backward", second ? "  2nd-order" : "",
+      "total", "share", "runs", "GFLOP/s");
   for (int i = 0; i < p->n; i++) {
     const gf__prof_row *r = &p->rows[i];
     long calls = 0;
@@ -92,7 +105,10 @@ void gf__prof_report(const gf__prof *p, int steps, double step_ms, char *buf, un
       cell(&o, 1e3 * r->sec[GF_PROF_BWD2] / steps, r->calls[GF_PROF_BWD2]);
     }
     /* runs: forward passes per step (a net applied to several batches in one step runs several) */
-    gf__strbuf_put(&o, " %9.3f %5.1f%% %5.3g\n", ms, step_ms > 0 ? 100.0 * ms / step_ms : 0.0, (double)r->calls[GF_PROF_FWD] / steps);
+    gf__strbuf_put(&o, " %9.3f %5.1f%% %5.3g", ms, step_ms > 0 ? 100.0 * ms / step_ms : 0.0, (double)r->calls[GF_PROF_FWD] / steps);
+    const double fl = layer_flops(&r->net->layers[r->layer]) * r->samples[GF_PROF_FWD];
+    if (fl > 0 && r->sec[GF_PROF_FWD] > 0) gf__strbuf_put(&o, " %8.1f\n", fl / r->sec[GF_PROF_FWD] * 1e-9);
+    else gf__strbuf_put(&o, " %8s\n", "-");
   }
   double rest = step_ms - all;
   int w = 83 + 20 + (second ? 11 : 0); /* up to the total column */

@@ -136,7 +136,7 @@ void gf__net_double_backward(gf__net *net, gf__ctx *ctx, gf__ctx2 *c2, const flo
     }
     default: r = (float *)rin; break; /* reshape: a view */
     }
-    gf__prof_end(net, i, GF_PROF_BWD2);
+    gf__prof_end(net, i, GF_PROF_BWD2, B);
     R[i] = rin = r;
   }
   /* 2. backward tangent: rdy = R{dout_i} (NULL while it is zero: the seed is constant, and
@@ -217,10 +217,10 @@ void gf__net_double_backward(gf__net *net, gf__ctx *ctx, gf__ctx2 *c2, const flo
     }
     default: /* reshape: the same values */
       if (!down) rdy = NULL;
-      gf__prof_end(net, i, GF_PROF_BWD2);
+      gf__prof_end(net, i, GF_PROF_BWD2, B);
       continue;
     }
-    gf__prof_end(net, i, GF_PROF_BWD2);
+    gf__prof_end(net, i, GF_PROF_BWD2, B);
     turn ^= 1;
   }
 }
