@@ -202,10 +202,8 @@ static void run(const spec *t, const char *what) {
   /* forward, input + weight gradients, input gradient again: all by the library, none lowered
      (but the convolution forward passes of a 1x1 between few channels, which the library
      declines: a Conv2d's forward, a ConvTranspose2d's two input gradients) */
-  /* and a ConvTranspose2d of a 1x1 input onto one kernel footprint, or a Conv2d whose kernel
-     covers its unpadded input: a matrix product of ours */
-  const int projection = (t->kind == K_CONVT && t->H == 1 && t->W == 1 && t->p == 0 && t->op == 0) ||
-                         (t->kind == K_CONV && t->H == t->kh && t->W == t->kw && t->p == 0);
+  /* and a ConvTranspose2d of a 1x1 input onto one kernel footprint: a matrix product of ours */
+  const int projection = t->kind == K_CONVT && t->H == 1 && t->W == 1 && t->p == 0 && t->op == 0;
   const int declined = projection ? 4
                        : t->kh == 1 && t->kw == 1 && t->s == 1 && t->p == 0 && (long)t->C * t->OC < GF_LIB_1X1_MIN_COC
                            ? (t->kind == K_CONV ? 1 : 2) : 0;
@@ -226,7 +224,7 @@ int main(void) {
     {2, 2, 5, 6, 3, 1, 1, 0, 1}, {2, 2, 5, 6, 3, 3, 1, 1, 0}, {2, 3, 8, 8, 2, 4, 2, 1, 0},
     {3, 2, 7, 9, 3, 4, 2, 2, 1}, {2, 1, 7, 7, 2, 7, 1, 0, 1}, {2, 2, 9, 8, 3, 7, 2, 2, 0},
     {2, 2, 6, 5, 2, 3, 2, 0, 1}, {1, 3, 4, 4, 4, 4, 1, 0, 0}, {3, 2, 6, 6, 2, 3, 1, 2, 1},
-    /* kernels over the whole input (one matrix product), stride 2 too; one that covers only the rows */
+    /* kernels over the whole input, stride 2 too; one that covers only the rows */
     {3, 4, 5, 5, 1, 5, 2, 0, 1}, {2, 2, 4, 6, 2, 4, 1, 0, 0},
   };
   /* plans: im2col with its own chunk, chunks of 2 samples, bands of 1 and 2 output rows; the

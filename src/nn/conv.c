@@ -30,12 +30,10 @@ static int pw(const gf__layer *l, int pass, int B) {
   return (long)B * ((l->geom.OH + 3) / 4) * ((l->geom.OW + 3) / 4) >= GF_PWINO_MIN_TILES;
 }
 
-/* A convolution whose kernel covers its whole unpadded input (one output position: DCGAN's last D
-   layer, [B, C, 7, 7] -> [B, 1]), and a transposed one of a 1x1 input onto one kernel footprint
-   (DCGAN's first G layer: z [B, IC] -> [B, OC, kh, kw]), are one matrix product with the weight
-   seen as [OC, C kh kw] / [IC, OC kh kw]: no column buffer, no scatter (oneDNN took 6x the GEMM's
-   time on the second and ran the first at 1.6 GFLOP/s). g: the convolution (of a transposed one,
-   its adjoint). */
+/* A transposed convolution of a 1x1 input whose output is exactly one kernel footprint (DCGAN's
+   first G layer: z [B, IC] -> [B, OC, kh, kw]) is one matrix product with its weight
+   [IC, OC*kh*kw]: no column buffer, no scatter (oneDNN took 6x the GEMM's time on it). g: the
+   adjoint convolution. */
 static int projection(const gf__conv_geom *g) {
   return g->OH == 1 && g->OW == 1 && g->H == g->kh && g->W == g->kw && g->ph == 0 && g->pw == 0;
 }
@@ -132,11 +130,6 @@ void gf__conv2d_forward(const gf__ops *o, float *out, const float *inp, const fl
     if (b) o->bias_fwd(out, b, B, OC, P);
     return;
   }
-  if (projection(g)) { /* out [B, OC] = inp [B, K] . W^T (W [OC, K]) */
-    o->gemm(0, 1, B, OC, K, 1.0f, inp, K, w, K, 0.0f, out, OC);
-    if (b) o->bias_fwd(out, b, B, OC, P);
-    return;
-  }
   if (l->direct) {
     o->direct_fwd(out, inp, w, B, OC, g);
     if (b) o->bias_fwd(out, b, B, OC, P);
@@ -194,11 +187,6 @@ void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, co
   const long in_sz = (long)g->C * g->H * g->W, out_sz = (long)OC * P;
   if (db) o->bias_bwd(db, dout, B, OC, P);
   if (!dw && !dinp) return;
-  if (l->groups == 1 && projection(g)) {
-    if (dw) o->gemm(1, 0, OC, K, B, 1.0f, dout, OC, inp, K, 1.0f, dw, K);     /* dW [OC, K] += dout^T . inp */
-    if (dinp) o->gemm(0, 0, B, K, OC, 1.0f, dout, OC, w, K, 1.0f, dinp, K);   /* dinp [B, K] += dout . W */
-    return;
-  }
   if (l->groups > 1) {
     if (!l->dw) grouped_backward(o, dinp, dw, dout, inp, w, ws, B, l);
     else {
