@@ -888,13 +888,7 @@ int gf_bench_sgemm(const char *device, int n, int reps, double *gflops) {
 
 static double net_flops(const gf__net *net) {
   double f = 0;
-  for (int i = 0; i < net->n; i++) {
-    const gf__layer *l = &net->layers[i];
-    if (l->kind == GF_LAYER_LINEAR) f += 2.0 * (double)l->w_n;
-    /* conv: every weight once per output position; conv-transpose: once per input position */
-    else if (l->kind == GF_LAYER_CONV) f += 2.0 * (double)l->w_n * l->out_h * l->out_w;
-    else if (l->kind == GF_LAYER_CONVT) f += 2.0 * (double)l->w_n * l->in_h * l->in_w;
-  }
+  for (int i = 0; i < net->n; i++) f += gf__layer_flops(&net->layers[i]);
   return f; /* per sample, one forward */
 }
 
@@ -1035,9 +1029,7 @@ int gf_bench_profile(const gf_config *cfg, int warmup, int steps, double *ms, ch
   memset(&prof, 0, sizeof prof);
   double gflop;
   /* the backend is the one gf__dist_train_begin opens for cfg: the profiler syncs through it */
-  int rc = bench_run(cfg, warmup, steps, ms, &gflop, &prof, report, cap);
-  if (prof.rows) gf__prof_detach_free(&prof);
-  return rc;
+  return bench_run(cfg, warmup, steps, ms, &gflop, &prof, report, cap); /* it detaches what it attached */
 }
 
 /* The dataset a config names (used by the classifier trainer). */

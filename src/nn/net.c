@@ -965,3 +965,10 @@ const char *gf__layer_desc(const gf__layer *l, char *buf, size_t cap) {
   }
   return buf;
 }
+
+double gf__layer_flops(const gf__layer *l) {
+  if (l->kind == GF_LAYER_LINEAR) return 2.0 * (double)l->w_n;
+  if (l->kind == GF_LAYER_CONV) return 2.0 * (double)l->w_n * l->out_h * l->out_w;
+  if (l->kind == GF_LAYER_CONVT) return 2.0 * (double)l->w_n * l->in_h * l->in_w;
+  return 0.0;
+}

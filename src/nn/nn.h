@@ -221,6 +221,10 @@ static inline long gf__net_in_size(const gf__net *n) { return (long)n->in_c * n-
    stride-2 layer: the papers' convention); Linear in * out; every normalisation C * H * W; the rest 0. */
 long long gf__layer_macs(const gf__layer *l);
 long long gf__net_macs(const gf__net *net);
+/* Multiply-adds x 2 of one sample through a layer's forward (linear and convolution layers; 0
+   for the others): a convolution's weights once per output position, a transposed one's once
+   per input position. */
+double gf__layer_flops(const gf__layer *l);
 /* One line describing a layer ("Conv2d(1 -> 64, 4x4, stride 2)  28x28 -> 14x14"), in buf. */
 const char *gf__layer_desc(const gf__layer *l, char *buf, size_t cap);
 

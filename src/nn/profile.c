@@ -35,16 +35,6 @@ void gf__prof_reset(gf__prof *p) {
   }
 }
 
-/* Multiply-adds x 2 of one sample through a layer's forward (linear and convolution layers; 0
-   for the others): a convolution's weights once per output position, a transposed one's once
-   per input position. */
-static double layer_flops(const gf__layer *l) {
-  if (l->kind == GF_LAYER_LINEAR) return 2.0 * (double)l->w_n;
-  if (l->kind == GF_LAYER_CONV) return 2.0 * (double)l->w_n * l->out_h * l->out_w;
-  if (l->kind == GF_LAYER_CONVT) return 2.0 * (double)l->w_n * l->in_h * l->in_w;
-  return 0.0;
-}
-
 void gf__prof_detach_free(gf__prof *p) {
   for (int i = 0; i < p->n; i++) p->rows[i].net->prof = NULL;
   free(p->rows);
@@ -106,7 +96,7 @@ void gf__prof_report(const gf__prof *p, int steps, double step_ms, char *buf, un
     }
     /* runs: forward passes per step (a net applied to several batches in one step runs several) */
     gf__strbuf_put(&o, " %9.3f %5.1f%% %5.3g", ms, step_ms > 0 ? 100.0 * ms / step_ms : 0.0, (double)r->calls[GF_PROF_FWD] / steps);
-    const double fl = layer_flops(&r->net->layers[r->layer]) * r->samples[GF_PROF_FWD];
+    const double fl = gf__layer_flops(&r->net->layers[r->layer]) * r->samples[GF_PROF_FWD];
     if (fl > 0 && r->sec[GF_PROF_FWD] > 0) gf__strbuf_put(&o, " %8.1f\n", fl / r->sec[GF_PROF_FWD] * 1e-9);
     else gf__strbuf_put(&o, " %8s\n", "-");
   }
