@@ -22,7 +22,7 @@ static const char *EVAL_HELP =
     "                    of the first 1,000 validation images (MNIST train[50000:60000]), reported as\n"
     "                    the mean over the 10,000 MNIST test images +- standard error (nats).\n"
     "  --metric modes    mode coverage of ring8 / grid25 (VEEGAN / PacGAN): 2,500 samples; modes\n"
-    "                    captured, %% high quality (within 3 sigma of a mode), reverse KL to uniform.\n"
+    "                    captured, % high quality (within 3 sigma of a mode), reverse KL to uniform.\n"
     "\n"
     "  Classifier-space metrics (SET = mnist | fashion-mnist | shapes). They use the features (the\n"
     "  128-d layer before the output) of ganforge's own CNN classifier, trained with\n"
