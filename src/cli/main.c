@@ -546,7 +546,7 @@ static int cmd_data(int argc, char **argv) {
 }
 
 static const char *MAIN_HELP =
-    "ganforge " GANFORGE_VERSION ": train Generative Adversarial Networks (C11; CPU backend)\n"
+    "ganforge " GANFORGE_VERSION ": train Generative Adversarial Networks (C11; CPU, and NVIDIA GPUs: --device cuda)\n"
     "\n"
     "usage: ganforge COMMAND [options]   (ganforge COMMAND --help for details)\n"
     "\n"
