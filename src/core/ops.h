@@ -318,5 +318,9 @@ int gf__ops_cuda_open(int device_index, const gf__ops **out);
    step's deferred commands (a barrier: that step is not recorded) and returns the backend's stream
    (a cudaStream_t), on which such work is then enqueued. */
 void *gf__cuda_stream(const gf__ops *ops);
+/* Loads cuBLAS once ($GANFORGE_CUBLAS, else its soname, else the file the build found), which the
+   CUDA backend does at its first device open, not at program start:
+   0, or -1 with a one-line reason in why; -1 "built without CUDA" in CPU-only builds. */
+int gf__cuda_blas_load(char *why, size_t n);
 
 #endif

@@ -1,4 +1,6 @@
 /* cuda_absent.c: stand-in for the CUDA backend in builds without the CUDA toolkit. */
+#include <stdio.h>
+
 #include "core/ops.h"
 #include "core/util.h"
 
@@ -15,4 +17,9 @@ const char *gf_cuda_info(void) {
 void *gf__cuda_stream(const gf__ops *ops) {
   (void)ops;
   return NULL;
+}
+
+int gf__cuda_blas_load(char *why, size_t n) {
+  snprintf(why, n, "this ganforge was built without CUDA");
+  return -1;
 }

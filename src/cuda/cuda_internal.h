@@ -114,6 +114,21 @@ struct gf_cuda {
 
 extern gf_cuda gf_cu;
 
+/* cuBLAS, loaded by gf__cuda_blas_load (cuda_blas.cu) when a device is opened: its four entry
+   points, the loaded library and the name it was loaded by. */
+struct gf_blas_api {
+  cublasStatus_t (*create)(cublasHandle_t *handle);
+  cublasStatus_t (*set_stream)(cublasHandle_t handle, cudaStream_t stream);
+  cublasStatus_t (*set_workspace)(cublasHandle_t handle, void *ws, size_t bytes);
+  cublasStatus_t (*gemm_ex)(cublasHandle_t handle, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                            const void *alpha, const void *A, cudaDataType at, int lda, const void *B, cudaDataType bt,
+                            int ldb, const void *beta, void *C, cudaDataType ct, int ldc, cublasComputeType_t compute,
+                            cublasGemmAlgo_t algo);
+  void *handle;
+  char file[256];
+};
+extern gf_blas_api gf_blas; /* filled by gf__cuda_blas_load (core/ops.h) */
+
 /* Records the first device error (file:line, call, message); later ops still run. */
 void gf_cuda_error(const char *what, const char *msg);
 #define GF_CU(call)                                                                            \

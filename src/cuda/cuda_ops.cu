@@ -437,9 +437,9 @@ static void exec_gemm(const gf_gemm_args &a) {
   /* row-major C [M, N] = op(A) op(B) is column-major C^T [N, M] = op(B)^T op(A)^T */
   cublasComputeType_t ct = gf_cu.opts.bf16 ? CUBLAS_COMPUTE_32F_FAST_16BF
                            : gf_cu.opts.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-  cublasStatus_t s = cublasGemmEx(gf_cu.blas, a.tb ? CUBLAS_OP_T : CUBLAS_OP_N, a.ta ? CUBLAS_OP_T : CUBLAS_OP_N, a.N, a.M,
-                                  a.K, &a.alpha, a.B, CUDA_R_32F, a.ldb, a.A, CUDA_R_32F, a.lda, &a.beta, a.C, CUDA_R_32F,
-                                  a.ldc, ct, CUBLAS_GEMM_DEFAULT);
+  cublasStatus_t s = gf_blas.gemm_ex(gf_cu.blas, a.tb ? CUBLAS_OP_T : CUBLAS_OP_N, a.ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                     a.N, a.M, a.K, &a.alpha, a.B, CUDA_R_32F, a.ldb, a.A, CUDA_R_32F, a.lda, &a.beta,
+                                     a.C, CUDA_R_32F, a.ldc, ct, CUBLAS_GEMM_DEFAULT);
   if (s != CUBLAS_STATUS_SUCCESS) gf_cuda_error("cublasGemmEx", blas_msg(s));
 }
 
@@ -1025,9 +1025,10 @@ extern "C" int gf__ops_cuda_open(int index, const gf__ops **out) {
       (e = cudaEventCreateWithFlags(&gf_cu.launched, cudaEventDisableTiming)) != cudaSuccess ||
       (e = cudaMalloc(&gf_cu.blas_ws, GF_BLAS_WS)) != cudaSuccess)
     snprintf(why, sizeof why, "%s", cudaGetErrorString(e));
-  if (!why[0] && cublasCreate(&gf_cu.blas) != CUBLAS_STATUS_SUCCESS) snprintf(why, sizeof why, "cublasCreate failed");
-  if (!why[0] && (cublasSetStream(gf_cu.blas, gf_cu.stream) != CUBLAS_STATUS_SUCCESS ||
-                  cublasSetWorkspace(gf_cu.blas, gf_cu.blas_ws, GF_BLAS_WS) != CUBLAS_STATUS_SUCCESS))
+  if (!why[0]) gf__cuda_blas_load(why, sizeof why);
+  if (!why[0] && gf_blas.create(&gf_cu.blas) != CUBLAS_STATUS_SUCCESS) snprintf(why, sizeof why, "cublasCreate failed");
+  if (!why[0] && (gf_blas.set_stream(gf_cu.blas, gf_cu.stream) != CUBLAS_STATUS_SUCCESS ||
+                  gf_blas.set_workspace(gf_cu.blas, gf_cu.blas_ws, GF_BLAS_WS) != CUBLAS_STATUS_SUCCESS))
     snprintf(why, sizeof why, "cuBLAS stream / workspace set-up failed");
   cudnnStatus_t ds = CUDNN_STATUS_SUCCESS;
   if (!why[0] && (ds = cudnnCreate(&gf_cu.dnn)) != CUDNN_STATUS_SUCCESS)
