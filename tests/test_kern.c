@@ -451,6 +451,58 @@ static void ka_case(int B, int zero) {
   free(gx); free(gy); free(c0); free(c1);
 }
 
+/* float ulps between a and b (same sign or zero) */
+static double ulps(float a, float b) {
+  if (a == b) return 0;
+  return fabs((double)a - b) / fmax(nextafterf(fabsf(b), INFINITY) - fabsf(b), 1e-45);
+}
+
+/* gf__k_tanh (no libm call) against tanh() in double rounded to float, over every float magnitude
+   from 2^-30 to 12 in steps of 61 bit patterns (both signs), the branch point 1/4, the edges and
+   specials; and the CPU op's output (the vectorised loop) equal to the body's. */
+static void tanh_case(void) {
+  double worst_ulp = 0;
+  long n = 0, off = 0;
+  uint32_t lo, hi;
+  float f = 0x1p-30f, g = 12.0f;
+  memcpy(&lo, &f, 4);
+  memcpy(&hi, &g, 4);
+  for (uint32_t b = lo; b <= hi; b += 61) {
+    float x;
+    memcpy(&x, &b, 4);
+    for (int s = 0; s < 2; s++, x = -x) {
+      float want = (float)tanh((double)x), got = gf__k_tanh(x);
+      double u = ulps(got, want);
+      if (u > worst_ulp) worst_ulp = u;
+      off += got != want;
+      n++;
+    }
+  }
+  CHECK(worst_ulp <= 1.0, "tanh: %.2f ulps from tanh() in double", worst_ulp);
+  CHECK(off * 10000 < n, "tanh: %ld of %ld not the correctly rounded value", off, n);
+  float edges[] = {0.25f, nextafterf(0.25f, 0), nextafterf(0.25f, 1), 9.5f, 9.0f, 20.0f, 1e30f, 0x1p-140f, 0.0f};
+  for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+    for (int s = 0; s < 2; s++) {
+      float x = s ? -edges[i] : edges[i], want = (float)tanh((double)x), got = gf__k_tanh(x);
+      CHECK(got == want && signbit(got) == signbit(want), "tanh(%a) = %a, want %a", x, got, want);
+    }
+  CHECK(gf__k_tanh(INFINITY) == 1.0f && gf__k_tanh(-INFINITY) == -1.0f, "tanh(+-inf)");
+  CHECK(isnan(gf__k_tanh(NAN)), "tanh(NaN) is not NaN");
+  size_t m = 1003;
+  float *x = rnd(m, -6, 6), *y = malloc(sizeof(float) * m);
+  x[5] = NAN;
+  O->act_fwd(GF_ACT_TANH, y, x, m, 0);
+  int same_all = 1;
+  for (size_t i = 0; i < m; i++) {
+    float want = gf__k_tanh(x[i]);
+    if (!(y[i] == want || (isnan(y[i]) && isnan(want)))) same_all = 0;
+  }
+  CHECK(same_all, "the CPU's tanh op differs from the shared body");
+  printf("tanh: %ld floats, %ld (%.4f%%) not correctly rounded, worst %.2f ulp\n", n, off, 100.0 * off / n, worst_ulp);
+  free(x);
+  free(y);
+}
+
 int main(void) {
   O = gf__ops_cpu();
   gf__rng_init(&R, 2024, 99);
@@ -497,5 +549,6 @@ int main(void) {
   ka_case(4, 0);
   ka_case(1, 0);
   ka_case(3, 1);
+  tanh_case();
   return gf_t_done();
 }
