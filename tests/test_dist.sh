@@ -3,8 +3,10 @@
 #  - parity: with train.sync_bn=1, 3 steps of dcgan-mnist at global batch 64 over 2 ranks give every
 #    parameter and BatchNorm statistic of 1 process at batch 64 within 1e-5 (|a - b| <= 1e-5 (1 + |b|)),
 #    with SGD; per-rank statistics (sync_bn=0) do not (the check can fail). With the preset's Adam the
-#    losses agree to 1e-3 (its parameters only to float rounding amplified by Adam: docs/INTERNALS.md);
-#  - resume: 2 ranks -> 1 process -> 2 ranks (across an epoch end) = 1 process straight, same tolerance;
+#    losses of 3 steps agree to 1e-3 (its parameters only to float rounding amplified by Adam:
+#    docs/INTERNALS.md);
+#  - resume: 2 ranks -> 2 -> 2 (across an epoch end) = 2 ranks straight, bit for bit (every tensor,
+#    the optimizer's too); 2 ranks -> 1 process -> 2 ranks = 1 process straight within 1e-4;
 #  - a killed rank (rank 1, and rank 0 while it writes checkpoints) ends the job within 30 s with a
 #    non-zero exit and a message, the last checkpoint loads and resumes; a stopped (hung) rank ends it
 #    after train.dist_timeout; ranks with different configs and a batch that does not split are errors;
@@ -38,12 +40,16 @@ fi
 # every rank's process id in $T/pid.RANK (exec keeps it), for the kill tests
 RANKPID=(sh -c 'echo $$ > "'"$T"'/pid.$OMPI_COMM_WORLD_RANK"; exec "$0" "$@"')
 C=(dcgan-mnist --data "$D" --set data.limit=640 --set train.batch=64 --quiet)
-SGD=(--set train.optimizer=sgd --set train.lr=0.002 --set train.momentum=0.5)
+# Two runs that differ only in float rounding (the ranks' partial sums) drift apart step by step, and
+# faster where a ReLU / LeakyReLU input near 0 takes the other side in one of them (then a gradient
+# element differs by its whole size): with SGD at 0.002 the worst parameter after 3 steps was 3e-8 for
+# some seeds and 7e-5 for others, after a change of rounding elsewhere (a Tanh correct to the last
+# bit instead of glibc's). At 0.0005 it stays at or below 1.6e-6 (seeds 1-4; sync_bn=0: 1.7e-3 or
+# more), so the tolerance is about rounding, not about which seed is drawn.
+SGD=(--set train.optimizer=sgd --set train.lr=0.0005 --set train.momentum=0.5)
 close() { "$PY" "$SRC/tests/st_close.py" "$@" --prefix G. --prefix D. > "$T/close.out" 2>&1; }
 
 # ---- parity: 2 ranks with sync_bn = 1 process, same global batch ----
-# (3 steps: GAN dynamics amplify float rounding step by step, also with SGD; on an AVX2 machine the
-# worst parameter of the two runs differs by 1e-8 after 1 step, 1.4e-7 after 3 and 2.3e-5 after 5)
 timeout 120 "$gf" train "${C[@]}" "${SGD[@]}" --set train.max_steps=3 --out "$T/one" 2> "$T/one.err" && ok || bad "1 process: $(tail -2 "$T/one.err")"
 timeout 120 "${MPI[@]}" "$gf" train "${C[@]}" "${SGD[@]}" --set train.max_steps=3 --set train.sync_bn=1 --out "$T/two" \
   2> "$T/two.err" && ok || bad "2 ranks: $(tail -3 "$T/two.err")"
@@ -54,14 +60,15 @@ timeout 120 "${MPI[@]}" "$gf" train "${C[@]}" "${SGD[@]}" --set train.max_steps=
   2> "$T/two0.err" && ok || bad "2 ranks, sync_bn=0: $(tail -3 "$T/two0.err")"
 close "$T/one/checkpoints/latest.safetensors" "$T/two0/checkpoints/latest.safetensors" --expect-differ && ok ||
   bad "per-rank BatchNorm statistics should differ from the global batch's: $(tail -1 "$T/close.out")"
-# the preset's Adam: the losses of the two runs agree
-timeout 120 "$gf" train "${C[@]}" --set train.max_steps=5 --out "$T/onea" 2> "$T/onea.err" && ok || bad "1 process (Adam)"
-timeout 120 "${MPI[@]}" "$gf" train "${C[@]}" --set train.max_steps=5 --set train.sync_bn=1 --out "$T/twoa" 2> "$T/twoa.err" &&
+# the preset's Adam: the losses of the two runs agree (3 steps: seeds 1-4 within 1.1e-4, sync_bn=0
+# 2.5e-3 or more; after 5 steps Adam's normalised updates take sync_bn=1 to 1.8e-3 for some seeds)
+timeout 120 "$gf" train "${C[@]}" --set train.max_steps=3 --out "$T/onea" 2> "$T/onea.err" && ok || bad "1 process (Adam)"
+timeout 120 "${MPI[@]}" "$gf" train "${C[@]}" --set train.max_steps=3 --set train.sync_bn=1 --out "$T/twoa" 2> "$T/twoa.err" &&
   ok || bad "2 ranks (Adam): $(tail -3 "$T/twoa.err")"
 if "$PY" - "$T/onea/log.csv" "$T/twoa/log.csv" << 'EOF'
 import sys
 rows = [[l.split(",") for l in open(p).read().split("\n")[1:] if l] for p in sys.argv[1:]]
-assert len(rows[0]) == len(rows[1]) == 5, "5 log rows each"
+assert len(rows[0]) == len(rows[1]) == 3, "3 log rows each"
 for a, b in zip(*rows):
     for j in (2, 3, 4, 5):
         x, y = float(a[j]), float(b[j])
@@ -69,15 +76,23 @@ for a, b in zip(*rows):
 EOF
 then ok; else bad "Adam: the losses of 2 ranks and 1 process differ"; fi
 
-# ---- resume: 2 ranks -> 1 process -> 2 ranks = 1 process straight (epochs of 4 batches) ----
-# (a smaller rate: over 6 steps GAN dynamics amplify float rounding beyond 1e-5 at 0.002)
+# ---- resume (epochs of 4 batches): the same ranks resume exactly; 2 -> 1 -> 2 ranks = 1 process ----
+# (across rank counts the partial sums differ, and over 6 steps rounding grows as above: at 0.0005
+# seeds 1-4 end within 1.5e-5 of the straight run, so 1e-4; the bit-exact chain is the state check)
 R=(dcgan-mnist --data "$D" --set data.limit=256 --set train.batch=64 --set train.sync_bn=1 --quiet --set train.optimizer=sgd
-   --set train.lr=0.001 --set train.momentum=0.5)
+   --set train.lr=0.0005 --set train.momentum=0.5)
+timeout 120 "${MPI[@]}" "$gf" train "${R[@]}" --set train.max_steps=6 --out "$T/straight2" 2> "$T/s2.err" && ok || bad "straight run, 2 ranks"
+timeout 120 "${MPI[@]}" "$gf" train "${R[@]}" --set train.max_steps=2 --out "$T/chain2" 2> "$T/d1.err" && ok || bad "chain2, 2 ranks"
+for m in 4 6; do timeout 120 "${MPI[@]}" "$gf" train --resume "$T/chain2" --set train.max_steps=$m --quiet 2> "$T/d$m.err" && ok ||
+  bad "chain2 resumed to $m: $(tail -3 "$T/d$m.err")"; done
+if "$PY" "$SRC/tests/st_close.py" "$T/straight2/checkpoints/latest.safetensors" "$T/chain2/checkpoints/latest.safetensors" --tol 0 \
+  > "$T/close2.out" 2>&1; then ok; echo "resume, 2 ranks: $(tail -1 "$T/close2.out")"
+else bad "2 ranks resumed twice differ from a straight run: $(cat "$T/close2.out")"; fi
 timeout 120 "$gf" train "${R[@]}" --set train.max_steps=6 --out "$T/straight" 2> "$T/s.err" && ok || bad "straight run"
 timeout 120 "${MPI[@]}" "$gf" train "${R[@]}" --set train.max_steps=2 --out "$T/chain" 2> "$T/c1.err" && ok || bad "chain, 2 ranks: $(tail -3 "$T/c1.err")"
 timeout 120 "$gf" train --resume "$T/chain" --set train.max_steps=4 --quiet 2> "$T/c2.err" && ok || bad "chain, 1 process: $(tail -3 "$T/c2.err")"
 timeout 120 "${MPI[@]}" "$gf" train --resume "$T/chain" --set train.max_steps=6 --quiet 2> "$T/c3.err" && ok || bad "chain, 2 ranks again: $(tail -3 "$T/c3.err")"
-if close "$T/straight/checkpoints/latest.safetensors" "$T/chain/checkpoints/latest.safetensors"; then ok; echo "resume: $(tail -1 "$T/close.out")"
+if close "$T/straight/checkpoints/latest.safetensors" "$T/chain/checkpoints/latest.safetensors" --tol 1e-4; then ok; echo "resume: $(tail -1 "$T/close.out")"
 else bad "2 -> 1 -> 2 ranks differs from a straight run: $(cat "$T/close.out")"; fi
 [ "$(tail -1 "$T/chain/log.csv" | cut -d, -f1-2)" = "6,2" ] && ok || bad "chain log ends at $(tail -1 "$T/chain/log.csv")"
 
