@@ -202,8 +202,10 @@ static void run(const spec *t, const char *what) {
   /* forward, input + weight gradients, input gradient again: all by the library, none lowered
      (but the convolution forward passes of a 1x1 between few channels, which the library
      declines: a Conv2d's forward, a ConvTranspose2d's two input gradients) */
-  /* and a ConvTranspose2d of a 1x1 input onto one kernel footprint: a matrix product of ours */
-  const int projection = t->kind == K_CONVT && t->H == 1 && t->W == 1 && t->p == 0 && t->op == 0;
+  /* and a ConvTranspose2d of a 1x1 input onto one kernel footprint, or a Conv2d whose kernel
+     covers its whole unpadded input: a matrix product of ours */
+  const int projection = (t->kind == K_CONVT && t->H == 1 && t->W == 1 && t->p == 0 && t->op == 0) ||
+                         (t->kind == K_CONV && t->kh == t->H && t->kw == t->W && t->p == 0);
   const int declined = projection ? 4
                        : t->kh == 1 && t->kw == 1 && t->s == 1 && t->p == 0 && (long)t->C * t->OC < GF_LIB_1X1_MIN_COC
                            ? (t->kind == K_CONV ? 1 : 2) : 0;

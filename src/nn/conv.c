@@ -30,10 +30,12 @@ static int pw(const gf__layer *l, int pass, int B) {
   return (long)B * ((l->geom.OH + 3) / 4) * ((l->geom.OW + 3) / 4) >= GF_PWINO_MIN_TILES;
 }
 
-/* A transposed convolution of a 1x1 input whose output is exactly one kernel footprint (DCGAN's
-   first G layer: z [B, IC] -> [B, OC, kh, kw]) is one matrix product with its weight
-   [IC, OC*kh*kw]: no column buffer, no scatter (oneDNN took 6x the GEMM's time on it). g: the
-   adjoint convolution. */
+/* A convolution whose kernel covers its whole unpadded input (one output position: DCGAN's last D
+   layer, 128 x 7 x 7 -> 1) is one matrix product of the flattened input with its weight
+   [OC, C*kh*kw], and so is a transposed convolution of a 1x1 input whose output is exactly one
+   kernel footprint (DCGAN's first G layer: z [B, IC] -> [B, OC, kh, kw], weight [IC, OC*kh*kw]):
+   no column buffer, no scatter. oneDNN took 6x the GEMM's time on the latter and ran the former
+   at 1-2 GFLOP/s (docs/BENCHMARKS.md). g: the convolution (of a transpose, the adjoint). */
 static int projection(const gf__conv_geom *g) {
   return g->OH == 1 && g->OW == 1 && g->H == g->kh && g->W == g->kw && g->ph == 0 && g->pw == 0;
 }
@@ -135,6 +137,11 @@ void gf__conv2d_forward(const gf__ops *o, float *out, const float *inp, const fl
     if (b) o->bias_fwd(out, b, B, OC, P);
     return;
   }
+  if (projection(g)) { /* out [B, OC] = inp [B, K] . W^T, W [OC, K] */
+    o->gemm(0, 1, B, OC, K, 1.0f, inp, K, w, K, 0.0f, out, OC);
+    if (b) o->bias_fwd(out, b, B, OC, 1);
+    return;
+  }
   if (pw(l, GF_CONV_FWD, B)) {
     o->pwino_fwd(out, inp, w, B, g->C, g->H, g->W, OC, 0.0f, ws, l->pwino);
     if (b) o->bias_fwd(out, b, B, OC, P);
@@ -198,6 +205,11 @@ void gf__conv2d_backward(const gf__ops *o, float *dinp, float *dw, float *db, co
   if (l->direct) {
     if (dw) o->direct_bwd_w(dw, inp, dout, B, OC, g);
     if (dinp) o->direct_bwd_data(dinp, dout, w, B, OC, g);
+    return;
+  }
+  if (projection(g)) {
+    if (dw) o->gemm(1, 0, OC, K, B, 1.0f, dout, OC, inp, K, 1.0f, dw, K);     /* dW [OC, K] += dout^T . inp */
+    if (dinp) o->gemm(0, 0, B, K, OC, 1.0f, dout, OC, w, K, 1.0f, dinp, K);   /* dinp [B, K] += dout . W */
     return;
   }
   pw_backward(o, l, &dinp, &dw, inp, dout, w, ws, B, OC);
