@@ -206,9 +206,12 @@ static void run(const spec *t, const char *what) {
      covers its whole unpadded input: a matrix product of ours */
   const int projection = (t->kind == K_CONVT && t->H == 1 && t->W == 1 && t->p == 0 && t->op == 0) ||
                          (t->kind == K_CONV && t->kh == t->H && t->kw == t->W && t->p == 0);
+  /* (and the weight gradient of a convolution with one input channel, of a Conv2d from 1 channel or
+     a ConvTranspose2d to 1: the lowering then takes that backward call's input gradient too) */
+  const int one_in = t->kind == K_CONV ? t->C == 1 : t->OC == 1;
   const int declined = projection ? 4
-                       : t->kh == 1 && t->kw == 1 && t->s == 1 && t->p == 0 && (long)t->C * t->OC < GF_LIB_1X1_MIN_COC
-                           ? (t->kind == K_CONV ? 1 : 2) : 0;
+                       : (t->kh == 1 && t->kw == 1 && t->s == 1 && t->p == 0 && (long)t->C * t->OC < GF_LIB_1X1_MIN_COC
+                              ? (t->kind == K_CONV ? 1 : 2) : 0) + 2 * one_in;
   if (t->lib && !t->pwino) CHECK(gf__cpu_conv_lib_count() - lib_before == 4 - declined, "%s: %ld passes by the library, want %d",
                                  what, gf__cpu_conv_lib_count() - lib_before, 4 - declined);
   free(dx2); free(dxf);
@@ -228,6 +231,8 @@ int main(void) {
     {2, 2, 6, 5, 2, 3, 2, 0, 1}, {1, 3, 4, 4, 4, 4, 1, 0, 0}, {3, 2, 6, 6, 2, 3, 1, 2, 1},
     /* kernels over the whole input, stride 2 too; one that covers only the rows */
     {3, 4, 5, 5, 1, 5, 2, 0, 1}, {2, 2, 4, 6, 2, 4, 1, 0, 0},
+    /* one input channel (DCGAN's first D layer on grey images: its weight gradient is lowered) */
+    {2, 1, 8, 8, 3, 4, 2, 1, 1},
   };
   /* plans: im2col with its own chunk, chunks of 2 samples, bands of 1 and 2 output rows; the
      backend's library (oneDNN) where built with it */
@@ -353,6 +358,8 @@ int main(void) {
     /* 1x1 inputs: one matrix product when the output is one kernel footprint (stride 2 too); with
        output padding or padding it is not, and the general path runs */
     {3, 3, 1, 1, 2, 4, 2, 0, 0, 1}, {2, 3, 1, 1, 2, 4, 2, 0, 1, 0}, {2, 2, 1, 1, 2, 4, 1, 1, 0, 1},
+    /* to one channel (DCGAN's last G layer on grey images) */
+    {2, 3, 4, 4, 1, 4, 2, 1, 0, 1},
   };
   for (size_t i = 0; i < sizeof convt / sizeof convt[0]; i++)
     for (int v = 0; v < nplans; v++) {

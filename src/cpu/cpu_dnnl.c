@@ -194,7 +194,10 @@ static int run(pass *p, float *out, const float *in0, const float *in1, float be
 /* The forward pass of a 1x1 stride-1 convolution between few channels (a CAT student's branches:
    16 -> 1..4 -> 16 channels): the reorders to and from the library's blocked layouts cost more
    than the product, and sgemm on the plain layout (no im2col for 1x1) took half the time
-   (docs/BENCHMARKS.md, "Compressed CycleGAN inference"). Declined: the layer lowers itself. */
+   (docs/BENCHMARKS.md, "Compressed CycleGAN inference"). Declined: the layer lowers itself.
+   So is the weight gradient of a convolution with one input channel (DCGAN's first D layer on grey
+   images, and the adjoint of G's last ConvTranspose2d to one channel): oneDNN's kernel for it took
+   2-3x the time of im2col + sgemm (docs/BENCHMARKS.md, session 15). */
 
 int gf__cpu_conv_lib(int kind, float *out, const float *in0, const float *in1, int N, int OC, const gf__conv_geom *g,
                      float beta) {
@@ -202,6 +205,7 @@ int gf__cpu_conv_lib(int kind, float *out, const float *in0, const float *in1, i
   if (kind == GF_CONV_FWD && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0 &&
       (long)g->C * OC < GF_LIB_1X1_MIN_COC)
     return -1;
+  if (kind == GF_CONV_BWD_W && g->C == 1) return -1;
   pthread_mutex_lock(&mu);
   if (!broken && !eng) {
     const char *env = getenv("GANFORGE_DNNL"); /* GANFORGE_DNNL=0: lower every convolution (benchmarks) */
