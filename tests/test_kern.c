@@ -525,6 +525,8 @@ int main(void) {
   chan_case(64, 1024, 1);
   chan_case(2, 7, 33);
   norm_case(64, 256, 1, 1);  /* BatchNorm1d */
+  norm_case(100, 400, 1, 1); /* BatchNorm1d in channel blocks on the threads, a short last block */
+  norm_case(7, 130, 1, 0);   /* ... serial, without affine parameters */
   norm_case(16, 8, 49, 1);   /* BatchNorm2d */
   norm_case(1, 12, 64, 0);   /* InstanceNorm as (1, B*C, S) */
   norm_sync_case(32, 64, 1, 1, 2);

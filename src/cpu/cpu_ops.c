@@ -142,46 +142,93 @@ static void cpu_act_bwd(gf__act kind, float *dx, const float *x, const float *y,
   PAR_CHUNKS(n, act_bwd_kernel(kind, dx, x, y, dy, lo, hi, alpha));
 }
 
-/* Per-channel statistics over N*S. Deterministic: fixed summation order per channel. */
-static void norm_stats(double *sum, double *sq, const float *x, int N, int C, int S) {
-  if (S == 1) {
-    memset(sum, 0, sizeof(double) * (size_t)C);
-    memset(sq, 0, sizeof(double) * (size_t)C);
+/* BatchNorm1d (S = 1: x [N, C], a channel's values a column apart) in blocks of VEC_BLOCK
+   channels, one block per thread at a time: each block's sums run down the rows in row order (the
+   same order, so the same results, whatever the threads), and its apply or input gradient follows
+   while the block's columns are in the cache. */
+#define VEC_BLOCK 128
+#define VEC_BLOCKS(C) (((C) + VEC_BLOCK - 1) / VEC_BLOCK)
+
+static void norm_fwd_vec(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
+                         float *run_mean, float *run_var, int N, int C, float eps, float momentum) {
+  #pragma omp parallel for if ((size_t)N * C > PAR_MIN) schedule(static)
+  for (int blk = 0; blk < VEC_BLOCKS(C); blk++) {
+    const int c0 = blk * VEC_BLOCK, w = C - c0 < VEC_BLOCK ? C - c0 : VEC_BLOCK;
+    double s1[VEC_BLOCK], s2[VEC_BLOCK], mu[VEC_BLOCK];
+    float g[VEC_BLOCK], b[VEC_BLOCK];
+    const double inv = 1.0 / N;
+    for (int j = 0; j < w; j++) s1[j] = s2[j] = 0.0;
     for (int n = 0; n < N; n++) {
-      const float *row = x + (size_t)n * C;
-      for (int c = 0; c < C; c++) sum[c] += row[c];
+      const float *row = x + (size_t)n * C + c0;
+      for (int j = 0; j < w; j++) s1[j] += row[j];
     }
-    double inv = 1.0 / N;
+    for (int j = 0; j < w; j++) mu[j] = s1[j] * inv;
     for (int n = 0; n < N; n++) {
-      const float *row = x + (size_t)n * C;
-      for (int c = 0; c < C; c++) {
-        double d = row[c] - sum[c] * inv;
-        sq[c] += d * d;
+      const float *row = x + (size_t)n * C + c0;
+      for (int j = 0; j < w; j++) {
+        double d = row[j] - mu[j];
+        s2[j] += d * d;
       }
     }
-    return;
+    for (int j = 0; j < w; j++) {
+      gf__k_norm_stats(mean, rstd, run_mean, run_var, c0 + j, s1[j], s2[j], (double)N, eps, momentum);
+      gf__k_norm_coef(gamma, beta, mean[c0 + j], rstd[c0 + j], c0 + j, &g[j], &b[j]);
+    }
+    for (int n = 0; n < N; n++) {
+      const float *row = x + (size_t)n * C + c0;
+      float *out = y + (size_t)n * C + c0;
+      for (int j = 0; j < w; j++) out[j] = gf__k_norm_apply(row[j], g[j], b[j]);
+    }
   }
-  #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
-  for (int c = 0; c < C; c++) {
-    double s1 = 0;
+}
+
+static void norm_bwd_vec(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
+                         const float *rstd, const float *gamma, int N, int C) {
+  const double M = (double)N;
+  #pragma omp parallel for if ((size_t)N * C > PAR_MIN) schedule(static)
+  for (int blk = 0; blk < VEC_BLOCKS(C); blk++) {
+    const int c0 = blk * VEC_BLOCK, w = C - c0 < VEC_BLOCK ? C - c0 : VEC_BLOCK;
+    double sdy[VEC_BLOCK], sdyx[VEC_BLOCK];
+    const float *mu = mean + c0, *rs = rstd + c0;
+    for (int j = 0; j < w; j++) sdy[j] = sdyx[j] = 0.0;
     for (int n = 0; n < N; n++) {
-      const float *p = x + ((size_t)n * C + c) * S;
-      #pragma omp simd reduction(+ : s1)
-      for (int s = 0; s < S; s++) s1 += p[s];
+      const float *dr = dy + (size_t)n * C + c0, *xr = x + (size_t)n * C + c0;
+      for (int j = 0; j < w; j++) {
+        sdy[j] += dr[j];
+        sdyx[j] += dr[j] * (xr[j] - mu[j]) * rs[j];
+      }
     }
-    double mu = s1 / ((double)N * S), s2 = 0;
+    for (int j = 0; j < w; j++) {
+      if (dgamma) dgamma[c0 + j] += (float)sdyx[j];
+      if (dbeta) dbeta[c0 + j] += (float)sdy[j];
+    }
+    if (!dx) continue;
+    float g[VEC_BLOCK];
+    for (int j = 0; j < w; j++) g[j] = gamma ? gamma[c0 + j] : 1.0f;
     for (int n = 0; n < N; n++) {
-      const float *p = x + ((size_t)n * C + c) * S;
-      #pragma omp simd reduction(+ : s2)
-      for (int s = 0; s < S; s++) { double d = p[s] - mu; s2 += d * d; }
+      const float *dr = dy + (size_t)n * C + c0, *xr = x + (size_t)n * C + c0;
+      float *dxr = dx + (size_t)n * C + c0;
+      for (int j = 0; j < w; j++) dxr[j] += gf__k_norm_bwd_vec(dr[j], xr[j], mu[j], rs[j], g[j], sdy[j], sdyx[j], M);
     }
-    sum[c] = s1;
-    sq[c] = s2;
   }
 }
 
 static void norm_apply(float *y, const float *x, const float *mean, const float *rstd, const float *gamma,
                        const float *beta, int N, int C, int S) {
+  if (S == 1) { /* the coefficients once per channel, the rows vectorised along the channels */
+    #pragma omp parallel for if ((size_t)N * C > PAR_MIN) schedule(static)
+    for (int blk = 0; blk < VEC_BLOCKS(C); blk++) {
+      const int c0 = blk * VEC_BLOCK, w = C - c0 < VEC_BLOCK ? C - c0 : VEC_BLOCK;
+      float g[VEC_BLOCK], b[VEC_BLOCK];
+      for (int j = 0; j < w; j++) gf__k_norm_coef(gamma, beta, mean[c0 + j], rstd[c0 + j], c0 + j, &g[j], &b[j]);
+      for (int n = 0; n < N; n++) {
+        const float *row = x + (size_t)n * C + c0;
+        float *out = y + (size_t)n * C + c0;
+        for (int j = 0; j < w; j++) out[j] = gf__k_norm_apply(row[j], g[j], b[j]);
+      }
+    }
+    return;
+  }
   #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
   for (int n = 0; n < N; n++)
     for (int c = 0; c < C; c++) {
@@ -228,16 +275,7 @@ static void cpu_norm_fwd_train(float *y, float *mean, float *rstd, const float *
     }
     return;
   }
-  double stack_sum[512], stack_sq[512];
-  double *sum = stack_sum, *sq = stack_sq;
-  if (C > 512) {
-    sum = malloc(sizeof(double) * 2 * (size_t)C);
-    sq = sum + C;
-  }
-  norm_stats(sum, sq, x, N, C, S);
-  for (int c = 0; c < C; c++) gf__k_norm_stats(mean, rstd, run_mean, run_var, c, sum[c], sq[c], M, eps, momentum);
-  if (sum != stack_sum) free(sum);
-  norm_apply(y, x, mean, rstd, gamma, beta, N, C, S);
+  norm_fwd_vec(y, mean, rstd, x, gamma, beta, run_mean, run_var, N, C, eps, momentum);
 }
 
 static void cpu_norm_fwd_eval(float *y, const float *x, const float *gamma, const float *beta,
@@ -253,27 +291,7 @@ static void cpu_norm_bwd(float *dx, float *dgamma, float *dbeta, const float *dy
                          const float *mean, const float *rstd, const float *gamma, int N, int C, int S) {
   double M = (double)N * S;
   if (S == 1) {
-    double stack[2 * 1024];
-    double *sdy = C > 1024 ? malloc(sizeof(double) * 2 * (size_t)C) : stack, *sdyx = sdy + C;
-    memset(sdy, 0, sizeof(double) * 2 * (size_t)C);
-    for (int n = 0; n < N; n++) {
-      const float *dr = dy + (size_t)n * C, *xr = x + (size_t)n * C;
-      for (int c = 0; c < C; c++) {
-        sdy[c] += dr[c];
-        sdyx[c] += dr[c] * (xr[c] - mean[c]) * rstd[c];
-      }
-    }
-    for (int c = 0; c < C; c++) {
-      if (dgamma) dgamma[c] += (float)sdyx[c];
-      if (dbeta) dbeta[c] += (float)sdy[c];
-    }
-    for (int n = 0; dx && n < N; n++) {
-      const float *dr = dy + (size_t)n * C, *xr = x + (size_t)n * C;
-      float *dxr = dx + (size_t)n * C;
-      for (int c = 0; c < C; c++)
-        dxr[c] += gf__k_norm_bwd_vec(dr[c], xr[c], mean[c], rstd[c], gamma ? gamma[c] : 1.0f, sdy[c], sdyx[c], M);
-    }
-    if (sdy != stack) free(sdy);
+    norm_bwd_vec(dx, dgamma, dbeta, dy, x, mean, rstd, gamma, N, C);
     return;
   }
   #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
