@@ -55,6 +55,9 @@ void gf__cpu_diffaug_fwd(float *y, float *mean, const float *x, const float *par
                          int flags);
 void gf__cpu_diffaug_bwd(float *dx, float *gsum, const float *dy, const float *params, int N, int C, int H, int W,
                          int flags);
+/* y = (x - mean) rstd gamma + beta per channel of x [N, C, S] (cpu_ops.c; gamma, beta may be NULL) */
+void gf__cpu_norm_apply(float *y, const float *x, const float *mean, const float *rstd, const float *gamma,
+                        const float *beta, int N, int C, int S);
 /* BatchNorm over the ranks of a data-parallel job (cpu_norm_sync.c; see ops.h) */
 void gf__cpu_norm_sums(float *sums, const float *x, const float *mean, int N, int C, int S);
 void gf__cpu_norm_fwd_sync(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,

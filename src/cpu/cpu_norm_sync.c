@@ -26,16 +26,7 @@ void gf__cpu_norm_fwd_sync(float *y, float *mean, float *rstd, const float *x, c
                            float *run_mean, float *run_var, int N, int C, int S, double count, float eps,
                            float momentum) {
   for (int c = 0; c < C; c++) gf__k_norm_sync_finish(mean, rstd, run_mean, run_var, count, eps, momentum, c);
-  #pragma omp parallel for if ((size_t)N * C * S > PAR_MIN) schedule(static)
-  for (int n = 0; n < N; n++)
-    for (int c = 0; c < C; c++) {
-      float g, b;
-      gf__k_norm_coef(gamma, beta, mean[c], rstd[c], c, &g, &b);
-      const float *xp = x + ((size_t)n * C + c) * S;
-      float *yp = y + ((size_t)n * C + c) * S;
-      #pragma omp simd
-      for (int s = 0; s < S; s++) yp[s] = gf__k_norm_apply(xp[s], g, b);
-    }
+  gf__cpu_norm_apply(y, x, mean, rstd, gamma, beta, N, C, S);
 }
 
 void gf__cpu_norm_bwd_sums(float *sums, const float *dy, const float *x, const float *mean, const float *rstd, int N,

@@ -241,6 +241,11 @@ static void norm_apply(float *y, const float *x, const float *mean, const float 
     }
 }
 
+void gf__cpu_norm_apply(float *y, const float *x, const float *mean, const float *rstd, const float *gamma,
+                        const float *beta, int N, int C, int S) {
+  norm_apply(y, x, mean, rstd, gamma, beta, N, C, S);
+}
+
 static void cpu_norm_fwd_train(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                                const float *beta, float *run_mean, float *run_var, int N, int C, int S,
                                float eps, float momentum) {

@@ -229,13 +229,8 @@ static void init_scratch(gf__compress *m) {
 }
 
 static void compress_set_epoch(gf__compress *m, int epoch) {
-  const gf_config *c = &m->cfg;
-  double f = 1.0;
-  int over = epoch - c->train_n_epochs;
-  if (over > 0) f = 1.0 - (double)over / (double)(c->train_n_epochs_decay + 1);
-  if (f < 0) f = 0;
   m->epoch = epoch;
-  m->og.lr = m->od.lr = c->train_lr * f;
+  m->og.lr = m->od.lr = m->cfg.train_lr * gf__i2i_lr_factor(&m->cfg, epoch);
 }
 
 /* train.optimizer (Adam: the paper's and the preset's) on a whole network arena. */
@@ -339,11 +334,9 @@ static int compress_stats(gf__compress *m) {
 
 /* ---------------- files ---------------- */
 
-static const char *weights_name(const gf__compress *m) { return m->pix2pix ? "pix2pix.safetensors" : "cyclegan.safetensors"; }
-
 static int save_weights(gf__compress *m, const char *dir) {
   char path[2200], steps[32], epoch[32];
-  snprintf(path, sizeof path, "%s/%s", dir, weights_name(m));
+  snprintf(path, sizeof path, "%s/%s", dir, gf__i2i_weights_name(m->pix2pix));
   snprintf(steps, sizeof steps, "%ld", m->steps);
   snprintf(epoch, sizeof epoch, "%d", m->epoch);
   const char *meta[] = {"steps", steps, "epoch", epoch, "directions", "AtoB", "compressed_from", m->cfg.compress_teacher};

@@ -341,15 +341,19 @@ void gf__cyclegan_destroy(gf__cyclegan *m) {
   m->ops = NULL;
 }
 
-void gf__cyclegan_set_epoch(gf__cyclegan *m, int epoch) {
-  const gf_config *c = &m->cfg;
+double gf__i2i_lr_factor(const gf_config *c, int epoch) {
   double f = 1.0;
   int over = epoch - c->train_n_epochs;
   if (over > 0) f = 1.0 - (double)over / (double)(c->train_n_epochs_decay + 1);
-  if (f < 0) f = 0;
-  m->epoch = epoch;
-  m->og.lr = m->od.lr = c->train_lr * f;
+  return f < 0 ? 0 : f;
 }
+
+void gf__cyclegan_set_epoch(gf__cyclegan *m, int epoch) {
+  m->epoch = epoch;
+  m->og.lr = m->od.lr = m->cfg.train_lr * gf__i2i_lr_factor(&m->cfg, epoch);
+}
+
+const char *gf__i2i_weights_name(int pix2pix) { return pix2pix ? "pix2pix.safetensors" : "cyclegan.safetensors"; }
 
 /* train.optimizer (Adam: the papers' choice and the presets') on a whole network arena. */
 static int opt_step(gf__cyclegan *m, gf__net *net, const gf__opt_state *st) {

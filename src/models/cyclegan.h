@@ -83,9 +83,13 @@ int gf__cyclegan_memory(const gf_config *cfg, int B, size_t *bytes, char *report
    initialises the weights from the init stream. */
 int gf__cyclegan_create(gf__cyclegan *m, const gf_config *cfg, const gf__ops *ops, int B);
 void gf__cyclegan_destroy(gf__cyclegan *m);
-/* Learning rate of a 1-based epoch (junyanz 'linear' policy): lr for epochs 1..n_epochs, then
-   lr * (1 - (epoch - n_epochs) / (n_epochs_decay + 1)). Sets og.lr and od.lr. */
+/* The learning-rate factor of a 1-based epoch (junyanz 'linear' policy): 1 for epochs
+   1..n_epochs, then 1 - (epoch - n_epochs) / (n_epochs_decay + 1), not below 0. */
+double gf__i2i_lr_factor(const gf_config *c, int epoch);
+/* Sets the epoch and og.lr = od.lr = train.lr * gf__i2i_lr_factor(epoch). */
 void gf__cyclegan_set_epoch(gf__cyclegan *m, int epoch);
+/* The weights file of an image-to-image run: pix2pix.safetensors or cyclegan.safetensors. */
+const char *gf__i2i_weights_name(int pix2pix);
 /* One training step on a, b (backend [B, dim]; for pix2pix the input and the target).
    CycleGAN: G_A and G_B with D frozen (GAN + cycle + identity losses), their Adam step, then
    D_A and D_B on pooled fakes with halved losses and their Adam step. pix2pix (junyanz order):

@@ -42,11 +42,9 @@ int gf__i2i_memory_check(const gf_config *cfg, int B, int verbose) {
   return 0;
 }
 
-static const char *ckpt_name(const gf__cyclegan *m) { return m->pix2pix ? "pix2pix.safetensors" : "cyclegan.safetensors"; }
-
 static int save_weights(gf__cyclegan *m, const char *dir) {
   char path[2200], steps[32], epoch[32];
-  snprintf(path, sizeof path, "%s/%s", dir, ckpt_name(m));
+  snprintf(path, sizeof path, "%s/%s", dir, gf__i2i_weights_name(m->pix2pix));
   snprintf(steps, sizeof steps, "%ld", m->steps);
   snprintf(epoch, sizeof epoch, "%d", m->epoch);
   const char *meta[] = {"steps", steps, "epoch", epoch};
