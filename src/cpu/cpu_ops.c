@@ -213,14 +213,20 @@ static void norm_bwd_vec(float *dx, float *dgamma, float *dbeta, const float *dy
   }
 }
 
-static void norm_apply(float *y, const float *x, const float *mean, const float *rstd, const float *gamma,
-                       const float *beta, int N, int C, int S) {
+/* y = (x - mean) rstd gamma + beta; rstd NULL: from the running variance var (eval mode) */
+static inline float chan_rstd(const float *rstd, const float *var, float eps, int c) {
+  return rstd ? rstd[c] : gf__k_norm_eval_rstd(var[c], eps);
+}
+
+static void norm_apply(float *y, const float *x, const float *mean, const float *rstd, const float *var, float eps,
+                       const float *gamma, const float *beta, int N, int C, int S) {
   if (S == 1) { /* the coefficients once per channel, the rows vectorised along the channels */
     #pragma omp parallel for if ((size_t)N * C > PAR_MIN) schedule(static)
     for (int blk = 0; blk < VEC_BLOCKS(C); blk++) {
       const int c0 = blk * VEC_BLOCK, w = C - c0 < VEC_BLOCK ? C - c0 : VEC_BLOCK;
       float g[VEC_BLOCK], b[VEC_BLOCK];
-      for (int j = 0; j < w; j++) gf__k_norm_coef(gamma, beta, mean[c0 + j], rstd[c0 + j], c0 + j, &g[j], &b[j]);
+      for (int j = 0; j < w; j++)
+        gf__k_norm_coef(gamma, beta, mean[c0 + j], chan_rstd(rstd, var, eps, c0 + j), c0 + j, &g[j], &b[j]);
       for (int n = 0; n < N; n++) {
         const float *row = x + (size_t)n * C + c0;
         float *out = y + (size_t)n * C + c0;
@@ -233,7 +239,7 @@ static void norm_apply(float *y, const float *x, const float *mean, const float 
   for (int n = 0; n < N; n++)
     for (int c = 0; c < C; c++) {
       float g, b;
-      gf__k_norm_coef(gamma, beta, mean[c], rstd[c], c, &g, &b);
+      gf__k_norm_coef(gamma, beta, mean[c], chan_rstd(rstd, var, eps, c), c, &g, &b);
       const float *xp = x + ((size_t)n * C + c) * S;
       float *yp = y + ((size_t)n * C + c) * S;
       #pragma omp simd
@@ -243,7 +249,7 @@ static void norm_apply(float *y, const float *x, const float *mean, const float 
 
 void gf__cpu_norm_apply(float *y, const float *x, const float *mean, const float *rstd, const float *gamma,
                         const float *beta, int N, int C, int S) {
-  norm_apply(y, x, mean, rstd, gamma, beta, N, C, S);
+  norm_apply(y, x, mean, rstd, NULL, 0.0f, gamma, beta, N, C, S);
 }
 
 static void cpu_norm_fwd_train(float *y, float *mean, float *rstd, const float *x, const float *gamma,
@@ -285,11 +291,7 @@ static void cpu_norm_fwd_train(float *y, float *mean, float *rstd, const float *
 
 static void cpu_norm_fwd_eval(float *y, const float *x, const float *gamma, const float *beta,
                               const float *run_mean, const float *run_var, int N, int C, int S, float eps) {
-  float stack_r[1024];
-  float *r = C > 1024 ? malloc(sizeof(float) * (size_t)C) : stack_r;
-  for (int c = 0; c < C; c++) r[c] = gf__k_norm_eval_rstd(run_var[c], eps);
-  norm_apply(y, x, run_mean, r, gamma, beta, N, C, S);
-  if (r != stack_r) free(r);
+  norm_apply(y, x, run_mean, NULL, run_var, eps, gamma, beta, N, C, S);
 }
 
 static void cpu_norm_bwd(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
