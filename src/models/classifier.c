@@ -63,8 +63,8 @@ int gf__classifier_create(gf__classifier *m, const gf_config *cfg, const gf__ops
     if (!m->xb || !m->yb || !m->prob || !m->stats) rc = gf__fail(GF_ENOMEM, "out of memory for the classifier");
   }
   if (rc < 0) { gf__classifier_destroy(m); return rc; }
-  gf__net_init_params(&m->net, &m->r_init, 0);
-  return 0;
+  if ((rc = gf__net_init_params(&m->net, &m->r_init, 0)) < 0) gf__classifier_destroy(m);
+  return rc;
 }
 
 void gf__classifier_destroy(gf__classifier *m) {

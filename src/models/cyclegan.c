@@ -162,9 +162,9 @@ int gf__build_patch_d(gf__net *net, const gf_config *cfg, const gf__ops *ops, co
   return gf__net_plan(net);
 }
 
-void gf__i2i_init(gf__net *net, gf__rng *r, float gain) {
+int gf__i2i_init(gf__net *net, gf__rng *r, float gain) {
   gf__net_set_init(net, 0, GF_INIT_NORMAL, gain);
-  gf__net_init_params(net, r, gain);
+  return gf__net_init_params(net, r, gain);
 }
 
 /* ---------------- image pool ---------------- */
@@ -283,7 +283,7 @@ int gf__cyclegan_create(gf__cyclegan *m, const gf_config *cfg, const gf__ops *op
   for (int k = 0; k < 4; k++) {
     if (m->pix2pix && (k == 1 || k == 3)) continue;
     if ((rc = gf__net_finalize(nets[k])) < 0) goto fail;
-    gf__i2i_init(nets[k], &m->r_init, (float)cfg->model_init_gain);
+    if ((rc = gf__i2i_init(nets[k], &m->r_init, (float)cfg->model_init_gain)) < 0) goto fail;
   }
   size_t d = (size_t)B * m->dim;
   if ((rc = gf__ctx_create(&m->cA_fwd, &m->G_A, B)) < 0) goto fail;

@@ -31,7 +31,7 @@ int gf__build_patch_d(gf__net *net, const gf_config *cfg, const gf__ops *ops, co
 /* Checks that a generator of cfg accepts an h x w image (message says what sizes it takes). */
 int gf__i2i_check_size(const gf_config *cfg, int h, int w);
 /* junyanz init_weights('normal'): conv weights N(0, gain), biases 0, BatchNorm weight N(1, gain). */
-void gf__i2i_init(gf__net *net, gf__rng *r, float gain);
+int gf__i2i_init(gf__net *net, gf__rng *r, float gain);
 
 /* Pool of past fakes (Shrivastava et al.): query stores the new image while the pool is not full
    and returns it; afterwards with probability 0.5 it returns a stored image (uniform) and stores

@@ -207,8 +207,8 @@ int gf__gan_create(gf__gan *gan, const gf_config *cfg, const gf__ops *ops, int c
   if ((rc = gf__critic_check_config(cfg)) < 0) goto fail;
   if ((rc = gf__build_generator(&gan->G, cfg, ops, gan->dim)) < 0) goto fail;
   if ((rc = gf__build_discriminator(&gan->D, cfg, ops, c, h, w)) < 0) goto fail;
-  gf__net_init_params(&gan->G, &gan->r_init, (float)cfg->model_bn_init_std);
-  gf__net_init_params(&gan->D, &gan->r_init, (float)cfg->model_bn_init_std);
+  if ((rc = gf__net_init_params(&gan->G, &gan->r_init, (float)cfg->model_bn_init_std)) < 0) goto fail;
+  if ((rc = gf__net_init_params(&gan->D, &gan->r_init, (float)cfg->model_bn_init_std)) < 0) goto fail;
   if (marginals && cfg->model_g_out_bias_marginals && !strcmp(cfg->model_g_out, "sigmoid")) {
     /* sigmoid(b) = mean pixel: b = logit(clamp(mean)) */
     const gf__layer *last = &gan->G.layers[gan->G.n - 2];

@@ -425,10 +425,10 @@ int gf__net_finalize(gf__net *net) {
   return 0;
 }
 
-void gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std) {
+int gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std) {
   const gf__ops *o = net->ops;
   float *host = malloc(sizeof(float) * (size_t)(net->nparam + 1));
-  if (!host) return;
+  if (!host) return gf__fail(GF_ENOMEM, "network %s: out of memory for its initial weights", net->name);
   for (int i = 0; i < net->n; i++) {
     gf__layer *l = &net->layers[i];
     if (l->kind == GF_LAYER_BATCHNORM) {
@@ -500,7 +500,7 @@ void gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std) {
     for (int mat = 0; mat < (l->kind == GF_LAYER_PROJ ? 2 : 1); mat++) { /* a projection's embedding second */
       long nu = mat ? l->nclass : l->out_c, nv = mat ? l->e_n / l->nclass : l->w_n / l->out_c;
       float *uv = malloc(sizeof(float) * (size_t)(nu + nv));
-      if (!uv) return;
+      if (!uv) return gf__fail(GF_ENOMEM, "network %s: out of memory for its spectral-norm vectors", net->name);
       gf__rng_normal(rng, uv, nu, 0.0f, 1.0f);
       gf__rng_normal(rng, uv + nu, nv, 0.0f, 1.0f);
       for (int part = 0; part < 2; part++) {
@@ -516,6 +516,7 @@ void gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std) {
       free(uv);
     }
   }
+  return 0;
 }
 
 void gf__net_free(gf__net *net) {

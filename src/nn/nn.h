@@ -209,8 +209,9 @@ int gf__net_plan(gf__net *net);
 size_t gf__ctx_plan(const gf__net *net, int max_batch, size_t *ws_floats);
 /* Plans offsets and allocates the arenas (once); BN running var starts at 1. */
 int gf__net_finalize(gf__net *net);
-/* Initialises every parameter from the stream; BN weight from N(1, bn_std) when bn_std > 0. */
-void gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std);
+/* Initialises every parameter from the stream; BN weight from N(1, bn_std) when bn_std > 0.
+   0, or GF_ENOMEM (the host staging copy). */
+int gf__net_init_params(gf__net *net, gf__rng *rng, float bn_std);
 void gf__net_free(gf__net *net);
 void gf__net_zero_grad(gf__net *net);
 
