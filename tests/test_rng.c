@@ -54,6 +54,13 @@ static double ks(const float *x, long n, double (*cdf)(double)) {
 /* sqrt(n) D of KS below which a correct sample lies with probability 1 - 1e-4 */
 #define KS4 2.23
 
+/* Sorts x[n] and checks its KS distance to the law cdf. */
+static void check_ks(float *x, long n, double (*cdf)(double), const char *what) {
+  qsort(x, (size_t)n, sizeof(float), cmp_f);
+  double d = ks(x, n, cdf);
+  CHECK(d * sqrt((double)n) < KS4, "%s KS distance %.3g (sqrt(n) D = %.2f)", what, d, d * sqrt((double)n));
+}
+
 static void normals(void) {
   const long n = 1L << 21;
   float *x = malloc(sizeof(float) * n);
@@ -82,9 +89,7 @@ static void normals(void) {
   double e3 = n * 2 * (1 - phi(3)), e4 = n * 2 * (1 - phi(4));
   CHECK(fabs(tail3 - e3) < Z4 * sqrt(e3), "|z| > 3: %ld (expected %.0f)", tail3, e3);
   CHECK(fabs(tail4 - e4) < Z4 * sqrt(e4) + 1, "|z| > 4: %ld (expected %.0f)", tail4, e4);
-  qsort(x, (size_t)n, sizeof(float), cmp_f);
-  double d = ks(x, n, phi);
-  CHECK(d * sqrt((double)n) < KS4, "normal KS distance %.3g (sqrt(n) D = %.2f)", d, d * sqrt((double)n));
+  check_ks(x, n, phi, "normal");
   CHECK(x[0] > -7 && x[n - 1] < 7, "normal extremes %.3f %.3f", x[0], x[n - 1]);
   /* mean and scale: N(0.5, 2) from the same stream position is 0.5 + 2 z, element for element */
   float *y = malloc(sizeof(float) * 4096), *z = malloc(sizeof(float) * 4096);
@@ -118,9 +123,7 @@ static void uniforms(void) {
   m /= n;
   CHECK(lo >= 0 && hi < 1, "uniform range [%.9g, %.9g]", lo, hi);
   CHECK(fabs(m - 0.5) < Z4 * sqrt(1.0 / 12 / n), "uniform mean %.6f", m);
-  qsort(x, (size_t)n, sizeof(float), cmp_f);
-  double d = ks(x, n, unit_cdf);
-  CHECK(d * sqrt((double)n) < KS4, "uniform KS distance %.3g", d);
+  check_ks(x, n, unit_cdf, "uniform");
   free(x);
 }
 

@@ -148,12 +148,13 @@ static void cpu_act_bwd(gf__act kind, float *dx, const float *x, const float *y,
    while the block's columns are in the cache. */
 #define VEC_BLOCK 128
 #define VEC_BLOCKS(C) (((C) + VEC_BLOCK - 1) / VEC_BLOCK)
+static inline int vec_width(int C, int c0) { return C - c0 < VEC_BLOCK ? C - c0 : VEC_BLOCK; }
 
 static void norm_fwd_vec(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
                          float *run_mean, float *run_var, int N, int C, float eps, float momentum) {
   #pragma omp parallel for if ((size_t)N * C > PAR_MIN) schedule(static)
   for (int blk = 0; blk < VEC_BLOCKS(C); blk++) {
-    const int c0 = blk * VEC_BLOCK, w = C - c0 < VEC_BLOCK ? C - c0 : VEC_BLOCK;
+    const int c0 = blk * VEC_BLOCK, w = vec_width(C, c0);
     double s1[VEC_BLOCK], s2[VEC_BLOCK], mu[VEC_BLOCK];
     float g[VEC_BLOCK], b[VEC_BLOCK];
     const double inv = 1.0 / N;
@@ -187,7 +188,7 @@ static void norm_bwd_vec(float *dx, float *dgamma, float *dbeta, const float *dy
   const double M = (double)N;
   #pragma omp parallel for if ((size_t)N * C > PAR_MIN) schedule(static)
   for (int blk = 0; blk < VEC_BLOCKS(C); blk++) {
-    const int c0 = blk * VEC_BLOCK, w = C - c0 < VEC_BLOCK ? C - c0 : VEC_BLOCK;
+    const int c0 = blk * VEC_BLOCK, w = vec_width(C, c0);
     double sdy[VEC_BLOCK], sdyx[VEC_BLOCK];
     const float *mu = mean + c0, *rs = rstd + c0;
     for (int j = 0; j < w; j++) sdy[j] = sdyx[j] = 0.0;
@@ -223,7 +224,7 @@ static void norm_apply(float *y, const float *x, const float *mean, const float 
   if (S == 1) { /* the coefficients once per channel, the rows vectorised along the channels */
     #pragma omp parallel for if ((size_t)N * C > PAR_MIN) schedule(static)
     for (int blk = 0; blk < VEC_BLOCKS(C); blk++) {
-      const int c0 = blk * VEC_BLOCK, w = C - c0 < VEC_BLOCK ? C - c0 : VEC_BLOCK;
+      const int c0 = blk * VEC_BLOCK, w = vec_width(C, c0);
       float g[VEC_BLOCK], b[VEC_BLOCK];
       for (int j = 0; j < w; j++)
         gf__k_norm_coef(gamma, beta, mean[c0 + j], chan_rstd(rstd, var, eps, c0 + j), c0 + j, &g[j], &b[j]);
