@@ -26,7 +26,14 @@ torch.nn.utils.spectral_norm. With model.pack = k
 the discriminator reads k consecutive samples as one (concatenated along the channels); with
 train.lr_decay the rate is divided by it after every optimiser step; with train.ema the samples
 come from the weight average (decay min(ema, (1 + t) / (10 + t)) after G step t) whose BatchNorm
-statistics are recomputed as the mean over ceil(2048 / batch) batches, as gf__gan_ema_enter does."""
+statistics are recomputed as the mean over ceil(2048 / batch) batches, as gf__gan_ema_enter does.
+
+With --gf-rng INIT.safetensors (written by `gf_replay_dcgan --init PRESET SEED INIT.safetensors`)
+the twin starts from the initial weights of the ganforge run of that seed and draws that run's
+random numbers (gf_rng.py: each epoch's data order, the noise of every D step, WGAN-GP's
+coefficients) instead of PyTorch's: the two runs then differ only in their arithmetic, so a
+ganforge run and its --gf-rng twin form a pair (unconditional MLP / DCGAN runs, normal noise).
+The final samples still come from PyTorch's generator."""
 import argparse, gzip, math, os, struct, sys, time
 
 import numpy as np
@@ -37,6 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from load_in_pytorch import build_discriminator, build_generator, parse_config  # noqa: E402
 from make_critic_fixtures import d_losses, g_loss  # noqa: E402
 from cond_modules import CondBatchNorm, CondDiscriminator, CondGenerator, Projection  # noqa: E402
+import gf_rng  # noqa: E402
 
 
 def read_idx(path, magic_want=0x803):
@@ -153,6 +161,23 @@ def ema_batchnorm_stats(G, cfg, B, nz, K=0):
         m.momentum = mom
 
 
+def load_gf_init(path, G, D, seed):
+    """G's and D's initial tensors from `gf_replay_dcgan --init` (state_dict names G.*, D.*)."""
+    from load_in_pytorch import read_safetensors
+    tensors, meta = read_safetensors(path)
+    run = parse_config(meta.get("config", ""))
+    if int(run.get("train.seed", "-1")) != seed:
+        raise SystemExit(f"{path}: initial weights of seed {run.get('train.seed')}, not --seed {seed}")
+    for pre, net in (("G.", G), ("D.", D)):
+        sd = {k[len(pre):]: torch.from_numpy(v) for k, v in tensors.items() if k.startswith(pre)}
+        if not any(k.startswith("net.") for k in net.state_dict()):  # a bare Sequential (the twins' D)
+            sd = {k[4:] if k.startswith("net.") else k: v for k, v in sd.items()}
+        missing, unexpected = net.load_state_dict(sd, strict=False)
+        missing = [m for m in missing if not m.endswith("num_batches_tracked")]
+        if missing or unexpected:
+            raise SystemExit(f"{path}: {pre[0]} state_dict mismatch: missing {missing}, unexpected {unexpected}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("config")
@@ -174,6 +199,9 @@ def main():
     ap.add_argument("--device", default="cpu",
                     help="cpu or cuda[:N]: every tensor on it (torch.set_default_device); the same recipe, "
                          "other random streams than a CPU run of the same seed")
+    ap.add_argument("--gf-rng", metavar="INIT", default="",
+                    help="start from a ganforge run's initial weights (gf_replay_dcgan --init) and train on its "
+                         "random numbers (data order, noise, penalty coefficients) for the same --seed")
     a = ap.parse_args()
     if a.device != "cpu" and a.checkpoint:
         raise SystemExit("torch_twin.py: --checkpoint saves the CPU random state only: use it with --device cpu")
@@ -207,6 +235,14 @@ def main():
     else:
         G, D = build_generator(cfg), build_discriminator(cfg, pack * per_sample)
     acgan, aux_w = cond == "acgan", float(cfg.get("train.aux_weight", "1"))
+    gfr = None
+    if a.gf_rng:
+        if cond != "none" or cfg["model.noise"] != "normal" or cfg.get("train.loss", "bce") == "ragan" \
+                or float(cfg.get("train.r1_gamma", "0")) > 0 or a.device != "cpu":
+            raise SystemExit("torch_twin.py --gf-rng covers unconditional CPU runs with normal noise "
+                             "(no RaGAN or R1)")
+        gfr = {k: gf_rng.Stream(a.seed, s) for k, s in
+               (("noise", gf_rng.STREAM_NOISE), ("data", gf_rng.STREAM_DATA), ("pen", gf_rng.STREAM_PENALTY))}
 
     bce = nn.BCEWithLogitsLoss()
 
@@ -217,6 +253,8 @@ def main():
     bn_std = float(cfg.get("model.bn_init_std", "0"))
     init_net(G, cfg["model.g_init"], float(cfg["model.g_init_scale"]), bn_std)
     init_net(D, cfg["model.d_init"], float(cfg["model.d_init_scale"]), bn_std)
+    if gfr is not None:
+        load_gf_init(a.gf_rng, G, D, a.seed)
     lr, b1, b2 = float(cfg["train.lr"]), float(cfg["train.beta1"]), float(cfg["train.beta2"])
     lr_d = float(cfg.get("train.lr_d", "0")) or lr  # TTUR
     eps = float(cfg.get("train.adam_eps", "1e-8"))
@@ -257,7 +295,10 @@ def main():
         """WGAN-GP on interpolates (one t per row D sees) or lazy R1 on real rows; D's own pass in
         eval mode (spectral norm without a power iteration), gradients with create_graph=True."""
         if loss == "wgan-gp":
-            t = torch.rand(Bd, *([1] * (xr.dim() - 1)))
+            if gfr is not None:
+                t = torch.from_numpy(gfr["pen"].uniform(Bd)).reshape(Bd, *([1] * (xr.dim() - 1)))
+            else:
+                t = torch.rand(Bd, *([1] * (xr.dim() - 1)))
             px = (t * xr + (1 - t) * xf).requires_grad_(True)
         elif r1 > 0 and d_step % r1_every == 0:
             px = xr.detach().clone().requires_grad_(True)
@@ -292,12 +333,15 @@ def main():
                 q.copy_(v)
         torch.set_rng_state(st["rng"])
         step, ep0 = st["step"], st["epoch"]
+        if gfr is not None:
+            for k, c in st["gf_counters"].items():
+                gfr[k].counter = c
         d_steps = st.get("d_steps", step * k_d)
         print(f"resumed {a.checkpoint}: epoch {ep0}, step {step}", flush=True)
     for ep in range(ep0, epochs):
         if a.max_steps and step >= a.max_steps:
             break
-        perm = torch.randperm(x.shape[0])
+        perm = torch.from_numpy(gfr["data"].perm(x.shape[0])) if gfr is not None else torch.randperm(x.shape[0])
         for b in range(nb):
             if a.max_steps and step >= a.max_steps:
                 break
@@ -314,7 +358,8 @@ def main():
                 step += 1
                 lg = closs(D(fake, yf), 1.0, yf)
             else:
-                fake = G(noise(cfg, B, nz))
+                z = torch.from_numpy(gfr["noise"].normal(B * nz)).reshape(B, nz) if gfr is not None else noise(cfg, B, nz)
+                fake = G(z)
                 xr, xf = packed(real), packed(fake.detach())
                 dr, df = judge(xr, xf)
                 ld = d_losses(loss, dr, df)
@@ -362,7 +407,8 @@ def main():
             np.save(a.out[:-4] + f"_epoch{ep + 1}.npy", es.cpu().numpy().astype(np.float32))
         if a.checkpoint:  # after the samples: their generator is separate, the training stream is not touched
             torch.save({"G": G.state_dict(), "D": D.state_dict(), "oG": oG.state_dict(), "oD": oD.state_dict(),
-                        "avg": avg, "rng": torch.get_rng_state(), "step": step, "d_steps": d_steps, "epoch": ep + 1},
+                        "avg": avg, "rng": torch.get_rng_state(), "step": step, "d_steps": d_steps, "epoch": ep + 1,
+                        "gf_counters": {k: v.counter for k, v in gfr.items()} if gfr is not None else None},
                        a.checkpoint + ".tmp")
             os.replace(a.checkpoint + ".tmp", a.checkpoint)
     if avg is not None:

@@ -10,7 +10,13 @@
    critic steps per G step), one without them dcgan-mnist. When the data file has fixed noise
    zeval [256, 100], G's eval-mode samples of it (running statistics, as `ganforge sample` draws)
    are dumped too, as "samples".
-   OUT.bin: per dumped tensor a text line "<step> <name> <count>\n", then count float32 values. */
+   OUT.bin: per dumped tensor a text line "<step> <name> <count>\n", then count float32 values.
+
+     gf_replay_dcgan --init PRESET SEED OUT.safetensors [KEY=VALUE ...]
+
+   writes the initial G and D that `ganforge train PRESET --seed SEED` starts from (state_dict
+   names G.* and D.*, with the run's config), for `tools/torch_twin.py --gf-rng`: a twin that
+   starts from them and draws ganforge's random numbers trains on the same random numbers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +47,29 @@ static int dump(FILE *o, const gf__net *net, int step) {
   return 0;
 }
 
+/* --init PRESET SEED OUT: the initial networks of a run of PRESET at SEED */
+static int write_init(const char *preset, const char *seed, const char *out, char **kv, int nkv) {
+  gf_config cfg;
+  int bad = gf_preset_apply(&cfg, preset) < 0 || gf_config_set(&cfg, "train.seed", seed) < 0;
+  for (int i = 0; i < nkv && !bad; i++) bad = gf_config_set_kv(&cfg, kv[i]) < 0;
+  if (bad || gf_config_validate(&cfg) < 0) {
+    fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error());
+    return 2;
+  }
+  gf__gan gan;
+  if (gf__gan_create(&gan, &cfg, gf__ops_cpu(), 1, 28, 28, cfg.train_batch, NULL) < 0) {
+    fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error());
+    return 1;
+  }
+  gf__net *nets[2] = {&gan.G, &gan.D};
+  int rc = gf__weights_save(out, nets, 2, &cfg, NULL, 0) < 0;
+  if (rc) fprintf(stderr, "gf_replay_dcgan: %s\n", gf_last_error());
+  gf__gan_destroy(&gan);
+  return rc;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 5 && !strcmp(argv[1], "--init")) return write_init(argv[2], argv[3], argv[4], argv + 5, argc - 5);
   if (argc < 4) {
     fprintf(stderr, "usage: gf_replay_dcgan DATA.safetensors STEPS OUT.bin [KEY=VALUE ...]\n");
     return 2;
