@@ -24,28 +24,20 @@ small=(model.ngf=8 model.ndf=8 model.nz=16 data.limit=320)
 # 1. the initial weights of a run, drawn again in NumPy from stream 1 (G's layers, then D's)
 "$replay" --init wgan-gp-mnist 5 "$tmp/init5.safetensors" "${small[@]}" || bad "gf_replay_dcgan --init"
 "$replay" --init wgan-gp-mnist 5 "$tmp/nope/init.safetensors" > /dev/null 2>&1 && bad "--init into a missing folder succeeded"
-if "$PY" - "$src/tools" "$tmp/init5.safetensors" <<'EOF'; then ok "gf_rng.py draws ganforge's initial weights bit for bit"; else bad "gf_rng.py initial weights"; fi
+if "$PY" - "$src/tools" "$tmp/init5.safetensors" "$src/tests" <<'EOF'; then ok "gf_rng.py draws ganforge's initial weights bit for bit"; else bad "gf_rng.py initial weights"; fi
 import re, sys
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = [sys.argv[1], sys.argv[3]]
 import numpy as np
 import gf_rng
-from load_in_pytorch import read_safetensors
-t, meta = read_safetensors(sys.argv[2])
+from st_close import read  # NumPy only (load_in_pytorch.py wants PyTorch)
+t = read(sys.argv[2])
 names = [k for k in t if k.endswith(".weight")]
 names.sort(key=lambda k: (k[0] != "G", int(re.search(r"net\.(\d+)\.", k).group(1))))
 s = gf_rng.Stream(5, 1)
 for k in names:
     w = t[k].reshape(-1)
     mean = 1.0 if t[k].ndim == 1 else 0.0  # BatchNorm's gamma: N(1, model.bn_init_std)
-    u = s.blocks((w.size + 3) // 4).astype(np.float64)
-    s.counter -= (w.size + 3) // 4
-    z = s.normal(w.size)  # the same blocks as float32 N(0, 1)
-    u1 = (u[:, 0::2] + 1.0) / 4294967296.0
-    th = 6.283185307179586 * (u[:, 1::2] / 4294967296.0)
-    rad = np.sqrt(-2 * np.log(u1))
-    zd = np.stack([rad[:, 0] * np.cos(th[:, 0]), rad[:, 0] * np.sin(th[:, 0]),
-                   rad[:, 1] * np.cos(th[:, 1]), rad[:, 1] * np.sin(th[:, 1])], 1).reshape(-1)[:w.size]
-    assert np.array_equal(z, zd.astype(np.float32)), k
+    zd = s.normal_d(w.size)
     want = (mean + float(np.float32(0.02)) * zd).astype(np.float32)
     if not np.array_equal(want, w):
         print(f"{k}: {int((want != w).sum())} of {w.size} values differ (max {np.abs(want - w).max():g})")

@@ -51,13 +51,17 @@ class Stream:
 
     def normal(self, n):
         """n N(0, 1) float32 values (gf__rng_normal / the backends' rand_normal)."""
+        return self.normal_d(n).astype(np.float32)
+
+    def normal_d(self, n):
+        """n N(0, 1) values in double, before rounding (mean + std z is rounded once, in C)."""
         u = self.blocks((n + 3) // 4).astype(np.float64)
         u1 = (u[:, 0::2] + 1.0) * (1.0 / 4294967296.0)
         u2 = u[:, 1::2] * (1.0 / 4294967296.0)
         rad, th = np.sqrt(-2.0 * np.log(u1)), 6.283185307179586 * u2
         z = np.stack([rad[:, 0] * np.cos(th[:, 0]), rad[:, 0] * np.sin(th[:, 0]),
                       rad[:, 1] * np.cos(th[:, 1]), rad[:, 1] * np.sin(th[:, 1])], axis=1)
-        return z.reshape(-1)[:n].astype(np.float32)
+        return z.reshape(-1)[:n]
 
     def uniform(self, n):
         """n U[0, 1) float32 values with 24 bits."""
