@@ -334,6 +334,8 @@ def main():
         torch.set_rng_state(st["rng"])
         step, ep0 = st["step"], st["epoch"]
         if gfr is not None:
+            if not st.get("gf_counters"):
+                raise SystemExit(f"{a.checkpoint}: saved without --gf-rng: resume it without --gf-rng")
             for k, c in st["gf_counters"].items():
                 gfr[k].counter = c
         d_steps = st.get("d_steps", step * k_d)

@@ -70,8 +70,9 @@ static int write_init(const char *preset, const char *seed, const char *out, cha
 
 int main(int argc, char **argv) {
   if (argc >= 5 && !strcmp(argv[1], "--init")) return write_init(argv[2], argv[3], argv[4], argv + 5, argc - 5);
-  if (argc < 4) {
-    fprintf(stderr, "usage: gf_replay_dcgan DATA.safetensors STEPS OUT.bin [KEY=VALUE ...]\n");
+  if (argc < 4 || !strcmp(argv[1], "--init")) {
+    fprintf(stderr, "usage: gf_replay_dcgan DATA.safetensors STEPS OUT.bin [KEY=VALUE ...]\n"
+                    "       gf_replay_dcgan --init PRESET SEED OUT.safetensors [KEY=VALUE ...]\n");
     return 2;
   }
   int steps = atoi(argv[2]);
